@@ -1,0 +1,228 @@
+// Role: `bytenite-submitd`'s main: reads the config file (the only place that does), wires the
+// parts (spool loop, API client, metrics), handles signals and talks to systemd. Decisions
+// live in the libraries; this file only assembles and starts them.
+#include <prometheus/exposer.h>
+#include <systemd/sd-daemon.h>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <cstdio>
+#include <cstring>
+#include <exception>
+#include <string>
+
+#include "api/api_client.hpp"
+#include "api/https_pool.hpp"
+#include "api/token_cache.hpp"
+#include "config/api_key.hpp"
+#include "config/load.hpp"
+#include "metrics/metrics.hpp"
+#include "spool/spool_paths.hpp"
+#include "state_dir.hpp"
+#include "submit/spool_service.hpp"
+#include "util/log.hpp"
+
+namespace asio = boost::asio;
+using namespace submitd;
+
+namespace {
+
+constexpr const char* kDefaultConfig = "/etc/bytenite-submitd/config.toml";
+constexpr auto kShutdownGrace = std::chrono::seconds(20);
+
+struct Options {
+  std::string config = kDefaultConfig;
+  bool check_config = false;
+  bool version = false;
+};
+
+void usage(std::FILE* out) {
+  std::fprintf(out,
+               "usage: bytenite-submitd [--config FILE] [--check-config] [--version]\n"
+               "  --config FILE    TOML configuration (default %s)\n"
+               "  --check-config   validate the configuration and the API key source, then exit\n"
+               "  --version        print the version and exit\n",
+               kDefaultConfig);
+}
+
+// Returns false (after printing why) on bad arguments.
+bool parse_args(int argc, char** argv, Options& o) {
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    if (a == "--config" && i + 1 < argc) {
+      o.config = argv[++i];
+    } else if (a.starts_with("--config=")) {
+      o.config = a.substr(9);
+    } else if (a == "--check-config") {
+      o.check_config = true;
+    } else if (a == "--version") {
+      o.version = true;
+    } else if (a == "--help" || a == "-h") {
+      usage(stdout);
+      std::exit(0);
+    } else {
+      std::fprintf(stderr, "bytenite-submitd: unknown argument '%s'\n", a.c_str());
+      usage(stderr);
+      return false;
+    }
+  }
+  return true;
+}
+
+log::Level to_log_level(config::LogLevel l) {
+  switch (l) {
+    case config::LogLevel::debug: return log::Level::debug;
+    case config::LogLevel::info: return log::Level::info;
+    case config::LogLevel::warning: return log::Level::warning;
+    case config::LogLevel::error: return log::Level::error;
+  }
+  return log::Level::info;
+}
+
+std::string exposer_address(const config::MetricsSettings& m) {
+  bool v6 = m.host.find(':') != std::string::npos;
+  return (v6 ? "[" + m.host + "]" : m.host) + ":" + std::to_string(m.port);
+}
+
+int run_daemon(const config::Settings& settings, std::string api_key) {
+  auto paths = spool::make_spool_paths(settings.spool.dir, settings.state.dir);
+  spool::ensure_spool_layout(paths);
+  InstanceLock lock(paths.state);
+  Uuid job_namespace = load_or_create_job_namespace(paths.state);
+
+  asio::io_context io(1);
+  SystemClock clock;
+  metrics::DaemonMetrics metrics(SUBMITD_VERSION);
+  std::unique_ptr<prometheus::Exposer> exposer;
+  if (settings.metrics.enabled) {
+    exposer = std::make_unique<prometheus::Exposer>(exposer_address(settings.metrics), 2);
+    exposer->RegisterCollectable(metrics.registry());
+    auto ports = exposer->GetListeningPorts();
+    log::info("metrics on http://{}/metrics",
+              settings.metrics.host + ":" + std::to_string(ports.empty() ? 0 : ports.front()));
+  }
+
+  api::PoolSettings pool_settings;
+  pool_settings.host = settings.api.host;
+  pool_settings.port = settings.api.port;
+  if (settings.api.ca_file) pool_settings.ca_file = settings.api.ca_file->string();
+  pool_settings.connections = settings.api.connections;
+  pool_settings.connect_timeout = settings.api.connect_timeout;
+  pool_settings.request_timeout = settings.api.request_timeout;
+  api::HttpsPool pool(io.get_executor(), pool_settings);
+  pool.set_observer([&](const api::HttpCall& call, const api::HttpResult& result, std::chrono::nanoseconds d) {
+    metrics.api_exchange(call, result, d);
+    metrics.set_connections_open(pool.open_connections());
+  });
+  api::TokenCache tokens(io.get_executor(), pool, settings.api.base_path + "/auth/access_token",
+                         std::move(api_key), clock);
+  tokens.on_exchange = [&] { metrics.token_refreshed(); };
+  api::ApiClient client(pool, tokens);
+
+  submit::SpoolServiceSettings service_settings;
+  service_settings.max_request_bytes = settings.spool.max_request_bytes;
+  service_settings.rescan_interval = settings.spool.rescan_interval;
+  service_settings.max_inflight = settings.api.max_inflight;
+  service_settings.submission.give_up_after = settings.spool.give_up_after;
+  submit::SpoolService service(io.get_executor(), paths, service_settings, client,
+                               submit::JobPaths{settings.api.customer_prefix()}, job_namespace, clock,
+                               metrics);
+
+  bool service_done = false;
+  asio::co_spawn(io, service.run(), [&](std::exception_ptr e) {
+    service_done = true;
+    if (e) {
+      try {
+        std::rethrow_exception(e);
+      } catch (const std::exception& x) {
+        log::error("spool loop failed: {}", x.what());
+      }
+    }
+    pool.shutdown();
+    io.stop();
+  });
+
+  asio::steady_timer grace(io);
+  asio::signal_set signals(io, SIGTERM, SIGINT, SIGHUP);
+  std::function<void(const boost::system::error_code&, int)> on_signal =
+      [&](const boost::system::error_code& ec, int sig) {
+        if (ec) return;
+        if (sig == SIGHUP) {
+          log::info("SIGHUP: nothing to reload yet in this version");
+          signals.async_wait(on_signal);
+          return;
+        }
+        log::info("{}: stopping; in-flight calls get up to {} s, unfinished files stay in active/",
+                  sig == SIGTERM ? "SIGTERM" : "SIGINT", kShutdownGrace.count());
+        sd_notify(0, "STOPPING=1");
+        service.stop();
+        grace.expires_after(kShutdownGrace);
+        grace.async_wait([&](const boost::system::error_code& gec) {
+          if (!gec && !service_done) {
+            log::warn("grace period over; exiting with calls still in flight (safe: they are resumed)");
+            io.stop();
+          }
+        });
+      };
+  signals.async_wait(on_signal);
+
+  // Watchdog pings and status lines, while the loop turns.
+  std::uint64_t watchdog_usec = 0;
+  bool watchdog = sd_watchdog_enabled(0, &watchdog_usec) > 0;
+  asio::steady_timer heartbeat(io);
+  std::function<void(const boost::system::error_code&)> beat = [&](const boost::system::error_code& ec) {
+    if (ec) return;
+    std::string status = fmt::format("STATUS=in flight {}, files active {}, API connections {}{}",
+                                     service.inflight(), service.active_files(), pool.open_connections(),
+                                     watchdog ? "\nWATCHDOG=1" : "");
+    sd_notify(0, status.c_str());
+    heartbeat.expires_after(watchdog ? std::chrono::microseconds(watchdog_usec / 3) : std::chrono::seconds(5));
+    heartbeat.async_wait(beat);
+  };
+  beat({});
+
+  log::info("bytenite-submitd {} watching {} (API {}, {} connections)", SUBMITD_VERSION,
+            paths.incoming.string(), settings.api.base_url, settings.api.connections);
+  // Ready once intake is served; the API may still be unreachable (an outage at boot must
+  // not become a restart loop).
+  sd_notify(0, "READY=1");
+  io.run();
+  log::info("bytenite-submitd stopped");
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Options options;
+  if (!parse_args(argc, argv, options)) return 2;
+  if (options.version) {
+    std::printf("bytenite-submitd %s\n", SUBMITD_VERSION);
+    return 0;
+  }
+  config::Settings settings;
+  std::string api_key;
+  try {
+    settings = config::load_settings_file(options.config);
+    api_key = config::load_api_key(settings.api, config::process_environment());
+  } catch (const config::ConfigError& e) {
+    std::fprintf(stderr, "bytenite-submitd: configuration refused: %s\n", e.what());
+    return 2;
+  }
+  if (options.check_config) {
+    std::printf("configuration OK: %s (spool %s, API %s, key from %s)\n", options.config.c_str(),
+                settings.spool.dir.c_str(), settings.api.base_url.c_str(),
+                config::describe_api_key_source(settings.api, config::process_environment()).c_str());
+    return 0;
+  }
+  log::set_min_level(to_log_level(settings.log.level));
+  try {
+    return run_daemon(settings, std::move(api_key));
+  } catch (const std::exception& e) {
+    log::error("bytenite-submitd cannot run: {}", e.what());
+    return 1;
+  }
+}

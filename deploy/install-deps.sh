@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Installs every build, test and benchmark dependency of bytenite-submitd from
+# Debian 12 packages. Idempotent: packages already present are skipped quickly,
+# so the demo and test commands can call it every time.
+set -euo pipefail
+
+PACKAGES=(
+  # toolchain
+  build-essential g++ cmake ninja-build pkg-config git ca-certificates openssl
+  # Boost 1.81 (Debian's default libboost-all-dev is 1.74; do not mix them)
+  libboost1.81-dev libboost-system1.81-dev libboost-url1.81-dev libboost-json1.81-dev
+  # libraries
+  libssl-dev libsimdjson-dev libfmt-dev prometheus-cpp-dev libtomlplusplus-dev
+  libsystemd-dev libsqlite3-dev
+  # tests
+  libgtest-dev libgmock-dev clang libclang-rt-14-dev curl
+  # benchmarks and checks
+  wrk
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if ((${#missing[@]} == 0)); then
+  echo "install-deps: all ${#PACKAGES[@]} packages present"
+  exit 0
+fi
+
+echo "install-deps: installing ${missing[*]}"
+SUDO=""
+if [[ $(id -u) -ne 0 ]]; then SUDO="sudo"; fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"

@@ -1,0 +1,47 @@
+// Role: the plain data that crosses between the API logic and the HTTPS transport: which
+// ByteNite endpoint a call is for, what to send, and what came back (a response, or which kind
+// of transport failure stopped it). No Asio here, so policy code and tests can use it freely.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace submitd::api {
+
+// The ByteNite endpoints the daemon calls; also the `endpoint` label of the http_* metrics.
+enum class Endpoint { token, create, datasource, params, run, get, list, results, abort };
+inline constexpr std::array<Endpoint, 9> kAllEndpoints = {
+    Endpoint::token, Endpoint::create,  Endpoint::datasource, Endpoint::params, Endpoint::run,
+    Endpoint::get,   Endpoint::list,    Endpoint::results,    Endpoint::abort};
+std::string_view endpoint_name(Endpoint e);
+
+enum class Method { get, post, patch };
+
+// Why no HTTP response arrived. `none` means one did.
+enum class TransportFailure { none, connect, tls, timeout, reset };
+std::string_view transport_failure_name(TransportFailure f);
+
+struct HttpCall {
+  Endpoint endpoint = Endpoint::get;
+  Method method = Method::get;
+  std::string target;         // path and query, e.g. /v1/customer/jobs/ID/run
+  std::string body;           // JSON; empty for GET
+  std::string authorization;  // raw access token; empty for the token exchange. Never logged.
+  // True when sending the call twice has the effect of sending it once (GET, our PATCHes, a
+  // create that names its jobId). Only such calls are re-sent after a stale keep-alive
+  // connection fails, because the server may have acted on the first copy.
+  bool replay_safe = false;
+};
+
+struct HttpResult {
+  TransportFailure failure = TransportFailure::none;
+  std::string failure_detail;  // human text for logs/outcomes (never contains the token)
+  int status = 0;
+  std::string body;
+  std::string retry_after;  // raw Retry-After header, if any
+  bool has_response() const { return failure == TransportFailure::none; }
+};
+
+}  // namespace submitd::api

@@ -1,0 +1,293 @@
+// Role: the HTTPS transport: a fixed number of connection slots to one API host, each a TLS
+// keep-alive connection opened on demand and reused. Trusts only what PoolSettings says
+// (system store or the given CA file), verifies the peer's chain and host name on every
+// handshake, and resumes TLS sessions when reconnecting. It decides nothing about retries
+// beyond replaying a replay-safe call once when a reused keep-alive connection turns out to
+// have been closed by the server; everything else is reported upwards as a TransportFailure.
+// Runs on a single-threaded executor: slots and waiters need no locks.
+#include "api/https_pool.hpp"
+
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+#include <openssl/x509_vfy.h>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+#include <deque>
+#include <stdexcept>
+#include <vector>
+
+namespace submitd::api {
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace ssl = asio::ssl;
+using tcp = asio::ip::tcp;
+using boost::system::error_code;
+
+constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
+// Responses are small JSON documents; refuse anything absurd instead of buffering it.
+constexpr std::uint64_t kMaxResponseBody = 8 * 1024 * 1024;
+
+using TlsStream = beast::ssl_stream<beast::tcp_stream>;
+
+struct Connection {
+  std::unique_ptr<TlsStream> stream;
+  beast::flat_buffer buffer;
+  std::chrono::steady_clock::time_point last_used{};
+  SSL_SESSION* session = nullptr;  // kept to resume TLS on reconnect
+
+  ~Connection() {
+    if (session != nullptr) SSL_SESSION_free(session);
+  }
+};
+
+http::verb to_verb(Method m) {
+  switch (m) {
+    case Method::get: return http::verb::get;
+    case Method::post: return http::verb::post;
+    case Method::patch: return http::verb::patch;
+  }
+  return http::verb::get;
+}
+
+TransportFailure io_failure(const error_code& ec) {
+  return ec == beast::error::timeout ? TransportFailure::timeout : TransportFailure::reset;
+}
+
+}  // namespace
+
+struct HttpsPool::Impl : std::enable_shared_from_this<HttpsPool::Impl> {
+  asio::any_io_executor executor;
+  PoolSettings settings;
+  std::string host_header;
+  ssl::context tls{ssl::context::tls_client};
+  std::vector<std::unique_ptr<Connection>> slots;
+  std::vector<std::size_t> idle;  // free slot indices; the back is the most recently used
+  std::deque<asio::steady_timer*> waiters;
+  CallObserver observer;
+  std::size_t open = 0;
+  bool stopping = false;
+
+  Impl(asio::any_io_executor ex, PoolSettings s) : executor(std::move(ex)), settings(std::move(s)) {
+    host_header = settings.port == 443 ? settings.host
+                                       : settings.host + ":" + std::to_string(settings.port);
+    tls.set_verify_mode(ssl::verify_peer);
+    SSL_CTX_set_min_proto_version(tls.native_handle(), TLS1_2_VERSION);
+    error_code ec;
+    if (settings.ca_file) {
+      tls.load_verify_file(*settings.ca_file, ec);
+      if (ec) {
+        throw std::runtime_error("cannot load CA file " + *settings.ca_file + ": " + ec.message());
+      }
+    } else {
+      tls.set_default_verify_paths(ec);
+      if (ec) throw std::runtime_error("cannot load the system CA store: " + ec.message());
+    }
+    if (settings.connections == 0) settings.connections = 1;
+    for (std::size_t i = 0; i < settings.connections; ++i) {
+      slots.push_back(std::make_unique<Connection>());
+      idle.push_back(settings.connections - 1 - i);
+    }
+  }
+
+  void drop(Connection& c) {
+    if (c.stream) {
+      error_code ignored;
+      beast::get_lowest_layer(*c.stream).socket().close(ignored);
+      c.stream.reset();
+      c.buffer.clear();
+      --open;
+    }
+  }
+
+  asio::awaitable<std::optional<std::size_t>> acquire() {
+    while (idle.empty()) {
+      if (stopping) co_return std::nullopt;
+      asio::steady_timer wake(executor, std::chrono::steady_clock::time_point::max());
+      waiters.push_back(&wake);
+      co_await wake.async_wait(kTuple);
+      std::erase(waiters, &wake);
+    }
+    if (stopping) co_return std::nullopt;
+    std::size_t index = idle.back();
+    idle.pop_back();
+    co_return index;
+  }
+
+  void release(std::size_t index) {
+    idle.push_back(index);
+    if (!waiters.empty()) {
+      asio::steady_timer* first = waiters.front();
+      waiters.pop_front();
+      first->cancel();
+    }
+  }
+
+  // Opens a verified TLS connection in slot `c`; on failure fills `out` and returns false.
+  asio::awaitable<bool> connect(Connection& c, HttpResult& out) {
+    // Resolve every time we connect, so a changed DNS answer is picked up on reconnect.
+    tcp::resolver resolver(executor);
+    auto [rec, endpoints] =
+        co_await resolver.async_resolve(settings.host, std::to_string(settings.port), kTuple);
+    if (rec) {
+      out.failure = TransportFailure::connect;
+      out.failure_detail = "cannot resolve " + settings.host + ": " + rec.message();
+      co_return false;
+    }
+    auto stream = std::make_unique<TlsStream>(executor, tls);
+    SSL* ssl_handle = stream->native_handle();
+    // SNI, so a server with several names presents the right certificate.
+    SSL_set_tlsext_host_name(ssl_handle, settings.host.c_str());
+    stream->set_verify_callback(ssl::host_name_verification(settings.host));
+    if (c.session != nullptr) SSL_set_session(ssl_handle, c.session);
+
+    auto& lowest = beast::get_lowest_layer(*stream);
+    lowest.expires_after(settings.connect_timeout);
+    auto [cec, ep] = co_await lowest.async_connect(endpoints, kTuple);
+    if (cec) {
+      out.failure = cec == beast::error::timeout ? TransportFailure::timeout : TransportFailure::connect;
+      out.failure_detail = "cannot connect to " + host_header + ": " + cec.message();
+      co_return false;
+    }
+    error_code ignored;
+    lowest.socket().set_option(tcp::no_delay(true), ignored);
+    lowest.expires_after(settings.connect_timeout);
+    auto [hec] = co_await stream->async_handshake(ssl::stream_base::client, kTuple);
+    if (hec) {
+      out.failure = hec == beast::error::timeout ? TransportFailure::timeout : TransportFailure::tls;
+      long verify = SSL_get_verify_result(ssl_handle);
+      if (verify != X509_V_OK) {
+        out.failure_detail = "TLS handshake with " + host_header +
+                             " failed: certificate not accepted: " +
+                             X509_verify_cert_error_string(verify);
+      } else {
+        out.failure_detail = "TLS handshake with " + host_header + " failed: " + hec.message();
+      }
+      co_return false;
+    }
+    c.stream = std::move(stream);
+    c.buffer.clear();
+    ++open;
+    co_return true;
+  }
+
+  void remember_session(Connection& c) {
+    SSL_SESSION* s = SSL_get1_session(c.stream->native_handle());
+    if (s == nullptr) return;
+    if (!SSL_SESSION_is_resumable(s)) {
+      SSL_SESSION_free(s);
+      return;
+    }
+    if (c.session != nullptr) SSL_SESSION_free(c.session);
+    c.session = s;
+  }
+
+  // One request/response on an open connection. `stale` is set when the failure looks like
+  // the server had closed a reused connection before seeing the request.
+  asio::awaitable<void> exchange(Connection& c, const HttpCall& call, HttpResult& out, bool& stale) {
+    http::request<http::string_body> req{to_verb(call.method), call.target, 11};
+    req.set(http::field::host, host_header);
+    req.set(http::field::user_agent, "bytenite-submitd/" SUBMITD_VERSION);
+    req.set(http::field::accept, "application/json");
+    if (!call.authorization.empty()) req.set(http::field::authorization, call.authorization);
+    if (call.method != Method::get) {
+      req.set(http::field::content_type, "application/json");
+      req.body() = call.body;
+    }
+    req.keep_alive(true);
+    req.prepare_payload();
+
+    auto& lowest = beast::get_lowest_layer(*c.stream);
+    lowest.expires_after(settings.request_timeout);
+    auto [wec, wn] = co_await http::async_write(*c.stream, req, kTuple);
+    if (wec) {
+      out.failure = io_failure(wec);
+      out.failure_detail = "sending the request failed: " + wec.message();
+      stale = wec != beast::error::timeout;
+      drop(c);
+      co_return;
+    }
+    http::response_parser<http::string_body> parser;
+    parser.body_limit(kMaxResponseBody);
+    auto [rec, rn] = co_await http::async_read(*c.stream, c.buffer, parser, kTuple);
+    if (rec) {
+      out.failure = io_failure(rec);
+      out.failure_detail = rec == beast::error::timeout
+                               ? "no response within the deadline"
+                               : "connection lost before the response: " + rec.message();
+      // Nothing at all came back and the server closed: the classic stale keep-alive case
+      // (stream_truncated is a TLS peer that closed without close_notify, which servers do).
+      stale = rn == 0 && (rec == http::error::end_of_stream || rec == asio::error::eof ||
+                          rec == asio::error::connection_reset ||
+                          rec == ssl::error::stream_truncated);
+      drop(c);
+      co_return;
+    }
+    auto res = parser.release();
+    out.status = static_cast<int>(res.result_int());
+    out.body = std::move(res.body());
+    if (auto it = res.find(http::field::retry_after); it != res.end()) {
+      out.retry_after = std::string(it->value());
+    }
+    remember_session(c);
+    if (!res.keep_alive()) drop(c);
+  }
+
+  asio::awaitable<HttpResult> send(HttpCall call) {
+    auto self = shared_from_this();  // keep the pool alive while this call runs
+    auto started = std::chrono::steady_clock::now();
+    HttpResult out;
+    auto slot = co_await acquire();
+    if (!slot) {
+      out.failure = TransportFailure::connect;
+      out.failure_detail = "shutting down";
+      co_return out;
+    }
+    Connection& c = *slots[*slot];
+    if (c.stream && std::chrono::steady_clock::now() - c.last_used > settings.idle_timeout) {
+      drop(c);  // likely closed by the server by now; do not gamble a request on it
+    }
+    for (int attempt = 0; attempt < 2; ++attempt) {
+      out = HttpResult{};
+      bool reused = static_cast<bool>(c.stream);
+      if (!reused && !co_await connect(c, out)) break;
+      bool stale = false;
+      co_await exchange(c, call, out, stale);
+      if (out.has_response() || !(reused && stale && call.replay_safe)) break;
+      // A reused connection died under a replay-safe call: try once more on a fresh one.
+    }
+    c.last_used = std::chrono::steady_clock::now();
+    release(*slot);
+    if (observer) observer(call, out, std::chrono::steady_clock::now() - started);
+    co_return out;
+  }
+};
+
+HttpsPool::HttpsPool(asio::any_io_executor executor, PoolSettings settings)
+    : impl_(std::make_shared<Impl>(std::move(executor), std::move(settings))) {}
+
+HttpsPool::~HttpsPool() { shutdown(); }
+
+asio::awaitable<HttpResult> HttpsPool::send(HttpCall call) { return impl_->send(std::move(call)); }
+
+void HttpsPool::set_observer(CallObserver observer) { impl_->observer = std::move(observer); }
+
+std::size_t HttpsPool::open_connections() const { return impl_->open; }
+
+void HttpsPool::shutdown() {
+  impl_->stopping = true;
+  for (auto* w : impl_->waiters) w->cancel();
+  for (std::size_t i : impl_->idle) impl_->drop(*impl_->slots[i]);
+}
+
+}  // namespace submitd::api

@@ -1,0 +1,58 @@
+// Role: the thin Asio layer that carries HttpCalls to the API host over a pool of TLS
+// keep-alive connections. Certificate and host-name verification are always on (system store
+// or a given CA file), with SNI. Every phase (resolve+connect, handshake, write, read) has a
+// deadline. Beast stays inside https_pool.cpp so only one translation unit pays for it.
+#pragma once
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "api/http_call.hpp"
+
+namespace submitd::api {
+
+struct PoolSettings {
+  std::string host;
+  std::uint16_t port = 443;
+  std::optional<std::string> ca_file;  // trust exactly these CAs instead of the system store
+  std::size_t connections = 32;
+  std::chrono::milliseconds connect_timeout{5000};
+  std::chrono::milliseconds request_timeout{30000};
+  // Below typical server keep-alive windows, so we close idle connections before the server
+  // does and rarely meet a connection the server has just closed.
+  std::chrono::milliseconds idle_timeout{30000};
+};
+
+// Observes every finished exchange (for metrics); must not block.
+using CallObserver = std::function<void(const HttpCall&, const HttpResult&, std::chrono::nanoseconds)>;
+
+class HttpsPool {
+ public:
+  // Throws std::runtime_error when the TLS context cannot be set up (e.g. unreadable CA file).
+  HttpsPool(boost::asio::any_io_executor executor, PoolSettings settings);
+  ~HttpsPool();
+  HttpsPool(const HttpsPool&) = delete;
+  HttpsPool& operator=(const HttpsPool&) = delete;
+
+  // Sends one call on a pooled connection (waiting for a free one) and returns the response or
+  // the transport failure. Never throws for network trouble.
+  boost::asio::awaitable<HttpResult> send(HttpCall call);
+
+  void set_observer(CallObserver observer);
+  std::size_t open_connections() const;
+  // Closes idle connections and makes waiting callers fail; used at shutdown.
+  void shutdown();
+
+ private:
+  struct Impl;
+  std::shared_ptr<Impl> impl_;
+};
+
+}  // namespace submitd::api

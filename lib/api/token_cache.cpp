@@ -1,0 +1,130 @@
+// Role: performs token exchanges for TokenState (see token_cache.hpp). Single-threaded
+// executor: waiters are parked on timers that are cancelled to wake them.
+#include "api/token_cache.hpp"
+
+#include <simdjson.h>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <charconv>
+
+#include "api/api_error.hpp"
+#include "util/json_text.hpp"
+#include "util/log.hpp"
+
+namespace submitd::api {
+namespace asio = boost::asio;
+
+std::optional<TokenGrant> parse_token_response(std::string_view body) {
+  simdjson::dom::parser parser;
+  simdjson::padded_string padded(body);
+  simdjson::dom::element root;
+  if (parser.parse(padded).get(root) || !root.is_object()) return std::nullopt;
+  std::string_view token;
+  if (root["token"].get(token) || token.empty()) return std::nullopt;
+  std::int64_t seconds = 0;
+  auto expires = root["expiresIn"];
+  if (expires.error()) return std::nullopt;
+  if (expires.is_string()) {
+    std::string_view text = expires.get_string().value_unsafe();
+    auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), seconds);
+    if (ec != std::errc{} || p != text.data() + text.size()) return std::nullopt;
+  } else if (expires.is_int64()) {
+    seconds = expires.get_int64().value_unsafe();
+  } else if (expires.is_uint64()) {
+    seconds = static_cast<std::int64_t>(expires.get_uint64().value_unsafe());
+  } else {
+    return std::nullopt;
+  }
+  if (seconds <= 0) return std::nullopt;
+  return TokenGrant{std::string(token), std::chrono::seconds(seconds)};
+}
+
+TokenCache::TokenCache(asio::any_io_executor executor, HttpsPool& pool, std::string token_target,
+                       std::string api_key, const Clock& clock, TokenTiming timing)
+    : executor_(std::move(executor)),
+      pool_(pool),
+      token_target_(std::move(token_target)),
+      api_key_(std::move(api_key)),
+      clock_(clock),
+      state_(timing) {}
+
+void TokenCache::wake_waiters() {
+  for (auto* w : waiters_) w->cancel();
+  waiters_.clear();
+}
+
+asio::awaitable<TokenResult> TokenCache::token() {
+  for (;;) {
+    switch (state_.decide(clock_.now())) {
+      case TokenState::Action::use:
+        co_return TokenResult{state_.token()};
+      case TokenState::Action::use_and_refresh: {
+        state_.refresh_started();
+        // One background refresh; callers keep the current token meanwhile.
+        asio::co_spawn(
+            executor_,
+            [this]() -> asio::awaitable<void> { co_await exchange(); },
+            [](std::exception_ptr e) {
+              if (e) log::error("background token refresh ended with an exception");
+            });
+        co_return TokenResult{state_.token()};
+      }
+      case TokenState::Action::refresh: {
+        state_.refresh_started();
+        TokenResult r = co_await exchange();
+        co_return r;
+      }
+      case TokenState::Action::wait: {
+        asio::steady_timer wake(executor_, std::chrono::steady_clock::time_point::max());
+        waiters_.push_back(&wake);
+        co_await wake.async_wait(asio::as_tuple(asio::use_awaitable));
+        std::erase(waiters_, &wake);
+        // A refresh that failed wakes us with no token: report its failure rather than
+        // starting an exchange per waiter (single-flight also under failure).
+        if (state_.token().empty() && !state_.refreshing() && last_failure_) {
+          co_return *last_failure_;
+        }
+        break;
+      }
+    }
+  }
+}
+
+asio::awaitable<TokenResult> TokenCache::exchange() {
+  ++exchanges_;
+  if (on_exchange) on_exchange();
+  HttpCall call;
+  call.endpoint = Endpoint::token;
+  call.method = Method::post;
+  call.target = token_target_;
+  call.body = "{\"apiKey\":" + json_string(api_key_) + "}";
+  call.replay_safe = true;  // a second exchange only mints a second token
+  HttpResult result = co_await pool_.send(std::move(call));
+  TokenResult out;
+  out.last = result;
+  if (!result.has_response()) {
+    out.error = "token exchange failed: " + result.failure_detail;
+  } else if (result.status == 200) {
+    if (auto grant = parse_token_response(result.body)) {
+      state_.refresh_succeeded(grant->token, grant->lifetime, clock_.now());
+      last_failure_.reset();
+      wake_waiters();
+      out.token = grant->token;
+      co_return out;
+    }
+    out.error = "token exchange answered 200 without a usable token and expiresIn";
+  } else {
+    out.key_rejected = result.status == 401 || result.status == 403;
+    out.error = "token exchange refused: " + parse_api_error(result.status, result.body).message;
+    if (out.key_rejected) out.error += " (check the API key)";
+  }
+  state_.refresh_failed();
+  last_failure_ = out;
+  wake_waiters();
+  co_return out;
+}
+
+}  // namespace submitd::api

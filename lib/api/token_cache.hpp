@@ -1,0 +1,67 @@
+// Role: the async side of the shared access token: performs the exchanges TokenState asks
+// for (one at a time, however many callers want a token) and hands the token to callers.
+// The API key is held here and sent only in the exchange body; it is never logged.
+#pragma once
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <deque>
+#include <functional>
+#include <optional>
+#include <string>
+
+#include "api/http_call.hpp"
+#include "api/https_pool.hpp"
+#include "api/token_state.hpp"
+
+namespace submitd::api {
+
+struct TokenResult {
+  std::string token;  // empty on failure
+  // On failure: why (for outcomes/logs; never the key), and whether the key itself was refused.
+  std::string error;
+  bool key_rejected = false;
+  HttpResult last;  // the exchange's raw result, for metrics and classification
+  bool ok() const { return !token.empty(); }
+};
+
+class TokenCache {
+ public:
+  TokenCache(boost::asio::any_io_executor executor, HttpsPool& pool, std::string token_target,
+             std::string api_key, const Clock& clock, TokenTiming timing = {});
+
+  boost::asio::awaitable<TokenResult> token();
+  // Reports a 401 for `token`; the next token() refreshes if that token was the current one.
+  void rejected(std::string_view token) { state_.rejected(token); }
+  void set_api_key(std::string api_key) { api_key_ = std::move(api_key); }
+
+  std::uint64_t exchanges() const { return exchanges_; }
+  bool has_token() const { return !state_.token().empty(); }
+  std::function<void()> on_exchange;  // metrics hook: called for every exchange attempt
+
+ private:
+  boost::asio::awaitable<TokenResult> exchange();
+  void wake_waiters();
+
+  boost::asio::any_io_executor executor_;
+  HttpsPool& pool_;
+  std::string token_target_;
+  std::string api_key_;
+  const Clock& clock_;
+  TokenState state_;
+  std::deque<boost::asio::steady_timer*> waiters_;
+  std::optional<TokenResult> last_failure_;
+  std::uint64_t exchanges_ = 0;
+};
+
+// Parses {"token": "...", "expiresIn": "3600"} (expiresIn as a string or a number).
+// Returns nullopt when the body is not such an object.
+struct TokenGrant {
+  std::string token;
+  std::chrono::seconds lifetime{0};
+};
+std::optional<TokenGrant> parse_token_response(std::string_view body);
+
+}  // namespace submitd::api

@@ -1,0 +1,33 @@
+// Role: the shared-token decisions (see token_state.hpp).
+#include "api/token_state.hpp"
+
+#include <algorithm>
+
+namespace submitd::api {
+
+TokenState::Action TokenState::decide(MonoTime now) const {
+  bool usable = !token_.empty() && now < hard_deadline_;
+  if (!usable) return refreshing_ ? Action::wait : Action::refresh;
+  if (now >= soft_deadline_ && !refreshing_) return Action::use_and_refresh;
+  return Action::use;
+}
+
+void TokenState::refresh_succeeded(std::string token, std::chrono::seconds lifetime, MonoTime now) {
+  using std::chrono::milliseconds;
+  // For short lifetimes keep the margins to a fraction of the life (hard 1/10, soft 1/4).
+  milliseconds life = lifetime;
+  milliseconds hard = std::min<milliseconds>(timing_.hard_margin, life / 10);
+  milliseconds soft = std::max(hard, std::min<milliseconds>(timing_.soft_margin, life / 4));
+  token_ = std::move(token);
+  hard_deadline_ = now + life - hard;
+  soft_deadline_ = now + life - soft;
+  refreshing_ = false;
+}
+
+bool TokenState::rejected(std::string_view token) {
+  if (token_.empty() || token != token_) return false;
+  token_.clear();
+  return true;
+}
+
+}  // namespace submitd::api

@@ -1,0 +1,55 @@
+// Role: the decisions about the one shared access token, as plain logic with injected time:
+// when a caller may use the current token, when one background refresh should start (soft
+// margin before expiry), when callers must wait for a refresh (hard margin), and which 401s
+// invalidate the token (only one that names the token currently held: a late 401 for an
+// older token must not throw away a fresh one). The async TokenCache performs what it decides.
+#pragma once
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "util/clock.hpp"
+
+namespace submitd::api {
+
+struct TokenTiming {
+  std::chrono::seconds soft_margin{300};  // refresh in the background this long before expiry
+  std::chrono::seconds hard_margin{30};   // stop using a token this long before expiry
+};
+
+class TokenState {
+ public:
+  enum class Action {
+    use,                 // the current token is good
+    use_and_refresh,     // good for now; start one background refresh
+    refresh,             // no usable token; this caller exchanges, others wait
+    wait,                // no usable token; a refresh is under way
+  };
+
+  explicit TokenState(TokenTiming timing = {}) : timing_(timing) {}
+
+  Action decide(MonoTime now) const;
+  const std::string& token() const { return token_; }
+  bool refreshing() const { return refreshing_; }
+
+  void refresh_started() { refreshing_ = true; }
+  // `lifetime` is expiresIn; margins are shrunk for very short lifetimes so such a token is
+  // still used for part of its life instead of being refreshed in a loop.
+  void refresh_succeeded(std::string token, std::chrono::seconds lifetime, MonoTime now);
+  void refresh_failed() { refreshing_ = false; }
+
+  // A request carrying `token` got a 401. Returns true when that token was the current one
+  // (now dropped, so the next caller refreshes); false when it was already replaced.
+  bool rejected(std::string_view token);
+
+ private:
+  TokenTiming timing_;
+  std::string token_;
+  MonoTime soft_deadline_{};
+  MonoTime hard_deadline_{};
+  bool refreshing_ = false;
+};
+
+}  // namespace submitd::api

@@ -1,0 +1,106 @@
+// Role: Prometheus metric families of the daemon (see metrics.hpp).
+#include "metrics/metrics.hpp"
+
+
+namespace submitd::metrics {
+using namespace prometheus;
+
+namespace {
+constexpr std::array<std::string_view, 5> kStages = {"validate", "create", "datasource", "params", "run"};
+constexpr std::array<std::string_view, 12> kKnownCodes = {
+    "200", "400", "401", "403", "404", "429", "500", "503", "timeout", "reset", "tls", "connect"};
+constexpr std::array<std::string_view, 8> kRetryReasons = {"timeout", "reset", "tls", "connect",
+                                                           "429",     "5xx",   "401", "token"};
+
+Histogram::BucketBoundaries latency_buckets() {
+  return {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30};
+}
+}  // namespace
+
+DaemonMetrics::DaemonMetrics(const std::string& version) : registry_(std::make_shared<Registry>()) {
+  const std::string p = "bytenite_submitd_";
+  BuildGauge()
+      .Name(p + "build_info")
+      .Help("Build of the running daemon; always 1")
+      .Register(*registry_)
+      .Add({{"version", version}})
+      .Set(1);
+  accepted_ = &BuildCounter().Name(p + "jobs_accepted_total").Help("Requests accepted (claimed or posted)").Register(*registry_).Add({});
+  submitted_ = &BuildCounter().Name(p + "jobs_submitted_total").Help("Requests whose job was created, configured and run").Register(*registry_).Add({});
+  duplicate_ = &BuildCounter().Name(p + "jobs_duplicate_total").Help("Requests recognized as duplicates of an earlier requestId").Register(*registry_).Add({});
+  failed_family_ = &BuildCounter().Name(p + "jobs_failed_total").Help("Requests that failed for good, by stage").Register(*registry_);
+  for (auto s : kStages) failed_family_->Add({{"stage", std::string(s)}});
+  inflight_ = &BuildGauge().Name(p + "jobs_inflight").Help("Requests being submitted now").Register(*registry_).Add({});
+  backlog_files_ = &BuildGauge().Name(p + "spool_backlog_files").Help("Files waiting in incoming/ and active/").Register(*registry_).Add({});
+  oldest_age_ = &BuildGauge().Name(p + "oldest_waiting_request_age_seconds").Help("Age of the oldest request not yet finished").Register(*registry_).Add({});
+  http_requests_ = &BuildCounter().Name(p + "http_requests_total").Help("Requests to the ByteNite API by endpoint and status code (or transport failure)").Register(*registry_);
+  http_duration_ = &BuildHistogram().Name(p + "http_request_duration_seconds").Help("Duration of requests to the ByteNite API").Register(*registry_);
+  for (std::size_t i = 0; i < api::kAllEndpoints.size(); ++i) {
+    std::string e(api::endpoint_name(api::kAllEndpoints[i]));
+    http_duration_by_endpoint_[i] = &http_duration_->Add({{"endpoint", e}}, latency_buckets());
+    for (auto code : kKnownCodes) http_requests_->Add({{"endpoint", e}, {"code", std::string(code)}});
+  }
+  submit_duration_ = &BuildHistogram().Name(p + "job_submit_duration_seconds").Help("From acceptance to run acknowledged").Register(*registry_).Add(
+      {}, Histogram::BucketBoundaries{0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 3600});
+  retries_ = &BuildCounter().Name(p + "retries_total").Help("Deferred API calls by endpoint and reason").Register(*registry_);
+  for (auto e : api::kAllEndpoints) {
+    for (auto r : kRetryReasons) retries_->Add({{"endpoint", std::string(api::endpoint_name(e))}, {"reason", std::string(r)}});
+  }
+  token_refreshes_ = &BuildCounter().Name(p + "token_refreshes_total").Help("Access-token exchanges").Register(*registry_).Add({});
+  connections_open_ = &BuildGauge().Name(p + "connections_open").Help("Open TLS connections to the API").Register(*registry_).Add({});
+  paused_ = &BuildGauge().Name(p + "paused").Help("1 while submitting is paused").Register(*registry_).Add({});
+}
+
+Counter& DaemonMetrics::http_counter(api::Endpoint e, const std::string& code) {
+  std::lock_guard lock(mutex_);
+  return http_requests_->Add({{"endpoint", std::string(api::endpoint_name(e))}, {"code", code}});
+}
+
+Counter& DaemonMetrics::retry_counter(api::Endpoint e, std::string_view reason) {
+  std::lock_guard lock(mutex_);
+  return retries_->Add({{"endpoint", std::string(api::endpoint_name(e))}, {"reason", std::string(reason)}});
+}
+
+void DaemonMetrics::request_accepted() { accepted_->Increment(); }
+
+void DaemonMetrics::request_finished(spool::SubmitStatus status, std::string_view stage,
+                                     std::chrono::steady_clock::duration accept_to_end) {
+  switch (status) {
+    case spool::SubmitStatus::submitted:
+      submitted_->Increment();
+      submit_duration_->Observe(std::chrono::duration<double>(accept_to_end).count());
+      break;
+    case spool::SubmitStatus::duplicate: duplicate_->Increment(); break;
+    case spool::SubmitStatus::failed: {
+      std::lock_guard lock(mutex_);
+      failed_family_->Add({{"stage", std::string(stage.empty() ? "validate" : stage)}}).Increment();
+      break;
+    }
+  }
+}
+
+void DaemonMetrics::retry_scheduled(api::Endpoint endpoint, std::string_view reason) {
+  retry_counter(endpoint, reason).Increment();
+}
+
+void DaemonMetrics::inflight_changed(std::size_t inflight) { inflight_->Set(static_cast<double>(inflight)); }
+
+void DaemonMetrics::backlog_changed(std::size_t files, double oldest_age_seconds) {
+  backlog_files_->Set(static_cast<double>(files));
+  oldest_age_->Set(oldest_age_seconds);
+}
+
+void DaemonMetrics::api_exchange(const api::HttpCall& call, const api::HttpResult& result,
+                                 std::chrono::nanoseconds duration) {
+  std::string code = result.has_response() ? std::to_string(result.status)
+                                           : std::string(api::transport_failure_name(result.failure));
+  http_counter(call.endpoint, code).Increment();
+  http_duration_by_endpoint_[static_cast<std::size_t>(call.endpoint)]->Observe(
+      std::chrono::duration<double>(duration).count());
+}
+
+void DaemonMetrics::token_refreshed() { token_refreshes_->Increment(); }
+void DaemonMetrics::set_connections_open(std::size_t n) { connections_open_->Set(static_cast<double>(n)); }
+void DaemonMetrics::set_paused(bool paused) { paused_->Set(paused ? 1 : 0); }
+
+}  // namespace submitd::metrics

@@ -1,0 +1,66 @@
+// Role: the daemon's Prometheus metrics (prefix bytenite_submitd_), registered once at start
+// with every known label value created up front so each series exists from the first scrape.
+// Labels never carry request or job ids. Records SubmitEvents and every API exchange.
+#pragma once
+
+#include <prometheus/counter.h>
+#include <prometheus/family.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
+
+#include <array>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "api/http_call.hpp"
+#include "submit/submit_events.hpp"
+
+namespace submitd::metrics {
+
+class DaemonMetrics final : public submit::SubmitEvents {
+ public:
+  explicit DaemonMetrics(const std::string& version);
+
+  std::shared_ptr<prometheus::Registry> registry() const { return registry_; }
+
+  // SubmitEvents
+  void request_accepted() override;
+  void request_finished(spool::SubmitStatus status, std::string_view stage,
+                        std::chrono::steady_clock::duration accept_to_end) override;
+  void retry_scheduled(api::Endpoint endpoint, std::string_view reason) override;
+  void inflight_changed(std::size_t inflight) override;
+  void backlog_changed(std::size_t files, double oldest_age_seconds) override;
+
+  void api_exchange(const api::HttpCall& call, const api::HttpResult& result,
+                    std::chrono::nanoseconds duration);
+  void token_refreshed();
+  void set_connections_open(std::size_t n);
+  void set_paused(bool paused);
+
+ private:
+  prometheus::Counter& http_counter(api::Endpoint e, const std::string& code);
+  prometheus::Counter& retry_counter(api::Endpoint e, std::string_view reason);
+
+  std::shared_ptr<prometheus::Registry> registry_;
+  prometheus::Counter* accepted_;
+  prometheus::Counter* submitted_;
+  prometheus::Counter* duplicate_;
+  prometheus::Family<prometheus::Counter>* failed_family_;
+  prometheus::Gauge* inflight_;
+  prometheus::Gauge* backlog_files_;
+  prometheus::Gauge* oldest_age_;
+  prometheus::Family<prometheus::Counter>* http_requests_;
+  prometheus::Family<prometheus::Histogram>* http_duration_;
+  std::array<prometheus::Histogram*, api::kAllEndpoints.size()> http_duration_by_endpoint_{};
+  prometheus::Histogram* submit_duration_;
+  prometheus::Family<prometheus::Counter>* retries_;
+  prometheus::Counter* token_refreshes_;
+  prometheus::Gauge* connections_open_;
+  prometheus::Gauge* paused_;
+  std::mutex mutex_;  // guards lazily created label children (codes seen for the first time)
+};
+
+}  // namespace submitd::metrics

@@ -1,0 +1,46 @@
+// Role: taking files from incoming/ (the claim) and what the spool knows of a claimed file.
+// A claim is one rename(2) into active/ under a name that carries a fresh claim id, so two
+// claimers can never both win and the claim id (hence every jobId of the file) survives a
+// crash in the file name itself. The claimed entry is only classified after the rename, with
+// lstat, so a symlink or directory is recognized without ever being followed or read.
+#pragma once
+
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "spool/spool_paths.hpp"
+
+namespace submitd::spool {
+
+enum class InputKind { json, jsonl, unreadable };
+
+struct ClaimedFile {
+  std::string claim_id;       // 16 lower-case hex characters
+  std::string original_name;  // as dropped into incoming/
+  std::filesystem::path active_path;
+  InputKind kind = InputKind::unreadable;
+  std::string reject_reason;  // for unreadable inputs: why, for the outcome file
+  bool recovered = false;     // found in active/ at start-up (a previous run was interrupted)
+};
+
+std::string new_claim_id();
+bool is_claim_id(std::string_view text);
+
+// Claims incoming/<name>. Returns nullopt when the file is gone (another claimer won).
+// Throws std::system_error on other rename failures.
+std::optional<ClaimedFile> claim_file(const SpoolPaths& paths, const std::string& name);
+
+// Files left in active/ by an interrupted run, in claim order, to be worked again with
+// their original claim ids. Hidden files (our temporaries) are removed.
+std::vector<ClaimedFile> recover_claims(const SpoolPaths& paths);
+
+// Lists up to `limit` claimable names in incoming/ (no hidden names), oldest first among
+// those read. A bounded read keeps memory flat when the backlog is millions of files.
+std::vector<std::string> list_incoming(const SpoolPaths& paths, std::size_t limit);
+
+// Classifies an entry in active/ by lstat and name (kind and reject reason).
+void classify_claimed(ClaimedFile& file);
+
+}  // namespace submitd::spool

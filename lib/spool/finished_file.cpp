@@ -1,0 +1,129 @@
+// Role: streaming outcome/retry files and placing a finished input (see finished_file.hpp).
+#include "spool/finished_file.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <system_error>
+
+#include "util/durable_fs.hpp"
+
+namespace submitd::spool {
+namespace fs = std::filesystem;
+
+namespace {
+std::system_error io_error(const std::string& what, const fs::path& p) {
+  return std::system_error(errno, std::generic_category(), what + " " + p.string());
+}
+
+int open_temp(const fs::path& p) {
+  int fd = ::open(p.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0640);
+  if (fd < 0) throw io_error("create", p);
+  return fd;
+}
+
+// "batch.jsonl" -> {"batch", ".jsonl"}; names without a dot have an empty extension.
+std::pair<std::string, std::string> split_name(const std::string& name) {
+  auto dot = name.rfind('.');
+  if (dot == std::string::npos || dot == 0) return {name, ""};
+  return {name.substr(0, dot), name.substr(dot)};
+}
+
+void sync_and_close(int& fd, const fs::path& p) {
+  if (fd < 0) return;
+  int rc = ::fsync(fd);
+  int saved = errno;
+  ::close(fd);
+  fd = -1;
+  if (rc != 0) {
+    errno = saved;
+    throw io_error("fsync", p);
+  }
+}
+}  // namespace
+
+FinishedFileWriter::FinishedFileWriter(const SpoolPaths& paths, const ClaimedFile& file)
+    : paths_(paths), file_(file) {
+  outcome_tmp_ = paths.active / ("." + file.claim_id + ".outcome.tmp");
+  retry_tmp_ = paths.active / ("." + file.claim_id + ".retry.tmp");
+  outcome_fd_ = open_temp(outcome_tmp_);
+}
+
+FinishedFileWriter::~FinishedFileWriter() {
+  if (outcome_fd_ >= 0) {
+    ::close(outcome_fd_);
+    ::unlink(outcome_tmp_.c_str());
+  }
+  if (retry_fd_ >= 0) {
+    ::close(retry_fd_);
+    ::unlink(retry_tmp_.c_str());
+  }
+}
+
+void FinishedFileWriter::append(int fd, std::string_view text, const fs::path& what) {
+  while (!text.empty()) {
+    ssize_t n = ::write(fd, text.data(), text.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      throw io_error("write", what);
+    }
+    text.remove_prefix(static_cast<std::size_t>(n));
+  }
+}
+
+void FinishedFileWriter::add_outcome(std::string_view json_line) {
+  append(outcome_fd_, json_line, outcome_tmp_);
+}
+
+void FinishedFileWriter::add_failed_request(std::string_view request_text) {
+  any_failed_ = true;
+  if (retry_fd_ < 0) retry_fd_ = open_temp(retry_tmp_);
+  std::string line(request_text);
+  for (char& c : line) {
+    if (c == '\n' || c == '\r') c = ' ';
+  }
+  line.push_back('\n');
+  append(retry_fd_, line, retry_tmp_);
+}
+
+PlacedNames FinishedFileWriter::finish() {
+  sync_and_close(outcome_fd_, outcome_tmp_);
+  sync_and_close(retry_fd_, retry_tmp_);
+  const fs::path& dest = any_failed_ ? paths_.failed : paths_.done;
+  auto [stem, ext] = split_name(file_.original_name);
+
+  // Try the plain names first; if any is taken (a same-name drop finished earlier), use the
+  // claim id, which is unique, inserted before the extension for all three.
+  PlacedNames names;
+  for (int variant = 0; variant < 2; ++variant) {
+    std::string base = variant == 0 ? stem : stem + "." + file_.claim_id;
+    names.input = dest / (base + ext);
+    names.outcome = dest / (base + ext + ".outcome.jsonl");
+    names.retry = any_failed_ ? dest / (base + ".retry.jsonl") : fs::path{};
+    std::error_code ec;
+    bool taken = fs::exists(fs::symlink_status(names.input, ec)) ||
+                 fs::exists(fs::symlink_status(names.outcome, ec)) ||
+                 (!names.retry.empty() && fs::exists(fs::symlink_status(names.retry, ec)));
+    if (!taken) break;
+  }
+  // Outcome first, input last: until the input leaves active/, a crash means the file is
+  // worked again, and a leftover outcome just gets a sibling with the claim id.
+  if (auto ec = rename_noreplace(outcome_tmp_, names.outcome)) {
+    throw std::system_error(ec, "place outcome " + names.outcome.string());
+  }
+  if (!names.retry.empty()) {
+    if (auto ec = rename_noreplace(retry_tmp_, names.retry)) {
+      throw std::system_error(ec, "place retry file " + names.retry.string());
+    }
+  }
+  fsync_dir(dest);
+  if (auto ec = rename_noreplace(file_.active_path, names.input)) {
+    throw std::system_error(ec, "move input to " + names.input.string());
+  }
+  fsync_dir(dest);
+  fsync_dir(paths_.active);
+  return names;
+}
+
+}  // namespace submitd::spool

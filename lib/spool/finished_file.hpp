@@ -1,0 +1,46 @@
+// Role: the end of a claimed file's life: its outcome records (and the failed requests' lines)
+// are streamed to hidden temporaries in active/ while the file is worked, then fsynced and
+// moved, with the input, into done/ or failed/ without ever overwriting anything there.
+#pragma once
+
+#include <filesystem>
+#include <string>
+#include <string_view>
+
+#include "spool/claim.hpp"
+#include "spool/spool_paths.hpp"
+
+namespace submitd::spool {
+
+struct PlacedNames {
+  std::filesystem::path input, outcome, retry;  // retry is empty when nothing failed
+};
+
+class FinishedFileWriter {
+ public:
+  FinishedFileWriter(const SpoolPaths& paths, const ClaimedFile& file);
+  ~FinishedFileWriter();
+  FinishedFileWriter(const FinishedFileWriter&) = delete;
+  FinishedFileWriter& operator=(const FinishedFileWriter&) = delete;
+
+  void add_outcome(std::string_view json_line);
+  // The request exactly as given, one line (newlines inside a .json file become spaces,
+  // which JSON treats alike), for STEM.retry.jsonl.
+  void add_failed_request(std::string_view request_text);
+
+  // fsyncs and moves everything into done/ (no failures) or failed/. Throws on I/O errors,
+  // leaving the input in active/ so it is worked again (same claim id, same jobIds).
+  PlacedNames finish();
+
+ private:
+  void append(int fd, std::string_view text, const std::filesystem::path& what);
+
+  const SpoolPaths& paths_;
+  ClaimedFile file_;
+  std::filesystem::path outcome_tmp_, retry_tmp_;
+  int outcome_fd_ = -1;
+  int retry_fd_ = -1;
+  bool any_failed_ = false;
+};
+
+}  // namespace submitd::spool

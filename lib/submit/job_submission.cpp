@@ -1,0 +1,195 @@
+// Role: one request's submission state machine (see job_submission.hpp).
+#include "submit/job_submission.hpp"
+
+#include <fmt/format.h>
+#include <simdjson.h>
+
+#include "api/api_error.hpp"
+#include "util/json_text.hpp"
+
+namespace submitd::submit {
+
+std::string_view stage_name(Stage s) {
+  switch (s) {
+    case Stage::create: return "create";
+    case Stage::datasource: return "datasource";
+    case Stage::params: return "params";
+    case Stage::check_run: return "run";
+    case Stage::run: return "run";
+    case Stage::done: return "done";
+  }
+  return "unknown";
+}
+
+std::string job_state_from_body(std::string_view body) {
+  simdjson::dom::parser parser;
+  simdjson::padded_string padded(body);
+  simdjson::dom::element root;
+  if (parser.parse(padded).get(root)) return {};
+  std::string_view state;
+  if (root["job"]["state"].get(state)) return {};
+  return std::string(state);
+}
+
+JobSubmission::JobSubmission(spool::JobRequest request, std::string job_id, const JobPaths& paths,
+                             SubmissionOptions options, MonoTime accepted, bool recovered)
+    : request_(std::move(request)),
+      job_id_(std::move(job_id)),
+      paths_(paths),
+      options_(options),
+      accepted_(accepted),
+      // A recovered request may have been run before the crash: look before creating again
+      // (a create on a started job is refused, and a run must never be sent twice).
+      stage_(recovered ? Stage::check_run : Stage::create) {}
+
+Stage JobSubmission::after(Stage s) const {
+  switch (s) {
+    case Stage::create: return Stage::datasource;
+    case Stage::datasource: return request_.params_json.empty() ? Stage::run : Stage::params;
+    case Stage::params: return Stage::run;
+    case Stage::check_run: return Stage::run;
+    case Stage::run: return Stage::done;
+    case Stage::done: return Stage::done;
+  }
+  return Stage::done;
+}
+
+api::HttpCall JobSubmission::current_call() const {
+  api::HttpCall call;
+  const std::string job_path = paths_.customer_prefix + "/jobs/" + job_id_;
+  switch (stage_) {
+    case Stage::create: {
+      call.endpoint = api::Endpoint::create;
+      call.method = api::Method::post;
+      call.target = paths_.customer_prefix + "/jobs";
+      std::string body = "{\"templateId\":";
+      append_json_string(body, request_.template_id);
+      body += ",\"name\":";
+      append_json_string(body, request_.name.empty() ? request_.request_id : request_.name);
+      if (!request_.description.empty()) {
+        body += ",\"description\":";
+        append_json_string(body, request_.description);
+      }
+      body += ",\"jobId\":";
+      append_json_string(body, job_id_);
+      body += "}";
+      call.body = std::move(body);
+      call.replay_safe = true;  // the jobId makes a repeated create an update
+      break;
+    }
+    case Stage::datasource: {
+      call.endpoint = api::Endpoint::datasource;
+      call.method = api::Method::patch;
+      call.target = job_path + "/datasource";
+      static constexpr std::string_view kBypass = R"({"dataSourceDescriptor":"bypass"})";
+      call.body = fmt::format(
+          "{{\"dataSource\":{},\"dataDestination\":{}}}",
+          request_.data_source_json.empty() ? kBypass : std::string_view(request_.data_source_json),
+          request_.data_destination_json.empty() ? kBypass
+                                                 : std::string_view(request_.data_destination_json));
+      call.replay_safe = true;
+      break;
+    }
+    case Stage::params:
+      call.endpoint = api::Endpoint::params;
+      call.method = api::Method::patch;
+      call.target = job_path + "/params";
+      call.body = request_.params_json;
+      call.replay_safe = true;
+      break;
+    case Stage::check_run:
+      call.endpoint = api::Endpoint::get;
+      call.method = api::Method::get;
+      call.target = job_path;
+      call.replay_safe = true;
+      break;
+    case Stage::run:
+    case Stage::done:
+      call.endpoint = api::Endpoint::run;
+      call.method = api::Method::post;
+      call.target = job_path + "/run";
+      call.body = request_.config_json.empty() ? "{}" : request_.config_json;
+      call.replay_safe = false;  // never blindly re-sent: see check_run
+      break;
+  }
+  return call;
+}
+
+void JobSubmission::finish_failed(Stage at, int http_status, std::string message) {
+  status_ = spool::SubmitStatus::failed;
+  error_ = spool::OutcomeError{std::string(stage_name(at)), http_status, std::move(message)};
+  stage_ = Stage::done;
+}
+
+JobSubmission::Step JobSubmission::on_reply(const api::ApiReply& reply, MonoTime now,
+                                            WallTime wall_now, double jitter) {
+  ++attempts_;
+  if (stage_ == Stage::run) ++runs_sent_;
+  Verdict verdict = classify(reply);
+  const auto& h = reply.http;
+
+  if (verdict == Verdict::success) {
+    retries_in_row_ = 0;
+    if (stage_ == Stage::check_run) {
+      std::string state = job_state_from_body(h.body);
+      if (!state.empty() && state != "JOB_STATE_NEW") {
+        status_ = spool::SubmitStatus::submitted;  // the earlier run took
+        stage_ = Stage::done;
+        return {Step::Kind::finished};
+      }
+      // Still a draft (or unknown shape): configure it fully again, then run. The PATCHes
+      // are idempotent, and a recovered request may have stopped before them.
+      stage_ = runs_sent_ > 0 ? Stage::run : Stage::create;
+      return {Step::Kind::call};
+    }
+    stage_ = after(stage_);
+    if (stage_ == Stage::done) {
+      status_ = spool::SubmitStatus::submitted;
+      return {Step::Kind::finished};
+    }
+    return {Step::Kind::call};
+  }
+
+  if (verdict == Verdict::final_failure) {
+    // A recovered job that no longer exists was never created: start from create.
+    if (stage_ == Stage::check_run && h.status == 404 && runs_sent_ == 0) {
+      stage_ = Stage::create;
+      return {Step::Kind::call};
+    }
+    // A run refused after an earlier run went out may be the API saying "already started":
+    // read the job to learn the truth rather than failing a request that succeeded.
+    if (stage_ == Stage::run && runs_sent_ > 1 && !rechecked_refused_run_) {
+      rechecked_refused_run_ = true;
+      stage_ = Stage::check_run;
+      return {Step::Kind::call};
+    }
+    finish_failed(stage_, h.status, api::parse_api_error(h.status, h.body).message);
+    return {Step::Kind::finished};
+  }
+
+  // Transient: defer. Give up only after the configured age, with the last error.
+  std::string message = reply.token_unavailable
+                            ? reply.token_error
+                            : (h.has_response() ? api::parse_api_error(h.status, h.body).message
+                                                : h.failure_detail);
+  if (now - accepted_ >= options_.give_up_after) {
+    finish_failed(stage_, h.has_response() ? h.status : 0,
+                  "gave up after " + std::to_string(options_.give_up_after.count()) +
+                      " s of transient failures; last: " + message);
+    return {Step::Kind::finished};
+  }
+  ++retries_in_row_;
+  // A run that failed in transit (or with a 5xx the server may have acted on) may have taken:
+  // read the job before sending it again.
+  if (stage_ == Stage::run && !reply.token_unavailable) {
+    stage_ = Stage::check_run;
+  }
+  std::chrono::milliseconds delay = backoff_delay(options_.timing, retries_in_row_, jitter);
+  if (reply.key_rejected) delay = std::max(delay, options_.timing.key_rejected_delay);
+  if (h.has_response() && !h.retry_after.empty()) {
+    delay = std::max(delay, retry_after_delay(h.retry_after, wall_now, options_.timing.retry_after_cap));
+  }
+  return {Step::Kind::wait, delay};
+}
+
+}  // namespace submitd::submit

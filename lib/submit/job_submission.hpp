@@ -1,0 +1,79 @@
+// Role: the state machine of one request's submission, as plain logic: which API call comes
+// next (create -> datasource -> params -> run), what each reply means, when to wait and
+// retry, and the final outcome. It never touches a socket or a timer: the async driver asks
+// for the next call, performs it, and feeds the reply back, so tests drive it step by step.
+//
+// At most one job per request: the jobId is fixed before the first call (UUIDv5 of the claim),
+// so a create retried after a lost answer updates the same job; when a run's answer is lost,
+// or the request is being recovered after a crash, the job is read first and a run is only
+// sent while its state is still JOB_STATE_NEW.
+#pragma once
+
+#include <chrono>
+#include <optional>
+#include <string>
+
+#include "api/api_client.hpp"
+#include "spool/outcome.hpp"
+#include "spool/request_parser.hpp"
+#include "submit/retry_policy.hpp"
+
+namespace submitd::submit {
+
+enum class Stage { create, datasource, params, check_run, run, done };
+std::string_view stage_name(Stage s);  // outcome/metric word; check_run reports as "run"
+
+struct JobPaths {
+  std::string customer_prefix;  // e.g. /v1/customer
+};
+
+struct SubmissionOptions {
+  RetryTiming timing;
+  std::chrono::seconds give_up_after{86400};
+};
+
+class JobSubmission {
+ public:
+  struct Step {
+    enum class Kind { call, wait, finished } kind = Kind::call;
+    std::chrono::milliseconds delay{0};  // for wait
+  };
+
+  JobSubmission(spool::JobRequest request, std::string job_id, const JobPaths& paths,
+                SubmissionOptions options, MonoTime accepted, bool recovered);
+
+  // The call for the current stage (without the token; ApiClient adds it).
+  api::HttpCall current_call() const;
+  // Feeds the reply to the current call. `jitter` in [0,1).
+  Step on_reply(const api::ApiReply& reply, MonoTime now, WallTime wall_now, double jitter);
+
+  bool finished() const { return stage_ == Stage::done; }
+  Stage stage() const { return stage_; }
+  int attempts() const { return attempts_; }
+  spool::SubmitStatus status() const { return status_; }
+  const std::optional<spool::OutcomeError>& error() const { return error_; }
+  const std::string& job_id() const { return job_id_; }
+  const spool::JobRequest& request() const { return request_; }
+
+ private:
+  Stage after(Stage s) const;
+  void finish_failed(Stage at, int http_status, std::string message);
+
+  spool::JobRequest request_;
+  std::string job_id_;
+  JobPaths paths_;
+  SubmissionOptions options_;
+  MonoTime accepted_;
+  Stage stage_;
+  int attempts_ = 0;        // HTTP calls made for this request
+  int retries_in_row_ = 0;  // consecutive transient failures, for the backoff exponent
+  int runs_sent_ = 0;       // runs that went out (their answers may have been lost)
+  bool rechecked_refused_run_ = false;
+  spool::SubmitStatus status_ = spool::SubmitStatus::failed;
+  std::optional<spool::OutcomeError> error_;
+};
+
+// Reads job.state from a GET /jobs/{id} body; empty when absent.
+std::string job_state_from_body(std::string_view body);
+
+}  // namespace submitd::submit

@@ -1,0 +1,61 @@
+// Role: outcome classification and retry timing (see retry_policy.hpp).
+#include "submit/retry_policy.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <ctime>
+
+namespace submitd::submit {
+
+Verdict classify(const api::ApiReply& reply) {
+  if (reply.token_unavailable) return Verdict::transient;
+  const auto& h = reply.http;
+  if (!h.has_response()) return Verdict::transient;
+  int s = h.status;
+  if (s >= 200 && s < 300) return Verdict::success;
+  // 401 here means a fresh token was refused too: trouble with the key, not the request.
+  if (s == 401 || s == 408 || s == 425 || s == 429 || s >= 500) return Verdict::transient;
+  return Verdict::final_failure;
+}
+
+std::string retry_reason(const api::ApiReply& reply) {
+  if (reply.token_unavailable) return "token";
+  const auto& h = reply.http;
+  if (!h.has_response()) return std::string(api::transport_failure_name(h.failure));
+  if (h.status == 429) return "429";
+  if (h.status == 401) return "401";
+  if (h.status >= 500) return "5xx";
+  return "other";
+}
+
+std::chrono::milliseconds backoff_delay(const RetryTiming& t, int attempt, double jitter) {
+  double exp = std::ldexp(static_cast<double>(t.base.count()), std::clamp(attempt - 1, 0, 30));
+  double ceiling = std::min(exp, static_cast<double>(t.cap.count()));
+  // Full jitter: spreads a crowd of retries evenly instead of in synchronized waves.
+  return std::chrono::milliseconds(static_cast<std::int64_t>(ceiling * std::clamp(jitter, 0.0, 1.0)));
+}
+
+std::chrono::milliseconds retry_after_delay(std::string_view header, WallTime now,
+                                            std::chrono::milliseconds cap) {
+  using namespace std::chrono;
+  while (!header.empty() && header.front() == ' ') header.remove_prefix(1);
+  while (!header.empty() && header.back() == ' ') header.remove_suffix(1);
+  if (header.empty()) return milliseconds(0);
+  std::int64_t secs = 0;
+  auto [p, ec] = std::from_chars(header.data(), header.data() + header.size(), secs);
+  if (ec == std::errc{} && p == header.data() + header.size()) {
+    return std::clamp(duration_cast<milliseconds>(seconds(std::max<std::int64_t>(secs, 0))),
+                      milliseconds(0), cap);
+  }
+  // IMF-fixdate, e.g. "Sun, 06 Nov 1994 08:49:37 GMT".
+  std::tm tm{};
+  std::string text(header);
+  const char* end = strptime(text.c_str(), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+  if (end == nullptr || *end != '\0') return milliseconds(0);
+  auto when = system_clock::from_time_t(timegm(&tm));
+  auto delta = duration_cast<milliseconds>(when - now);
+  return std::clamp(delta, milliseconds(0), cap);
+}
+
+}  // namespace submitd::submit

@@ -1,0 +1,37 @@
+// Role: how the daemon reacts to each API outcome, as plain logic: which outcomes are
+// transient (deferred and retried, never failing a request before the give-up age) and which
+// are final, and how long to wait (capped exponential backoff with full jitter, honouring
+// Retry-After).
+#pragma once
+
+#include <chrono>
+#include <string>
+#include <string_view>
+
+#include "api/api_client.hpp"
+
+namespace submitd::submit {
+
+enum class Verdict { success, transient, final_failure };
+
+struct RetryTiming {
+  std::chrono::milliseconds base{200};
+  std::chrono::milliseconds cap{30000};
+  std::chrono::milliseconds retry_after_cap{300000};  // a server may not park us for longer
+  std::chrono::milliseconds key_rejected_delay{60000};  // a refused key is retried slowly
+};
+
+Verdict classify(const api::ApiReply& reply);
+
+// The reason label for retries_total: timeout, reset, tls, connect, 429, 5xx, 401, token.
+std::string retry_reason(const api::ApiReply& reply);
+
+// Delay before attempt number `attempt` (1 = first retry). `jitter` in [0,1) comes from the
+// caller so tests are deterministic.
+std::chrono::milliseconds backoff_delay(const RetryTiming& t, int attempt, double jitter);
+
+// Parses Retry-After as delta-seconds or an HTTP date (relative to `now`); clamped to the cap.
+std::chrono::milliseconds retry_after_delay(std::string_view header, WallTime now,
+                                            std::chrono::milliseconds cap);
+
+}  // namespace submitd::submit

@@ -1,0 +1,390 @@
+// Role: the spool main loop (see spool_service.hpp). Asio here is limited to spawning,
+// waiting and the inotify descriptor; the decisions live in JobSubmission and the spool
+// helpers.
+#include "submit/spool_service.hpp"
+
+#include <fcntl.h>
+#include <sys/inotify.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
+#include <deque>
+#include <exception>
+
+#include "spool/finished_file.hpp"
+#include "spool/jsonl_reader.hpp"
+#include "spool/outcome.hpp"
+#include "spool/request_parser.hpp"
+#include "util/log.hpp"
+
+namespace submitd::submit {
+namespace asio = boost::asio;
+using spool::OutcomeRecord;
+using spool::SubmitStatus;
+
+namespace {
+
+void log_escape(std::exception_ptr e, const char* what) {
+  if (!e) return;
+  try {
+    std::rethrow_exception(e);
+  } catch (const std::exception& x) {
+    log::error("{} ended with an exception: {}", what, x.what());
+  } catch (...) {
+    log::error("{} ended with an unknown exception", what);
+  }
+}
+
+class FdCloser {
+ public:
+  explicit FdCloser(int fd) : fd_(fd) {}
+  ~FdCloser() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  FdCloser(const FdCloser&) = delete;
+  FdCloser& operator=(const FdCloser&) = delete;
+  int get() const { return fd_; }
+
+ private:
+  int fd_;
+};
+
+std::string join_warnings(const std::vector<std::string>& w) {
+  std::string out;
+  for (const auto& s : w) out += (out.empty() ? "" : "; ") + s;
+  return out;
+}
+
+}  // namespace
+
+// One slot per request of a file, in input order; written out once it and all before it
+// are done, so the outcome file is in input order with a bounded buffer.
+struct Slot {
+  OutcomeRecord record;
+  std::string request_text;  // kept for the retry file if the request fails
+  bool done = false;
+  bool interrupted = false;
+};
+
+struct SpoolService::FileWork {
+  spool::ClaimedFile file;
+  spool::FinishedFileWriter writer;
+  std::deque<std::shared_ptr<Slot>> window;
+  WallTime accepted_wall;
+  MonoTime accepted_mono;
+  std::size_t submitted = 0, failed = 0, running = 0;
+  bool interrupted = false;
+
+  FileWork(const spool::SpoolPaths& paths, spool::ClaimedFile f)
+      : file(std::move(f)), writer(paths, file) {}
+
+  void flush() {
+    while (!window.empty() && window.front()->done) {
+      auto& slot = *window.front();
+      if (slot.interrupted) {
+        interrupted = true;
+      } else {
+        writer.add_outcome(spool::outcome_json_line(slot.record));
+        if (slot.record.status == SubmitStatus::failed) {
+          writer.add_failed_request(slot.request_text);
+          ++failed;
+        } else {
+          ++submitted;
+        }
+      }
+      window.pop_front();
+    }
+  }
+};
+
+SpoolService::SpoolService(asio::any_io_executor executor, spool::SpoolPaths paths,
+                           SpoolServiceSettings settings, api::ApiClient& api, JobPaths job_paths,
+                           Uuid job_namespace, const Clock& clock, SubmitEvents& events)
+    : executor_(executor),
+      paths_(std::move(paths)),
+      settings_(settings),
+      api_(api),
+      job_paths_(std::move(job_paths)),
+      job_namespace_(job_namespace),
+      clock_(clock),
+      events_(events),
+      rng_(std::random_device{}()),
+      work_changed_(executor),
+      stop_signal_(executor) {}
+
+SpoolService::~SpoolService() {
+  if (inotify_fd_ >= 0) ::close(inotify_fd_);
+}
+
+void SpoolService::stop() {
+  stopping_ = true;
+  if (inotify_fd_ >= 0) {
+    ::close(inotify_fd_);  // ends the pending read with an error, so watch_incoming returns
+    inotify_fd_ = -1;
+  }
+  stop_signal_.notify_all();
+  work_changed_.notify_all();
+}
+
+asio::awaitable<void> SpoolService::watch_incoming() {
+  int fd = ::inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+  if (fd < 0 || ::inotify_add_watch(fd, paths_.incoming.c_str(), IN_MOVED_TO | IN_CLOSE_WRITE) < 0) {
+    log::warn("inotify on {} unavailable ({}); relying on the periodic rescan",
+              paths_.incoming.string(), std::strerror(errno));
+    if (fd >= 0) ::close(fd);
+    co_return;
+  }
+  // The descriptor object must not own the fd: stop() closes it to end the read.
+  inotify_fd_ = fd;
+  asio::posix::stream_descriptor watch(executor_, ::dup(fd));
+  watching_ = true;
+  alignas(inotify_event) char buf[4096];
+  while (!stopping_) {
+    // Events are only a hint (overflow included): any of them means "rescan now".
+    auto [ec, n] = co_await watch.async_read_some(asio::buffer(buf), asio::as_tuple(asio::use_awaitable));
+    if (ec || stopping_) break;
+    work_changed_.notify_all();
+  }
+  watching_ = false;
+}
+
+void SpoolService::claim_available() {
+  if (stopping_ || active_files_ >= settings_.max_active_files) return;
+  std::vector<std::string> names;
+  try {
+    names = spool::list_incoming(paths_, settings_.max_active_files - active_files_);
+  } catch (const std::exception& e) {
+    log::error("cannot scan incoming/: {}", e.what());
+    return;
+  }
+  for (const auto& name : names) {
+    std::optional<spool::ClaimedFile> claimed;
+    try {
+      claimed = spool::claim_file(paths_, name);
+    } catch (const std::exception& e) {
+      log::error("cannot claim incoming/{}: {}", name, e.what());
+      continue;
+    }
+    if (!claimed) continue;
+    ++active_files_;
+    asio::co_spawn(executor_, work_file(std::move(*claimed)),
+                   [](std::exception_ptr e) { log_escape(e, "file worker"); });
+  }
+}
+
+asio::awaitable<void> SpoolService::run() {
+  for (auto& file : spool::recover_claims(paths_)) {
+    log::info("resuming interrupted file {} (claim {})", file.original_name, file.claim_id);
+    ++active_files_;
+    asio::co_spawn(executor_, work_file(std::move(file)),
+                   [](std::exception_ptr e) { log_escape(e, "file worker"); });
+  }
+  asio::co_spawn(executor_, watch_incoming(), [](std::exception_ptr e) { log_escape(e, "watcher"); });
+  while (!stopping_) {
+    claim_available();
+    co_await work_changed_.wait(settings_.rescan_interval);
+  }
+  while (active_files_ > 0) co_await work_changed_.wait(std::chrono::milliseconds(50));
+}
+
+asio::awaitable<bool> SpoolService::drive(JobSubmission& submission) {
+  std::uniform_real_distribution<double> jitter(0.0, 1.0);
+  while (!submission.finished()) {
+    if (stopping_) co_return false;
+    api::HttpCall call = submission.current_call();
+    api::ApiReply reply = co_await api_.send(call);
+    auto step = submission.on_reply(reply, clock_.now(), clock_.wall_now(), jitter(rng_));
+    if (step.kind == JobSubmission::Step::Kind::wait) {
+      events_.retry_scheduled(call.endpoint, retry_reason(reply));
+      log::debug("job {}: {} deferred for {} ms ({})", submission.job_id(),
+                 api::endpoint_name(call.endpoint), step.delay.count(), retry_reason(reply));
+      co_await stop_signal_.wait(step.delay);
+    }
+  }
+  co_return true;
+}
+
+asio::awaitable<void> SpoolService::work_file(spool::ClaimedFile claimed) {
+  struct ActiveCount {
+    SpoolService& s;
+    ~ActiveCount() {
+      --s.active_files_;
+      s.work_changed_.notify_all();
+    }
+  } active_count{*this};
+
+  std::unique_ptr<FileWork> work;
+  try {
+    work = std::make_unique<FileWork>(paths_, claimed);
+  } catch (const std::exception& e) {
+    log::error("cannot start outcome file for {}: {}; left in active/", claimed.original_name, e.what());
+    co_return;
+  }
+  FileWork& w = *work;
+  w.accepted_wall = clock_.wall_now();
+  w.accepted_mono = clock_.now();
+
+  // Records a failure that needs no API call (bad input), in order.
+  auto reject = [&](std::uint64_t line, std::string request_text, std::string message,
+                    std::string request_id = {}) {
+    auto slot = std::make_shared<Slot>();
+    slot->record.line = line;
+    slot->record.request_id = std::move(request_id);
+    slot->record.status = SubmitStatus::failed;
+    slot->record.accepted_at = w.accepted_wall;
+    slot->record.finished_at = clock_.wall_now();
+    slot->record.error = spool::OutcomeError{"validate", 0, std::move(message)};
+    slot->request_text = std::move(request_text);
+    slot->done = true;
+    events_.request_finished(SubmitStatus::failed, "validate", std::chrono::nanoseconds(0));
+    w.window.push_back(std::move(slot));
+    w.flush();
+  };
+
+  // Starts one parsed request, waiting while too much is in flight.
+  auto admit = [&](spool::JobRequest request, std::string request_text) -> asio::awaitable<void> {
+    while (!stopping_ && (inflight_ >= settings_.max_inflight ||
+                          w.window.size() >= settings_.reorder_window)) {
+      co_await work_changed_.wait();
+    }
+    if (stopping_) {
+      w.interrupted = true;
+      co_return;
+    }
+    std::string claim_key = w.file.claim_id + ":" + std::to_string(request.line);
+    if (request.request_id.empty()) request.request_id = claim_key;
+    std::string job_id = uuid_v5(job_namespace_, claim_key).str();
+    auto slot = std::make_shared<Slot>();
+    slot->record.line = request.line;
+    slot->record.request_id = request.request_id;
+    slot->record.job_id = job_id;
+    slot->record.accepted_at = w.accepted_wall;
+    slot->record.warnings = request.warnings;
+    slot->request_text = std::move(request_text);
+    if (!request.warnings.empty()) {
+      log::warn("{} line {}: {}", w.file.original_name, request.line, join_warnings(request.warnings));
+    }
+    w.window.push_back(slot);
+    ++inflight_;
+    ++w.running;
+    events_.request_accepted();
+    events_.inflight_changed(inflight_);
+    auto submission = std::make_shared<JobSubmission>(std::move(request), job_id, job_paths_,
+                                                      settings_.submission, w.accepted_mono,
+                                                      w.file.recovered);
+    asio::co_spawn(
+        executor_,
+        [this, submission, slot, &w]() -> asio::awaitable<void> {
+          bool completed = false;
+          try {
+            completed = co_await drive(*submission);
+          } catch (const std::exception& e) {
+            log::error("job {}: submission stopped by an exception: {}", submission->job_id(), e.what());
+          }
+          slot->record.status = submission->status();
+          slot->record.attempts = submission->attempts();
+          slot->record.error = submission->error();
+          slot->record.finished_at = clock_.wall_now();
+          slot->interrupted = !completed;
+          slot->done = true;
+          if (completed) {
+            auto stage = submission->error() ? std::string_view(submission->error()->stage) : "";
+            events_.request_finished(submission->status(), stage, clock_.now() - w.accepted_mono);
+            if (submission->error()) {
+              log::info("request {} (job {}) failed at {}: {}", slot->record.request_id,
+                        submission->job_id(), submission->error()->stage, submission->error()->message);
+            }
+          }
+          --inflight_;
+          --w.running;
+          events_.inflight_changed(inflight_);
+          try {
+            w.flush();
+          } catch (const std::exception& e) {
+            log::error("cannot write outcome for {}: {}", w.file.original_name, e.what());
+            w.interrupted = true;
+          }
+          work_changed_.notify_all();
+        },
+        [](std::exception_ptr e) { log_escape(e, "submission"); });
+  };
+
+  try {
+    if (w.file.kind == spool::InputKind::unreadable) {
+      reject(0, "", w.file.original_name + " " + w.file.reject_reason);
+    } else {
+      // O_NONBLOCK: opening a FIFO swapped in after the claim must not hang the loop.
+      FdCloser fd(::open(w.file.active_path.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
+      struct stat st {};
+      if (fd.get() < 0 || ::fstat(fd.get(), &st) != 0) {
+        reject(0, "", "cannot open the claimed file: " + std::string(std::strerror(errno)));
+      } else if (!S_ISREG(st.st_mode)) {
+        reject(0, "", "is not a regular file");
+      } else if (w.file.kind == spool::InputKind::json) {
+        if (static_cast<std::uint64_t>(st.st_size) > settings_.max_request_bytes) {
+          reject(0, "", fmt::format("the file is {} bytes; a request may be at most {} bytes "
+                                    "(spool.max_request_bytes)", st.st_size, settings_.max_request_bytes));
+        } else {
+          std::string text(static_cast<std::size_t>(st.st_size), '\0');
+          ssize_t n = ::pread(fd.get(), text.data(), text.size(), 0);
+          if (n < 0) {
+            reject(0, "", "cannot read the file: " + std::string(std::strerror(errno)));
+          } else {
+            text.resize(static_cast<std::size_t>(n));
+            spool::RequestParser parser;
+            auto parsed = parser.parse(text, 1);
+            if (auto* err = std::get_if<spool::RequestError>(&parsed)) {
+              reject(1, text, spool::to_string(*err));
+            } else {
+              auto& req = std::get<spool::JobRequest>(parsed);
+              req.line = 1;
+              co_await admit(std::move(req), std::move(text));
+            }
+          }
+        }
+      } else {
+        spool::RequestParser parser;
+        spool::JsonlReader reader(fd.get(), settings_.max_request_bytes);
+        while (!stopping_) {
+          auto item = reader.next();
+          if (!item) break;
+          if (item->too_long) {
+            reject(item->number, "",
+                   fmt::format("line {}: the line is longer than {} bytes (spool.max_request_bytes); "
+                               "it was not read", item->number, settings_.max_request_bytes));
+            continue;
+          }
+          auto parsed = parser.parse(item->text, item->number);
+          if (auto* err = std::get_if<spool::RequestError>(&parsed)) {
+            reject(item->number, std::string(item->text), spool::to_string(*err));
+          } else {
+            auto& req = std::get<spool::JobRequest>(parsed);
+            req.line = item->number;
+            co_await admit(std::move(req), std::string(item->text));
+          }
+        }
+        if (stopping_) w.interrupted = true;
+      }
+    }
+  } catch (const std::exception& e) {
+    log::error("reading {} failed: {}; the file stays in active/", w.file.original_name, e.what());
+    w.interrupted = true;
+  }
+
+  while (w.running > 0) co_await work_changed_.wait();
+  if (w.interrupted || !w.window.empty()) {
+    log::info("{} interrupted; it stays in active/ and is resumed at the next start", w.file.original_name);
+    co_return;
+  }
+  try {
+    auto placed = w.writer.finish();
+    log::info("{}: {} submitted, {} failed -> {}", w.file.original_name, w.submitted, w.failed,
+              placed.input.parent_path().filename().string() + "/" + placed.input.filename().string());
+  } catch (const std::exception& e) {
+    log::error("cannot place {} in done/ or failed/: {}; it stays in active/", w.file.original_name, e.what());
+  }
+}
+
+}  // namespace submitd::submit

@@ -1,0 +1,79 @@
+// Role: the daemon's main loop over the spool. Finds work in incoming/ (an inotify watch is
+// the hint, a periodic rescan the truth), claims files, parses their requests and runs each
+// through a JobSubmission with a bounded number in flight, and writes the outcomes in input
+// order before placing the file in done/ or failed/. Files left in active/ by an interrupted
+// run are worked again first, with their original claim ids (so the same jobIds).
+// Single-threaded: everything runs on one executor.
+#pragma once
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <random>
+
+#include "api/api_client.hpp"
+#include "spool/claim.hpp"
+#include "spool/spool_paths.hpp"
+#include "submit/job_submission.hpp"
+#include "submit/submit_events.hpp"
+#include "submit/wakeup.hpp"
+#include "util/clock.hpp"
+#include "util/uuid.hpp"
+
+namespace submitd::submit {
+
+struct SpoolServiceSettings {
+  std::uint64_t max_request_bytes = 1024 * 1024;
+  std::chrono::milliseconds rescan_interval{2000};
+  std::size_t max_inflight = 256;       // requests at some API step at once, over all files
+  std::size_t max_active_files = 64;    // files worked at once
+  std::size_t reorder_window = 4096;    // per file: requests started but not yet written out
+  SubmissionOptions submission;
+};
+
+class SpoolService {
+ public:
+  SpoolService(boost::asio::any_io_executor executor, spool::SpoolPaths paths,
+               SpoolServiceSettings settings, api::ApiClient& api, JobPaths job_paths,
+               Uuid job_namespace, const Clock& clock, SubmitEvents& events);
+  ~SpoolService();
+
+  // Runs until stop() and then until in-flight work has settled (or been interrupted).
+  boost::asio::awaitable<void> run();
+  // Stop claiming; interrupt waiting retries. Files not finished stay in active/.
+  void stop();
+
+  std::size_t inflight() const { return inflight_; }
+  std::size_t active_files() const { return active_files_; }
+  bool watching() const { return watching_; }
+
+ private:
+  struct FileWork;
+  boost::asio::awaitable<void> work_file(spool::ClaimedFile file);
+  boost::asio::awaitable<void> watch_incoming();
+  boost::asio::awaitable<bool> drive(JobSubmission& submission);
+  void claim_available();
+
+  boost::asio::any_io_executor executor_;
+  spool::SpoolPaths paths_;
+  SpoolServiceSettings settings_;
+  api::ApiClient& api_;
+  JobPaths job_paths_;
+  Uuid job_namespace_;
+  const Clock& clock_;
+  SubmitEvents& events_;
+  std::mt19937_64 rng_;
+
+  Wakeup work_changed_;   // a file or request finished, or files arrived
+  Wakeup stop_signal_;    // wakes backoff sleepers at stop
+  bool stopping_ = false;
+  bool watching_ = false;
+  std::size_t inflight_ = 0;
+  std::size_t active_files_ = 0;
+  int inotify_fd_ = -1;
+};
+
+}  // namespace submitd::submit

@@ -1,0 +1,25 @@
+// Role: what the submission side reports as it works, for metrics and status. The daemon wires
+// a Prometheus-backed implementation; tests may count. Default methods do nothing.
+#pragma once
+
+#include <chrono>
+#include <string_view>
+
+#include "api/http_call.hpp"
+#include "spool/outcome.hpp"
+
+namespace submitd::submit {
+
+class SubmitEvents {
+ public:
+  virtual ~SubmitEvents() = default;
+  virtual void request_accepted() {}
+  // `stage` is set for failures (validate, create, datasource, params, run).
+  virtual void request_finished(spool::SubmitStatus, std::string_view /*stage*/,
+                                std::chrono::steady_clock::duration /*accept_to_end*/) {}
+  virtual void retry_scheduled(api::Endpoint, std::string_view /*reason*/) {}
+  virtual void inflight_changed(std::size_t /*inflight*/) {}
+  virtual void backlog_changed(std::size_t /*files_waiting*/, double /*oldest_age_seconds*/) {}
+};
+
+}  // namespace submitd::submit

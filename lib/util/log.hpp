@@ -1,0 +1,35 @@
+// Role: the one logging sink of the programs: leveled lines on stderr, journald-friendly
+// (a "<N>" priority prefix that systemd-journald understands). Callers name requests by
+// requestId/jobId only; request bodies, keys and tokens must never be passed here.
+#pragma once
+
+#include <fmt/format.h>
+
+#include <string_view>
+
+namespace submitd::log {
+
+enum class Level { debug = 7, info = 6, warning = 4, error = 3 };
+
+void set_min_level(Level level);
+bool enabled(Level level);
+void write(Level level, std::string_view message);
+
+template <typename... Args>
+void debug(fmt::format_string<Args...> f, Args&&... args) {
+  if (enabled(Level::debug)) write(Level::debug, fmt::format(f, std::forward<Args>(args)...));
+}
+template <typename... Args>
+void info(fmt::format_string<Args...> f, Args&&... args) {
+  if (enabled(Level::info)) write(Level::info, fmt::format(f, std::forward<Args>(args)...));
+}
+template <typename... Args>
+void warn(fmt::format_string<Args...> f, Args&&... args) {
+  if (enabled(Level::warning)) write(Level::warning, fmt::format(f, std::forward<Args>(args)...));
+}
+template <typename... Args>
+void error(fmt::format_string<Args...> f, Args&&... args) {
+  if (enabled(Level::error)) write(Level::error, fmt::format(f, std::forward<Args>(args)...));
+}
+
+}  // namespace submitd::log

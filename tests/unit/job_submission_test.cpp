@@ -1,0 +1,194 @@
+// Role: drives one request's submission state machine step by step with scripted replies:
+// the documented call order, deferral of transient trouble, the at-most-one-job rules
+// (check the job before re-sending run), final failures with the API's message, give-up age.
+#include "submit/job_submission.hpp"
+
+#include <gtest/gtest.h>
+
+using namespace std::chrono_literals;
+using namespace submitd;
+using submit::JobSubmission;
+using submit::Stage;
+using Kind = JobSubmission::Step::Kind;
+
+namespace {
+
+spool::JobRequest sample_request(bool with_params = true) {
+  spool::JobRequest r;
+  r.line = 1;
+  r.request_id = "req-1";
+  r.template_id = "img-gen";
+  r.data_source_json = R"({"dataSourceDescriptor":"url","params":{"url":"https://x/in"}})";
+  if (with_params) r.params_json = R"({"app":{"prompt":"A sunset"}})";
+  r.config_json = R"({"isTestJob":true})";
+  return r;
+}
+
+api::ApiReply ok(std::string body = "{}") {
+  api::ApiReply r;
+  r.http.status = 200;
+  r.http.body = std::move(body);
+  return r;
+}
+api::ApiReply status(int s, std::string body = "") {
+  api::ApiReply r;
+  r.http.status = s;
+  r.http.body = std::move(body);
+  return r;
+}
+api::ApiReply lost() {
+  api::ApiReply r;
+  r.http.failure = api::TransportFailure::reset;
+  r.http.failure_detail = "connection lost before the response";
+  return r;
+}
+api::ApiReply job_in_state(const std::string& state) {
+  return ok(R"({"job":{"id":"j","state":")" + state + R"("}})");
+}
+
+class JobSubmissionTest : public ::testing::Test {
+ protected:
+  ManualClock clock;
+  submit::JobPaths paths{"/v1/customer"};
+  submit::SubmissionOptions options;
+  const std::string job_id = "11111111-2222-5333-8444-555555555555";
+
+  JobSubmission make(spool::JobRequest r = sample_request(), bool recovered = false) {
+    return JobSubmission(std::move(r), job_id, paths, options, clock.now(), recovered);
+  }
+  JobSubmission::Step feed(JobSubmission& s, const api::ApiReply& r, double jitter = 0.5) {
+    return s.on_reply(r, clock.now(), clock.wall_now(), jitter);
+  }
+};
+
+}  // namespace
+
+TEST_F(JobSubmissionTest, HappyPathFollowsTheDocumentedOrder) {
+  auto s = make();
+  auto c = s.current_call();
+  EXPECT_EQ(c.endpoint, api::Endpoint::create);
+  EXPECT_EQ(c.target, "/v1/customer/jobs");
+  EXPECT_NE(c.body.find(R"("jobId":")" + job_id + "\""), std::string::npos);
+  EXPECT_NE(c.body.find(R"("name":"req-1")"), std::string::npos);  // name defaults to requestId
+  EXPECT_EQ(feed(s, ok()).kind, Kind::call);
+
+  c = s.current_call();
+  EXPECT_EQ(c.endpoint, api::Endpoint::datasource);
+  EXPECT_EQ(c.target, "/v1/customer/jobs/" + job_id + "/datasource");
+  EXPECT_NE(c.body.find(R"("dataDestination":{"dataSourceDescriptor":"bypass"})"), std::string::npos);
+  EXPECT_EQ(feed(s, ok()).kind, Kind::call);
+
+  c = s.current_call();
+  EXPECT_EQ(c.endpoint, api::Endpoint::params);
+  EXPECT_EQ(c.body, R"({"app":{"prompt":"A sunset"}})");
+  EXPECT_EQ(feed(s, ok()).kind, Kind::call);
+
+  c = s.current_call();
+  EXPECT_EQ(c.endpoint, api::Endpoint::run);
+  EXPECT_EQ(c.body, R"({"isTestJob":true})");
+  EXPECT_FALSE(c.replay_safe);
+  EXPECT_EQ(feed(s, ok()).kind, Kind::finished);
+  EXPECT_EQ(s.status(), spool::SubmitStatus::submitted);
+  EXPECT_EQ(s.attempts(), 4);
+}
+
+TEST_F(JobSubmissionTest, AbsentParamsSkipsThatCall) {
+  auto s = make(sample_request(false));
+  feed(s, ok());
+  feed(s, ok());
+  EXPECT_EQ(s.current_call().endpoint, api::Endpoint::run);
+}
+
+TEST_F(JobSubmissionTest, TransientTroubleIsDeferredWithBackoffAndRetryAfter) {
+  auto s = make();
+  auto step = feed(s, status(503), 0.5);
+  EXPECT_EQ(step.kind, Kind::wait);
+  EXPECT_EQ(step.delay, 100ms);  // half of the 200 ms base
+  EXPECT_EQ(s.current_call().endpoint, api::Endpoint::create);  // same call again
+
+  auto busy = status(429);
+  busy.http.retry_after = "7";
+  step = feed(s, busy, 0.5);
+  EXPECT_EQ(step.kind, Kind::wait);
+  EXPECT_EQ(step.delay, 7000ms);
+  EXPECT_EQ(feed(s, ok()).kind, Kind::call);
+  EXPECT_EQ(s.current_call().endpoint, api::Endpoint::datasource);
+}
+
+TEST_F(JobSubmissionTest, LostRunAnswerChecksTheJobAndDoesNotRunTwice) {
+  auto s = make();
+  feed(s, ok());
+  feed(s, ok());
+  feed(s, ok());
+  ASSERT_EQ(s.current_call().endpoint, api::Endpoint::run);
+  EXPECT_EQ(feed(s, lost()).kind, Kind::wait);
+  auto c = s.current_call();
+  EXPECT_EQ(c.endpoint, api::Endpoint::get);  // look before re-running
+  EXPECT_EQ(c.target, "/v1/customer/jobs/" + job_id);
+  EXPECT_EQ(feed(s, job_in_state("JOB_STATE_PARTITIONING")).kind, Kind::finished);
+  EXPECT_EQ(s.status(), spool::SubmitStatus::submitted);
+}
+
+TEST_F(JobSubmissionTest, LostRunThatDidNotTakeIsSentAgain) {
+  auto s = make();
+  feed(s, ok());
+  feed(s, ok());
+  feed(s, ok());
+  feed(s, lost());
+  EXPECT_EQ(feed(s, job_in_state("JOB_STATE_NEW")).kind, Kind::call);
+  EXPECT_EQ(s.current_call().endpoint, api::Endpoint::run);
+  EXPECT_EQ(feed(s, ok()).kind, Kind::finished);
+  EXPECT_EQ(s.status(), spool::SubmitStatus::submitted);
+}
+
+TEST_F(JobSubmissionTest, RecoveredRequestLooksFirst) {
+  auto started = make(sample_request(), true);
+  EXPECT_EQ(started.current_call().endpoint, api::Endpoint::get);
+  EXPECT_EQ(feed(started, job_in_state("JOB_STATE_RUNNING")).kind, Kind::finished);
+  EXPECT_EQ(started.status(), spool::SubmitStatus::submitted);
+
+  auto never_created = make(sample_request(), true);
+  EXPECT_EQ(feed(never_created, status(404)).kind, Kind::call);
+  EXPECT_EQ(never_created.current_call().endpoint, api::Endpoint::create);
+
+  auto draft = make(sample_request(), true);
+  feed(draft, job_in_state("JOB_STATE_NEW"));
+  EXPECT_EQ(draft.current_call().endpoint, api::Endpoint::create);  // configure it fully again
+}
+
+TEST_F(JobSubmissionTest, ContentErrorsFailWithTheApiMessage) {
+  auto s = make();
+  feed(s, ok());
+  auto step = feed(s, status(400, R"({"code":3,"message":"unknown dataSourceDescriptor \"ftp\""})"));
+  EXPECT_EQ(step.kind, Kind::finished);
+  EXPECT_EQ(s.status(), spool::SubmitStatus::failed);
+  ASSERT_TRUE(s.error());
+  EXPECT_EQ(s.error()->stage, "datasource");
+  EXPECT_EQ(s.error()->http_status, 400);
+  EXPECT_EQ(s.error()->message, "HTTP 400: unknown dataSourceDescriptor \"ftp\"");
+}
+
+TEST_F(JobSubmissionTest, RejectedKeyNeverFailsTheRequestAndIsRetriedSlowly) {
+  auto s = make();
+  api::ApiReply r;
+  r.token_unavailable = true;
+  r.key_rejected = true;
+  r.token_error = "token exchange refused: HTTP 401 (check the API key)";
+  r.http.status = 401;
+  auto step = feed(s, r, 0.1);
+  EXPECT_EQ(step.kind, Kind::wait);
+  EXPECT_GE(step.delay, 60000ms);
+  EXPECT_FALSE(s.finished());
+}
+
+TEST_F(JobSubmissionTest, GivesUpOnlyAfterTheConfiguredAge) {
+  options.give_up_after = 3600s;
+  auto s = make();
+  clock.advance(3599s);
+  EXPECT_EQ(feed(s, status(503)).kind, Kind::wait);
+  clock.advance(1s);
+  EXPECT_EQ(feed(s, status(503)).kind, Kind::finished);
+  ASSERT_TRUE(s.error());
+  EXPECT_EQ(s.error()->stage, "create");
+  EXPECT_NE(s.error()->message.find("gave up after 3600 s"), std::string::npos);
+}

@@ -1,0 +1,125 @@
+// Role: claiming from incoming/, classification without following links, recovery of
+// interrupted claims, and placing finished files without overwriting (temp dirs, no sleeping).
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "spool/claim.hpp"
+#include "spool/finished_file.hpp"
+#include "spool/spool_paths.hpp"
+
+namespace fs = std::filesystem;
+using namespace submitd::spool;
+
+namespace {
+
+class SpoolTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/submitd-spool-test-XXXXXX";
+    ASSERT_NE(::mkdtemp(tmpl), nullptr);
+    root_ = tmpl;
+    paths_ = make_spool_paths(root_, {});
+    ensure_spool_layout(paths_);
+  }
+  void TearDown() override { fs::remove_all(root_); }
+
+  void drop(const std::string& name, const std::string& content) {
+    std::ofstream(paths_.incoming / name) << content;
+  }
+  static std::string read(const fs::path& p) {
+    std::ifstream in(p);
+    return {std::istreambuf_iterator<char>(in), {}};
+  }
+
+  fs::path root_;
+  SpoolPaths paths_;
+};
+
+}  // namespace
+
+TEST_F(SpoolTest, LayoutHasContractModes) {
+  struct stat st {};
+  ASSERT_EQ(::stat(paths_.incoming.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 02770u);
+  for (const auto& d : {paths_.tmp, paths_.active, paths_.done, paths_.failed, paths_.state}) {
+    EXPECT_TRUE(fs::is_directory(d)) << d;
+  }
+}
+
+TEST_F(SpoolTest, ListingSkipsHiddenNamesAndIsBounded) {
+  drop("a.json", "{}");
+  drop("b.jsonl", "{}");
+  drop(".partial.json", "{}");
+  auto names = list_incoming(paths_, 10);
+  EXPECT_EQ(names.size(), 2u);
+  EXPECT_EQ(list_incoming(paths_, 1).size(), 1u);
+}
+
+TEST_F(SpoolTest, ClaimMovesIntoActiveUnderAClaimId) {
+  drop("batch.jsonl", "{}\n");
+  auto c = claim_file(paths_, "batch.jsonl");
+  ASSERT_TRUE(c);
+  EXPECT_TRUE(is_claim_id(c->claim_id));
+  EXPECT_EQ(c->kind, InputKind::jsonl);
+  EXPECT_TRUE(fs::exists(c->active_path));
+  EXPECT_FALSE(fs::exists(paths_.incoming / "batch.jsonl"));
+  EXPECT_FALSE(claim_file(paths_, "batch.jsonl"));  // already gone: another claimer won
+}
+
+TEST_F(SpoolTest, SymlinksDirectoriesAndOtherExtensionsAreUnreadable) {
+  std::ofstream(root_ / "secret.json") << "{}";
+  fs::create_symlink(root_ / "secret.json", paths_.incoming / "link.json");
+  fs::create_directory(paths_.incoming / "dir.json");
+  drop("notes.txt", "hi");
+  for (const char* name : {"link.json", "dir.json", "notes.txt"}) {
+    auto c = claim_file(paths_, name);
+    ASSERT_TRUE(c) << name;
+    EXPECT_EQ(c->kind, InputKind::unreadable) << name;
+    EXPECT_FALSE(c->reject_reason.empty()) << name;
+  }
+}
+
+TEST_F(SpoolTest, RecoveryFindsInterruptedClaimsAndDropsTemporaries) {
+  drop("one.json", "{}");
+  auto c = claim_file(paths_, "one.json");
+  ASSERT_TRUE(c);
+  std::ofstream(paths_.active / ("." + c->claim_id + ".outcome.tmp")) << "partial";
+  auto found = recover_claims(paths_);
+  ASSERT_EQ(found.size(), 1u);
+  EXPECT_EQ(found[0].claim_id, c->claim_id);
+  EXPECT_EQ(found[0].original_name, "one.json");
+  EXPECT_TRUE(found[0].recovered);
+  EXPECT_FALSE(fs::exists(paths_.active / ("." + c->claim_id + ".outcome.tmp")));
+}
+
+TEST_F(SpoolTest, FinishedFilesNeverOverwrite) {
+  for (int round = 0; round < 2; ++round) {
+    drop("same.jsonl", "{\"templateId\":\"t\"}\n");
+    auto c = claim_file(paths_, "same.jsonl");
+    ASSERT_TRUE(c);
+    FinishedFileWriter w(paths_, *c);
+    w.add_outcome("{\"line\":1}\n");
+    w.add_failed_request("{\"templateId\":\n\"t\"}");
+    auto placed = w.finish();
+    if (round == 0) {
+      EXPECT_EQ(placed.input, paths_.failed / "same.jsonl");
+      EXPECT_EQ(placed.outcome, paths_.failed / "same.jsonl.outcome.jsonl");
+      EXPECT_EQ(placed.retry, paths_.failed / "same.retry.jsonl");
+      EXPECT_EQ(read(placed.retry), "{\"templateId\": \"t\"}\n");
+    } else {
+      EXPECT_EQ(placed.input, paths_.failed / ("same." + c->claim_id + ".jsonl"));
+      EXPECT_EQ(read(paths_.failed / "same.jsonl.outcome.jsonl"), "{\"line\":1}\n");
+    }
+    EXPECT_EQ(read(placed.outcome), "{\"line\":1}\n");
+    struct stat st {};
+    ASSERT_EQ(::stat(placed.outcome.c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 0777, 0640u);
+  }
+  EXPECT_TRUE(fs::is_empty(paths_.active));
+}
