@@ -51,6 +51,12 @@ class FdCloser {
   int fd_;
 };
 
+std::string describe_trouble(const api::ApiReply& reply) {
+  if (reply.token_unavailable) return reply.token_error;
+  if (!reply.http.has_response()) return reply.http.failure_detail;
+  return fmt::format("{} answered HTTP {}", "the API", reply.http.status);
+}
+
 std::string join_warnings(const std::vector<std::string>& w) {
   std::string out;
   for (const auto& s : w) out += (out.empty() ? "" : "; ") + s;
@@ -198,6 +204,12 @@ asio::awaitable<bool> SpoolService::drive(JobSubmission& submission) {
     auto step = submission.on_reply(reply, clock_.now(), clock_.wall_now(), jitter(rng_));
     if (step.kind == JobSubmission::Step::Kind::wait) {
       events_.retry_scheduled(call.endpoint, retry_reason(reply));
+      // Say loudly, but at most every 10 s, why work is being deferred: during an outage
+      // thousands of requests would otherwise each log the same line.
+      if (clock_.now() - last_deferral_log_ >= std::chrono::seconds(10)) {
+        last_deferral_log_ = clock_.now();
+        log::warn("API trouble, deferring requests: {}", describe_trouble(reply));
+      }
       log::debug("job {}: {} deferred for {} ms ({})", submission.job_id(),
                  api::endpoint_name(call.endpoint), step.delay.count(), retry_reason(reply));
       co_await stop_signal_.wait(step.delay);

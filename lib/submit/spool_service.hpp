@@ -74,6 +74,7 @@ class SpoolService {
   std::size_t inflight_ = 0;
   std::size_t active_files_ = 0;
   int inotify_fd_ = -1;
+  MonoTime last_deferral_log_{};
 };
 
 }  // namespace submitd::submit

@@ -1,0 +1,105 @@
+// Role: the integration-test harness: runs the real programs (bytenite-emulator,
+// bytenite-submitd) as child processes on 127.0.0.1 port 0 with temp directories, drops
+// files into the spool the way producers do (tmp/ then rename), waits for results with a
+// deadline (polling the file system or the emulator, never a fixed sleep), and reads the
+// emulator's ledger over verified TLS with the project's own HTTPS client.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace submitd::testing {
+
+std::filesystem::path make_temp_dir(const std::string& tag);
+std::string read_file(const std::filesystem::path& p);
+std::vector<std::string> read_lines(const std::filesystem::path& p);
+void write_file(const std::filesystem::path& p, const std::string& content);
+
+// A child process whose stdout/stderr go to a log file.
+class ChildProcess {
+ public:
+  ChildProcess(const std::vector<std::string>& argv, const std::filesystem::path& log_file,
+               const std::map<std::string, std::string>& extra_env = {});
+  ~ChildProcess();
+  ChildProcess(const ChildProcess&) = delete;
+  ChildProcess& operator=(const ChildProcess&) = delete;
+
+  pid_t pid() const { return pid_; }
+  void signal(int sig);
+  // Waits for exit up to `timeout`; returns the exit status (or -signal), nullopt if still running.
+  std::optional<int> wait_exit(std::chrono::milliseconds timeout);
+  bool running();
+  const std::filesystem::path& log_file() const { return log_; }
+
+ private:
+  pid_t pid_ = -1;
+  std::optional<int> status_;
+  std::filesystem::path log_;
+};
+
+// Polls `done` every few milliseconds until it is true or `timeout` passes.
+bool eventually(const std::function<bool()>& done, std::chrono::milliseconds timeout);
+
+struct HttpAnswer {
+  int status = 0;  // 0: transport failure
+  std::string body;
+  std::string failure;
+};
+
+// A running emulator.
+class Emulator {
+ public:
+  explicit Emulator(const std::filesystem::path& dir, const std::vector<std::string>& extra_args = {});
+  std::uint16_t port() const { return port_; }
+  const std::filesystem::path& ca_file() const { return ca_file_; }
+  std::string base_url() const;  // https://localhost:PORT/v1
+  HttpAnswer get(const std::string& target);
+  HttpAnswer post(const std::string& target, const std::string& body);
+  ChildProcess& process() { return *process_; }
+
+ private:
+  std::filesystem::path dir_;
+  std::unique_ptr<ChildProcess> process_;
+  std::uint16_t port_ = 0;
+  std::filesystem::path ca_file_;
+};
+
+// One https request with the project's client (certificate verified against `ca_file`).
+HttpAnswer https_request(const std::string& host, std::uint16_t port, const std::filesystem::path& ca_file,
+                         const std::string& method, const std::string& target, const std::string& body);
+
+// A spool directory plus a daemon configured for it.
+class DaemonUnderTest {
+ public:
+  static constexpr const char* kApiKey = "integration-secret-key-3f9c1e";
+
+  DaemonUnderTest(const std::filesystem::path& dir, const Emulator& emulator,
+                  const std::string& extra_toml = "");
+  void start();
+  std::optional<int> stop(std::chrono::milliseconds timeout = std::chrono::seconds(30));
+  void kill_hard();
+
+  const std::filesystem::path& spool() const { return spool_; }
+  const std::filesystem::path& config_file() const { return config_; }
+  std::filesystem::path log_file() const { return dir_ / "daemon.log"; }
+  ChildProcess* process() { return process_.get(); }
+
+  // Producer-style drop: write into tmp/, then rename into incoming/.
+  void drop(const std::string& name, const std::string& content);
+  std::size_t count_files(const std::string& subdir, const std::string& suffix) const;
+
+ private:
+  std::filesystem::path dir_, spool_, config_;
+  std::unique_ptr<ChildProcess> process_;
+};
+
+std::filesystem::path bin_dir();  // build/bin, from the SUBMITD_BIN_DIR compile definition
+
+}  // namespace submitd::testing

@@ -1,0 +1,260 @@
+// Role: end-to-end runs of the real daemon against the real emulator over verified TLS:
+// requests dropped as .json and .jsonl files all become exactly one configured, running job
+// (the emulator's ledger proves it), bad input gets actionable outcomes without stopping the
+// rest, an interrupted daemon resumes without duplicates, and the API key never leaks.
+#include <signal.h>
+#include <simdjson.h>
+
+#include <gtest/gtest.h>
+
+#include <fmt/format.h>
+
+#include <map>
+#include <set>
+
+#include "harness.hpp"
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+using namespace submitd::testing;
+
+namespace {
+
+std::string request_line(int n, bool with_params = true) {
+  std::string r = fmt::format(
+      R"({{"requestId":"it-{}","templateId":"img-gen-diffusers","name":"job {}",)"
+      R"("dataSource":{{"dataSourceDescriptor":"url","params":{{"@type":"type.googleapis.com/bytenite.data_source.HttpDataSource","url":"https://storage.example.com/in-{}.txt"}}}},)"
+      R"("dataDestination":{{"dataSourceDescriptor":"bucket"}},)",
+      n, n, n);
+  if (with_params) r += R"("params":{"partitioner":{"numImages":2},"app":{"prompt":"A sunset"},"assembler":{}},)";
+  r += R"("config":{"taskTimeout":3600,"jobTimeout":86400,"isTestJob":true}})";
+  return r;
+}
+
+struct LedgerJob {
+  int creates = 0, runs = 0, rejected_runs = 0;
+  bool data_source_set = false, params_set = false;
+};
+
+std::map<std::string, LedgerJob> read_ledger(Emulator& emulator) {
+  auto answer = emulator.get("/_emulator/ledger");
+  EXPECT_EQ(answer.status, 200) << answer.failure;
+  std::map<std::string, LedgerJob> jobs;
+  simdjson::dom::parser parser;
+  simdjson::dom::element doc;
+  if (parser.parse(simdjson::padded_string(answer.body)).get(doc)) {
+    ADD_FAILURE() << "ledger is not JSON";
+    return jobs;
+  }
+  for (auto job : doc["jobs"].get_array()) {
+    LedgerJob j;
+    j.creates = static_cast<int>(int64_t(job["creates"]));
+    j.runs = static_cast<int>(int64_t(job["runs"]));
+    j.rejected_runs = static_cast<int>(int64_t(job["rejectedRuns"]));
+    j.data_source_set = bool(job["dataSourceSet"]);
+    j.params_set = bool(job["paramsSet"]);
+    jobs[std::string(std::string_view(job["id"]))] = j;
+  }
+  return jobs;
+}
+
+// Every outcome record of every outcome file in done/ and failed/.
+std::vector<std::string> all_outcomes(const DaemonUnderTest& d) {
+  std::vector<std::string> lines;
+  for (const char* sub : {"done", "failed"}) {
+    for (const auto& e : fs::directory_iterator(d.spool() / sub)) {
+      auto name = e.path().filename().string();
+      if (name.ends_with(".outcome.jsonl")) {
+        for (auto& l : read_lines(e.path())) lines.push_back(l);
+      }
+    }
+  }
+  return lines;
+}
+
+class SubmitFlow : public ::testing::Test {
+ protected:
+  void SetUp() override { dir_ = make_temp_dir("it"); }
+  void TearDown() override {
+    if (!HasFailure()) fs::remove_all(dir_);
+    else std::fprintf(stderr, "kept %s for inspection\n", dir_.c_str());
+  }
+  fs::path dir_;
+};
+
+}  // namespace
+
+TEST_F(SubmitFlow, ThousandRequestsAsJsonAndJsonlBecomeExactlyOneJobEach) {
+  Emulator emulator(dir_ / "emulator", {"--job-duration-ms", "500"});
+  DaemonUnderTest daemon(dir_ / "daemon", emulator);
+  // 500 single-request files and 5 files of 100 lines: 1,000 requests.
+  for (int i = 0; i < 500; ++i) daemon.drop(fmt::format("single-{:03}.json", i), request_line(i, i % 2 == 0));
+  for (int f = 0; f < 5; ++f) {
+    std::string body;
+    for (int l = 0; l < 100; ++l) body += request_line(1000 + f * 100 + l) + "\n";
+    daemon.drop(fmt::format("batch-{}.jsonl", f), body);
+  }
+  daemon.start();
+  ASSERT_TRUE(eventually([&] { return daemon.count_files("done", ".outcome.jsonl") == 505; }, 120s))
+      << "done/ has " << daemon.count_files("done", ".outcome.jsonl") << " outcome files; log:\n"
+      << read_file(daemon.log_file());
+  EXPECT_EQ(daemon.count_files("failed", ""), 0u);
+  EXPECT_TRUE(fs::is_empty(daemon.spool() / "incoming"));
+  EXPECT_TRUE(fs::is_empty(daemon.spool() / "active"));
+
+  auto outcomes = all_outcomes(daemon);
+  ASSERT_EQ(outcomes.size(), 1000u);
+  std::set<std::string> job_ids, request_ids;
+  simdjson::dom::parser parser;
+  for (const auto& line : outcomes) {
+    simdjson::dom::element rec;
+    ASSERT_FALSE(parser.parse(simdjson::padded_string(line)).get(rec)) << line;
+    EXPECT_EQ(std::string_view(rec["status"]), "submitted") << line;
+    job_ids.insert(std::string(std::string_view(rec["jobId"])));
+    request_ids.insert(std::string(std::string_view(rec["requestId"])));
+  }
+  EXPECT_EQ(job_ids.size(), 1000u);
+  EXPECT_EQ(request_ids.size(), 1000u);
+
+  auto ledger = read_ledger(emulator);
+  ASSERT_EQ(ledger.size(), 1000u);
+  for (const auto& [id, job] : ledger) {
+    EXPECT_TRUE(job_ids.count(id)) << "the emulator has a job no outcome names: " << id;
+    EXPECT_EQ(job.creates, 1) << id;
+    EXPECT_EQ(job.runs, 1) << id;
+    EXPECT_EQ(job.rejected_runs, 0) << id;
+    EXPECT_TRUE(job.data_source_set) << id;
+  }
+  // Outcome files keep input order.
+  auto batch = read_lines(daemon.spool() / "done" / "batch-2.jsonl.outcome.jsonl");
+  ASSERT_EQ(batch.size(), 100u);
+  for (int l = 0; l < 100; ++l) {
+    simdjson::dom::element rec;
+    ASSERT_FALSE(parser.parse(simdjson::padded_string(batch[static_cast<std::size_t>(l)])).get(rec));
+    EXPECT_EQ(int64_t(rec["line"]), l + 1);
+    EXPECT_EQ(std::string_view(rec["requestId"]), fmt::format("it-{}", 1200 + l));
+  }
+  EXPECT_EQ(daemon.stop(), 0);
+  // The key must not appear in anything the daemon wrote.
+  EXPECT_EQ(read_file(daemon.log_file()).find(DaemonUnderTest::kApiKey), std::string::npos);
+  for (const auto& line : outcomes) EXPECT_EQ(line.find(DaemonUnderTest::kApiKey), std::string::npos);
+}
+
+TEST_F(SubmitFlow, BadInputGetsActionableOutcomesAndStopsNothing) {
+  Emulator emulator(dir_ / "emulator");
+  DaemonUnderTest daemon(dir_ / "daemon", emulator);
+  std::string mixed = request_line(1) + "\n" +
+                      "{\"templateId\": \"img\", broken\n" +
+                      "\n" +
+                      R"({"name":"no template"})" + "\n" +
+                      R"({"requestId":"denied-1","templateId":"denied-template"})" + "\n" +
+                      request_line(2) + "\n";
+  daemon.drop("mixed.jsonl", mixed);
+  daemon.drop("notes.txt", "hello");
+  daemon.drop("empty.json", "");
+  fs::create_directories(dir_ / "elsewhere");
+  write_file(dir_ / "elsewhere" / "secret.json", request_line(9));
+  fs::create_symlink(dir_ / "elsewhere" / "secret.json", daemon.spool() / "incoming" / "link.json");
+  daemon.start();
+  ASSERT_TRUE(eventually([&] { return daemon.count_files("failed", ".outcome.jsonl") == 4; }, 60s))
+      << read_file(daemon.log_file());
+
+  auto outcome = read_lines(daemon.spool() / "failed" / "mixed.jsonl.outcome.jsonl");
+  ASSERT_EQ(outcome.size(), 5u);  // the blank line 3 is not a request
+  simdjson::dom::parser parser;
+  std::vector<std::tuple<int64_t, std::string, std::string>> seen;
+  for (const auto& l : outcome) {
+    simdjson::dom::element r;
+    ASSERT_FALSE(parser.parse(simdjson::padded_string(l)).get(r));
+    std::string stage;
+    if (!r["error"].error()) stage = std::string(std::string_view(r["error"]["stage"]));
+    seen.emplace_back(int64_t(r["line"]), std::string(std::string_view(r["status"])), stage);
+  }
+  EXPECT_EQ(seen[0], std::make_tuple(int64_t{1}, std::string("submitted"), std::string()));
+  EXPECT_EQ(seen[1], std::make_tuple(int64_t{2}, std::string("failed"), std::string("validate")));
+  EXPECT_EQ(seen[2], std::make_tuple(int64_t{4}, std::string("failed"), std::string("validate")));
+  EXPECT_EQ(seen[3], std::make_tuple(int64_t{5}, std::string("failed"), std::string("create")));
+  EXPECT_EQ(seen[4], std::make_tuple(int64_t{6}, std::string("submitted"), std::string()));
+  EXPECT_NE(outcome[2].find("templateId"), std::string::npos) << outcome[2];
+  EXPECT_NE(outcome[3].find("\"httpStatus\":403"), std::string::npos) << outcome[3];
+
+  // The retry file holds exactly the failed requests, as given.
+  auto retry = read_lines(daemon.spool() / "failed" / "mixed.retry.jsonl");
+  ASSERT_EQ(retry.size(), 3u);
+  EXPECT_EQ(retry[1], R"({"name":"no template"})");
+
+  for (const char* name : {"notes.txt", "empty.json", "link.json"}) {
+    auto lines = read_lines(daemon.spool() / "failed" / (std::string(name) + ".outcome.jsonl"));
+    ASSERT_EQ(lines.size(), 1u) << name;
+    EXPECT_NE(lines[0].find("\"line\":"), std::string::npos);
+    EXPECT_NE(lines[0].find("\"status\":\"failed\""), std::string::npos) << lines[0];
+  }
+  EXPECT_TRUE(fs::is_symlink(daemon.spool() / "failed" / "link.json"));  // moved, never followed
+
+  auto ledger = read_ledger(emulator);
+  EXPECT_EQ(ledger.size(), 2u);  // only the two good requests (the denied one was refused)
+  EXPECT_EQ(daemon.stop(), 0);
+}
+
+TEST_F(SubmitFlow, KilledDaemonResumesWithoutDuplicates) {
+  // Slow answers keep requests in flight when the daemon is killed.
+  Emulator emulator(dir_ / "emulator", {"--latency-ms", "20"});
+  DaemonUnderTest daemon(dir_ / "daemon", emulator, "connections = 4\n");
+  std::string body;
+  for (int l = 0; l < 300; ++l) body += request_line(l) + "\n";
+  daemon.drop("big.jsonl", body);
+  daemon.start();
+  ASSERT_TRUE(eventually([&] { return read_ledger(emulator).size() >= 40; }, 60s));
+  daemon.kill_hard();
+  daemon.start();
+  ASSERT_TRUE(eventually([&] { return daemon.count_files("done", ".outcome.jsonl") == 1; }, 120s))
+      << read_file(daemon.log_file());
+  // The kill really interrupted the file: the second run resumed it.
+  EXPECT_NE(read_file(daemon.log_file()).find("resuming interrupted file big.jsonl"), std::string::npos);
+  auto outcome = read_lines(daemon.spool() / "done" / "big.jsonl.outcome.jsonl");
+  ASSERT_EQ(outcome.size(), 300u);
+  auto ledger = read_ledger(emulator);
+  ASSERT_EQ(ledger.size(), 300u);
+  for (const auto& [id, job] : ledger) {
+    EXPECT_EQ(job.runs, 1) << id;
+    EXPECT_TRUE(job.data_source_set && job.params_set) << id;
+  }
+  EXPECT_EQ(daemon.stop(), 0);
+}
+
+TEST_F(SubmitFlow, SecondDaemonOnTheSameSpoolRefusesToStart) {
+  Emulator emulator(dir_ / "emulator");
+  DaemonUnderTest daemon(dir_ / "daemon", emulator);
+  daemon.start();
+  ASSERT_TRUE(eventually([&] { return fs::exists(daemon.spool() / "state" / "lock"); }, 10s));
+  ASSERT_TRUE(eventually([&] { return read_file(daemon.log_file()).find("watching") != std::string::npos; }, 10s));
+  ChildProcess second({(bin_dir() / "bytenite-submitd").string(), "--config", daemon.config_file().string()},
+                      dir_ / "second.log");
+  EXPECT_EQ(second.wait_exit(10s), 1);
+  EXPECT_NE(read_file(dir_ / "second.log").find("already running on this spool"), std::string::npos)
+      << read_file(dir_ / "second.log");
+  EXPECT_EQ(daemon.stop(), 0);
+}
+
+TEST_F(SubmitFlow, UntrustedServerCertificateSendsNoRequest) {
+  Emulator emulator(dir_ / "emulator");
+  // A config that trusts some other CA: the daemon must not talk to the emulator at all.
+  Emulator other(dir_ / "other");
+  DaemonUnderTest daemon(dir_ / "daemon", emulator);
+  auto toml = read_file(daemon.config_file());
+  auto pos = toml.find(emulator.ca_file().string());
+  toml.replace(pos, emulator.ca_file().string().size(), other.ca_file().string());
+  write_file(daemon.config_file(), toml);
+  daemon.drop("one.json", request_line(1));
+  daemon.start();
+  ASSERT_TRUE(eventually([&] { return read_file(daemon.log_file()).find("certificate") != std::string::npos; }, 20s))
+      << read_file(daemon.log_file());
+  EXPECT_EQ(daemon.count_files("done", ""), 0u);  // deferred, not failed and not submitted
+  auto summary = emulator.get("/_emulator/ledger/summary");
+  ASSERT_EQ(summary.status, 200);
+  simdjson::dom::parser parser;
+  auto doc = parser.parse(simdjson::padded_string(summary.body));
+  EXPECT_EQ(int64_t(doc["tokenExchanges"]), 0);
+  EXPECT_EQ(int64_t(doc["requests"]), 0) << summary.body;
+  EXPECT_EQ(daemon.stop(), 0);
+}
