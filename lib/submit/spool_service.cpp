@@ -243,6 +243,8 @@ asio::awaitable<void> SpoolService::work_file(spool::ClaimedFile claimed) {
                     std::string request_id = {}) {
     auto slot = std::make_shared<Slot>();
     slot->record.line = line;
+    // Bad lines are named like good ones without a requestId: <claim id>:<line>.
+    if (request_id.empty() && line > 0) request_id = w.file.claim_id + ":" + std::to_string(line);
     slot->record.request_id = std::move(request_id);
     slot->record.status = SubmitStatus::failed;
     slot->record.accepted_at = w.accepted_wall;

@@ -1,0 +1,88 @@
+// Role: the daemon's settings as plain structs with their documented defaults. Only the
+// daemon's top level reads config files (config/load.hpp); libraries take these structs, so
+// they can be built in tests without any file. Every field mirrors a documented key of
+// config/example.toml; the key's name is part of the contract.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+
+namespace submitd::config {
+
+// [api]: where and how to reach the ByteNite Customer API.
+struct ApiSettings {
+  // api.base_url as written, kept for logs; host/port/base_path are what it parsed into.
+  std::string base_url = "https://api.bytenite.com/v1";
+  std::string host = "api.bytenite.com";  // lower-cased; an IPv6 literal without brackets
+  uint16_t port = 443;
+  std::string base_path = "/v1";          // "" or "/seg[/seg...]", never a trailing '/'
+  std::string customer_path = "customer";  // one path segment ("customer", later "computing")
+  std::optional<std::filesystem::path> api_key_file;  // unset: credentials dir, then env
+  std::optional<std::filesystem::path> ca_file;       // unset: the system trust store
+  uint32_t connections = 32;                            // TLS keep-alive pool size
+  std::chrono::milliseconds connect_timeout{5000};
+  std::chrono::milliseconds request_timeout{30000};
+  uint32_t max_inflight = 256;  // requests worked at once (each at some API step)
+
+  // "/v1/customer": the prefix of every job endpoint ("/v1/customer/jobs", ...).
+  std::string customer_prefix() const;
+  // The HTTP Host header / TLS authority: "host" or "host:port", brackets around IPv6.
+  std::string authority() const;
+};
+
+// [spool]: the directory producers drop request files into.
+struct SpoolSettings {
+  std::filesystem::path dir;  // required, absolute
+  uint64_t max_request_bytes = 1024 * 1024;  // a .json file, or one .jsonl line
+  std::chrono::milliseconds rescan_interval{2000};
+  std::chrono::days done_retention{7};  // prune done/ files older than this; 0 = never prune
+  std::chrono::seconds give_up_after{86400};  // transient trouble older than this fails
+};
+
+// [state]: the daemon's own durable state (journal, requestId index, lock).
+struct StateSettings {
+  std::filesystem::path dir;  // default <spool.dir>/state, filled in by the loader
+};
+
+// [control]: the local HTTP-over-Unix-socket control interface.
+struct ControlSettings {
+  std::optional<std::filesystem::path> socket;  // unset: no control socket
+};
+
+// [metrics]: the Prometheus endpoint.
+struct MetricsSettings {
+  std::string listen = "127.0.0.1:9464";  // as written; "" disables
+  bool enabled = true;
+  std::string host = "127.0.0.1";  // IPv6 literal without brackets
+  uint16_t port = 9464;            // 0: an ephemeral port
+};
+
+enum class LogLevel { debug, info, warning, error };
+
+// [log]
+struct LogSettings {
+  LogLevel level = LogLevel::info;
+};
+
+// [submit]: submission policy and cost guard-rails.
+struct SubmitSettings {
+  std::chrono::days request_id_retention{7};  // how long a requestId stays an idempotency key
+  bool force_test_jobs = false;               // send every run with isTestJob=true
+};
+
+struct Settings {
+  ApiSettings api;
+  SpoolSettings spool;
+  StateSettings state;
+  ControlSettings control;
+  MetricsSettings metrics;
+  LogSettings log;
+  SubmitSettings submit;
+};
+
+std::string_view to_string(LogLevel level);
+
+}  // namespace submitd::config

@@ -1,0 +1,171 @@
+// Command-line parsing: "--name value" and "--name=value" forms, every value range-checked.
+#include "command_line.hpp"
+
+#include <charconv>
+#include <cmath>
+#include <cstdlib>
+#include <functional>
+#include <map>
+#include <type_traits>
+
+namespace emulator {
+
+namespace {
+
+template <class T>
+bool parse_number(const std::string& s, T& out) {
+  if (s.empty()) return false;
+  auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
+  return ec == std::errc{} && ptr == s.data() + s.size();
+}
+
+bool parse_probability(const std::string& s, double& out) {
+  // std::from_chars for double is in libstdc++ 11+, but stay portable to older libc++.
+  char* end = nullptr;
+  out = std::strtod(s.c_str(), &end);
+  return !s.empty() && end == s.c_str() + s.size() && std::isfinite(out) && out >= 0.0 &&
+         out <= 1.0;
+}
+
+bool parse_listen(const std::string& s, std::string& host, std::uint16_t& port) {
+  std::string h, p;
+  if (!s.empty() && s.front() == '[') {  // [::1]:8443
+    const auto close = s.find(']');
+    if (close == std::string::npos || close + 1 >= s.size() || s[close + 1] != ':') return false;
+    h = s.substr(1, close - 1);
+    p = s.substr(close + 2);
+  } else {
+    const auto colon = s.rfind(':');
+    if (colon == std::string::npos) return false;
+    h = s.substr(0, colon);
+    p = s.substr(colon + 1);
+  }
+  if (h.empty() || !parse_number(p, port)) return false;
+  host = h;
+  return true;
+}
+
+}  // namespace
+
+std::string usage() {
+  return R"(usage: bytenite-emulator [options]
+A local stand-in for the ByteNite REST API over TLS (tests, demo, benchmarks).
+
+  --listen HOST:PORT        address to listen on (default 127.0.0.1:0, 0 = any free port)
+  --threads N               I/O threads (default 2)
+  --cert-dir DIR            where the generated ca.pem is written (default: a new temp dir)
+  --hostname NAME           DNS name in the generated server certificate (default localhost)
+  --cert FILE --key FILE    serve this PEM certificate chain and key instead
+  --api-key KEY             accepted API key (repeatable; default demo-key)
+  --api-key-file FILE       accepted API keys, one per line
+  --customer-path SEG       customer API path segment (default customer: /v1/customer)
+  --job-duration-ms N       run-to-end time of a job (default 2000)
+  --token-lifetime-s N      access token lifetime (default 3600)
+  --fail-503 P              probability of answering 503 (no work done)
+  --fail-429 P              probability of answering 429 + Retry-After (no work done)
+  --retry-after-s N         Retry-After value for 429 answers (default 1)
+  --reset-before P          probability of dropping the connection before doing the work
+  --reset-after P           probability of doing the work, then dropping the connection
+  --latency-ms N            delay added to every API answer
+  --seed N                  seed for fault draws (replayable runs)
+  --ready-file PATH         write {"port","caFile","pid"} here once listening
+  --quiet                   no informational messages on stderr
+  --help                    this text
+)";
+}
+
+ParsedCommandLine parse_command_line(const std::vector<std::string>& args) {
+  CommandLine o;
+  auto fail = [](std::string message) { return ParsedCommandLine{std::nullopt, message}; };
+
+  using Setter = std::function<bool(const std::string&)>;
+  auto integer = [](auto& field, long long min, long long max) {
+    return Setter([&field, min, max](const std::string& v) {
+      long long n = 0;
+      if (!parse_number(v, n) || n < min || n > max) return false;
+      field = static_cast<std::remove_reference_t<decltype(field)>>(n);
+      return true;
+    });
+  };
+  auto text = [](std::string& field) {
+    return Setter([&field](const std::string& v) {
+      field = v;
+      return !v.empty();
+    });
+  };
+  auto probability = [](double& field) {
+    return Setter([&field](const std::string& v) { return parse_probability(v, field); });
+  };
+
+  const std::map<std::string, std::pair<Setter, const char*>> with_value{
+      {"--listen",
+       {[&o](const std::string& v) { return parse_listen(v, o.listen_host, o.listen_port); },
+        "HOST:PORT, e.g. 127.0.0.1:0"}},
+      {"--threads", {integer(o.threads, 1, 256), "an integer from 1 to 256"}},
+      {"--cert-dir", {text(o.cert_dir), "a directory"}},
+      {"--cert", {text(o.cert_file), "a PEM file"}},
+      {"--key", {text(o.key_file), "a PEM file"}},
+      {"--hostname", {text(o.hostname), "a host name"}},
+      {"--api-key",
+       {[&o](const std::string& v) {
+          o.api_keys.push_back(v);
+          return !v.empty();
+        },
+        "a non-empty key"}},
+      {"--api-key-file", {text(o.api_key_file), "a file"}},
+      {"--customer-path",
+       {[&o](const std::string& v) {
+          std::string p = v;
+          while (!p.empty() && p.front() == '/') p.erase(p.begin());
+          while (!p.empty() && p.back() == '/') p.pop_back();
+          o.customer_path = p;
+          return !p.empty() && p.find_first_of("?# ") == std::string::npos;
+        },
+        "a path segment such as customer or computing"}},
+      {"--job-duration-ms", {integer(o.job_duration_ms, 0, 86'400'000), "milliseconds >= 0"}},
+      {"--token-lifetime-s", {integer(o.token_lifetime_s, 1, 31'536'000), "seconds >= 1"}},
+      {"--fail-503", {probability(o.faults.fail_503), "a probability in [0, 1]"}},
+      {"--fail-429", {probability(o.faults.fail_429), "a probability in [0, 1]"}},
+      {"--retry-after-s", {integer(o.faults.retry_after_s, 0, 86'400), "seconds >= 0"}},
+      {"--reset-before", {probability(o.faults.reset_before), "a probability in [0, 1]"}},
+      {"--reset-after", {probability(o.faults.reset_after), "a probability in [0, 1]"}},
+      {"--latency-ms", {integer(o.faults.latency_ms, 0, 3'600'000), "milliseconds >= 0"}},
+      {"--seed",
+       {[&o](const std::string& v) {
+          std::uint64_t n = 0;
+          if (!parse_number(v, n)) return false;
+          o.seed = n;
+          return true;
+        },
+        "an unsigned integer"}},
+      {"--ready-file", {text(o.ready_file), "a file path"}},
+  };
+
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    std::string name = args[i];
+    std::optional<std::string> value;
+    if (auto eq = name.find('='); name.starts_with("--") && eq != std::string::npos) {
+      value = name.substr(eq + 1);
+      name.resize(eq);
+    }
+    if (name == "--quiet" || name == "--help" || name == "-h") {
+      if (value) return fail(name + " takes no value");
+      (name == "--quiet" ? o.quiet : o.help) = true;
+      continue;
+    }
+    auto it = with_value.find(name);
+    if (it == with_value.end()) return fail("unknown option " + name + " (see --help)");
+    if (!value) {
+      if (i + 1 >= args.size()) return fail(name + " needs a value: " + it->second.second);
+      value = args[++i];
+    }
+    if (!it->second.first(*value))
+      return fail(name + " " + (name == "--api-key" ? std::string("<hidden>") : *value) +
+                  ": expected " + it->second.second);
+  }
+  if (o.cert_file.empty() != o.key_file.empty())
+    return fail("--cert and --key must be given together");
+  return {std::move(o), {}};
+}
+
+}  // namespace emulator

@@ -1,0 +1,210 @@
+// emulator_smoke: starts the real bytenite-emulator on 127.0.0.1:0, waits for its ready file,
+// and talks to it over verified TLS with curl: token, create, get; checks that the CA file
+// makes verification succeed (by IP and by name) and that it fails without it or for the
+// wrong name; then SIGTERM must give exit status 0. No shell involved: processes are spawned
+// directly. Usage: emulator_smoke_test /path/to/bytenite-emulator
+#include <fcntl.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <boost/json.hpp>
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+extern char** environ;
+
+namespace fs = std::filesystem;
+namespace json = boost::json;
+using namespace std::chrono_literals;
+
+namespace {
+
+int failures = 0;
+
+void check(bool ok, const std::string& what) {
+  std::cout << (ok ? "ok   " : "FAIL ") << what << "\n";
+  if (!ok) ++failures;
+}
+
+pid_t spawn(const std::vector<std::string>& args, int stdout_fd = -1) {
+  std::vector<char*> argv;
+  for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  if (stdout_fd >= 0) posix_spawn_file_actions_adddup2(&actions, stdout_fd, STDOUT_FILENO);
+  pid_t pid = -1;
+  const int rc = posix_spawnp(&pid, argv[0], &actions, nullptr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  if (rc != 0) {
+    std::cerr << "cannot start " << args[0] << ": " << std::strerror(rc) << "\n";
+    std::exit(2);
+  }
+  return pid;
+}
+
+struct CurlResult {
+  int exit_code = -1;
+  int http_status = 0;
+  std::string body;
+};
+
+// Runs curl with its output in a temporary file (no pipes to drain, no shell).
+CurlResult curl(const fs::path& scratch, std::vector<std::string> args) {
+  const fs::path out = scratch / "curl.out";
+  std::vector<std::string> full{"curl",       "-sS", "--noproxy", "*",
+                                "--max-time", "10",  "-w",        "\n%{http_code}"};
+  full.insert(full.end(), args.begin(), args.end());
+  const int fd = ::open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  const pid_t pid = spawn(full, fd);
+  ::close(fd);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  CurlResult r;
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  std::ifstream in(out);
+  std::stringstream s;
+  s << in.rdbuf();
+  std::string text = s.str();
+  const auto nl = text.rfind('\n');
+  if (nl != std::string::npos) {
+    r.http_status = std::atoi(text.c_str() + nl + 1);
+    r.body = text.substr(0, nl);
+  }
+  return r;
+}
+
+json::value parse_or_null(const std::string& s) {
+  json::error_code ec;
+  json::value v = json::parse(s, ec);
+  return ec ? json::value(nullptr) : v;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc != 2) {
+    std::cerr << "usage: emulator_smoke_test /path/to/bytenite-emulator\n";
+    return 2;
+  }
+  std::string scratch_template = (fs::temp_directory_path() / "emulator-smoke.XXXXXX").string();
+  if (!::mkdtemp(scratch_template.data())) return 2;
+  const fs::path scratch = scratch_template;
+  const fs::path ready = scratch / "ready.json";
+
+  const int log_fd = ::open((scratch / "emulator.out").c_str(), O_WRONLY | O_CREAT, 0600);
+  const pid_t emulator =
+      spawn({argv[1], "--listen", "127.0.0.1:0", "--cert-dir", (scratch / "certs").string(),
+             "--ready-file", ready.string(), "--api-key", "smoke-key", "--quiet"},
+            log_fd);
+  ::close(log_fd);
+
+  // Wait for the ready file (written atomically, so it is complete once it exists).
+  json::value info;
+  for (auto deadline = std::chrono::steady_clock::now() + 20s;
+       std::chrono::steady_clock::now() < deadline; std::this_thread::sleep_for(20ms)) {
+    int status = 0;
+    if (::waitpid(emulator, &status, WNOHANG) == emulator) {
+      std::cerr << "emulator exited early\n";
+      return 1;
+    }
+    std::ifstream in(ready);
+    if (!in) continue;
+    std::stringstream s;
+    s << in.rdbuf();
+    info = parse_or_null(s.str());
+    break;
+  }
+  if (!info.is_object()) {
+    std::cerr << "no ready file\n";
+    ::kill(emulator, SIGKILL);
+    return 1;
+  }
+  const auto port = std::to_string(info.at("port").to_number<int>());
+  const std::string ca(info.at("caFile").as_string());
+  check(info.at("pid").to_number<pid_t>() == emulator, "ready file names the emulator's pid");
+  check(fs::exists(ca), "ca file exists");
+  const std::string base = "https://127.0.0.1:" + port;
+
+  CurlResult token = curl(scratch, {"--cacert", ca, "-X", "POST", "-d", R"({"apiKey":"smoke-key"})",
+                                    base + "/v1/auth/access_token"});
+  json::value t = parse_or_null(token.body);
+  const bool got_token =
+      token.http_status == 200 && t.is_object() && t.as_object().contains("token");
+  check(got_token, "token exchange answers 200 with a token");
+  const std::string auth =
+      got_token ? "Authorization: " + std::string(t.at("token").as_string()) : "";
+  check(got_token && t.at("expiresIn") == "3600", "expiresIn is the string \"3600\"");
+
+  const std::string id = "5f0c7a8e-3b1d-4c2a-9e4f-0a1b2c3d4e5f";
+  CurlResult created = curl(
+      scratch, {"--cacert", ca, "-X", "POST", "-H", auth, "-d",
+                R"({"templateId":"smoke","jobId":")" + id + R"("})", base + "/v1/customer/jobs"});
+  json::value c = parse_or_null(created.body);
+  check(created.http_status == 200 && c.is_object() && c.at("job").at("id") == id.c_str(),
+        "create with a client jobId answers 200 with that id");
+
+  // By name this time: verifies the DNS:localhost SAN.
+  CurlResult got =
+      curl(scratch, {"--cacert", ca, "-H", auth, "--resolve", "localhost:" + port + ":127.0.0.1",
+                     "https://localhost:" + port + "/v1/customer/jobs/" + id});
+  json::value g = parse_or_null(got.body);
+  check(got.http_status == 200 && g.is_object() && g.at("job").at("state") == "JOB_STATE_NEW",
+        "get by name answers 200, state JOB_STATE_NEW");
+
+  CurlResult untrusted = curl(scratch, {base + "/_emulator/health"});
+  check(untrusted.exit_code == 60, "without the CA file verification fails (curl exit 60), got " +
+                                       std::to_string(untrusted.exit_code));
+  CurlResult wrong_name =
+      curl(scratch, {"--cacert", ca, "--resolve", "wrong.example:" + port + ":127.0.0.1",
+                     "https://wrong.example:" + port + "/_emulator/health"});
+  check(wrong_name.exit_code != 0 && wrong_name.http_status == 0,
+        "a name not in the certificate fails verification, curl exit " +
+            std::to_string(wrong_name.exit_code));
+
+  CurlResult ledger = curl(scratch, {"--cacert", ca, base + "/_emulator/ledger/summary"});
+  json::value l = parse_or_null(ledger.body);
+  check(l.is_object() && l.at("totals").at("creates").to_number<int>() == 1 &&
+            l.at("tokenExchanges").to_number<int>() == 1,
+        "ledger counts one token exchange and one create");
+
+  ::kill(emulator, SIGTERM);
+  int status = 0;
+  bool exited = false;
+  for (int i = 0; i < 250 && !exited; ++i) {
+    exited = ::waitpid(emulator, &status, WNOHANG) == emulator;
+    if (!exited) std::this_thread::sleep_for(20ms);
+  }
+  if (!exited) {
+    ::kill(emulator, SIGKILL);
+    ::waitpid(emulator, &status, 0);
+  }
+  check(exited && WIFEXITED(status) && WEXITSTATUS(status) == 0, "SIGTERM gives exit status 0");
+  check(!fs::exists(ready), "ready file removed on exit");
+
+  std::ifstream log(scratch / "emulator.out");
+  std::stringstream s;
+  s << log.rdbuf();
+  check(s.str().find("listening on https://127.0.0.1:" + port) != std::string::npos,
+        "prints the listening line");
+  check(s.str().find("smoke-key") == std::string::npos, "never prints the API key");
+
+  std::error_code ignored;
+  if (failures == 0)
+    fs::remove_all(scratch, ignored);
+  else
+    std::cout << "scratch kept in " << scratch << "\n";
+  std::cout << (failures == 0 ? "PASS" : "FAILED") << "\n";
+  return failures == 0 ? 0 : 1;
+}

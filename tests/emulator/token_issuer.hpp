@@ -1,0 +1,55 @@
+// TokenIssuer: exchanges API keys for opaque access tokens and checks tokens on every use.
+// Tokens really expire (checked against the injected clock), as ByteNite's do after 3600 s.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <functional>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "clock.hpp"
+
+namespace emulator {
+
+enum class TokenCheck { valid, missing, unknown, expired };
+
+struct IssuedToken {
+  std::string token;
+  std::chrono::seconds lifetime;
+};
+
+class TokenIssuer {
+ public:
+  TokenIssuer(std::vector<std::string> api_keys, std::chrono::seconds lifetime);
+
+  // nullopt when the key is not one of the configured keys.
+  std::optional<IssuedToken> exchange(std::string_view api_key, TimePoint now);
+  TokenCheck check(std::string_view token, TimePoint now) const;
+
+  // Applies to tokens issued from now on; tokens already out keep their expiry.
+  void set_lifetime(std::chrono::seconds lifetime);
+  std::chrono::seconds lifetime() const;
+  std::size_t live_tokens() const;
+
+ private:
+  struct TransparentHash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const noexcept {
+      return std::hash<std::string_view>{}(s);
+    }
+  };
+  void purge_expired_locked(TimePoint now);
+
+  const std::vector<std::string> api_keys_;
+  mutable std::mutex mutex_;
+  std::unordered_map<std::string, TimePoint, TransparentHash, std::equal_to<>> expiry_;
+  std::chrono::seconds lifetime_;
+  std::size_t purge_threshold_ = 1024;
+};
+
+}  // namespace emulator
