@@ -18,6 +18,7 @@
 #include "spool/outcome.hpp"
 #include "spool/request_parser.hpp"
 #include "util/log.hpp"
+#include "util/unique_fd.hpp"
 
 namespace submitd::submit {
 namespace asio = boost::asio;
@@ -37,19 +38,6 @@ void log_escape(std::exception_ptr e, const char* what) {
   }
 }
 
-class FdCloser {
- public:
-  explicit FdCloser(int fd) : fd_(fd) {}
-  ~FdCloser() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  FdCloser(const FdCloser&) = delete;
-  FdCloser& operator=(const FdCloser&) = delete;
-  int get() const { return fd_; }
-
- private:
-  int fd_;
-};
 
 std::string describe_trouble(const api::ApiReply& reply) {
   if (reply.token_unavailable) return reply.token_error;
@@ -330,7 +318,7 @@ asio::awaitable<void> SpoolService::work_file(spool::ClaimedFile claimed) {
       reject(0, "", w.file.original_name + " " + w.file.reject_reason);
     } else {
       // O_NONBLOCK: opening a FIFO swapped in after the claim must not hang the loop.
-      FdCloser fd(::open(w.file.active_path.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
+      UniqueFd fd(::open(w.file.active_path.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
       struct stat st {};
       if (fd.get() < 0 || ::fstat(fd.get(), &st) != 0) {
         reject(0, "", "cannot open the claimed file: " + std::string(std::strerror(errno)));

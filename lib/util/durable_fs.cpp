@@ -1,5 +1,6 @@
 // Role: durable writes and no-replace renames (see durable_fs.hpp).
 #include "util/durable_fs.hpp"
+#include "util/unique_fd.hpp"
 
 #include <fcntl.h>
 #include <stdio.h>
@@ -16,29 +17,11 @@ std::system_error sys_error(const std::string& what, const std::filesystem::path
   return std::system_error(errno, std::generic_category(), what + " " + p.string());
 }
 
-class FdGuard {
- public:
-  explicit FdGuard(int fd) : fd_(fd) {}
-  ~FdGuard() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  FdGuard(const FdGuard&) = delete;
-  FdGuard& operator=(const FdGuard&) = delete;
-  int get() const { return fd_; }
-  int release() {
-    int fd = fd_;
-    fd_ = -1;
-    return fd;
-  }
-
- private:
-  int fd_;
-};
 
 }  // namespace
 
 void fsync_dir(const std::filesystem::path& dir) {
-  FdGuard fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (fd.get() < 0) throw sys_error("open directory", dir);
   if (::fsync(fd.get()) != 0) throw sys_error("fsync directory", dir);
 }
@@ -47,7 +30,7 @@ void write_file_durably(const std::filesystem::path& final_path, std::string_vie
                         mode_t mode) {
   auto dir = final_path.parent_path();
   auto tmp = dir / ("." + final_path.filename().string() + ".tmp-" + random_hex(4));
-  FdGuard fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode));
+  UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode));
   if (fd.get() < 0) throw sys_error("create", tmp);
   std::size_t written = 0;
   while (written < content.size()) {

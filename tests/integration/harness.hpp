@@ -100,6 +100,9 @@ class DaemonUnderTest {
   std::unique_ptr<ChildProcess> process_;
 };
 
+// A plain-HTTP GET on 127.0.0.1 (for the metrics endpoint); returns the body, "" on failure.
+std::string http_get_local(std::uint16_t port, const std::string& target);
+
 std::filesystem::path bin_dir();  // build/bin, from the SUBMITD_BIN_DIR compile definition
 
 }  // namespace submitd::testing

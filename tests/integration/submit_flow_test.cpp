@@ -258,3 +258,29 @@ TEST_F(SubmitFlow, UntrustedServerCertificateSendsNoRequest) {
   EXPECT_EQ(int64_t(doc["requests"]), 0) << summary.body;
   EXPECT_EQ(daemon.stop(), 0);
 }
+
+TEST_F(SubmitFlow, MetricsCountWhatHappenedAndHoldNoSecrets) {
+  Emulator emulator(dir_ / "emulator");
+  DaemonUnderTest daemon(dir_ / "daemon", emulator, "\n[metrics]\nlisten = \"127.0.0.1:0\"\n");
+  daemon.drop("three.jsonl", request_line(1) + "\n" + request_line(2) + "\n" + R"({"templateId":"denied-x"})" + "\n");
+  daemon.start();
+  ASSERT_TRUE(eventually([&] { return daemon.count_files("failed", ".outcome.jsonl") == 1; }, 30s))
+      << read_file(daemon.log_file());
+  // The daemon logs the port it bound ("metrics on http://127.0.0.1:PORT/metrics").
+  auto log = read_file(daemon.log_file());
+  auto at = log.find("metrics on http://127.0.0.1:");
+  ASSERT_NE(at, std::string::npos) << log;
+  auto port = static_cast<std::uint16_t>(std::stoi(log.substr(at + std::string("metrics on http://127.0.0.1:").size())));
+  std::string metrics = http_get_local(port, "/metrics");
+  auto has = [&](const std::string& line) { return metrics.find("\n" + line + "\n") != std::string::npos; };
+  EXPECT_TRUE(has("bytenite_submitd_jobs_accepted_total 3")) << metrics;
+  EXPECT_TRUE(has("bytenite_submitd_jobs_submitted_total 2"));
+  EXPECT_TRUE(has("bytenite_submitd_jobs_failed_total{stage=\"create\"} 1"));
+  EXPECT_TRUE(has("bytenite_submitd_jobs_failed_total{stage=\"params\"} 0"));  // exists before any failure
+  EXPECT_TRUE(has("bytenite_submitd_http_requests_total{code=\"200\",endpoint=\"run\"} 2"));
+  EXPECT_TRUE(has("bytenite_submitd_http_requests_total{code=\"403\",endpoint=\"create\"} 1"));
+  EXPECT_TRUE(has("bytenite_submitd_token_refreshes_total 1"));
+  EXPECT_TRUE(has("bytenite_submitd_build_info{version=\"" SUBMITD_VERSION_FOR_TESTS "\"} 1"));
+  EXPECT_EQ(metrics.find(DaemonUnderTest::kApiKey), std::string::npos);
+  EXPECT_EQ(daemon.stop(), 0);
+}
