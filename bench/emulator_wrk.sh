@@ -18,12 +18,18 @@ LATENCY_MS=${LATENCY_MS:-0}
 HERE=$(cd "$(dirname "$0")" && pwd)
 
 command -v wrk >/dev/null || { echo "wrk is not installed (apt-get install wrk)" >&2; exit 2; }
-[[ -x $EMULATOR ]] || { echo "no emulator at $EMULATOR (build it: ninja -C build bytenite-emulator)" >&2; exit 2; }
+if [[ ! -x $EMULATOR ]]; then
+  echo "no emulator at $EMULATOR (build it: ninja -C build bytenite-emulator)" >&2
+  exit 2
+fi
 
 WORK=$(mktemp -d)
 EMU_PID=
 cleanup() {
-  if [[ -n $EMU_PID ]]; then kill -TERM "$EMU_PID" 2>/dev/null || true; wait "$EMU_PID" 2>/dev/null || true; fi
+  if [[ -n $EMU_PID ]]; then
+    kill -TERM "$EMU_PID" 2>/dev/null || true
+    wait "$EMU_PID" 2>/dev/null || true
+  fi
   rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -47,19 +53,23 @@ export JOB_ID=0b9e4b5e-1111-4222-8333-444455556666
 "${CURL[@]}" -o /dev/null -H "Authorization: $BYTENITE_TOKEN" -X POST \
   -d "{\"templateId\":\"bench\",\"jobId\":\"$JOB_ID\"}" "$BASE/v1/customer/jobs"
 "${CURL[@]}" -o /dev/null -H "Authorization: $BYTENITE_TOKEN" -X PATCH \
-  -d '{"dataSource":{"dataSourceDescriptor":"bypass"},"dataDestination":{"dataSourceDescriptor":"bucket"}}' \
+  -d '{"dataSource":{"dataSourceDescriptor":"bypass"},
+       "dataDestination":{"dataSourceDescriptor":"bucket"}}' \
   "$BASE/v1/customer/jobs/$JOB_ID/datasource"
 
-echo "## machine: $(nproc) cores ($(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1)); wrk and the emulator share them"
+CPU=$(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1)
+echo "## machine: $(nproc) cores ($CPU); wrk and the emulator share them"
+echo "## load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "## emulator: --threads $EMU_THREADS --latency-ms $LATENCY_MS; wrk: -t$WRK_THREADS -c$CONNECTIONS -d$DURATION"
 echo
 echo "## scenario 1: GET /v1/customer/jobs/{id}"
-echo "\$ wrk -t$WRK_THREADS -c$CONNECTIONS -d$DURATION --latency -s bench/wrk/get_job.lua $BASE"
-wrk -t"$WRK_THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency -s "$HERE/wrk/get_job.lua" "$BASE"
+WRK=(wrk -t"$WRK_THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency)
+echo "\$ ${WRK[*]} -s bench/wrk/get_job.lua $BASE"
+"${WRK[@]}" -s "$HERE/wrk/get_job.lua" "$BASE"
 echo
 echo "## scenario 2: create -> datasource -> params -> run, fresh UUID jobIds"
-echo "\$ wrk -t$WRK_THREADS -c$CONNECTIONS -d$DURATION --latency -s bench/wrk/submit_cycle.lua $BASE"
-wrk -t"$WRK_THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency -s "$HERE/wrk/submit_cycle.lua" "$BASE"
+echo "\$ ${WRK[*]} -s bench/wrk/submit_cycle.lua $BASE"
+"${WRK[@]}" -s "$HERE/wrk/submit_cycle.lua" "$BASE"
 echo
 echo "## emulator ledger after both runs"
 "${CURL[@]}" "$BASE/_emulator/ledger/summary"

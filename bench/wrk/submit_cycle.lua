@@ -44,7 +44,8 @@ local function new_uuid()
   counter = counter + 1
   -- Unique per run, thread and job; version 4 / RFC 4122 variant bits set.
   return string.format("%08x-%04x-4%03x-8%03x-%06x%06x", counter, tid,
-                       math.random(0, 0xfff), math.random(0, 0xfff), nonce, math.random(0, 0xffffff))
+                       math.random(0, 0xfff), math.random(0, 0xfff),
+                       nonce, math.random(0, 0xffffff))
 end
 
 local json_headers = { ["Content-Type"] = "application/json" }

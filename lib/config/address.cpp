@@ -18,7 +18,8 @@ char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' +
 // A DNS name or IPv4 address: labels of letters, digits and '-', separated by single dots.
 bool is_host_name(std::string_view h) {
   if (h.empty() || h.front() == '.' || h.back() == '.' || h.find("..") != h.npos) return false;
-  return std::all_of(h.begin(), h.end(), [](char c) { return is_alnum(c) || c == '-' || c == '.'; });
+  return std::all_of(h.begin(), h.end(),
+                     [](char c) { return is_alnum(c) || c == '-' || c == '.'; });
 }
 
 bool is_ipv6_literal(std::string_view h) {
@@ -88,8 +89,9 @@ bool split_host_port(std::string_view authority, std::string_view& host,
 
 bool is_path_segment(std::string_view s) {
   if (s.empty() || s == "." || s == "..") return false;
-  return std::all_of(s.begin(), s.end(),
-                     [](char c) { return is_alnum(c) || c == '.' || c == '_' || c == '~' || c == '-'; });
+  return std::all_of(s.begin(), s.end(), [](char c) {
+    return is_alnum(c) || c == '.' || c == '_' || c == '~' || c == '-';
+  });
 }
 
 std::optional<BaseUrl> parse_base_url(std::string_view url, std::string& why) {

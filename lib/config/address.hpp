@@ -10,7 +10,7 @@
 namespace submitd::config {
 
 struct BaseUrl {
-  std::string host;       // lower-cased; IPv6 literal without brackets
+  std::string host;  // lower-cased; IPv6 literal without brackets
   uint16_t port = 443;
   std::string base_path;  // "" or "/a/b" (no trailing '/')
 };

@@ -45,17 +45,22 @@ Source find_source(const ApiSettings& api, const EnvLookup& env) {
 
 std::string describe(const Source& src) {
   switch (src.kind) {
-    case Source::file: return "file " + src.path.string() + " (api.api_key_file)";
-    case Source::credential: return "systemd credential " + src.path.string();
-    case Source::environment: return "environment variable " + std::string(kEnvKey);
-    case Source::none: break;
+    case Source::file:
+      return "file " + src.path.string() + " (api.api_key_file)";
+    case Source::credential:
+      return "systemd credential " + src.path.string();
+    case Source::environment:
+      return "environment variable " + std::string(kEnvKey);
+    case Source::none:
+      break;
   }
   return "none found";
 }
 
 std::string read_key_file(const fs::path& path, const std::string& where) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) throw ConfigError("cannot read the API key from " + where + ": " + std::strerror(errno));
+  if (fd < 0)
+    throw ConfigError("cannot read the API key from " + where + ": " + std::strerror(errno));
   struct stat st {};
   if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
     ::close(fd);
@@ -83,7 +88,9 @@ std::string read_key_file(const fs::path& path, const std::string& where) {
   return text;
 }
 
-bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; }
+bool is_space(char c) {
+  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
+}
 
 // Trim, then refuse what cannot be a key: it travels in an HTTP request, so whitespace or a
 // control character inside would corrupt (or inject into) that request.
@@ -118,9 +125,12 @@ std::string load_api_key(const ApiSettings& api, const EnvLookup& env) {
   std::string where = describe(src);
   switch (src.kind) {
     case Source::file:
-    case Source::credential: return clean_key(read_key_file(src.path, where), where);
-    case Source::environment: return clean_key(env(kEnvKey).value_or(""), where);
-    case Source::none: break;
+    case Source::credential:
+      return clean_key(read_key_file(src.path, where), where);
+    case Source::environment:
+      return clean_key(env(kEnvKey).value_or(""), where);
+    case Source::none:
+      break;
   }
   std::string looked = "no API key found: api.api_key_file is not set; ";
   if (auto dir = non_empty(env, kCredentialsDir))

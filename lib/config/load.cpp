@@ -4,6 +4,7 @@
 
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <toml++/toml.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -13,7 +14,6 @@
 #include <cstring>
 #include <limits>
 #include <sstream>
-#include <toml++/toml.h>
 #include <vector>
 
 #include "config/address.hpp"
@@ -31,8 +31,8 @@ struct TableSchema {
 const std::array<TableSchema, 7>& schema() {
   static const std::array<TableSchema, 7> tables{{
       {"api",
-       {"base_url", "customer_path", "api_key_file", "ca_file", "connections",
-        "connect_timeout_ms", "request_timeout_ms", "max_inflight"}},
+       {"base_url", "customer_path", "api_key_file", "ca_file", "connections", "connect_timeout_ms",
+        "request_timeout_ms", "max_inflight"}},
       {"spool",
        {"dir", "max_request_bytes", "rescan_interval_ms", "done_retention_days",
         "give_up_after_s"}},
@@ -66,22 +66,33 @@ std::string suggestion(std::string_view wrong, const Names& names, std::string_v
                        std::string_view suffix = "") {
   for (std::string_view name : names)
     if (distance(wrong, name) <= 2)
-      return " (did you mean " + std::string(prefix) + std::string(name) + std::string(suffix) + "?)";
+      return " (did you mean " + std::string(prefix) + std::string(name) + std::string(suffix) +
+             "?)";
   return {};
 }
 
 std::string type_name(const toml::node& n) {
   switch (n.type()) {
-    case toml::node_type::string: return "a string";
-    case toml::node_type::integer: return "an integer";
-    case toml::node_type::floating_point: return "a float";
-    case toml::node_type::boolean: return "a boolean";
-    case toml::node_type::table: return "a table";
-    case toml::node_type::array: return "an array";
-    case toml::node_type::date: return "a date";
-    case toml::node_type::time: return "a time";
-    case toml::node_type::date_time: return "a date-time";
-    default: return "nothing";
+    case toml::node_type::string:
+      return "a string";
+    case toml::node_type::integer:
+      return "an integer";
+    case toml::node_type::floating_point:
+      return "a float";
+    case toml::node_type::boolean:
+      return "a boolean";
+    case toml::node_type::table:
+      return "a table";
+    case toml::node_type::array:
+      return "an array";
+    case toml::node_type::date:
+      return "a date";
+    case toml::node_type::time:
+      return "a time";
+    case toml::node_type::date_time:
+      return "a date-time";
+    default:
+      return "nothing";
   }
 }
 
@@ -114,7 +125,8 @@ class Reader {
   Reader(std::string_view origin, const toml::table& root) : origin_(origin), root_(root) {}
 
   // "origin:line: subject: why"; the line when the node is known.
-  [[noreturn]] void fail_at(const toml::node* node, std::string_view subject, std::string_view why) const {
+  [[noreturn]] void fail_at(const toml::node* node, std::string_view subject,
+                            std::string_view why) const {
     std::string where(origin_);
     if (node && node->source().begin.line > 0)
       where += ":" + std::to_string(node->source().begin.line);
@@ -141,7 +153,8 @@ class Reader {
           for (auto name : table_names) hint += " [" + std::string(name) + "]";
           hint += ")";
         }
-        if (node.is_table()) fail_at(&node, "[" + std::string(key.str()) + "]", "unknown table" + hint);
+        if (node.is_table())
+          fail_at(&node, "[" + std::string(key.str()) + "]", "unknown table" + hint);
         fail(key.str(), &node, "unknown key" + hint);
       }
       const auto* sub = node.as_table();
@@ -177,14 +190,16 @@ class Reader {
     if (!n->is_integer()) fail(name(table, key), n, "expected an integer, found " + type_name(*n));
     int64_t v = n->as_integer()->get();
     if (v < lo || v > hi)
-      fail(name(table, key), n, "must be between " + std::to_string(lo) + " and " + std::to_string(hi));
+      fail(name(table, key), n,
+           "must be between " + std::to_string(lo) + " and " + std::to_string(hi));
     return v;
   }
 
   std::optional<bool> boolean(std::string_view table, std::string_view key) const {
     const toml::node* n = find(table, key);
     if (!n) return std::nullopt;
-    if (!n->is_boolean()) fail(name(table, key), n, "expected true or false, found " + type_name(*n));
+    if (!n->is_boolean())
+      fail(name(table, key), n, "expected true or false, found " + type_name(*n));
     return n->as_boolean()->get();
   }
 
@@ -211,7 +226,9 @@ class Reader {
 void check_readable_file(const Reader& r, std::string_view table, std::string_view key,
                          const fs::path& path) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) r.fail(Reader::name(table, key), r.find(table, key), std::string("cannot open: ") + std::strerror(errno));
+  if (fd < 0)
+    r.fail(Reader::name(table, key), r.find(table, key),
+           std::string("cannot open: ") + std::strerror(errno));
   struct stat st {};
   bool regular = ::fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
   ::close(fd);
@@ -237,20 +254,29 @@ void read_api(const Reader& r, ApiSettings& api) {
   api.api_key_file = r.absolute_path("api", "api_key_file");
   api.ca_file = r.absolute_path("api", "ca_file");
   if (api.ca_file) check_readable_file(r, "api", "ca_file", *api.ca_file);
-  if (auto v = r.integer("api", "connections", 1, 1024)) api.connections = static_cast<uint32_t>(*v);
-  if (auto v = r.integer("api", "connect_timeout_ms", 1, 600'000)) api.connect_timeout = std::chrono::milliseconds(*v);
-  if (auto v = r.integer("api", "request_timeout_ms", 1, 3'600'000)) api.request_timeout = std::chrono::milliseconds(*v);
-  if (auto v = r.integer("api", "max_inflight", 1, 100'000)) api.max_inflight = static_cast<uint32_t>(*v);
+  if (auto v = r.integer("api", "connections", 1, 1024))
+    api.connections = static_cast<uint32_t>(*v);
+  if (auto v = r.integer("api", "connect_timeout_ms", 1, 600'000))
+    api.connect_timeout = std::chrono::milliseconds(*v);
+  if (auto v = r.integer("api", "request_timeout_ms", 1, 3'600'000))
+    api.request_timeout = std::chrono::milliseconds(*v);
+  if (auto v = r.integer("api", "max_inflight", 1, 100'000))
+    api.max_inflight = static_cast<uint32_t>(*v);
 }
 
 void read_spool(const Reader& r, SpoolSettings& spool) {
   auto dir = r.absolute_path("spool", "dir");
-  if (!dir) r.fail("spool.dir", nullptr, "required: set it to the absolute path of the spool directory");
+  if (!dir)
+    r.fail("spool.dir", nullptr, "required: set it to the absolute path of the spool directory");
   spool.dir = *dir;
-  if (auto v = r.integer("spool", "max_request_bytes", 1024, 64 * 1024 * 1024)) spool.max_request_bytes = static_cast<uint64_t>(*v);
-  if (auto v = r.integer("spool", "rescan_interval_ms", 100, 86'400'000)) spool.rescan_interval = std::chrono::milliseconds(*v);
-  if (auto v = r.integer("spool", "done_retention_days", 0, 36'500)) spool.done_retention = std::chrono::days(*v);
-  if (auto v = r.integer("spool", "give_up_after_s", 1, 31'536'000)) spool.give_up_after = std::chrono::seconds(*v);
+  if (auto v = r.integer("spool", "max_request_bytes", 1024, 64 * 1024 * 1024))
+    spool.max_request_bytes = static_cast<uint64_t>(*v);
+  if (auto v = r.integer("spool", "rescan_interval_ms", 100, 86'400'000))
+    spool.rescan_interval = std::chrono::milliseconds(*v);
+  if (auto v = r.integer("spool", "done_retention_days", 0, 36'500))
+    spool.done_retention = std::chrono::days(*v);
+  if (auto v = r.integer("spool", "give_up_after_s", 1, 31'536'000))
+    spool.give_up_after = std::chrono::seconds(*v);
 }
 
 void read_metrics(const Reader& r, MetricsSettings& metrics) {
@@ -276,15 +302,22 @@ void read_rest(const Reader& r, Settings& s) {
   s.control.socket = r.absolute_path("control", "socket");
   // sun_path holds 108 bytes including the terminating NUL.
   if (s.control.socket && s.control.socket->native().size() > 107)
-    r.fail("control.socket", r.find("control", "socket"), "too long for a Unix socket path (at most 107 bytes)");
+    r.fail("control.socket", r.find("control", "socket"),
+           "too long for a Unix socket path (at most 107 bytes)");
   if (auto level = r.string("log", "level")) {
-    if (*level == "debug") s.log.level = LogLevel::debug;
-    else if (*level == "info") s.log.level = LogLevel::info;
-    else if (*level == "warning") s.log.level = LogLevel::warning;
-    else if (*level == "error") s.log.level = LogLevel::error;
-    else r.fail("log.level", r.find("log", "level"), "must be one of debug, info, warning, error");
+    if (*level == "debug")
+      s.log.level = LogLevel::debug;
+    else if (*level == "info")
+      s.log.level = LogLevel::info;
+    else if (*level == "warning")
+      s.log.level = LogLevel::warning;
+    else if (*level == "error")
+      s.log.level = LogLevel::error;
+    else
+      r.fail("log.level", r.find("log", "level"), "must be one of debug, info, warning, error");
   }
-  if (auto v = r.integer("submit", "request_id_retention_days", 1, 3650)) s.submit.request_id_retention = std::chrono::days(*v);
+  if (auto v = r.integer("submit", "request_id_retention_days", 1, 3650))
+    s.submit.request_id_retention = std::chrono::days(*v);
   if (auto v = r.boolean("submit", "force_test_jobs")) s.submit.force_test_jobs = *v;
 }
 
@@ -304,7 +337,8 @@ Settings parse_settings(std::string_view toml_text, std::string_view origin) {
   } catch (const toml::parse_error& e) {
     const auto& at = e.source().begin;
     throw ConfigError(std::string(origin) + ":" + std::to_string(at.line) + ":" +
-                      std::to_string(at.column) + ": not valid TOML: " + std::string(e.description()));
+                      std::to_string(at.column) +
+                      ": not valid TOML: " + std::string(e.description()));
   }
   Reader r(origin, root);
   r.check_known_keys();

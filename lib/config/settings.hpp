@@ -18,11 +18,11 @@ struct ApiSettings {
   std::string base_url = "https://api.bytenite.com/v1";
   std::string host = "api.bytenite.com";  // lower-cased; an IPv6 literal without brackets
   uint16_t port = 443;
-  std::string base_path = "/v1";          // "" or "/seg[/seg...]", never a trailing '/'
+  std::string base_path = "/v1";           // "" or "/seg[/seg...]", never a trailing '/'
   std::string customer_path = "customer";  // one path segment ("customer", later "computing")
   std::optional<std::filesystem::path> api_key_file;  // unset: credentials dir, then env
   std::optional<std::filesystem::path> ca_file;       // unset: the system trust store
-  uint32_t connections = 32;                            // TLS keep-alive pool size
+  uint32_t connections = 32;                          // TLS keep-alive pool size
   std::chrono::milliseconds connect_timeout{5000};
   std::chrono::milliseconds request_timeout{30000};
   uint32_t max_inflight = 256;  // requests worked at once (each at some API step)
@@ -35,10 +35,10 @@ struct ApiSettings {
 
 // [spool]: the directory producers drop request files into.
 struct SpoolSettings {
-  std::filesystem::path dir;  // required, absolute
+  std::filesystem::path dir;                 // required, absolute
   uint64_t max_request_bytes = 1024 * 1024;  // a .json file, or one .jsonl line
   std::chrono::milliseconds rescan_interval{2000};
-  std::chrono::days done_retention{7};  // prune done/ files older than this; 0 = never prune
+  std::chrono::days done_retention{7};        // prune done/ files older than this; 0 = never prune
   std::chrono::seconds give_up_after{86400};  // transient trouble older than this fails
 };
 

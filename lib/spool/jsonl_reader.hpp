@@ -12,12 +12,12 @@
 namespace submitd::spool {
 
 struct JsonlLine {
-  uint64_t number = 0;     // 1-based line number in the file (blank lines count too)
-  uint64_t offset = 0;     // byte offset of the line's first byte in the file
-  uint64_t length = 0;     // bytes of the line without its "\n" or "\r\n"
-  std::string_view text;   // the line without terminator; empty when too_long.
-                           // Valid until the next call to next().
-  bool too_long = false;   // longer than max_line_bytes; its content was skipped
+  uint64_t number = 0;    // 1-based line number in the file (blank lines count too)
+  uint64_t offset = 0;    // byte offset of the line's first byte in the file
+  uint64_t length = 0;    // bytes of the line without its "\n" or "\r\n"
+  std::string_view text;  // the line without terminator; empty when too_long.
+                          // Valid until the next call to next().
+  bool too_long = false;  // longer than max_line_bytes; its content was skipped
 };
 
 class JsonlReader {
@@ -56,14 +56,14 @@ class JsonlReader {
   int fd_;
   size_t max_line_bytes_;
   size_t chunk_bytes_;
-  size_t limit_;             // the buffer never grows past this
+  size_t limit_;  // the buffer never grows past this
   std::vector<char> buf_;
-  size_t begin_ = 0;         // first byte of the pending line
-  size_t scan_ = 0;          // bytes before this were searched for '\n' already
-  size_t end_ = 0;           // end of valid data
-  uint64_t offset_ = 0;      // file offset of buf_[begin_]
+  size_t begin_ = 0;     // first byte of the pending line
+  size_t scan_ = 0;      // bytes before this were searched for '\n' already
+  size_t end_ = 0;       // end of valid data
+  uint64_t offset_ = 0;  // file offset of buf_[begin_]
   uint64_t start_offset_ = 0;
-  uint64_t line_number_ = 0; // lines completed so far
+  uint64_t line_number_ = 0;  // lines completed so far
   bool eof_ = false;
   // Skipping an over-long line: bytes dropped so far, where it started, its last byte.
   bool skipping_ = false;

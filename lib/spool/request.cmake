@@ -3,6 +3,7 @@
 # lib/spool/CMakeLists.txt; paths are relative to this file, not to the includer.
 add_library(submitd_request STATIC
   ${CMAKE_CURRENT_LIST_DIR}/request_parser.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/request_walker.cpp
   ${CMAKE_CURRENT_LIST_DIR}/jsonl_reader.cpp)
 target_include_directories(submitd_request PUBLIC ${PROJECT_SOURCE_DIR}/lib)
 target_link_libraries(submitd_request PUBLIC simdjson::simdjson fmt::fmt)

@@ -49,9 +49,12 @@ inline std::string printable(std::string_view s) {
   std::string out;
   for (size_t i = 0; i < s.size() && i < 64; ++i) {
     auto c = static_cast<unsigned char>(s[i]);
-    if (c < 0x20 || c == 0x7f) out += '?';
-    else if (c == '"' || c == '\\') out += {'\\', static_cast<char>(c)};
-    else out += static_cast<char>(c);
+    if (c < 0x20 || c == 0x7f)
+      out += '?';
+    else if (c == '"' || c == '\\')
+      out += {'\\', static_cast<char>(c)};
+    else
+      out += static_cast<char>(c);
   }
   if (s.size() > 64) out += "...";
   return out;
@@ -67,7 +70,8 @@ inline size_t json_value_end(std::string_view text) {
   for (; i < text.size(); ++i) {
     char c = text[i];
     if (in_string) {
-      if (c == '\\') ++i;
+      if (c == '\\')
+        ++i;
       else if (c == '"') {
         in_string = false;
         if (depth == 0) return i + 1;
@@ -92,8 +96,10 @@ inline size_t first_unescaped_control(std::string_view text) {
   for (size_t i = 0; i < text.size(); ++i) {
     auto c = static_cast<unsigned char>(text[i]);
     if (in_string && c < 0x20) return i;
-    if (in_string && c == '\\') ++i;
-    else if (c == '"') in_string = !in_string;
+    if (in_string && c == '\\')
+      ++i;
+    else if (c == '"')
+      in_string = !in_string;
   }
   return std::string_view::npos;
 }
@@ -106,17 +112,28 @@ inline size_t first_invalid_utf8(std::string_view text) {
     unsigned char c = p[i];
     size_t len;
     uint32_t cp;
-    if (c < 0x80) { ++i; continue; }
-    if ((c & 0xE0) == 0xC0) { len = 2; cp = c & 0x1F; }
-    else if ((c & 0xF0) == 0xE0) { len = 3; cp = c & 0x0F; }
-    else if ((c & 0xF8) == 0xF0) { len = 4; cp = c & 0x07; }
-    else return i;
+    if (c < 0x80) {
+      ++i;
+      continue;
+    }
+    if ((c & 0xE0) == 0xC0) {
+      len = 2;
+      cp = c & 0x1F;
+    } else if ((c & 0xF0) == 0xE0) {
+      len = 3;
+      cp = c & 0x0F;
+    } else if ((c & 0xF8) == 0xF0) {
+      len = 4;
+      cp = c & 0x07;
+    } else
+      return i;
     if (i + len > n) return i;
     for (size_t k = 1; k < len; ++k) {
       if ((p[i + k] & 0xC0) != 0x80) return i;
       cp = (cp << 6) | (p[i + k] & 0x3F);
     }
-    bool overlong = (len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000);
+    bool overlong =
+        (len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000);
     if (overlong || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return i;
     i += len;
   }

@@ -16,7 +16,7 @@
 namespace submitd::spool {
 
 struct JobRequest {
-  uint64_t line = 0;        // 1-based line in a .jsonl file; 0 or 1 for a .json file (caller's choice)
+  uint64_t line = 0;  // 1-based line in a .jsonl file; 0 or 1 for a .json file (caller's choice)
   std::string request_id;   // empty: not given
   std::string template_id;  // never empty
   std::string name;         // empty: not given
@@ -32,7 +32,7 @@ struct JobRequest {
 
 struct RequestError {
   uint64_t line = 0;
-  std::string field;    // e.g. "templateId", "dataSource.params"; "" for the input as a whole
+  std::string field;    // e.g. "templateId", "params.app.prompt"; "" for the input as a whole
   std::string message;  // what was expected and what was found
 };
 
@@ -45,9 +45,10 @@ inline constexpr size_t kMaxNestingDepth = 64;
 // Parses and validates one request. `text` need not be padded: it is copied into a buffer that
 // is reused per thread, so steady-state parsing does no allocation beyond the JobRequest.
 // Accepts a leading UTF-8 byte order mark. Byte positions in messages are 1-based.
-ParseOutcome parse_request(std::string_view text, uint64_t line, simdjson::ondemand::parser& parser);
+ParseOutcome parse_request(std::string_view text, uint64_t line,
+                           simdjson::ondemand::parser& parser);
 
-// Same, owning its parser and buffer (one per worker thread or per file being read).
+// Same, owning its parser (one per worker or per file being read; not for concurrent use).
 class RequestParser {
  public:
   ParseOutcome parse(std::string_view text, uint64_t line);
@@ -57,7 +58,8 @@ class RequestParser {
 };
 
 // One line for logs and outcome files: `line 3: field "templateId": expected ...`.
-// Holds no request content beyond field names and short type/shape descriptions.
+// Messages quote field names, types, one offending requestId character or a short number
+// (a timeout), never a string value, so pre-signed URLs in a request never reach a log.
 std::string to_string(const RequestError& error);
 
 // True when `text` is well-formed UTF-8 (simdjson's validator).

@@ -25,7 +25,8 @@ int main(int argc, char** argv) {
       std::ifstream in(file, std::ios::binary);
       std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
       std::fprintf(stderr, "replay %s (%zu bytes)\n", file.c_str(), bytes.size());
-      submitd::fuzz::request_parser_one_input(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size());
+      submitd::fuzz::request_parser_one_input(reinterpret_cast<const uint8_t*>(bytes.data()),
+                                              bytes.size());
       ++replayed;
     }
   }

@@ -93,7 +93,8 @@ std::vector<Line> naive_split(std::string_view content, size_t max_line) {
     std::string_view text = content.substr(pos, end - pos);
     if (!text.empty() && text.back() == '\r') text.remove_suffix(1);
     ++number;
-    if (text.size() > max_line) lines.push_back({number, pos, text.size(), "", true});
+    if (text.size() > max_line)
+      lines.push_back({number, pos, text.size(), "", true});
     else if (text.find_first_not_of(" \t\r") != std::string_view::npos)
       lines.push_back({number, pos, text.size(), std::string(text), false});
     pos = end + 1;
@@ -131,7 +132,8 @@ int request_parser_one_input(const uint8_t* data, size_t size) {
   {
     spool::JsonlReader reader(fd, max_line, chunk);
     std::vector<Line> got;
-    while (auto l = reader.next()) got.push_back({l->number, l->offset, l->length, std::string(l->text), l->too_long});
+    while (auto l = reader.next())
+      got.push_back({l->number, l->offset, l->length, std::string(l->text), l->too_long});
     require(got == naive_split(text, max_line), "reader agrees with naive split");
     require(reader.buffer_capacity() <= max_line + 1 + chunk, "reader memory bound");
   }

@@ -284,3 +284,29 @@ TEST_F(SubmitFlow, MetricsCountWhatHappenedAndHoldNoSecrets) {
   EXPECT_EQ(metrics.find(DaemonUnderTest::kApiKey), std::string::npos);
   EXPECT_EQ(daemon.stop(), 0);
 }
+
+TEST_F(SubmitFlow, HostileApiStillGivesExactlyOneRunningJobPerRequest) {
+  // 10% 503s, 5% 429s, 3% connections reset after the work was done, tokens living 2 s.
+  Emulator emulator(dir_ / "emulator", {"--fail-503", "0.10", "--fail-429", "0.05", "--retry-after-s", "1",
+                                        "--reset-after", "0.03", "--token-lifetime-s", "2", "--seed", "7"});
+  DaemonUnderTest daemon(dir_ / "daemon", emulator);
+  for (int f = 0; f < 4; ++f) {
+    std::string body;
+    for (int l = 0; l < 250; ++l) body += request_line(f * 250 + l) + "\n";
+    daemon.drop(fmt::format("hostile-{}.jsonl", f), body);
+  }
+  daemon.start();
+  ASSERT_TRUE(eventually([&] { return daemon.count_files("done", ".outcome.jsonl") == 4; }, 240s))
+      << "done: " << daemon.count_files("done", ".outcome.jsonl") << " failed: "
+      << daemon.count_files("failed", ".outcome.jsonl") << "\n" << read_file(daemon.log_file());
+  auto outcomes = all_outcomes(daemon);
+  ASSERT_EQ(outcomes.size(), 1000u);
+  for (const auto& line : outcomes) EXPECT_NE(line.find("\"status\":\"submitted\""), std::string::npos) << line;
+  auto ledger = read_ledger(emulator);
+  ASSERT_EQ(ledger.size(), 1000u);
+  for (const auto& [id, job] : ledger) {
+    EXPECT_EQ(job.runs, 1) << id;
+    EXPECT_TRUE(job.data_source_set && job.params_set) << id;
+  }
+  EXPECT_EQ(daemon.stop(), 0);
+}

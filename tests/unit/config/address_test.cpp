@@ -1,7 +1,7 @@
 // Role: the URL/listen-address parsers directly, for the forms the loader tests do not reach.
-#include <gtest/gtest.h>
-
 #include "config/address.hpp"
+
+#include <gtest/gtest.h>
 
 namespace submitd::config {
 namespace {

@@ -1,11 +1,12 @@
 // Role: where the API key comes from, in which order, and that no error or description ever
 // contains the key itself.
+#include "config/api_key.hpp"
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <map>
 
-#include "config/api_key.hpp"
 #include "config/load.hpp"
 #include "temp_dir.hpp"
 
@@ -39,9 +40,11 @@ TEST(ApiKey, FileComesFirstAndIsTrimmed) {
   testing::TempDir tmp;
   ApiSettings api;
   api.api_key_file = tmp.write("key", std::string(kSecret) + "\r\n\n");
-  auto env = env_of({{"BYTENITE_API_KEY", "from-env"}, {"CREDENTIALS_DIRECTORY", tmp.path().string()}});
+  auto env =
+      env_of({{"BYTENITE_API_KEY", "from-env"}, {"CREDENTIALS_DIRECTORY", tmp.path().string()}});
   EXPECT_EQ(load_api_key(api, env), kSecret);
-  EXPECT_EQ(describe_api_key_source(api, env), "file " + api.api_key_file->string() + " (api.api_key_file)");
+  EXPECT_EQ(describe_api_key_source(api, env),
+            "file " + api.api_key_file->string() + " (api.api_key_file)");
 }
 
 TEST(ApiKey, ConfiguredFileMissingIsAnErrorWithoutFallback) {
@@ -57,7 +60,8 @@ TEST(ApiKey, ConfiguredFileMissingIsAnErrorWithoutFallback) {
 TEST(ApiKey, SystemdCredentialBeforeEnvironment) {
   testing::TempDir tmp;
   tmp.write("api_key", std::string(kSecret) + "\n");
-  auto env = env_of({{"CREDENTIALS_DIRECTORY", tmp.path().string()}, {"BYTENITE_API_KEY", "from-env"}});
+  auto env =
+      env_of({{"CREDENTIALS_DIRECTORY", tmp.path().string()}, {"BYTENITE_API_KEY", "from-env"}});
   EXPECT_EQ(load_api_key(ApiSettings{}, env), kSecret);
   EXPECT_EQ(describe_api_key_source(ApiSettings{}, env),
             "systemd credential " + (tmp.path() / "api_key").string());
@@ -65,7 +69,8 @@ TEST(ApiKey, SystemdCredentialBeforeEnvironment) {
 
 TEST(ApiKey, CredentialsDirectoryWithoutKeyFallsBackToEnvironment) {
   testing::TempDir tmp;
-  auto env = env_of({{"CREDENTIALS_DIRECTORY", tmp.path().string()}, {"BYTENITE_API_KEY", std::string(kSecret) + " \n"}});
+  auto env = env_of({{"CREDENTIALS_DIRECTORY", tmp.path().string()},
+                     {"BYTENITE_API_KEY", std::string(kSecret) + " \n"}});
   EXPECT_EQ(load_api_key(ApiSettings{}, env), kSecret);
   EXPECT_EQ(describe_api_key_source(ApiSettings{}, env), "environment variable BYTENITE_API_KEY");
 }
@@ -79,7 +84,8 @@ TEST(ApiKey, NothingFoundSaysWhereItLooked) {
   EXPECT_THAT(error_of(ApiSettings{}, env_of({{"CREDENTIALS_DIRECTORY", tmp.path().string()}})),
               HasSubstr((tmp.path() / "api_key").string() + " does not exist"));
   // An empty variable is the same as an unset one.
-  EXPECT_THAT(error_of(ApiSettings{}, env_of({{"BYTENITE_API_KEY", ""}})), HasSubstr("$BYTENITE_API_KEY is not set"));
+  EXPECT_THAT(error_of(ApiSettings{}, env_of({{"BYTENITE_API_KEY", ""}})),
+              HasSubstr("$BYTENITE_API_KEY is not set"));
 }
 
 TEST(ApiKey, EmptyKeyFileIsAnError) {

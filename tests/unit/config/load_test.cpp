@@ -1,9 +1,10 @@
 // Role: the TOML loader's contract: defaults, every key's range and type checks, unknown keys,
 // and that every error names origin, line, key, value and why.
-#include <gtest/gtest.h>
-#include <gmock/gmock.h>
-
 #include "config/load.hpp"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
 #include "temp_dir.hpp"
 
 namespace submitd::config {
@@ -66,7 +67,8 @@ TEST(LoadSettings, EveryKeySet) {
 base_url = "https://emulator.test:8443/api/v2/"
 customer_path = "computing"
 api_key_file = "/etc/submitd/key"
-ca_file = ")" + ca.string() + R"("
+ca_file = ")" + ca.string() +
+                     R"("
 connections = 4
 connect_timeout_ms = 100
 request_timeout_ms = 2000
@@ -121,17 +123,27 @@ TEST(LoadSettings, ErrorNamesOriginLineKeyValueAndWhy) {
 }
 
 TEST(LoadSettings, IntegerRanges) {
-  EXPECT_THAT(error_of(kSpool + "[api]\nconnections = 1025"), HasSubstr("api.connections = 1025: must be between 1 and 1024"));
-  EXPECT_THAT(error_of(kSpool + "[api]\nmax_inflight = 0"), HasSubstr("api.max_inflight = 0: must be between 1 and 100000"));
+  EXPECT_THAT(error_of(kSpool + "[api]\nconnections = 1025"),
+              HasSubstr("api.connections = 1025: must be between 1 and 1024"));
+  EXPECT_THAT(error_of(kSpool + "[api]\nmax_inflight = 0"),
+              HasSubstr("api.max_inflight = 0: must be between 1 and 100000"));
   EXPECT_THAT(error_of(kSpool + "[api]\nmax_inflight = 100001"), HasSubstr("between 1 and 100000"));
-  EXPECT_THAT(error_of(kSpool + "[api]\nconnect_timeout_ms = 0"), HasSubstr("api.connect_timeout_ms = 0: must be between 1 and"));
-  EXPECT_THAT(error_of(kSpool + "[api]\nrequest_timeout_ms = -1"), HasSubstr("api.request_timeout_ms = -1: must be between"));
-  EXPECT_THAT(error_of(kSpool + "max_request_bytes = 1023"), HasSubstr("spool.max_request_bytes = 1023: must be between 1024 and 67108864"));
-  EXPECT_THAT(error_of(kSpool + "max_request_bytes = 67108865"), HasSubstr("must be between 1024 and 67108864"));
-  EXPECT_THAT(error_of(kSpool + "rescan_interval_ms = 99"), HasSubstr("spool.rescan_interval_ms = 99: must be between 100"));
-  EXPECT_THAT(error_of(kSpool + "done_retention_days = -1"), HasSubstr("spool.done_retention_days = -1: must be between 0"));
-  EXPECT_THAT(error_of(kSpool + "give_up_after_s = 0"), HasSubstr("spool.give_up_after_s = 0: must be between 1"));
-  EXPECT_THAT(error_of(kSpool + "[submit]\nrequest_id_retention_days = 0"), HasSubstr("submit.request_id_retention_days = 0: must be between 1 and 3650"));
+  EXPECT_THAT(error_of(kSpool + "[api]\nconnect_timeout_ms = 0"),
+              HasSubstr("api.connect_timeout_ms = 0: must be between 1 and"));
+  EXPECT_THAT(error_of(kSpool + "[api]\nrequest_timeout_ms = -1"),
+              HasSubstr("api.request_timeout_ms = -1: must be between"));
+  EXPECT_THAT(error_of(kSpool + "max_request_bytes = 1023"),
+              HasSubstr("spool.max_request_bytes = 1023: must be between 1024 and 67108864"));
+  EXPECT_THAT(error_of(kSpool + "max_request_bytes = 67108865"),
+              HasSubstr("must be between 1024 and 67108864"));
+  EXPECT_THAT(error_of(kSpool + "rescan_interval_ms = 99"),
+              HasSubstr("spool.rescan_interval_ms = 99: must be between 100"));
+  EXPECT_THAT(error_of(kSpool + "done_retention_days = -1"),
+              HasSubstr("spool.done_retention_days = -1: must be between 0"));
+  EXPECT_THAT(error_of(kSpool + "give_up_after_s = 0"),
+              HasSubstr("spool.give_up_after_s = 0: must be between 1"));
+  EXPECT_THAT(error_of(kSpool + "[submit]\nrequest_id_retention_days = 0"),
+              HasSubstr("submit.request_id_retention_days = 0: must be between 1 and 3650"));
 }
 
 TEST(LoadSettings, WrongTypesNameExpectedAndFound) {
@@ -141,12 +153,14 @@ TEST(LoadSettings, WrongTypesNameExpectedAndFound) {
               HasSubstr("api.connections = 3.5: expected an integer, found a float"));
   EXPECT_THAT(error_of(kSpool + "[api]\nbase_url = 42"),
               HasSubstr("api.base_url = 42: expected a string, found an integer"));
-  EXPECT_THAT(error_of(kSpool + "[submit]\nforce_test_jobs = \"yes\""),
-              HasSubstr("submit.force_test_jobs = \"yes\": expected true or false, found a string"));
+  EXPECT_THAT(
+      error_of(kSpool + "[submit]\nforce_test_jobs = \"yes\""),
+      HasSubstr("submit.force_test_jobs = \"yes\": expected true or false, found a string"));
   EXPECT_THAT(error_of(kSpool + "[log]\nlevel = [\"info\"]"),
               HasSubstr("log.level = [...]: expected a string, found an array"));
   EXPECT_THAT(error_of("spool = 3"), HasSubstr("spool = 3: expected a table, found an integer"));
-  EXPECT_THAT(error_of(kSpool + "[[api]]\nconnections = 3"), HasSubstr("api = [...]: expected a table, found an array"));
+  EXPECT_THAT(error_of(kSpool + "[[api]]\nconnections = 3"),
+              HasSubstr("api = [...]: expected a table, found an array"));
 }
 
 TEST(LoadSettings, UnknownKeysAndTablesAreErrors) {
@@ -155,33 +169,47 @@ TEST(LoadSettings, UnknownKeysAndTablesAreErrors) {
   EXPECT_THAT(error_of(kSpool + "[api]\nflavour = 3\n"), HasSubstr("api.flavour = 3: unknown key"));
   EXPECT_THAT(error_of(kSpool + "[apii]\nconnections = 3\n"),
               HasSubstr("<test>:3: [apii]: unknown table (did you mean [api]?)"));
-  EXPECT_THAT(error_of(kSpool + "[queue]\n"), HasSubstr("[queue]: unknown table (known tables: [api] [spool]"));
-  EXPECT_THAT(error_of("verbose = true\n" + kSpool), HasSubstr("<test>:1: verbose = true: unknown key"));
+  EXPECT_THAT(error_of(kSpool + "[queue]\n"),
+              HasSubstr("[queue]: unknown table (known tables: [api] [spool]"));
+  EXPECT_THAT(error_of("verbose = true\n" + kSpool),
+              HasSubstr("<test>:1: verbose = true: unknown key"));
   // Dotted keys are the same keys.
-  EXPECT_THAT(error_of("api.conections = 3\n" + kSpool), HasSubstr("<test>:1: api.conections = 3: unknown key"));
-  EXPECT_THAT(error_of(kSpool + "[spool.extra]\nx = 1\n"), HasSubstr("spool.extra = {...}: unknown key"));
+  EXPECT_THAT(error_of("api.conections = 3\n" + kSpool),
+              HasSubstr("<test>:1: api.conections = 3: unknown key"));
+  EXPECT_THAT(error_of(kSpool + "[spool.extra]\nx = 1\n"),
+              HasSubstr("spool.extra = {...}: unknown key"));
 }
 
 TEST(LoadSettings, SpoolDirIsRequiredAndAbsolute) {
-  EXPECT_EQ(error_of(""), "<test>: spool.dir: required: set it to the absolute path of the spool directory");
+  EXPECT_EQ(error_of(""),
+            "<test>: spool.dir: required: set it to the absolute path of the spool directory");
   EXPECT_THAT(error_of("[spool]\nmax_request_bytes = 2048\n"), HasSubstr("spool.dir: required"));
   EXPECT_THAT(error_of("[spool]\ndir = \"spool\"\n"),
               HasSubstr("spool.dir = \"spool\": must be an absolute path (starting with '/')"));
-  EXPECT_THAT(error_of("[spool]\ndir = \"\"\n"), HasSubstr("spool.dir = \"\": must be an absolute path"));
-  EXPECT_THAT(error_of(kSpool + "[state]\ndir = \"state\""), HasSubstr("state.dir = \"state\": must be an absolute path"));
-  EXPECT_THAT(error_of(kSpool + "[api]\napi_key_file = \"key\""), HasSubstr("api.api_key_file = \"key\": must be an absolute path"));
+  EXPECT_THAT(error_of("[spool]\ndir = \"\"\n"),
+              HasSubstr("spool.dir = \"\": must be an absolute path"));
+  EXPECT_THAT(error_of(kSpool + "[state]\ndir = \"state\""),
+              HasSubstr("state.dir = \"state\": must be an absolute path"));
+  EXPECT_THAT(error_of(kSpool + "[api]\napi_key_file = \"key\""),
+              HasSubstr("api.api_key_file = \"key\": must be an absolute path"));
 }
 
 TEST(LoadSettings, BaseUrlMustBeHttpsWithHost) {
-  auto url_error = [](const std::string& url) { return error_of(kSpool + "[api]\nbase_url = \"" + url + "\""); };
-  EXPECT_THAT(url_error("http://api.bytenite.com/v1"), HasSubstr("api.base_url = \"http://api.bytenite.com/v1\": must use https"));
+  auto url_error = [](const std::string& url) {
+    return error_of(kSpool + "[api]\nbase_url = \"" + url + "\"");
+  };
+  EXPECT_THAT(url_error("http://api.bytenite.com/v1"),
+              HasSubstr("api.base_url = \"http://api.bytenite.com/v1\": must use https"));
   EXPECT_THAT(url_error("api.bytenite.com/v1"), HasSubstr("must be an https:// URL"));
   EXPECT_THAT(url_error("https:///v1"), HasSubstr("must have a host"));
   EXPECT_THAT(url_error("https://api.bytenite.com/v1?x=1"), HasSubstr("must not have a query"));
   EXPECT_THAT(url_error("https://api.bytenite.com/v1#top"), HasSubstr("must not have a fragment"));
-  EXPECT_THAT(url_error("https://me:secret@api.bytenite.com/v1"), HasSubstr("must not contain user info"));
-  EXPECT_THAT(url_error("https://api.bytenite.com:0/v1"), HasSubstr("the port must be a number between 1 and 65535"));
-  EXPECT_THAT(url_error("https://api.bytenite.com:70000/v1"), HasSubstr("the port must be a number"));
+  EXPECT_THAT(url_error("https://me:secret@api.bytenite.com/v1"),
+              HasSubstr("must not contain user info"));
+  EXPECT_THAT(url_error("https://api.bytenite.com:0/v1"),
+              HasSubstr("the port must be a number between 1 and 65535"));
+  EXPECT_THAT(url_error("https://api.bytenite.com:70000/v1"),
+              HasSubstr("the port must be a number"));
   EXPECT_THAT(url_error("https://api.bytenite.com:/v1"), HasSubstr("the port must be a number"));
   EXPECT_THAT(url_error("https://api bytenite.com/v1"), HasSubstr("the host must be a DNS name"));
   EXPECT_THAT(url_error("https://api.bytenite.com/v1//jobs"), HasSubstr("the path must be"));
@@ -204,33 +232,43 @@ TEST(LoadSettings, BaseUrlForms) {
 }
 
 TEST(LoadSettings, CustomerPathIsOneSegment) {
-  EXPECT_EQ(parse(kSpool + "[api]\ncustomer_path = \"computing\"").api.customer_prefix(), "/v1/computing");
+  EXPECT_EQ(parse(kSpool + "[api]\ncustomer_path = \"computing\"").api.customer_prefix(),
+            "/v1/computing");
   EXPECT_THAT(error_of(kSpool + "[api]\ncustomer_path = \"a/b\""),
               HasSubstr("api.customer_path = \"a/b\": must be one URL path segment"));
-  EXPECT_THAT(error_of(kSpool + "[api]\ncustomer_path = \"\""), HasSubstr("must be one URL path segment"));
-  EXPECT_THAT(error_of(kSpool + "[api]\ncustomer_path = \"..\""), HasSubstr("must be one URL path segment"));
+  EXPECT_THAT(error_of(kSpool + "[api]\ncustomer_path = \"\""),
+              HasSubstr("must be one URL path segment"));
+  EXPECT_THAT(error_of(kSpool + "[api]\ncustomer_path = \"..\""),
+              HasSubstr("must be one URL path segment"));
 }
 
 TEST(LoadSettings, CaFileMustBeReadableAtLoad) {
   testing::TempDir tmp;
   auto missing = (tmp.path() / "nope.pem").string();
-  EXPECT_THAT(error_of(kSpool + "[api]\nca_file = \"" + missing + "\""),
-              HasSubstr("api.ca_file = \"" + missing + "\": cannot open: No such file or directory"));
+  EXPECT_THAT(
+      error_of(kSpool + "[api]\nca_file = \"" + missing + "\""),
+      HasSubstr("api.ca_file = \"" + missing + "\": cannot open: No such file or directory"));
   EXPECT_THAT(error_of(kSpool + "[api]\nca_file = \"" + tmp.path().string() + "\""),
               HasSubstr(": not a regular file"));
 }
 
 TEST(LoadSettings, MetricsListen) {
-  auto listen = [](const std::string& v) { return parse(kSpool + "[metrics]\nlisten = \"" + v + "\"").metrics; };
-  auto listen_error = [](const std::string& v) { return error_of(kSpool + "[metrics]\nlisten = \"" + v + "\""); };
+  auto listen = [](const std::string& v) {
+    return parse(kSpool + "[metrics]\nlisten = \"" + v + "\"").metrics;
+  };
+  auto listen_error = [](const std::string& v) {
+    return error_of(kSpool + "[metrics]\nlisten = \"" + v + "\"");
+  };
   EXPECT_FALSE(listen("").enabled);
   EXPECT_EQ(listen("0.0.0.0:9100").host, "0.0.0.0");
   EXPECT_EQ(listen("0.0.0.0:9100").port, 9100);
   EXPECT_EQ(listen("localhost:65535").port, 65535);
   EXPECT_EQ(listen("[::]:9464").host, "::");
   EXPECT_THAT(listen_error("localhost"), HasSubstr("metrics.listen = \"localhost\": missing port"));
-  EXPECT_THAT(listen_error(":9464"), HasSubstr("missing host (use 0.0.0.0 or [::] for all interfaces)"));
-  EXPECT_THAT(listen_error("127.0.0.1:65536"), HasSubstr("the port must be a number between 0 and 65535"));
+  EXPECT_THAT(listen_error(":9464"),
+              HasSubstr("missing host (use 0.0.0.0 or [::] for all interfaces)"));
+  EXPECT_THAT(listen_error("127.0.0.1:65536"),
+              HasSubstr("the port must be a number between 0 and 65535"));
   EXPECT_THAT(listen_error("127.0.0.1:http"), HasSubstr("the port must be a number"));
   EXPECT_THAT(listen_error("::1:9464"), HasSubstr("an IPv6 address must be written in brackets"));
   EXPECT_THAT(listen_error("[::1"), HasSubstr("unterminated '['"));
@@ -247,7 +285,8 @@ TEST(LoadSettings, LogLevel) {
 
 TEST(LoadSettings, ControlSocketPathFitsSunPath) {
   std::string ok = "/" + std::string(106, 's');
-  EXPECT_EQ(parse(kSpool + "[control]\nsocket = \"" + ok + "\"").control.socket->native().size(), 107u);
+  EXPECT_EQ(parse(kSpool + "[control]\nsocket = \"" + ok + "\"").control.socket->native().size(),
+            107u);
   EXPECT_THAT(error_of(kSpool + "[control]\nsocket = \"/" + std::string(107, 's') + "\""),
               HasSubstr("too long for a Unix socket path (at most 107 bytes)"));
 }
@@ -263,7 +302,8 @@ TEST(LoadSettings, ValueShownEscapedAndShortened) {
 TEST(LoadSettings, InvalidTomlNamesPosition) {
   EXPECT_THAT(error_of(kSpool + "[api\n"), StartsWith("<test>:3:"));
   EXPECT_THAT(error_of(kSpool + "[api\n"), HasSubstr("not valid TOML"));
-  EXPECT_THAT(error_of(kSpool + "dir = \"/other\"\n"), HasSubstr("not valid TOML"));  // redefined key
+  EXPECT_THAT(error_of(kSpool + "dir = \"/other\"\n"),
+              HasSubstr("not valid TOML"));  // redefined key
 }
 
 TEST(LoadSettings, KnownKeysListsTheSchema) {
@@ -283,7 +323,8 @@ TEST(LoadSettingsFile, ReadsFileAndNamesItInErrors) {
     load_settings_file(bad);
     FAIL() << "no error";
   } catch (const ConfigError& e) {
-    EXPECT_EQ(std::string(e.what()), bad.string() + ":4: api.connections = 0: must be between 1 and 1024");
+    EXPECT_EQ(std::string(e.what()),
+              bad.string() + ":4: api.connections = 0: must be between 1 and 1024");
   }
 }
 
@@ -294,7 +335,8 @@ TEST(LoadSettingsFile, UnreadableFileNamesFileAndReason) {
     load_settings_file(missing);
     FAIL() << "no error";
   } catch (const ConfigError& e) {
-    EXPECT_EQ(std::string(e.what()), "cannot read config file " + missing.string() + ": No such file or directory");
+    EXPECT_EQ(std::string(e.what()),
+              "cannot read config file " + missing.string() + ": No such file or directory");
   }
   try {
     load_settings_file(tmp.path());

@@ -1,6 +1,8 @@
 // Role: the JSON Lines reader over real file descriptors (temp files, pipes): line numbers
 // that match the file, CRLF, blank lines, a last line without newline, over-long lines skipped
 // with bounded memory, resuming at an offset, and read errors. No sleeping.
+#include "spool/jsonl_reader.hpp"
+
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -11,8 +13,6 @@
 #include <system_error>
 #include <thread>
 #include <vector>
-
-#include "spool/jsonl_reader.hpp"
 
 namespace submitd::spool {
 namespace {
@@ -61,7 +61,8 @@ std::vector<Line> read_all(JsonlReader& reader) {
   return lines;
 }
 
-std::vector<Line> read_all(const std::string& content, size_t max_line, size_t chunk = JsonlReader::kDefaultChunkBytes) {
+std::vector<Line> read_all(const std::string& content, size_t max_line,
+                           size_t chunk = JsonlReader::kDefaultChunkBytes) {
   TempFile file(content);
   JsonlReader reader(file.fd(), max_line, chunk);
   return read_all(reader);
@@ -77,8 +78,10 @@ std::vector<Line> reference_split(const std::string& content, size_t max_line) {
     std::string text = content.substr(pos, end - pos);
     if (!text.empty() && text.back() == '\r') text.pop_back();
     ++number;
-    if (text.size() > max_line) lines.push_back({number, pos, text.size(), "", true});
-    else if (text.find_first_not_of(" \t\r") != std::string::npos) lines.push_back({number, pos, text.size(), text, false});
+    if (text.size() > max_line)
+      lines.push_back({number, pos, text.size(), "", true});
+    else if (text.find_first_not_of(" \t\r") != std::string::npos)
+      lines.push_back({number, pos, text.size(), text, false});
     pos = end + 1;
   }
   return lines;
@@ -90,11 +93,13 @@ TEST(JsonlReader, LinesWithNumbersAndOffsets) {
 }
 
 TEST(JsonlReader, LastLineWithoutNewline) {
-  EXPECT_EQ(read_all("a\nb", 100), (std::vector<Line>{{1, 0, 1, "a", false}, {2, 2, 1, "b", false}}));
+  EXPECT_EQ(read_all("a\nb", 100),
+            (std::vector<Line>{{1, 0, 1, "a", false}, {2, 2, 1, "b", false}}));
 }
 
 TEST(JsonlReader, CrLfIsStripped) {
-  EXPECT_EQ(read_all("a\r\nbc\r\n", 100), (std::vector<Line>{{1, 0, 1, "a", false}, {2, 3, 2, "bc", false}}));
+  EXPECT_EQ(read_all("a\r\nbc\r\n", 100),
+            (std::vector<Line>{{1, 0, 1, "a", false}, {2, 3, 2, "bc", false}}));
   EXPECT_EQ(read_all("a\r", 100), (std::vector<Line>{{1, 0, 1, "a", false}}));
 }
 
@@ -107,14 +112,17 @@ TEST(JsonlReader, BlankLinesAreSkippedButCounted) {
 
 TEST(JsonlReader, LimitIsOnTheLineWithoutItsTerminator) {
   std::string max(10, 'x');
-  EXPECT_EQ(read_all(max + "\r\n" + max + "x\n" + max, 10, 4),
-            (std::vector<Line>{{1, 0, 10, max, false}, {2, 12, 11, "", true}, {3, 24, 10, max, false}}));
+  EXPECT_EQ(
+      read_all(max + "\r\n" + max + "x\n" + max, 10, 4),
+      (std::vector<Line>{{1, 0, 10, max, false}, {2, 12, 11, "", true}, {3, 24, 10, max, false}}));
 }
 
 TEST(JsonlReader, OverLongLineIsSkippedAndReadingGoesOn) {
   std::string big(1000, 'x');
   EXPECT_EQ(read_all("a\n" + big + "\r\nb\n" + big, 100, 16),
-            (std::vector<Line>{{1, 0, 1, "a", false}, {2, 2, 1000, "", true}, {3, 1004, 1, "b", false},
+            (std::vector<Line>{{1, 0, 1, "a", false},
+                               {2, 2, 1000, "", true},
+                               {3, 1004, 1, "b", false},
                                {4, 1006, 1000, "", true}}));
 }
 
@@ -131,14 +139,16 @@ TEST(JsonlReader, AgreesWithReferenceForAnyChunkSize) {
 
 TEST(JsonlReader, HundredThousandLines) {
   std::string content;
-  for (int i = 0; i < 100000; ++i) content += "{\"templateId\":\"t\",\"requestId\":\"r-" + std::to_string(i) + "\"}\n";
+  for (int i = 0; i < 100000; ++i)
+    content += "{\"templateId\":\"t\",\"requestId\":\"r-" + std::to_string(i) + "\"}\n";
   TempFile file(content);
   JsonlReader reader(file.fd(), 1024);
   uint64_t expected = 0;
   while (auto line = reader.next()) {
     ++expected;
     ASSERT_EQ(line->number, expected);
-    ASSERT_EQ(line->text, "{\"templateId\":\"t\",\"requestId\":\"r-" + std::to_string(expected - 1) + "\"}");
+    ASSERT_EQ(line->text,
+              "{\"templateId\":\"t\",\"requestId\":\"r-" + std::to_string(expected - 1) + "\"}");
   }
   EXPECT_EQ(expected, 100000u);
   EXPECT_EQ(reader.bytes_consumed(), content.size());

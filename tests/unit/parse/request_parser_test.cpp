@@ -13,7 +13,8 @@ namespace {
 using testing::accepted;
 using ::testing::ElementsAre;
 
-constexpr std::string_view kFullRequest = R"({"requestId":"billing-2026-11-28-0001","templateId":"img-gen-diffusers","name":"Sunset images","description":"optional",
+constexpr std::string_view kFullRequest =
+    R"({"requestId":"billing-2026-11-28-0001","templateId":"img-gen-diffusers","name":"Sunset images","description":"optional",
  "dataSource":{"dataSourceDescriptor":"url","params":{"@type":"type.googleapis.com/bytenite.data_source.HttpDataSource","url":"https://storage.example.com/in.txt"}},
  "dataDestination":{"dataSourceDescriptor":"bucket"},
  "params":{"partitioner":{"numImages":20},"app":{"prompt":"A sunset"},"assembler":{"outExtension":"jpeg"}},
@@ -28,11 +29,13 @@ TEST(RequestParser, FullRequestFromTheContract) {
   EXPECT_EQ(r.template_id, "img-gen-diffusers");
   EXPECT_EQ(r.name, "Sunset images");
   EXPECT_EQ(r.description, "optional");
-  EXPECT_EQ(r.data_source_json,
-            R"({"dataSourceDescriptor":"url","params":{"@type":"type.googleapis.com/bytenite.data_source.HttpDataSource","url":"https://storage.example.com/in.txt"}})");
+  EXPECT_EQ(
+      r.data_source_json,
+      R"({"dataSourceDescriptor":"url","params":{"@type":"type.googleapis.com/bytenite.data_source.HttpDataSource","url":"https://storage.example.com/in.txt"}})");
   EXPECT_EQ(r.data_destination_json, R"({"dataSourceDescriptor":"bucket"})");
-  EXPECT_EQ(r.params_json,
-            R"({"partitioner":{"numImages":20},"app":{"prompt":"A sunset"},"assembler":{"outExtension":"jpeg"}})");
+  EXPECT_EQ(
+      r.params_json,
+      R"({"partitioner":{"numImages":20},"app":{"prompt":"A sunset"},"assembler":{"outExtension":"jpeg"}})");
   EXPECT_EQ(r.config_json, R"({"taskTimeout":3600,"jobTimeout":86400,"isTestJob":true})");
   EXPECT_TRUE(r.warnings.empty());
 }
@@ -61,11 +64,13 @@ TEST(RequestParser, NullMeansAbsent) {
 
 TEST(RequestParser, PassThroughKeepsTheTextAsWritten) {
   // Spacing, key order, escapes and numbers beyond double precision survive untouched.
-  JobRequest r = accepted("{ \"templateId\" : \"t\" ,\n \"params\" : { \"a\" : [ 1 , 2.50 ],\t\"big\": "
-                          "123456789012345678901234567890, \"e\":1E+400, \"s\":\"\\u00e9\\n\" }  \n,"
-                          "\"config\":{ \"isTestJob\" : false , \"taskTimeout\" : null }\r\n}");
-  EXPECT_EQ(r.params_json, "{ \"a\" : [ 1 , 2.50 ],\t\"big\": 123456789012345678901234567890, "
-                           "\"e\":1E+400, \"s\":\"\\u00e9\\n\" }");
+  JobRequest r = accepted(
+      "{ \"templateId\" : \"t\" ,\n \"params\" : { \"a\" : [ 1 , 2.50 ],\t\"big\": "
+      "123456789012345678901234567890, \"e\":1E+400, \"s\":\"\\u00e9\\n\" }  \n,"
+      "\"config\":{ \"isTestJob\" : false , \"taskTimeout\" : null }\r\n}");
+  EXPECT_EQ(r.params_json,
+            "{ \"a\" : [ 1 , 2.50 ],\t\"big\": 123456789012345678901234567890, "
+            "\"e\":1E+400, \"s\":\"\\u00e9\\n\" }");
   EXPECT_EQ(r.config_json, "{ \"isTestJob\" : false , \"taskTimeout\" : null }");
 }
 
@@ -82,9 +87,11 @@ TEST(RequestParser, RequestIdLimits) {
 }
 
 TEST(RequestParser, UnknownFieldsAreWarningsNotFailures) {
-  JobRequest r = accepted(R"({"templateId":"t","priority":5,"tags":["a",{"b":null}],"config":{"retries":3}})");
-  EXPECT_THAT(r.warnings, ElementsAre("unknown field \"priority\" ignored", "unknown field \"tags\" ignored",
-                                      "unknown field \"config.retries\" passed through to the run call"));
+  JobRequest r =
+      accepted(R"({"templateId":"t","priority":5,"tags":["a",{"b":null}],"config":{"retries":3}})");
+  EXPECT_THAT(r.warnings,
+              ElementsAre("unknown field \"priority\" ignored", "unknown field \"tags\" ignored",
+                          "unknown field \"config.retries\" passed through to the run call"));
 }
 
 TEST(RequestParser, WarningsAreCapped) {
@@ -105,7 +112,8 @@ TEST(RequestParser, SurroundingWhitespaceIsFine) {
 
 TEST(RequestParser, DeepButBoundedNestingPasses) {
   std::string params = std::string(60, '[') + "1" + std::string(60, ']');
-  EXPECT_EQ(accepted(R"({"templateId":"t","params":{"x":)" + params + "}}").params_json, "{\"x\":" + params + "}");
+  EXPECT_EQ(accepted(R"({"templateId":"t","params":{"x":)" + params + "}}").params_json,
+            "{\"x\":" + params + "}");
 }
 
 TEST(RequestParser, UnpaddedInputIsNeverReadPastItsEnd) {
@@ -124,7 +132,8 @@ TEST(RequestParser, ParserIsReusableAcrossGoodAndBadInputs) {
     EXPECT_TRUE(std::holds_alternative<RequestError>(parse_request("{\"templateId\":", 1, parser)));
     auto good = parse_request(kFullRequest, 2, parser);
     ASSERT_TRUE(std::holds_alternative<JobRequest>(good));
-    EXPECT_EQ(std::get<JobRequest>(good).data_destination_json, R"({"dataSourceDescriptor":"bucket"})");
+    EXPECT_EQ(std::get<JobRequest>(good).data_destination_json,
+              R"({"dataSourceDescriptor":"bucket"})");
     EXPECT_TRUE(std::holds_alternative<RequestError>(parse_request("[]", 3, parser)));
   }
 }
