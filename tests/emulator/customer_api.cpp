@@ -167,16 +167,7 @@ ApiResponse Emulator::patch_data_source(const std::string& id, std::string_view 
 
   const auto now = clock_.now();
   StoreResult r = jobs_.set_data_source(id, std::move(stored_source), *destination, now);
-  switch (r.outcome) {
-    case StoreOutcome::not_found:
-      return job_not_found(id);
-    case StoreOutcome::already_started:
-      return already_started();
-    default:
-      break;
-  }
-  ledger_.add(Ledger::Count::datasource_patches);
-  return {200, job_envelope(r.job, now)};
+  return answer_draft_patch(id, r, Ledger::Count::datasource_patches, now);
 }
 
 ApiResponse Emulator::patch_params(const std::string& id, std::string_view body_text) {
@@ -187,6 +178,12 @@ ApiResponse Emulator::patch_params(const std::string& id, std::string_view body_
 
   const auto now = clock_.now();
   StoreResult r = jobs_.merge_params(id, *merged.value, now);
+  return answer_draft_patch(id, r, Ledger::Count::params_patches, now);
+}
+
+// Both PATCHes only apply to a job still in JOB_STATE_NEW and answer alike.
+ApiResponse Emulator::answer_draft_patch(const std::string& id, const StoreResult& r,
+                                         Ledger::Count counted, TimePoint now) {
   switch (r.outcome) {
     case StoreOutcome::not_found:
       return job_not_found(id);
@@ -195,7 +192,7 @@ ApiResponse Emulator::patch_params(const std::string& id, std::string_view body_
     default:
       break;
   }
-  ledger_.add(Ledger::Count::params_patches);
+  ledger_.add(counted);
   return {200, job_envelope(r.job, now)};
 }
 

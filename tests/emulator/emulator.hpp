@@ -64,6 +64,8 @@ class Emulator {
   ApiResponse list_jobs(std::string_view query);
   ApiResponse patch_data_source(const std::string& id, std::string_view body);
   ApiResponse patch_params(const std::string& id, std::string_view body);
+  ApiResponse answer_draft_patch(const std::string& id, const StoreResult& r, Ledger::Count counted,
+                                 TimePoint now);
   ApiResponse run_job(const std::string& id, std::string_view body);
   ApiResponse abort_job(const std::string& id);
   ApiResponse delete_job(const std::string& id);
