@@ -1,16 +1,13 @@
 // Role: locate and read the API key (see api_key.hpp). Messages name places, never content.
 #include "config/api_key.hpp"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
 
 #include "config/load.hpp"
+#include "config/small_file.hpp"
 
 namespace submitd::config {
 namespace {
@@ -58,34 +55,12 @@ std::string describe(const Source& src) {
 }
 
 std::string read_key_file(const fs::path& path, const std::string& where) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0)
-    throw ConfigError("cannot read the API key from " + where + ": " + std::strerror(errno));
-  struct stat st {};
-  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-    ::close(fd);
-    throw ConfigError("cannot read the API key from " + where + ": not a regular file");
+  SmallFileRead file = read_small_regular_file(path, kMaxKeyFileBytes);
+  if (file.too_large) {
+    throw ConfigError("the API key in " + where + " is larger than 64 KiB: wrong file?");
   }
-  std::string text;
-  char chunk[4096];
-  for (;;) {
-    ssize_t n = ::read(fd, chunk, sizeof chunk);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      int err = errno;
-      ::close(fd);
-      throw ConfigError("cannot read the API key from " + where + ": " + std::strerror(err));
-    }
-    if (n == 0) break;
-    text.append(chunk, static_cast<size_t>(n));
-    if (text.size() > kMaxKeyFileBytes) {
-      ::close(fd);
-      throw ConfigError("the API key in " + where + " is larger than 64 KiB: wrong file?");
-    }
-  }
-  ::close(fd);
-  std::fill(chunk, chunk + sizeof chunk, '\0');  // do not leave key bytes on the stack
-  return text;
+  if (!file.ok()) throw ConfigError("cannot read the API key from " + where + ": " + file.error);
+  return std::move(file.text);
 }
 
 bool is_space(char c) {

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "config/address.hpp"
+#include "config/small_file.hpp"
 
 namespace submitd::config {
 namespace {
@@ -351,36 +352,13 @@ Settings parse_settings(std::string_view toml_text, std::string_view origin) {
 }
 
 Settings load_settings_file(const fs::path& file) {
-  auto fail = [&](std::string_view why) -> ConfigError {
-    return ConfigError("cannot read config file " + file.string() + ": " + std::string(why));
-  };
-  int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) throw fail(std::strerror(errno));
-  std::string text;
-  struct stat st {};
-  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-    ::close(fd);
-    throw fail("not a regular file");
+  constexpr std::size_t kMaxConfigBytes = 1 << 20;  // a config file is small; refuse a wrong path
+  SmallFileRead read = read_small_regular_file(file, kMaxConfigBytes);
+  if (!read.ok()) {
+    throw ConfigError("cannot read config file " + file.string() + ": " +
+                      (read.too_large ? std::string("larger than 1 MiB, not a config file") : read.error));
   }
-  constexpr off_t kMaxConfigBytes = 1 << 20;  // a config file is small; refuse a wrong path
-  if (st.st_size > kMaxConfigBytes) {
-    ::close(fd);
-    throw fail("larger than 1 MiB, not a config file");
-  }
-  char chunk[8192];
-  for (;;) {
-    ssize_t n = ::read(fd, chunk, sizeof chunk);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      int err = errno;
-      ::close(fd);
-      throw fail(std::strerror(err));
-    }
-    if (n == 0) break;
-    text.append(chunk, static_cast<size_t>(n));
-  }
-  ::close(fd);
-  return parse_settings(text, file.string());
+  return parse_settings(read.text, file.string());
 }
 
 }  // namespace submitd::config

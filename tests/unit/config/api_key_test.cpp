@@ -116,6 +116,17 @@ TEST(ApiKey, KeyFileMustBeARegularFile) {
   EXPECT_THAT(error_of(api, env_of({})), HasSubstr("(api.api_key_file): not a regular file"));
 }
 
+TEST(ApiKey, OversizedKeyFileIsRefusedWithoutItsContent) {
+  testing::TempDir tmp;
+  ApiSettings api;
+  api.api_key_file = tmp.write("key", std::string(64 * 1024 + 1, 'k'));
+  std::string message = error_of(api, env_of({}));
+  EXPECT_THAT(message, HasSubstr("is larger than 64 KiB: wrong file?"));
+  EXPECT_THAT(message, Not(HasSubstr("kkkk")));
+  api.api_key_file = tmp.write("key", std::string(64 * 1024, 'k'));  // at the limit: accepted
+  EXPECT_EQ(load_api_key(api, env_of({})), std::string(64 * 1024, 'k'));
+}
+
 TEST(ApiKey, ProcessEnvironmentReadsGetenv) {
   ::setenv("SUBMITD_TEST_VARIABLE", "value", 1);
   ::setenv("SUBMITD_TEST_EMPTY", "", 1);

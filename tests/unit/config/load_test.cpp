@@ -346,5 +346,17 @@ TEST(LoadSettingsFile, UnreadableFileNamesFileAndReason) {
   }
 }
 
+TEST(LoadSettingsFile, OversizedFileIsNotAConfigFile) {
+  testing::TempDir tmp;
+  auto big = tmp.write("big.toml", std::string((1 << 20) + 1, '#'));
+  try {
+    load_settings_file(big);
+    FAIL() << "no error";
+  } catch (const ConfigError& e) {
+    EXPECT_EQ(std::string(e.what()),
+              "cannot read config file " + big.string() + ": larger than 1 MiB, not a config file");
+  }
+}
+
 }  // namespace
 }  // namespace submitd::config
