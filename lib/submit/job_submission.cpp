@@ -168,14 +168,10 @@ JobSubmission::Step JobSubmission::on_reply(const api::ApiReply& reply, MonoTime
   }
 
   // Transient: defer. Give up only after the configured age, with the last error.
-  std::string message = reply.token_unavailable
-                            ? reply.token_error
-                            : (h.has_response() ? api::parse_api_error(h.status, h.body).message
-                                                : h.failure_detail);
   if (now - accepted_ >= options_.give_up_after) {
     finish_failed(stage_, h.has_response() ? h.status : 0,
                   "gave up after " + std::to_string(options_.give_up_after.count()) +
-                      " s of transient failures; last: " + message);
+                      " s of transient failures; last: " + describe_failure(reply));
     return {Step::Kind::finished};
   }
   ++retries_in_row_;

@@ -6,6 +6,8 @@
 #include <cmath>
 #include <ctime>
 
+#include "api/api_error.hpp"
+
 namespace submitd::submit {
 
 Verdict classify(const api::ApiReply& reply) {
@@ -27,6 +29,13 @@ std::string retry_reason(const api::ApiReply& reply) {
   if (h.status == 401) return "401";
   if (h.status >= 500) return "5xx";
   return "other";
+}
+
+std::string describe_failure(const api::ApiReply& reply) {
+  if (reply.token_unavailable) return reply.token_error;
+  const auto& h = reply.http;
+  if (!h.has_response()) return h.failure_detail;
+  return api::parse_api_error(h.status, h.body).message;
 }
 
 std::chrono::milliseconds backoff_delay(const RetryTiming& t, int attempt, double jitter) {

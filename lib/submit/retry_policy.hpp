@@ -26,6 +26,10 @@ Verdict classify(const api::ApiReply& reply);
 // The reason label for retries_total: timeout, reset, tls, connect, 429, 5xx, 401, token.
 std::string retry_reason(const api::ApiReply& reply);
 
+// What went wrong, for a person: the token trouble, the transport failure, or the API's
+// error message (parsed from either body shape). Never contains the token or key.
+std::string describe_failure(const api::ApiReply& reply);
+
 // Delay before attempt number `attempt` (1 = first retry). `jitter` in [0,1) comes from the
 // caller so tests are deterministic.
 std::chrono::milliseconds backoff_delay(const RetryTiming& t, int attempt, double jitter);

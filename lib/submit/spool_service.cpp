@@ -39,12 +39,6 @@ void log_escape(std::exception_ptr e, const char* what) {
 }
 
 
-std::string describe_trouble(const api::ApiReply& reply) {
-  if (reply.token_unavailable) return reply.token_error;
-  if (!reply.http.has_response()) return reply.http.failure_detail;
-  return fmt::format("{} answered HTTP {}", "the API", reply.http.status);
-}
-
 std::string join_warnings(const std::vector<std::string>& w) {
   std::string out;
   for (const auto& s : w) out += (out.empty() ? "" : "; ") + s;
@@ -105,6 +99,7 @@ SpoolService::SpoolService(asio::any_io_executor executor, spool::SpoolPaths pat
       clock_(clock),
       events_(events),
       rng_(std::random_device{}()),
+      parser_(std::make_unique<spool::RequestParser>()),
       work_changed_(executor),
       stop_signal_(executor) {}
 
@@ -191,15 +186,16 @@ asio::awaitable<bool> SpoolService::drive(JobSubmission& submission) {
     api::ApiReply reply = co_await api_.send(call);
     auto step = submission.on_reply(reply, clock_.now(), clock_.wall_now(), jitter(rng_));
     if (step.kind == JobSubmission::Step::Kind::wait) {
-      events_.retry_scheduled(call.endpoint, retry_reason(reply));
+      const std::string reason = retry_reason(reply);
+      events_.retry_scheduled(call.endpoint, reason);
       // Say loudly, but at most every 10 s, why work is being deferred: during an outage
       // thousands of requests would otherwise each log the same line.
       if (clock_.now() - last_deferral_log_ >= std::chrono::seconds(10)) {
         last_deferral_log_ = clock_.now();
-        log::warn("API trouble, deferring requests: {}", describe_trouble(reply));
+        log::warn("API trouble, deferring requests: {}", describe_failure(reply));
       }
       log::debug("job {}: {} deferred for {} ms ({})", submission.job_id(),
-                 api::endpoint_name(call.endpoint), step.delay.count(), retry_reason(reply));
+                 api::endpoint_name(call.endpoint), step.delay.count(), reason);
       co_await stop_signal_.wait(step.delay);
     }
   }
@@ -335,8 +331,7 @@ asio::awaitable<void> SpoolService::work_file(spool::ClaimedFile claimed) {
             reject(0, "", "cannot read the file: " + std::string(std::strerror(errno)));
           } else {
             text.resize(static_cast<std::size_t>(n));
-            spool::RequestParser parser;
-            auto parsed = parser.parse(text, 1);
+            auto parsed = parser_->parse(text, 1);
             if (auto* err = std::get_if<spool::RequestError>(&parsed)) {
               reject(1, text, spool::to_string(*err));
             } else {
@@ -347,7 +342,6 @@ asio::awaitable<void> SpoolService::work_file(spool::ClaimedFile claimed) {
           }
         }
       } else {
-        spool::RequestParser parser;
         spool::JsonlReader reader(fd.get(), settings_.max_request_bytes);
         while (!stopping_) {
           auto item = reader.next();
@@ -358,7 +352,7 @@ asio::awaitable<void> SpoolService::work_file(spool::ClaimedFile claimed) {
                                "it was not read", item->number, settings_.max_request_bytes));
             continue;
           }
-          auto parsed = parser.parse(item->text, item->number);
+          auto parsed = parser_->parse(item->text, item->number);
           if (auto* err = std::get_if<spool::RequestError>(&parsed)) {
             reject(item->number, std::string(item->text), spool::to_string(*err));
           } else {

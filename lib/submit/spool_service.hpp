@@ -23,6 +23,10 @@
 #include "util/clock.hpp"
 #include "util/uuid.hpp"
 
+namespace submitd::spool {
+class RequestParser;
+}
+
 namespace submitd::submit {
 
 struct SpoolServiceSettings {
@@ -66,6 +70,9 @@ class SpoolService {
   const Clock& clock_;
   SubmitEvents& events_;
   std::mt19937_64 rng_;
+  // One parser for every file: its buffers are reused instead of allocated per file. Safe to
+  // share on the single thread: a parse never spans a co_await and returns owned data.
+  std::unique_ptr<spool::RequestParser> parser_;
 
   Wakeup work_changed_;   // a file or request finished, or files arrived
   Wakeup stop_signal_;    // wakes backoff sleepers at stop
