@@ -7,10 +7,6 @@ using namespace prometheus;
 
 namespace {
 constexpr std::array<std::string_view, 5> kStages = {"validate", "create", "datasource", "params", "run"};
-constexpr std::array<std::string_view, 12> kKnownCodes = {
-    "200", "400", "401", "403", "404", "429", "500", "503", "timeout", "reset", "tls", "connect"};
-constexpr std::array<std::string_view, 8> kRetryReasons = {"timeout", "reset", "tls", "connect",
-                                                           "429",     "5xx",   "401", "token"};
 
 Histogram::BucketBoundaries latency_buckets() {
   return {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30};
@@ -38,13 +34,18 @@ DaemonMetrics::DaemonMetrics(const std::string& version) : registry_(std::make_s
   for (std::size_t i = 0; i < api::kAllEndpoints.size(); ++i) {
     std::string e(api::endpoint_name(api::kAllEndpoints[i]));
     http_duration_by_endpoint_[i] = &http_duration_->Add({{"endpoint", e}}, latency_buckets());
-    for (auto code : kKnownCodes) http_requests_->Add({{"endpoint", e}, {"code", std::string(code)}});
+    for (std::size_t c = 0; c < kKnownCodes.size(); ++c) {
+      http_known_[i][c] = &http_requests_->Add({{"endpoint", e}, {"code", std::string(kKnownCodes[c])}});
+    }
   }
   submit_duration_ = &BuildHistogram().Name(p + "job_submit_duration_seconds").Help("From acceptance to run acknowledged").Register(*registry_).Add(
       {}, Histogram::BucketBoundaries{0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 3600});
   retries_ = &BuildCounter().Name(p + "retries_total").Help("Deferred API calls by endpoint and reason").Register(*registry_);
-  for (auto e : api::kAllEndpoints) {
-    for (auto r : kRetryReasons) retries_->Add({{"endpoint", std::string(api::endpoint_name(e))}, {"reason", std::string(r)}});
+  for (std::size_t i = 0; i < api::kAllEndpoints.size(); ++i) {
+    std::string e(api::endpoint_name(api::kAllEndpoints[i]));
+    for (std::size_t r = 0; r < kRetryReasons.size(); ++r) {
+      retry_known_[i][r] = &retries_->Add({{"endpoint", e}, {"reason", std::string(kRetryReasons[r])}});
+    }
   }
   token_refreshes_ = &BuildCounter().Name(p + "token_refreshes_total").Help("Access-token exchanges").Register(*registry_).Add({});
   connections_open_ = &BuildGauge().Name(p + "connections_open").Help("Open TLS connections to the API").Register(*registry_).Add({});
@@ -52,11 +53,19 @@ DaemonMetrics::DaemonMetrics(const std::string& version) : registry_(std::make_s
 }
 
 Counter& DaemonMetrics::http_counter(api::Endpoint e, const std::string& code) {
+  const auto& known = http_known_[static_cast<std::size_t>(e)];
+  for (std::size_t c = 0; c < kKnownCodes.size(); ++c) {
+    if (kKnownCodes[c] == code) return *known[c];
+  }
   std::lock_guard lock(mutex_);
   return http_requests_->Add({{"endpoint", std::string(api::endpoint_name(e))}, {"code", code}});
 }
 
 Counter& DaemonMetrics::retry_counter(api::Endpoint e, std::string_view reason) {
+  const auto& known = retry_known_[static_cast<std::size_t>(e)];
+  for (std::size_t r = 0; r < kRetryReasons.size(); ++r) {
+    if (kRetryReasons[r] == reason) return *known[r];
+  }
   std::lock_guard lock(mutex_);
   return retries_->Add({{"endpoint", std::string(api::endpoint_name(e))}, {"reason", std::string(reason)}});
 }

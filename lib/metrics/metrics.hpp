@@ -14,6 +14,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 
 #include "api/http_call.hpp"
 #include "submit/submit_events.hpp"
@@ -43,6 +44,15 @@ class DaemonMetrics final : public submit::SubmitEvents {
  private:
   prometheus::Counter& http_counter(api::Endpoint e, const std::string& code);
   prometheus::Counter& retry_counter(api::Endpoint e, std::string_view reason);
+
+  // Children for the label values created at start, looked up without building a label map
+  // (every API call records one): [endpoint][index in the known-code / reason lists].
+  static constexpr std::array<std::string_view, 12> kKnownCodes = {
+      "200", "400", "401", "403", "404", "429", "500", "503", "timeout", "reset", "tls", "connect"};
+  static constexpr std::array<std::string_view, 8> kRetryReasons = {
+      "timeout", "reset", "tls", "connect", "429", "5xx", "401", "token"};
+  std::array<std::array<prometheus::Counter*, kKnownCodes.size()>, api::kAllEndpoints.size()> http_known_{};
+  std::array<std::array<prometheus::Counter*, kRetryReasons.size()>, api::kAllEndpoints.size()> retry_known_{};
 
   std::shared_ptr<prometheus::Registry> registry_;
   prometheus::Counter* accepted_;
