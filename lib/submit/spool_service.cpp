@@ -156,19 +156,20 @@ void SpoolService::claim_available() {
       log::error("cannot claim incoming/{}: {}", name, e.what());
       continue;
     }
-    if (!claimed) continue;
-    ++active_files_;
-    asio::co_spawn(executor_, work_file(std::move(*claimed)),
-                   [](std::exception_ptr e) { log_escape(e, "file worker"); });
+    if (claimed) start_file(std::move(*claimed));
   }
+}
+
+void SpoolService::start_file(spool::ClaimedFile file) {
+  ++active_files_;  // work_file's guard takes it back
+  asio::co_spawn(executor_, work_file(std::move(file)),
+                 [](std::exception_ptr e) { log_escape(e, "file worker"); });
 }
 
 asio::awaitable<void> SpoolService::run() {
   for (auto& file : spool::recover_claims(paths_)) {
     log::info("resuming interrupted file {} (claim {})", file.original_name, file.claim_id);
-    ++active_files_;
-    asio::co_spawn(executor_, work_file(std::move(file)),
-                   [](std::exception_ptr e) { log_escape(e, "file worker"); });
+    start_file(std::move(file));
   }
   asio::co_spawn(executor_, watch_incoming(), [](std::exception_ptr e) { log_escape(e, "watcher"); });
   while (!stopping_) {
@@ -335,9 +336,7 @@ asio::awaitable<void> SpoolService::work_file(spool::ClaimedFile claimed) {
             if (auto* err = std::get_if<spool::RequestError>(&parsed)) {
               reject(1, text, spool::to_string(*err));
             } else {
-              auto& req = std::get<spool::JobRequest>(parsed);
-              req.line = 1;
-              co_await admit(std::move(req), std::move(text));
+              co_await admit(std::get<spool::JobRequest>(std::move(parsed)), std::move(text));
             }
           }
         }
@@ -356,9 +355,7 @@ asio::awaitable<void> SpoolService::work_file(spool::ClaimedFile claimed) {
           if (auto* err = std::get_if<spool::RequestError>(&parsed)) {
             reject(item->number, std::string(item->text), spool::to_string(*err));
           } else {
-            auto& req = std::get<spool::JobRequest>(parsed);
-            req.line = item->number;
-            co_await admit(std::move(req), std::string(item->text));
+            co_await admit(std::get<spool::JobRequest>(std::move(parsed)), std::string(item->text));
           }
         }
         if (stopping_) w.interrupted = true;

@@ -56,6 +56,7 @@ class SpoolService {
 
  private:
   struct FileWork;
+  void start_file(spool::ClaimedFile file);
   boost::asio::awaitable<void> work_file(spool::ClaimedFile file);
   boost::asio::awaitable<void> watch_incoming();
   boost::asio::awaitable<bool> drive(JobSubmission& submission);
