@@ -2,45 +2,18 @@
 // executor: waiters are parked on timers that are cancelled to wake them.
 #include "api/token_cache.hpp"
 
-#include <simdjson.h>
-
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <charconv>
 
 #include "api/api_error.hpp"
+#include "api/responses.hpp"
 #include "util/json_text.hpp"
 #include "util/log.hpp"
 
 namespace submitd::api {
 namespace asio = boost::asio;
-
-std::optional<TokenGrant> parse_token_response(std::string_view body) {
-  simdjson::dom::parser parser;
-  simdjson::padded_string padded(body);
-  simdjson::dom::element root;
-  if (parser.parse(padded).get(root) || !root.is_object()) return std::nullopt;
-  std::string_view token;
-  if (root["token"].get(token) || token.empty()) return std::nullopt;
-  std::int64_t seconds = 0;
-  auto expires = root["expiresIn"];
-  if (expires.error()) return std::nullopt;
-  if (expires.is_string()) {
-    std::string_view text = expires.get_string().value_unsafe();
-    auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), seconds);
-    if (ec != std::errc{} || p != text.data() + text.size()) return std::nullopt;
-  } else if (expires.is_int64()) {
-    seconds = expires.get_int64().value_unsafe();
-  } else if (expires.is_uint64()) {
-    seconds = static_cast<std::int64_t>(expires.get_uint64().value_unsafe());
-  } else {
-    return std::nullopt;
-  }
-  if (seconds <= 0) return std::nullopt;
-  return TokenGrant{std::string(token), std::chrono::seconds(seconds)};
-}
 
 TokenCache::TokenCache(asio::any_io_executor executor, HttpsPool& pool, std::string token_target,
                        std::string api_key, const Clock& clock, TokenTiming timing)

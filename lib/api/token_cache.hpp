@@ -56,12 +56,5 @@ class TokenCache {
   std::uint64_t exchanges_ = 0;
 };
 
-// Parses {"token": "...", "expiresIn": "3600"} (expiresIn as a string or a number).
-// Returns nullopt when the body is not such an object.
-struct TokenGrant {
-  std::string token;
-  std::chrono::seconds lifetime{0};
-};
-std::optional<TokenGrant> parse_token_response(std::string_view body);
 
 }  // namespace submitd::api

@@ -2,9 +2,9 @@
 #include "submit/job_submission.hpp"
 
 #include <fmt/format.h>
-#include <simdjson.h>
 
 #include "api/api_error.hpp"
+#include "api/responses.hpp"
 #include "util/json_text.hpp"
 
 namespace submitd::submit {
@@ -19,16 +19,6 @@ std::string_view stage_name(Stage s) {
     case Stage::done: return "done";
   }
   return "unknown";
-}
-
-std::string job_state_from_body(std::string_view body) {
-  simdjson::dom::parser parser;
-  simdjson::padded_string padded(body);
-  simdjson::dom::element root;
-  if (parser.parse(padded).get(root)) return {};
-  std::string_view state;
-  if (root["job"]["state"].get(state)) return {};
-  return std::string(state);
 }
 
 JobSubmission::JobSubmission(spool::JobRequest request, std::string job_id, const JobPaths& paths,
@@ -131,7 +121,7 @@ JobSubmission::Step JobSubmission::on_reply(const api::ApiReply& reply, MonoTime
   if (verdict == Verdict::success) {
     retries_in_row_ = 0;
     if (stage_ == Stage::check_run) {
-      std::string state = job_state_from_body(h.body);
+      std::string state = api::job_state_from_body(h.body);
       if (!state.empty() && state != "JOB_STATE_NEW") {
         status_ = spool::SubmitStatus::submitted;  // the earlier run took
         stage_ = Stage::done;

@@ -73,7 +73,4 @@ class JobSubmission {
   std::optional<spool::OutcomeError> error_;
 };
 
-// Reads job.state from a GET /jobs/{id} body; empty when absent.
-std::string job_state_from_body(std::string_view body);
-
 }  // namespace submitd::submit
