@@ -112,13 +112,16 @@ int run_daemon(const config::Settings& settings, std::string api_key) {
   pool_settings.connections = settings.api.connections;
   pool_settings.connect_timeout = settings.api.connect_timeout;
   pool_settings.request_timeout = settings.api.request_timeout;
-  api::HttpsPool pool(io.get_executor(), pool_settings);
+  pool_settings.certificate_hold = settings.api.blocked_retry;
+  api::HttpsPool pool(io.get_executor(), pool_settings, clock);
   pool.set_observer([&](const api::HttpCall& call, const api::HttpResult& result, std::chrono::nanoseconds d) {
     metrics.api_exchange(call, result, d);
     metrics.set_connections_open(pool.open_connections());
   });
+  api::TokenTiming token_timing;
+  token_timing.key_refused_hold = settings.api.blocked_retry;
   api::TokenCache tokens(io.get_executor(), pool, settings.api.base_path + "/auth/access_token",
-                         std::move(api_key), clock);
+                         std::move(api_key), clock, token_timing);
   tokens.on_exchange = [&] { metrics.token_refreshed(); };
   api::ApiClient client(pool, tokens);
 
@@ -127,6 +130,13 @@ int run_daemon(const config::Settings& settings, std::string api_key) {
   service_settings.rescan_interval = settings.spool.rescan_interval;
   service_settings.max_inflight = settings.api.max_inflight;
   service_settings.submission.give_up_after = settings.spool.give_up_after;
+  service_settings.submission.timing.base = settings.api.retry_base;
+  service_settings.submission.timing.cap = settings.api.retry_cap;
+  service_settings.submission.timing.retry_after_cap = settings.api.retry_after_cap;
+  service_settings.submission.timing.blocked_delay = settings.api.blocked_retry;
+  service_settings.rate_limit_per_second = settings.api.rate_limit_per_second;
+  service_settings.retry_budget.ratio = settings.api.retry_budget_percent / 100.0;
+  service_settings.retry_budget.min_per_second = settings.api.retry_budget_min_per_second;
   submit::SpoolService service(io.get_executor(), paths, service_settings, client,
                                submit::JobPaths{settings.api.customer_prefix()}, job_namespace, clock,
                                metrics);

@@ -15,7 +15,7 @@ boost::asio::awaitable<ApiReply> ApiClient::send(HttpCall call) {
       co_return reply;
     }
     call.authorization = token.token;
-    reply.http = co_await pool_.send(call);
+    reply.http = co_await transport_.send(call);
     if (!(reply.http.has_response() && reply.http.status == 401)) break;
     // Only the token this call carried is dropped; if another caller already refreshed,
     // the retry simply uses the newer token.

@@ -8,7 +8,7 @@
 #include <string>
 
 #include "api/http_call.hpp"
-#include "api/https_pool.hpp"
+#include "api/transport.hpp"
 #include "api/token_cache.hpp"
 
 namespace submitd::api {
@@ -23,11 +23,11 @@ struct ApiReply {
 
 class ApiClient {
  public:
-  ApiClient(HttpsPool& pool, TokenCache& tokens) : pool_(pool), tokens_(tokens) {}
+  ApiClient(Transport& transport, TokenCache& tokens) : transport_(transport), tokens_(tokens) {}
   boost::asio::awaitable<ApiReply> send(HttpCall call);
 
  private:
-  HttpsPool& pool_;
+  Transport& transport_;
   TokenCache& tokens_;
 };
 

@@ -23,6 +23,7 @@ std::string_view transport_failure_name(TransportFailure f) {
     case TransportFailure::none: return "none";
     case TransportFailure::connect: return "connect";
     case TransportFailure::tls: return "tls";
+    case TransportFailure::certificate: return "certificate";
     case TransportFailure::timeout: return "timeout";
     case TransportFailure::reset: return "reset";
   }

@@ -20,7 +20,9 @@ std::string_view endpoint_name(Endpoint e);
 enum class Method { get, post, patch };
 
 // Why no HTTP response arrived. `none` means one did.
-enum class TransportFailure { none, connect, tls, timeout, reset };
+// `certificate`: the server's certificate was not accepted (untrusted chain or wrong name);
+// nothing was sent, and retrying soon will not help.
+enum class TransportFailure { none, connect, tls, certificate, timeout, reset };
 std::string_view transport_failure_name(TransportFailure f);
 
 struct HttpCall {

@@ -24,6 +24,8 @@
 #include <stdexcept>
 #include <vector>
 
+#include "api/pool_slots.hpp"
+
 namespace submitd::api {
 namespace {
 
@@ -43,7 +45,6 @@ using TlsStream = beast::ssl_stream<beast::tcp_stream>;
 struct Connection {
   std::unique_ptr<TlsStream> stream;
   beast::flat_buffer buffer;
-  std::chrono::steady_clock::time_point last_used{};
   SSL_SESSION* session = nullptr;  // kept to resume TLS on reconnect
 
   ~Connection() {
@@ -69,16 +70,20 @@ TransportFailure io_failure(const error_code& ec) {
 struct HttpsPool::Impl : std::enable_shared_from_this<HttpsPool::Impl> {
   asio::any_io_executor executor;
   PoolSettings settings;
+  const Clock& clock;
   std::string host_header;
   ssl::context tls{ssl::context::tls_client};
-  std::vector<std::unique_ptr<Connection>> slots;
-  std::vector<std::size_t> idle;  // free slot indices; the back is the most recently used
+  std::vector<std::unique_ptr<Connection>> connections;
+  PoolSlots slots;
   std::deque<asio::steady_timer*> waiters;
   CallObserver observer;
-  std::size_t open = 0;
   bool stopping = false;
 
-  Impl(asio::any_io_executor ex, PoolSettings s) : executor(std::move(ex)), settings(std::move(s)) {
+  Impl(asio::any_io_executor ex, PoolSettings s, const Clock& c)
+      : executor(std::move(ex)),
+        settings(std::move(s)),
+        clock(c),
+        slots(settings.connections, settings.idle_timeout) {
     host_header = settings.port == 443 ? settings.host
                                        : settings.host + ":" + std::to_string(settings.port);
     tls.set_verify_mode(ssl::verify_peer);
@@ -93,39 +98,33 @@ struct HttpsPool::Impl : std::enable_shared_from_this<HttpsPool::Impl> {
       tls.set_default_verify_paths(ec);
       if (ec) throw std::runtime_error("cannot load the system CA store: " + ec.message());
     }
-    if (settings.connections == 0) settings.connections = 1;
-    for (std::size_t i = 0; i < settings.connections; ++i) {
-      slots.push_back(std::make_unique<Connection>());
-      idle.push_back(settings.connections - 1 - i);
-    }
+    for (std::size_t i = 0; i < slots.size(); ++i) connections.push_back(std::make_unique<Connection>());
   }
 
-  void drop(Connection& c) {
+  void drop(std::size_t slot, bool after_failure) {
+    Connection& c = *connections[slot];
     if (c.stream) {
       error_code ignored;
       beast::get_lowest_layer(*c.stream).socket().close(ignored);
       c.stream.reset();
       c.buffer.clear();
-      --open;
     }
+    slots.closed(slot, after_failure);
   }
 
-  asio::awaitable<std::optional<std::size_t>> acquire() {
-    while (idle.empty()) {
+  asio::awaitable<std::optional<PoolSlots::Lease>> acquire() {
+    for (;;) {
       if (stopping) co_return std::nullopt;
+      if (auto lease = slots.acquire(clock.now())) co_return lease;
       asio::steady_timer wake(executor, std::chrono::steady_clock::time_point::max());
       waiters.push_back(&wake);
       co_await wake.async_wait(kTuple);
       std::erase(waiters, &wake);
     }
-    if (stopping) co_return std::nullopt;
-    std::size_t index = idle.back();
-    idle.pop_back();
-    co_return index;
   }
 
-  void release(std::size_t index) {
-    idle.push_back(index);
+  void release(std::size_t slot) {
+    slots.release(slot, clock.now());
     if (!waiters.empty()) {
       asio::steady_timer* first = waiters.front();
       waiters.pop_front();
@@ -133,17 +132,44 @@ struct HttpsPool::Impl : std::enable_shared_from_this<HttpsPool::Impl> {
     }
   }
 
-  // Opens a verified TLS connection in slot `c`; on failure fills `out` and returns false.
-  asio::awaitable<bool> connect(Connection& c, HttpResult& out) {
-    // Resolve every time we connect, so a changed DNS answer is picked up on reconnect.
-    tcp::resolver resolver(executor);
-    auto [rec, endpoints] =
-        co_await resolver.async_resolve(settings.host, std::to_string(settings.port), kTuple);
-    if (rec) {
-      out.failure = TransportFailure::connect;
-      out.failure_detail = "cannot resolve " + settings.host + ": " + rec.message();
+  // Resolves the API host with the connect deadline (getaddrinfo has none of its own that we
+  // control). Resolving on every connect picks up a changed DNS answer.
+  asio::awaitable<std::optional<tcp::resolver::results_type>> resolve(HttpResult& out) {
+    // Shared with the deadline's handler, which may run after this frame has moved on.
+    struct Lookup {
+      explicit Lookup(asio::any_io_executor ex) : resolver(std::move(ex)) {}
+      tcp::resolver resolver;
+      bool expired = false;
+    };
+    auto lookup = std::make_shared<Lookup>(executor);
+    asio::steady_timer deadline(executor, settings.connect_timeout);
+    deadline.async_wait([lookup](error_code ec) {
+      if (ec) return;  // cancelled: the answer came in time
+      lookup->expired = true;
+      lookup->resolver.cancel();
+    });
+    auto [ec, endpoints] =
+        co_await lookup->resolver.async_resolve(settings.host, std::to_string(settings.port), kTuple);
+    deadline.cancel();
+    if (!ec) co_return endpoints;
+    out.failure = lookup->expired ? TransportFailure::timeout : TransportFailure::connect;
+    out.failure_detail = lookup->expired ? "resolving " + settings.host + " took longer than " +
+                                               std::to_string(settings.connect_timeout.count()) + " ms"
+                                         : "cannot resolve " + settings.host + ": " + ec.message();
+    co_return std::nullopt;
+  }
+
+  // Opens a verified TLS connection in `slot`; on failure fills `out` and returns false.
+  asio::awaitable<bool> connect(std::size_t slot, HttpResult& out) {
+    if (auto held = slots.connect_held(clock.now())) {
+      out.failure = TransportFailure::certificate;
+      out.failure_detail = *held + " (not trying again before " +
+                           std::to_string(settings.certificate_hold.count() / 1000) + " s have passed)";
       co_return false;
     }
+    auto endpoints = co_await resolve(out);
+    if (!endpoints) co_return false;
+    Connection& c = *connections[slot];
     auto stream = std::make_unique<TlsStream>(executor, tls);
     SSL* ssl_handle = stream->native_handle();
     // SNI, so a server with several names presents the right certificate.
@@ -153,7 +179,7 @@ struct HttpsPool::Impl : std::enable_shared_from_this<HttpsPool::Impl> {
 
     auto& lowest = beast::get_lowest_layer(*stream);
     lowest.expires_after(settings.connect_timeout);
-    auto [cec, ep] = co_await lowest.async_connect(endpoints, kTuple);
+    auto [cec, ep] = co_await lowest.async_connect(*endpoints, kTuple);
     if (cec) {
       out.failure = cec == beast::error::timeout ? TransportFailure::timeout : TransportFailure::connect;
       out.failure_detail = "cannot connect to " + host_header + ": " + cec.message();
@@ -164,20 +190,27 @@ struct HttpsPool::Impl : std::enable_shared_from_this<HttpsPool::Impl> {
     lowest.expires_after(settings.connect_timeout);
     auto [hec] = co_await stream->async_handshake(ssl::stream_base::client, kTuple);
     if (hec) {
-      out.failure = hec == beast::error::timeout ? TransportFailure::timeout : TransportFailure::tls;
       long verify = SSL_get_verify_result(ssl_handle);
-      if (verify != X509_V_OK) {
+      if (hec == beast::error::timeout) {
+        out.failure = TransportFailure::timeout;
+        out.failure_detail = "TLS handshake with " + host_header + " took too long";
+      } else if (verify != X509_V_OK) {
+        // Covers an untrusted chain and a name mismatch alike: nothing was sent.
+        out.failure = TransportFailure::certificate;
         out.failure_detail = "TLS handshake with " + host_header +
                              " failed: certificate not accepted: " +
                              X509_verify_cert_error_string(verify);
+        slots.certificate_refused(out.failure_detail, clock.now(), settings.certificate_hold);
       } else {
+        out.failure = TransportFailure::tls;
         out.failure_detail = "TLS handshake with " + host_header + " failed: " + hec.message();
       }
       co_return false;
     }
+    slots.certificate_accepted();
     c.stream = std::move(stream);
     c.buffer.clear();
-    ++open;
+    slots.opened(slot);
     co_return true;
   }
 
@@ -194,7 +227,8 @@ struct HttpsPool::Impl : std::enable_shared_from_this<HttpsPool::Impl> {
 
   // One request/response on an open connection. `stale` is set when the failure looks like
   // the server had closed a reused connection before seeing the request.
-  asio::awaitable<void> exchange(Connection& c, const HttpCall& call, HttpResult& out, bool& stale) {
+  asio::awaitable<void> exchange(std::size_t slot, const HttpCall& call, HttpResult& out, bool& stale) {
+    Connection& c = *connections[slot];
     http::request<http::string_body> req{to_verb(call.method), call.target, 11};
     req.set(http::field::host, host_header);
     req.set(http::field::user_agent, "bytenite-submitd/" SUBMITD_VERSION);
@@ -214,7 +248,7 @@ struct HttpsPool::Impl : std::enable_shared_from_this<HttpsPool::Impl> {
       out.failure = io_failure(wec);
       out.failure_detail = "sending the request failed: " + wec.message();
       stale = wec != beast::error::timeout;
-      drop(c);
+      drop(slot, true);
       co_return;
     }
     http::response_parser<http::string_body> parser;
@@ -230,7 +264,7 @@ struct HttpsPool::Impl : std::enable_shared_from_this<HttpsPool::Impl> {
       stale = rn == 0 && (rec == http::error::end_of_stream || rec == asio::error::eof ||
                           rec == asio::error::connection_reset ||
                           rec == ssl::error::stream_truncated);
-      drop(c);
+      drop(slot, true);
       co_return;
     }
     auto res = parser.release();
@@ -240,41 +274,53 @@ struct HttpsPool::Impl : std::enable_shared_from_this<HttpsPool::Impl> {
       out.retry_after = std::string(it->value());
     }
     remember_session(c);
-    if (!res.keep_alive()) drop(c);
+    slots.call_done(slot);
+    if (!res.keep_alive()) drop(slot, false);
   }
 
   asio::awaitable<HttpResult> send(HttpCall call) {
     auto self = shared_from_this();  // keep the pool alive while this call runs
     auto started = std::chrono::steady_clock::now();
     HttpResult out;
-    auto slot = co_await acquire();
-    if (!slot) {
+    auto lease = co_await acquire();
+    if (!lease) {
       out.failure = TransportFailure::connect;
       out.failure_detail = "shutting down";
       co_return out;
     }
-    Connection& c = *slots[*slot];
-    if (c.stream && std::chrono::steady_clock::now() - c.last_used > settings.idle_timeout) {
-      drop(c);  // likely closed by the server by now; do not gamble a request on it
-    }
+    if (lease->close_first) drop(lease->slot, false);
     for (int attempt = 0; attempt < 2; ++attempt) {
       out = HttpResult{};
-      bool reused = static_cast<bool>(c.stream);
-      if (!reused && !co_await connect(c, out)) break;
+      bool reused = static_cast<bool>(connections[lease->slot]->stream);
+      if (!reused && !co_await connect(lease->slot, out)) break;
       bool stale = false;
-      co_await exchange(c, call, out, stale);
-      if (out.has_response() || !(reused && stale && call.replay_safe)) break;
+      co_await exchange(lease->slot, call, out, stale);
+      if (out.has_response() || !PoolSlots::should_replay(reused, stale, call.replay_safe, attempt)) break;
       // A reused connection died under a replay-safe call: try once more on a fresh one.
     }
-    c.last_used = std::chrono::steady_clock::now();
-    release(*slot);
+    release(lease->slot);
     if (observer) observer(call, out, std::chrono::steady_clock::now() - started);
     co_return out;
   }
+
+  void shutdown() {
+    stopping = true;
+    for (auto* w : waiters) w->cancel();
+    for (std::size_t i = 0; i < connections.size(); ++i) {
+      if (!slots.health(i).busy) drop(i, false);
+    }
+  }
 };
 
+namespace {
+const SystemClock kSystemClock;
+}  // namespace
+
 HttpsPool::HttpsPool(asio::any_io_executor executor, PoolSettings settings)
-    : impl_(std::make_shared<Impl>(std::move(executor), std::move(settings))) {}
+    : HttpsPool(std::move(executor), std::move(settings), kSystemClock) {}
+
+HttpsPool::HttpsPool(asio::any_io_executor executor, PoolSettings settings, const Clock& clock)
+    : impl_(std::make_shared<Impl>(std::move(executor), std::move(settings), clock)) {}
 
 HttpsPool::~HttpsPool() { shutdown(); }
 
@@ -282,12 +328,10 @@ asio::awaitable<HttpResult> HttpsPool::send(HttpCall call) { return impl_->send(
 
 void HttpsPool::set_observer(CallObserver observer) { impl_->observer = std::move(observer); }
 
-std::size_t HttpsPool::open_connections() const { return impl_->open; }
+std::size_t HttpsPool::open_connections() const { return impl_->slots.open_count(); }
 
-void HttpsPool::shutdown() {
-  impl_->stopping = true;
-  for (auto* w : impl_->waiters) w->cancel();
-  for (std::size_t i : impl_->idle) impl_->drop(*impl_->slots[i]);
-}
+std::size_t HttpsPool::busy_connections() const { return impl_->slots.busy_count(); }
+
+void HttpsPool::shutdown() { impl_->shutdown(); }
 
 }  // namespace submitd::api

@@ -15,6 +15,8 @@
 #include <string>
 
 #include "api/http_call.hpp"
+#include "api/transport.hpp"
+#include "util/clock.hpp"
 
 namespace submitd::api {
 
@@ -28,25 +30,29 @@ struct PoolSettings {
   // Below typical server keep-alive windows, so we close idle connections before the server
   // does and rarely meet a connection the server has just closed.
   std::chrono::milliseconds idle_timeout{30000};
+  // After a certificate is refused, connecting is not tried again for this long.
+  std::chrono::milliseconds certificate_hold{60000};
 };
 
 // Observes every finished exchange (for metrics); must not block.
 using CallObserver = std::function<void(const HttpCall&, const HttpResult&, std::chrono::nanoseconds)>;
 
-class HttpsPool {
+class HttpsPool final : public Transport {
  public:
   // Throws std::runtime_error when the TLS context cannot be set up (e.g. unreadable CA file).
   HttpsPool(boost::asio::any_io_executor executor, PoolSettings settings);
-  ~HttpsPool();
+  HttpsPool(boost::asio::any_io_executor executor, PoolSettings settings, const Clock& clock);
+  ~HttpsPool() override;
   HttpsPool(const HttpsPool&) = delete;
   HttpsPool& operator=(const HttpsPool&) = delete;
 
   // Sends one call on a pooled connection (waiting for a free one) and returns the response or
   // the transport failure. Never throws for network trouble.
-  boost::asio::awaitable<HttpResult> send(HttpCall call);
+  boost::asio::awaitable<HttpResult> send(HttpCall call) override;
 
   void set_observer(CallObserver observer);
   std::size_t open_connections() const;
+  std::size_t busy_connections() const;
   // Closes idle connections and makes waiting callers fail; used at shutdown.
   void shutdown();
 

@@ -15,10 +15,10 @@
 namespace submitd::api {
 namespace asio = boost::asio;
 
-TokenCache::TokenCache(asio::any_io_executor executor, HttpsPool& pool, std::string token_target,
+TokenCache::TokenCache(asio::any_io_executor executor, Transport& transport, std::string token_target,
                        std::string api_key, const Clock& clock, TokenTiming timing)
     : executor_(std::move(executor)),
-      pool_(pool),
+      transport_(transport),
       token_target_(std::move(token_target)),
       api_key_(std::move(api_key)),
       clock_(clock),
@@ -50,16 +50,23 @@ asio::awaitable<TokenResult> TokenCache::token() {
         TokenResult r = co_await exchange();
         co_return r;
       }
+      case TokenState::Action::refused: {
+        // The key was refused moments ago: repeat that answer instead of asking again.
+        if (last_failure_) co_return *last_failure_;
+        TokenResult held;
+        held.error = "the API key was refused; waiting before trying it again";
+        held.key_rejected = true;
+        co_return held;
+      }
       case TokenState::Action::wait: {
+        const std::uint64_t failures_before = failures_;
         asio::steady_timer wake(executor_, std::chrono::steady_clock::time_point::max());
         waiters_.push_back(&wake);
         co_await wake.async_wait(asio::as_tuple(asio::use_awaitable));
         std::erase(waiters_, &wake);
-        // A refresh that failed wakes us with no token: report its failure rather than
-        // starting an exchange per waiter (single-flight also under failure).
-        if (state_.token().empty() && !state_.refreshing() && last_failure_) {
-          co_return *last_failure_;
-        }
+        // The refresh we waited for failed: report its failure rather than starting an
+        // exchange per waiter (single-flight also under failure).
+        if (failures_ != failures_before && last_failure_) co_return *last_failure_;
         break;
       }
     }
@@ -75,7 +82,7 @@ asio::awaitable<TokenResult> TokenCache::exchange() {
   call.target = token_target_;
   call.body = "{\"apiKey\":" + json_string(api_key_) + "}";
   call.replay_safe = true;  // a second exchange only mints a second token
-  HttpResult result = co_await pool_.send(std::move(call));
+  HttpResult result = co_await transport_.send(std::move(call));
   TokenResult out;
   out.last = result;
   if (!result.has_response()) {
@@ -94,8 +101,13 @@ asio::awaitable<TokenResult> TokenCache::exchange() {
     out.error = "token exchange refused: " + parse_api_error(result.status, result.body).message;
     if (out.key_rejected) out.error += " (check the API key)";
   }
-  state_.refresh_failed();
+  if (out.key_rejected) {
+    state_.key_refused(clock_.now());
+  } else {
+    state_.refresh_failed();
+  }
   last_failure_ = out;
+  ++failures_;
   wake_waiters();
   co_return out;
 }

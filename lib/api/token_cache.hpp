@@ -13,7 +13,7 @@
 #include <string>
 
 #include "api/http_call.hpp"
-#include "api/https_pool.hpp"
+#include "api/transport.hpp"
 #include "api/token_state.hpp"
 
 namespace submitd::api {
@@ -29,13 +29,16 @@ struct TokenResult {
 
 class TokenCache {
  public:
-  TokenCache(boost::asio::any_io_executor executor, HttpsPool& pool, std::string token_target,
+  TokenCache(boost::asio::any_io_executor executor, Transport& transport, std::string token_target,
              std::string api_key, const Clock& clock, TokenTiming timing = {});
 
   boost::asio::awaitable<TokenResult> token();
   // Reports a 401 for `token`; the next token() refreshes if that token was the current one.
   void rejected(std::string_view token) { state_.rejected(token); }
-  void set_api_key(std::string api_key) { api_key_ = std::move(api_key); }
+  void set_api_key(std::string api_key) {
+    api_key_ = std::move(api_key);
+    state_.key_replaced();
+  }
 
   std::uint64_t exchanges() const { return exchanges_; }
   bool has_token() const { return !state_.token().empty(); }
@@ -46,7 +49,7 @@ class TokenCache {
   void wake_waiters();
 
   boost::asio::any_io_executor executor_;
-  HttpsPool& pool_;
+  Transport& transport_;
   std::string token_target_;
   std::string api_key_;
   const Clock& clock_;
@@ -54,6 +57,7 @@ class TokenCache {
   std::deque<boost::asio::steady_timer*> waiters_;
   std::optional<TokenResult> last_failure_;
   std::uint64_t exchanges_ = 0;
+  std::uint64_t failures_ = 0;  // failed exchanges so far; tells a waiter its refresh failed
 };
 
 

@@ -7,7 +7,11 @@ namespace submitd::api {
 
 TokenState::Action TokenState::decide(MonoTime now) const {
   bool usable = !token_.empty() && now < hard_deadline_;
-  if (!usable) return refreshing_ ? Action::wait : Action::refresh;
+  if (!usable) {
+    if (refreshing_) return Action::wait;
+    if (refused_until_ && now < *refused_until_) return Action::refused;
+    return Action::refresh;
+  }
   if (now >= soft_deadline_ && !refreshing_) return Action::use_and_refresh;
   return Action::use;
 }
@@ -22,6 +26,12 @@ void TokenState::refresh_succeeded(std::string token, std::chrono::seconds lifet
   hard_deadline_ = now + life - hard;
   soft_deadline_ = now + life - soft;
   refreshing_ = false;
+  refused_until_.reset();
+}
+
+void TokenState::key_refused(MonoTime now) {
+  refreshing_ = false;
+  refused_until_ = now + timing_.key_refused_hold;
 }
 
 bool TokenState::rejected(std::string_view token) {

@@ -2,7 +2,8 @@
 // when a caller may use the current token, when one background refresh should start (soft
 // margin before expiry), when callers must wait for a refresh (hard margin), and which 401s
 // invalidate the token (only one that names the token currently held: a late 401 for an
-// older token must not throw away a fresh one). The async TokenCache performs what it decides.
+// older token must not throw away a fresh one), and how long a refused key is left alone
+// before it is tried again. The async TokenCache performs what it decides.
 #pragma once
 
 #include <chrono>
@@ -17,6 +18,9 @@ namespace submitd::api {
 struct TokenTiming {
   std::chrono::seconds soft_margin{300};  // refresh in the background this long before expiry
   std::chrono::seconds hard_margin{30};   // stop using a token this long before expiry
+  // After the API refused the key, no exchange is tried for this long: a wrong key is a
+  // configuration problem, and every request asking again would only hammer the API.
+  std::chrono::milliseconds key_refused_hold{60000};
 };
 
 class TokenState {
@@ -26,6 +30,7 @@ class TokenState {
     use_and_refresh,     // good for now; start one background refresh
     refresh,             // no usable token; this caller exchanges, others wait
     wait,                // no usable token; a refresh is under way
+    refused,             // no usable token; the key was refused recently: fail at once
   };
 
   explicit TokenState(TokenTiming timing = {}) : timing_(timing) {}
@@ -39,6 +44,10 @@ class TokenState {
   // still used for part of its life instead of being refreshed in a loop.
   void refresh_succeeded(std::string token, std::chrono::seconds lifetime, MonoTime now);
   void refresh_failed() { refreshing_ = false; }
+  // The exchange answered that the key is not accepted (401/403): hold exchanges for a while.
+  void key_refused(MonoTime now);
+  // A new key was configured: the next caller may exchange at once.
+  void key_replaced() { refused_until_.reset(); }
 
   // A request carrying `token` got a 401. Returns true when that token was the current one
   // (now dropped, so the next caller refreshes); false when it was already replaced.
@@ -50,6 +59,7 @@ class TokenState {
   MonoTime soft_deadline_{};
   MonoTime hard_deadline_{};
   bool refreshing_ = false;
+  std::optional<MonoTime> refused_until_;
 };
 
 }  // namespace submitd::api

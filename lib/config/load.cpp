@@ -33,7 +33,9 @@ const std::array<TableSchema, 7>& schema() {
   static const std::array<TableSchema, 7> tables{{
       {"api",
        {"base_url", "customer_path", "api_key_file", "ca_file", "connections", "connect_timeout_ms",
-        "request_timeout_ms", "max_inflight"}},
+        "request_timeout_ms", "max_inflight", "retry_base_ms", "retry_cap_ms", "retry_after_cap_s",
+        "blocked_retry_s", "retry_budget_percent", "retry_budget_min_per_second",
+        "rate_limit_per_second"}},
       {"spool",
        {"dir", "max_request_bytes", "rescan_interval_ms", "done_retention_days",
         "give_up_after_s"}},
@@ -263,6 +265,18 @@ void read_api(const Reader& r, ApiSettings& api) {
     api.request_timeout = std::chrono::milliseconds(*v);
   if (auto v = r.integer("api", "max_inflight", 1, 100'000))
     api.max_inflight = static_cast<uint32_t>(*v);
+  if (auto v = r.integer("api", "retry_base_ms", 1, 600'000)) api.retry_base = std::chrono::milliseconds(*v);
+  if (auto v = r.integer("api", "retry_cap_ms", 1, 86'400'000)) api.retry_cap = std::chrono::milliseconds(*v);
+  if (api.retry_cap < api.retry_base)
+    r.fail("api.retry_cap_ms", r.find("api", "retry_cap_ms"), "must not be below api.retry_base_ms");
+  if (auto v = r.integer("api", "retry_after_cap_s", 0, 86'400)) api.retry_after_cap = std::chrono::seconds(*v);
+  if (auto v = r.integer("api", "blocked_retry_s", 1, 86'400)) api.blocked_retry = std::chrono::seconds(*v);
+  if (auto v = r.integer("api", "retry_budget_percent", 0, 10'000))
+    api.retry_budget_percent = static_cast<uint32_t>(*v);
+  if (auto v = r.integer("api", "retry_budget_min_per_second", 1, 1'000'000))
+    api.retry_budget_min_per_second = static_cast<uint32_t>(*v);
+  if (auto v = r.integer("api", "rate_limit_per_second", 0, 1'000'000))
+    api.rate_limit_per_second = static_cast<uint32_t>(*v);
 }
 
 void read_spool(const Reader& r, SpoolSettings& spool) {

@@ -26,6 +26,15 @@ struct ApiSettings {
   std::chrono::milliseconds connect_timeout{5000};
   std::chrono::milliseconds request_timeout{30000};
   uint32_t max_inflight = 256;  // requests worked at once (each at some API step)
+  // Retries of transient trouble: capped exponential backoff with full jitter.
+  std::chrono::milliseconds retry_base{200};
+  std::chrono::milliseconds retry_cap{30000};
+  std::chrono::seconds retry_after_cap{300};  // a Retry-After longer than this is cut to it
+  // A refused API key or server certificate: tried again this often, not per request.
+  std::chrono::seconds blocked_retry{60};
+  uint32_t retry_budget_percent = 50;         // retries per 100 fresh calls, at most
+  uint32_t retry_budget_min_per_second = 10;  // retries always allowed per second
+  uint32_t rate_limit_per_second = 0;         // API calls per second; 0 = unlimited
 
   // "/v1/customer": the prefix of every job endpoint ("/v1/customer/jobs", ...).
   std::string customer_prefix() const;

@@ -32,6 +32,7 @@ class DaemonMetrics final : public submit::SubmitEvents {
   void request_finished(spool::SubmitStatus status, std::string_view stage,
                         std::chrono::steady_clock::duration accept_to_end) override;
   void retry_scheduled(api::Endpoint endpoint, std::string_view reason) override;
+  void call_paced(std::string_view why) override;
   void inflight_changed(std::size_t inflight) override;
   void backlog_changed(std::size_t files, double oldest_age_seconds) override;
 
@@ -47,8 +48,8 @@ class DaemonMetrics final : public submit::SubmitEvents {
 
   // Children for the label values created at start, looked up without building a label map
   // (every API call records one): [endpoint][index in the known-code / reason lists].
-  static constexpr std::array<std::string_view, 12> kKnownCodes = {
-      "200", "400", "401", "403", "404", "429", "500", "503", "timeout", "reset", "tls", "connect"};
+  static constexpr std::array<std::string_view, 13> kKnownCodes = {
+      "200", "400", "401", "403", "404", "429", "500", "503", "timeout", "reset", "tls", "certificate", "connect"};
   static constexpr std::array<std::string_view, 8> kRetryReasons = {
       "timeout", "reset", "tls", "connect", "429", "5xx", "401", "token"};
   std::array<std::array<prometheus::Counter*, kKnownCodes.size()>, api::kAllEndpoints.size()> http_known_{};
@@ -68,6 +69,8 @@ class DaemonMetrics final : public submit::SubmitEvents {
   prometheus::Histogram* submit_duration_;
   prometheus::Family<prometheus::Counter>* retries_;
   prometheus::Counter* token_refreshes_;
+  prometheus::Counter* paced_by_budget_;
+  prometheus::Counter* paced_by_rate_;
   prometheus::Gauge* connections_open_;
   prometheus::Gauge* paused_;
   std::mutex mutex_;  // guards lazily created label children (codes seen for the first time)

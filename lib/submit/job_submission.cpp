@@ -171,10 +171,15 @@ JobSubmission::Step JobSubmission::on_reply(const api::ApiReply& reply, MonoTime
     stage_ = Stage::check_run;
   }
   std::chrono::milliseconds delay = backoff_delay(options_.timing, retries_in_row_, jitter);
-  if (reply.key_rejected) delay = std::max(delay, options_.timing.key_rejected_delay);
+  if (reply.key_rejected || h.failure == api::TransportFailure::certificate) {
+    delay = std::max(delay, options_.timing.blocked_delay);
+  }
   if (h.has_response() && !h.retry_after.empty()) {
     delay = std::max(delay, retry_after_delay(h.retry_after, wall_now, options_.timing.retry_after_cap));
   }
+  // Never sleep past the give-up age: the request should end when its age says so.
+  auto until_give_up = std::chrono::ceil<std::chrono::milliseconds>(accepted_ + options_.give_up_after - now);
+  delay = std::min(delay, until_give_up);
   return {Step::Kind::wait, delay};
 }
 

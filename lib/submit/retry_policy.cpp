@@ -24,7 +24,11 @@ Verdict classify(const api::ApiReply& reply) {
 std::string retry_reason(const api::ApiReply& reply) {
   if (reply.token_unavailable) return "token";
   const auto& h = reply.http;
-  if (!h.has_response()) return std::string(api::transport_failure_name(h.failure));
+  if (!h.has_response()) {
+    // A refused certificate is TLS trouble too; the label set stays small and fixed.
+    if (h.failure == api::TransportFailure::certificate) return "tls";
+    return std::string(api::transport_failure_name(h.failure));
+  }
   if (h.status == 429) return "429";
   if (h.status == 401) return "401";
   if (h.status >= 500) return "5xx";

@@ -18,7 +18,8 @@ struct RetryTiming {
   std::chrono::milliseconds base{200};
   std::chrono::milliseconds cap{30000};
   std::chrono::milliseconds retry_after_cap{300000};  // a server may not park us for longer
-  std::chrono::milliseconds key_rejected_delay{60000};  // a refused key is retried slowly
+  // A refused key or an untrusted certificate is a configuration problem: retried slowly.
+  std::chrono::milliseconds blocked_delay{60000};
 };
 
 Verdict classify(const api::ApiReply& reply);

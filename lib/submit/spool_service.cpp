@@ -101,7 +101,9 @@ SpoolService::SpoolService(asio::any_io_executor executor, spool::SpoolPaths pat
       rng_(std::random_device{}()),
       parser_(std::make_unique<spool::RequestParser>()),
       work_changed_(executor),
-      stop_signal_(executor) {}
+      stop_signal_(executor),
+      pacer_(RateLimiter(settings.rate_limit_per_second, std::max(1.0, settings.rate_limit_per_second / 10)),
+             RetryBudget(settings.retry_budget)) {}
 
 SpoolService::~SpoolService() {
   if (inotify_fd_ >= 0) ::close(inotify_fd_);
@@ -181,12 +183,20 @@ asio::awaitable<void> SpoolService::run() {
 
 asio::awaitable<bool> SpoolService::drive(JobSubmission& submission) {
   std::uniform_real_distribution<double> jitter(0.0, 1.0);
+  bool retry = false;
   while (!submission.finished()) {
     if (stopping_) co_return false;
+    auto admission = pacer_.admit(retry, clock_.now());
+    if (admission.wait.count() > 0) {
+      events_.call_paced(admission.by_budget ? "retry_budget" : "rate_limit");
+      co_await stop_signal_.wait(admission.wait);
+      if (stopping_) co_return false;
+    }
     api::HttpCall call = submission.current_call();
     api::ApiReply reply = co_await api_.send(call);
     auto step = submission.on_reply(reply, clock_.now(), clock_.wall_now(), jitter(rng_));
-    if (step.kind == JobSubmission::Step::Kind::wait) {
+    retry = step.kind == JobSubmission::Step::Kind::wait;
+    if (retry) {
       const std::string reason = retry_reason(reply);
       events_.retry_scheduled(call.endpoint, reason);
       // Say loudly, but at most every 10 s, why work is being deferred: during an outage

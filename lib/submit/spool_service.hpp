@@ -18,6 +18,7 @@
 #include "spool/claim.hpp"
 #include "spool/spool_paths.hpp"
 #include "submit/job_submission.hpp"
+#include "submit/pacing.hpp"
 #include "submit/submit_events.hpp"
 #include "submit/wakeup.hpp"
 #include "util/clock.hpp"
@@ -36,6 +37,8 @@ struct SpoolServiceSettings {
   std::size_t max_active_files = 64;    // files worked at once
   std::size_t reorder_window = 4096;    // per file: requests started but not yet written out
   SubmissionOptions submission;
+  double rate_limit_per_second = 0;  // API calls per second over all requests; 0 = no limit
+  RetryBudgetSettings retry_budget;
 };
 
 class SpoolService {
@@ -83,6 +86,7 @@ class SpoolService {
   std::size_t active_files_ = 0;
   int inotify_fd_ = -1;
   MonoTime last_deferral_log_{};
+  CallPacer pacer_;
 };
 
 }  // namespace submitd::submit

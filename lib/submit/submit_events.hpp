@@ -18,6 +18,8 @@ class SubmitEvents {
   virtual void request_finished(spool::SubmitStatus, std::string_view /*stage*/,
                                 std::chrono::steady_clock::duration /*accept_to_end*/) {}
   virtual void retry_scheduled(api::Endpoint, std::string_view /*reason*/) {}
+  // A call was held back by the retry budget ("retry_budget") or the rate limit ("rate_limit").
+  virtual void call_paced(std::string_view /*why*/) {}
   virtual void inflight_changed(std::size_t /*inflight*/) {}
   virtual void backlog_changed(std::size_t /*files_waiting*/, double /*oldest_age_seconds*/) {}
 };

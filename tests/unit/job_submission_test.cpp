@@ -192,3 +192,36 @@ TEST_F(JobSubmissionTest, GivesUpOnlyAfterTheConfiguredAge) {
   EXPECT_EQ(s.error()->stage, "create");
   EXPECT_NE(s.error()->message.find("gave up after 3600 s"), std::string::npos);
 }
+
+TEST_F(JobSubmissionTest, UntrustedCertificateIsRetriedSlowlyAndGivesUpOnTimeWithTheReason) {
+  options.give_up_after = 90s;
+  auto s = make();
+  api::ApiReply r;
+  r.http.failure = api::TransportFailure::certificate;
+  r.http.failure_detail =
+      "TLS handshake with api.example:443 failed: certificate not accepted: self-signed certificate";
+  auto step = feed(s, r, 0.1);
+  EXPECT_EQ(step.kind, Kind::wait);
+  EXPECT_EQ(step.delay, 60000ms);  // blocked_delay, not the short backoff
+  clock.advance(step.delay);
+  step = feed(s, r, 0.1);
+  EXPECT_EQ(step.delay, 30000ms);  // not past the give-up age
+  clock.advance(step.delay);
+  EXPECT_EQ(feed(s, r).kind, Kind::finished);
+  ASSERT_TRUE(s.error());
+  EXPECT_NE(s.error()->message.find("certificate not accepted: self-signed certificate"), std::string::npos)
+      << s.error()->message;
+  EXPECT_EQ(s.error()->http_status, 0);
+}
+
+TEST_F(JobSubmissionTest, WaitNeverOvershootsTheGiveUpAge) {
+  options.give_up_after = 10s;
+  options.timing.cap = 60s;
+  auto s = make();
+  clock.advance(9500ms);
+  auto r = status(503);
+  r.http.retry_after = "120";
+  auto step = feed(s, r, 0.99);
+  EXPECT_EQ(step.kind, Kind::wait);
+  EXPECT_EQ(step.delay, 500ms);
+}

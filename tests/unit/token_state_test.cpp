@@ -69,3 +69,32 @@ TEST(TokenState, FailedRefreshLetsTheNextCallerTry) {
   s.refresh_failed();
   EXPECT_EQ(s.decide(clock.now()), Action::refresh);
 }
+
+TEST(TokenState, RefusedKeyHoldsExchangesForTheHoldThenAllowsOne) {
+  ManualClock clock;
+  submitd::api::TokenTiming timing;
+  timing.key_refused_hold = 60s;
+  TokenState s(timing);
+  EXPECT_EQ(s.decide(clock.now()), Action::refresh);
+  s.refresh_started();
+  s.key_refused(clock.now());
+  EXPECT_EQ(s.decide(clock.now()), Action::refused);
+  clock.advance(59s);
+  EXPECT_EQ(s.decide(clock.now()), Action::refused);
+  clock.advance(1s);
+  EXPECT_EQ(s.decide(clock.now()), Action::refresh);  // one try per hold
+  s.refresh_started();
+  EXPECT_EQ(s.decide(clock.now()), Action::wait);
+  s.refresh_succeeded("t1", 3600s, clock.now());
+  EXPECT_EQ(s.decide(clock.now()), Action::use);
+}
+
+TEST(TokenState, NewKeyLiftsTheHold) {
+  ManualClock clock;
+  TokenState s;
+  s.refresh_started();
+  s.key_refused(clock.now());
+  EXPECT_EQ(s.decide(clock.now()), Action::refused);
+  s.key_replaced();
+  EXPECT_EQ(s.decide(clock.now()), Action::refresh);
+}

@@ -57,6 +57,13 @@ TEST(ExampleConfig, ShownValuesAreTheDefaults) {
   EXPECT_EQ(s.api.connect_timeout, d.api.connect_timeout);
   EXPECT_EQ(s.api.request_timeout, d.api.request_timeout);
   EXPECT_EQ(s.api.max_inflight, d.api.max_inflight);
+  EXPECT_EQ(s.api.retry_base, d.api.retry_base);
+  EXPECT_EQ(s.api.retry_cap, d.api.retry_cap);
+  EXPECT_EQ(s.api.retry_after_cap, d.api.retry_after_cap);
+  EXPECT_EQ(s.api.blocked_retry, d.api.blocked_retry);
+  EXPECT_EQ(s.api.retry_budget_percent, d.api.retry_budget_percent);
+  EXPECT_EQ(s.api.retry_budget_min_per_second, d.api.retry_budget_min_per_second);
+  EXPECT_EQ(s.api.rate_limit_per_second, d.api.rate_limit_per_second);
   EXPECT_EQ(s.spool.max_request_bytes, d.spool.max_request_bytes);
   EXPECT_EQ(s.spool.rescan_interval, d.spool.rescan_interval);
   EXPECT_EQ(s.spool.done_retention, d.spool.done_retention);

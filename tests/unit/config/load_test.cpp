@@ -117,6 +117,25 @@ force_test_jobs = true
   EXPECT_TRUE(s.submit.force_test_jobs);
 }
 
+TEST(LoadSettings, RetryAndPacingKeys) {
+  Settings s = parse_settings(kSpool + "[api]\nretry_base_ms = 50\nretry_cap_ms = 5000\nretry_after_cap_s = 0\n"
+                                       "blocked_retry_s = 5\nretry_budget_percent = 20\n"
+                                       "retry_budget_min_per_second = 3\nrate_limit_per_second = 100\n",
+                              "<test>");
+  EXPECT_EQ(s.api.retry_base, std::chrono::milliseconds(50));
+  EXPECT_EQ(s.api.retry_cap, std::chrono::milliseconds(5000));
+  EXPECT_EQ(s.api.retry_after_cap, std::chrono::seconds(0));
+  EXPECT_EQ(s.api.blocked_retry, std::chrono::seconds(5));
+  EXPECT_EQ(s.api.retry_budget_percent, 20u);
+  EXPECT_EQ(s.api.retry_budget_min_per_second, 3u);
+  EXPECT_EQ(s.api.rate_limit_per_second, 100u);
+  EXPECT_THAT(error_of(kSpool + "[api]\nretry_base_ms = 500\nretry_cap_ms = 100"),
+              HasSubstr("api.retry_cap_ms = 100: must not be below api.retry_base_ms"));
+  EXPECT_THAT(error_of(kSpool + "[api]\nretry_budget_min_per_second = 0"),
+              HasSubstr("api.retry_budget_min_per_second = 0: must be between 1 and 1000000"));
+  EXPECT_THAT(error_of(kSpool + "[api]\nrate_limit_per_second = -1"), HasSubstr("must be between 0 and"));
+}
+
 TEST(LoadSettings, ErrorNamesOriginLineKeyValueAndWhy) {
   EXPECT_EQ(error_of(kSpool + "[api]\nconnections = 0\n"),
             "<test>:4: api.connections = 0: must be between 1 and 1024");
@@ -308,7 +327,7 @@ TEST(LoadSettings, InvalidTomlNamesPosition) {
 
 TEST(LoadSettings, KnownKeysListsTheSchema) {
   auto keys = known_keys();
-  EXPECT_EQ(keys.size(), 19u);
+  EXPECT_EQ(keys.size(), 26u);
   EXPECT_EQ(keys.front(), "api.base_url");
   EXPECT_NE(std::find(keys.begin(), keys.end(), "submit.force_test_jobs"), keys.end());
 }

@@ -1,0 +1,19 @@
+// Role: the one seam between API logic and the network: something that carries an HttpCall
+// and returns its HttpResult. HttpsPool is the real one; unit tests put a scripted fake here
+// so the token cache and the client are driven step by step without sockets.
+#pragma once
+
+#include <boost/asio/awaitable.hpp>
+
+#include "api/http_call.hpp"
+
+namespace submitd::api {
+
+class Transport {
+ public:
+  virtual ~Transport() = default;
+  // Never throws for network trouble: failures come back as HttpResult::failure.
+  virtual boost::asio::awaitable<HttpResult> send(HttpCall call) = 0;
+};
+
+}  // namespace submitd::api

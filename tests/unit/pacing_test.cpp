@@ -1,0 +1,92 @@
+// Role: drives the rate limiter and the retry budget with an injected clock: permits are
+// spaced at the configured rate, a budget spent by an outage paces retries at its floor
+// instead of refusing them, and fresh calls earn retries back.
+#include "submit/pacing.hpp"
+
+#include <gtest/gtest.h>
+
+using namespace std::chrono_literals;
+using submitd::ManualClock;
+using submitd::submit::CallPacer;
+using submitd::submit::RateLimiter;
+using submitd::submit::RetryBudget;
+using submitd::submit::RetryBudgetSettings;
+
+TEST(RateLimiter, UnlimitedNeverWaits) {
+  ManualClock clock;
+  RateLimiter r(0, 1);
+  for (int i = 0; i < 1000; ++i) EXPECT_EQ(r.reserve(clock.now()), 0ns);
+}
+
+TEST(RateLimiter, BurstThenSpacedAtTheRate) {
+  ManualClock clock;
+  RateLimiter r(100, 10);  // 100/s, 10 at once
+  for (int i = 0; i < 10; ++i) EXPECT_EQ(r.reserve(clock.now()), 0ns) << i;
+  // The next callers queue 10 ms apart.
+  EXPECT_EQ(r.reserve(clock.now()), 10ms);
+  EXPECT_EQ(r.reserve(clock.now()), 20ms);
+  clock.advance(1s);  // debt paid and the burst refilled (never beyond it)
+  for (int i = 0; i < 10; ++i) EXPECT_EQ(r.reserve(clock.now()), 0ns) << i;
+  EXPECT_GT(r.reserve(clock.now()), 0ns);
+}
+
+TEST(RateLimiter, SustainedRateMatchesTheSetting) {
+  ManualClock clock;
+  RateLimiter r(50, 5);
+  // Callers that each wait what they are told: 500 permits take 10 s minus the burst.
+  std::chrono::nanoseconds last{0};
+  for (int i = 0; i < 500; ++i) last = r.reserve(clock.now());
+  EXPECT_NEAR(std::chrono::duration<double>(last).count(), (500 - 5) / 50.0, 1e-6);
+}
+
+TEST(RetryBudget, FullBudgetAllowsABurstThenPacesAtTheFloor) {
+  ManualClock clock;
+  RetryBudget b(RetryBudgetSettings{0.5, 10});  // cap: 100 retries
+  for (int i = 0; i < 100; ++i) EXPECT_EQ(b.reserve_retry(clock.now()), 0ns) << i;
+  // Spent: further retries are delayed, not refused, 100 ms apart (10 per second).
+  EXPECT_EQ(b.reserve_retry(clock.now()), 100ms);
+  EXPECT_EQ(b.reserve_retry(clock.now()), 200ms);
+}
+
+TEST(RetryBudget, FreshCallsEarnRetries) {
+  ManualClock clock;
+  RetryBudget b(RetryBudgetSettings{0.5, 10});
+  for (int i = 0; i < 100; ++i) b.reserve_retry(clock.now());
+  EXPECT_NEAR(b.balance(), 0, 1e-9);
+  for (int i = 0; i < 4; ++i) b.fresh_call(clock.now());
+  EXPECT_EQ(b.reserve_retry(clock.now()), 0ns);  // 4 x 0.5 earned 2 retries
+  EXPECT_EQ(b.reserve_retry(clock.now()), 0ns);
+  EXPECT_GT(b.reserve_retry(clock.now()), 0ns);
+}
+
+TEST(RetryBudget, AnOutageDoesNotBecomeARetryStorm) {
+  // 10,000 requests wait on a dead API; each retries as soon as the budget lets it. Over
+  // 60 s of outage the retries sent stay at the burst plus the floor rate.
+  ManualClock clock;
+  RetryBudget b(RetryBudgetSettings{0.5, 10});
+  int sent_within_minute = 0;
+  for (int i = 0; i < 10000; ++i) {
+    auto wait = b.reserve_retry(clock.now());
+    if (wait <= 60s) ++sent_within_minute;
+  }
+  EXPECT_EQ(sent_within_minute, 100 + 10 * 60);  // the burst, then one every 100 ms
+  // And nobody is refused: the last one is simply scheduled later.
+  EXPECT_GT(b.reserve_retry(clock.now()), 900s);
+}
+
+TEST(CallPacer, RetriesPassTheBudgetAndEveryCallTheRateLimit) {
+  ManualClock clock;
+  CallPacer p(RateLimiter(1000, 1000), RetryBudget(RetryBudgetSettings{0, 1}));  // cap 10
+  for (int i = 0; i < 10; ++i) EXPECT_EQ(p.admit(true, clock.now()).wait, 0ns);
+  auto held = p.admit(true, clock.now());
+  EXPECT_EQ(held.wait, 1s);
+  EXPECT_TRUE(held.by_budget);
+  auto fresh = p.admit(false, clock.now());  // fresh calls never wait for the budget
+  EXPECT_EQ(fresh.wait, 0ns);
+
+  CallPacer limited(RateLimiter(10, 1), RetryBudget(RetryBudgetSettings{}));
+  EXPECT_EQ(limited.admit(false, clock.now()).wait, 0ns);
+  auto second = limited.admit(false, clock.now());
+  EXPECT_EQ(second.wait, 100ms);
+  EXPECT_FALSE(second.by_budget);
+}
