@@ -190,11 +190,11 @@ Emulator::Emulator(const fs::path& dir, const std::vector<std::string>& extra_ar
 std::string Emulator::base_url() const { return "https://localhost:" + std::to_string(port_) + "/v1"; }
 
 HttpAnswer Emulator::get(const std::string& target) {
-  return https_request("localhost", port_, ca_file_, "GET", target, "");
+  return https_request(hook_host_, port_, ca_file_, "GET", target, "");
 }
 
 HttpAnswer Emulator::post(const std::string& target, const std::string& body) {
-  return https_request("localhost", port_, ca_file_, "POST", target, body);
+  return https_request(hook_host_, port_, ca_file_, "POST", target, body);
 }
 
 DaemonUnderTest::DaemonUnderTest(const fs::path& dir, const Emulator& emulator, const std::string& extra_toml)
@@ -213,6 +213,23 @@ DaemonUnderTest::DaemonUnderTest(const fs::path& dir, const Emulator& emulator, 
   write_file(config_, toml);
   // Create the layout up front so tests can drop files before the daemon starts.
   for (const char* d : {"tmp", "incoming"}) fs::create_directories(spool_ / d);
+}
+
+std::optional<std::uint16_t> DaemonUnderTest::metrics_port() const {
+  static const std::string kMarker = "metrics on http://127.0.0.1:";
+  auto log = read_file(log_file());
+  auto at = log.find(kMarker);
+  if (at == std::string::npos) return std::nullopt;
+  return static_cast<std::uint16_t>(std::stoi(log.substr(at + kMarker.size())));
+}
+
+double DaemonUnderTest::metric(const std::string& series) const {
+  auto port = metrics_port();
+  if (!port) return -1;
+  std::string text = "\n" + http_get_local(*port, "/metrics");
+  auto at = text.find("\n" + series + " ");
+  if (at == std::string::npos) return -1;
+  return std::stod(text.substr(at + series.size() + 2));
 }
 
 void DaemonUnderTest::start() {

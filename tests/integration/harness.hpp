@@ -62,6 +62,9 @@ class Emulator {
   std::string base_url() const;  // https://localhost:PORT/v1
   HttpAnswer get(const std::string& target);
   HttpAnswer post(const std::string& target, const std::string& body);
+  // The name get/post use to reach the emulator (and verify its certificate for); e.g.
+  // "127.0.0.1" for an emulator whose certificate names another host.
+  void set_hook_host(std::string host) { hook_host_ = std::move(host); }
   ChildProcess& process() { return *process_; }
 
  private:
@@ -69,6 +72,7 @@ class Emulator {
   std::unique_ptr<ChildProcess> process_;
   std::uint16_t port_ = 0;
   std::filesystem::path ca_file_;
+  std::string hook_host_ = "localhost";
 };
 
 // One https request with the project's client (certificate verified against `ca_file`).
@@ -90,6 +94,10 @@ class DaemonUnderTest {
   const std::filesystem::path& config_file() const { return config_; }
   std::filesystem::path log_file() const { return dir_ / "daemon.log"; }
   ChildProcess* process() { return process_.get(); }
+  // With `listen = "127.0.0.1:0"` under [metrics]: the port the daemon logged, and the value
+  // of one series (e.g. "bytenite_submitd_token_refreshes_total"), -1 when not there.
+  std::optional<std::uint16_t> metrics_port() const;
+  double metric(const std::string& series) const;
 
   // Producer-style drop: write into tmp/, then rename into incoming/.
   void drop(const std::string& name, const std::string& content);

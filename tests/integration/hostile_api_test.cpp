@@ -1,0 +1,167 @@
+// Role: the API client against a hostile network and a misconfigured API, end to end with the
+// real daemon and emulator: 5,000 requests through 503s, 429s, resets after the work was done
+// and 2-second tokens still give exactly one configured, running job each with a bounded
+// number of token exchanges; a server whose certificate is untrusted or names another host
+// gets no HTTP request at all and the outcome says why; a refused API key keeps every request
+// queued and is retried slowly; neither the key nor any token appears in logs or outcomes.
+#include <gtest/gtest.h>
+
+#include <fmt/format.h>
+
+#include <regex>
+
+#include "harness.hpp"
+#include "ledger.hpp"
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+using namespace submitd::testing;
+
+namespace {
+
+class HostileApi : public ::testing::Test {
+ protected:
+  void SetUp() override { dir_ = make_temp_dir("hostile"); }
+  void TearDown() override {
+    if (!HasFailure()) fs::remove_all(dir_);
+    else std::fprintf(stderr, "kept %s for inspection\n", dir_.c_str());
+  }
+  fs::path dir_;
+};
+
+// Emulator tokens are 64 hex digits; nothing the daemon writes may contain such a run, nor
+// the API key.
+void expect_no_secrets(const std::string& text, const std::string& what) {
+  EXPECT_EQ(text.find(DaemonUnderTest::kApiKey), std::string::npos) << what << " contains the API key";
+  static const std::regex token_like("[0-9a-fA-F]{64}");
+  std::smatch m;
+  EXPECT_FALSE(std::regex_search(text, m, token_like)) << what << " contains a token-like string: " << m.str();
+}
+
+std::string all_outcome_text(const DaemonUnderTest& d) {
+  std::string text;
+  for (const auto& l : all_outcomes(d)) text += l + "\n";
+  return text;
+}
+
+}  // namespace
+
+TEST_F(HostileApi, FiveThousandRequestsThroughFaultsAndShortTokensGiveOneRunningJobEach) {
+  // 10% 503s, 5% 429s (Retry-After 1 s), 3% connections reset after the work was done,
+  // tokens living 2 s.
+  Emulator emulator(dir_ / "emulator", {"--fail-503", "0.10", "--fail-429", "0.05", "--retry-after-s", "1",
+                                        "--reset-after", "0.03", "--token-lifetime-s", "2", "--seed", "11"});
+  // Debug logging: every line the daemon can write is checked for secrets below.
+  DaemonUnderTest daemon(dir_ / "daemon", emulator,
+                         "\n[log]\nlevel = \"debug\"\n[metrics]\nlisten = \"127.0.0.1:0\"\n");
+  constexpr int kFiles = 20, kLines = 250;
+  for (int f = 0; f < kFiles; ++f) {
+    std::string body;
+    for (int l = 0; l < kLines; ++l) body += request_line(f * kLines + l) + "\n";
+    daemon.drop(fmt::format("hostile-{:02}.jsonl", f), body);
+  }
+  auto started = std::chrono::steady_clock::now();
+  daemon.start();
+  ASSERT_TRUE(eventually([&] { return daemon.count_files("done", ".outcome.jsonl") == kFiles; }, 280s))
+      << "done: " << daemon.count_files("done", ".outcome.jsonl")
+      << " failed: " << daemon.count_files("failed", ".outcome.jsonl");
+  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+
+  auto outcomes = all_outcomes(daemon);
+  ASSERT_EQ(outcomes.size(), 5000u);
+  for (const auto& line : outcomes) ASSERT_NE(line.find("\"status\":\"submitted\""), std::string::npos) << line;
+  auto ledger = read_ledger(emulator);
+  ASSERT_EQ(ledger.size(), 5000u);
+  for (const auto& [id, job] : ledger) {
+    EXPECT_EQ(job.runs, 1) << id;
+    EXPECT_TRUE(job.data_source_set && job.params_set) << id;
+  }
+  // The bound on token exchanges: a 2 s token is refreshed 0.5 s before it expires, so one
+  // token per 1.5 s of run time; exchanges that meet an injected fault (18% of calls) are
+  // repeated. We prove at most twice that, plus 4, for the tokens minted (the emulator's
+  // count) and for the exchanges tried (the daemon's own count, faults included), however
+  // many requests there are: a daemon exchanging per request or per 401 would need thousands.
+  double bound = 2 * (seconds / 1.5 + 1) + 4;
+  auto minted = ledger_count(emulator, "tokenExchanges");
+  double tried = daemon.metric("bytenite_submitd_token_refreshes_total");
+  std::fprintf(stderr, "5000 requests in %.1f s: %lld tokens minted, %.0f exchanges tried (bound %.0f)\n",
+               seconds, static_cast<long long>(minted), tried, bound);
+  EXPECT_GE(minted, 1);
+  EXPECT_LE(static_cast<double>(minted), bound);
+  EXPECT_GE(tried, static_cast<double>(minted));
+  EXPECT_LE(tried, bound);
+  expect_no_secrets(http_get_local(*daemon.metrics_port(), "/metrics"), "the metrics");
+
+  EXPECT_EQ(daemon.stop(), 0);
+  expect_no_secrets(read_file(daemon.log_file()), "the daemon log");
+  expect_no_secrets(all_outcome_text(daemon), "the outcome files");
+}
+
+namespace {
+
+// Runs one request against `emulator` with a configuration whose trust does not fit the
+// server, and checks nothing reached the API and the outcome names the certificate problem.
+void expect_refused_certificate(Emulator& emulator, DaemonUnderTest& daemon) {
+  daemon.drop("one.json", request_line(1));
+  daemon.start();
+  ASSERT_TRUE(eventually([&] { return daemon.count_files("failed", ".outcome.jsonl") == 1; }, 30s))
+      << read_file(daemon.log_file());
+  auto outcome = read_lines(daemon.spool() / "failed" / "one.json.outcome.jsonl");
+  ASSERT_EQ(outcome.size(), 1u);
+  EXPECT_NE(outcome[0].find("certificate not accepted"), std::string::npos) << outcome[0];
+  EXPECT_NE(outcome[0].find("gave up after 2 s"), std::string::npos) << outcome[0];
+  EXPECT_EQ(ledger_count(emulator, "tokenExchanges"), 0);
+  EXPECT_EQ(ledger_count(emulator, "requests"), 0);
+  EXPECT_EQ(daemon.stop(), 0);
+  expect_no_secrets(read_file(daemon.log_file()), "the daemon log");
+}
+
+}  // namespace
+
+TEST_F(HostileApi, UntrustedCertificateGetsNoRequestAndTheOutcomeSaysWhy) {
+  Emulator emulator(dir_ / "emulator");
+  Emulator other(dir_ / "other");  // the daemon is told to trust this one's CA instead
+  DaemonUnderTest daemon(dir_ / "daemon", emulator);
+  auto toml = read_file(daemon.config_file());
+  toml.replace(toml.find(emulator.ca_file().string()), emulator.ca_file().string().size(),
+               other.ca_file().string());
+  toml.replace(toml.find("[spool]\n"), 8, "[spool]\ngive_up_after_s = 2\n");
+  write_file(daemon.config_file(), toml);
+  expect_refused_certificate(emulator, daemon);
+}
+
+TEST_F(HostileApi, CertificateForAnotherNameGetsNoRequestAndTheOutcomeSaysWhy) {
+  // Trusted CA, but the certificate names other.example (and 127.0.0.1), not localhost.
+  Emulator emulator(dir_ / "emulator", {"--hostname", "other.example"});
+  emulator.set_hook_host("127.0.0.1");
+  DaemonUnderTest daemon(dir_ / "daemon", emulator);
+  auto toml = read_file(daemon.config_file());
+  toml.replace(toml.find("[spool]\n"), 8, "[spool]\ngive_up_after_s = 2\n");
+  write_file(daemon.config_file(), toml);
+  expect_refused_certificate(emulator, daemon);
+}
+
+TEST_F(HostileApi, RefusedKeyKeepsRequestsQueuedAndIsRetriedSlowly) {
+  Emulator emulator(dir_ / "emulator");
+  DaemonUnderTest daemon(dir_ / "daemon", emulator, "blocked_retry_s = 1\n");
+  write_file(dir_ / "daemon" / "api_key", "a-key-the-api-does-not-know\n");
+  std::string body;
+  for (int l = 0; l < 50; ++l) body += request_line(l) + "\n";
+  daemon.drop("fifty.jsonl", body);
+  auto started = std::chrono::steady_clock::now();
+  daemon.start();
+  ASSERT_TRUE(eventually([&] { return ledger_count(emulator, "tokenRejections") >= 3; }, 20s));
+  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  // One exchange per blocked_retry_s (1 s) however many requests wait: not 50 per second.
+  EXPECT_LE(ledger_count(emulator, "tokenRejections"), static_cast<int64_t>(seconds / 1.0) + 2);
+  EXPECT_EQ(ledger_count(emulator, "tokenExchanges"), 0);
+  EXPECT_EQ(ledger_count(emulator, "totals.jobs"), 0);
+  // Nothing failed: the file is still being worked (in active/), with no outcome yet.
+  EXPECT_EQ(daemon.count_files("failed", ""), 0u);
+  EXPECT_EQ(daemon.count_files("done", ""), 0u);
+  EXPECT_EQ(daemon.stop(), 0);
+  EXPECT_EQ(daemon.count_files("active", ".jsonl"), 1u);
+  auto log = read_file(daemon.log_file());
+  EXPECT_NE(log.find("check the API key"), std::string::npos) << log;
+  EXPECT_EQ(log.find("a-key-the-api-does-not-know"), std::string::npos);
+}

@@ -1,0 +1,33 @@
+// Role: what integration tests send and check: a well-formed job request line, the
+// emulator's ledger (per-job creates/runs/configuration, summary counters) and every outcome
+// record the daemon wrote, so each test file asserts on the same readings.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "harness.hpp"
+
+namespace submitd::testing {
+
+// A complete request ("requestId":"it-N"); `with_params` adds the optional params object.
+std::string request_line(int n, bool with_params = true);
+
+struct LedgerJob {
+  int creates = 0, runs = 0, rejected_runs = 0;
+  bool data_source_set = false, params_set = false;
+};
+
+// Every job the emulator holds, by id (adds a test failure if the ledger cannot be read).
+std::map<std::string, LedgerJob> read_ledger(Emulator& emulator);
+
+// One counter of the ledger summary (cheap to poll: no per-job list), e.g. "tokenExchanges"
+// or "totals.jobs"; -1 when the emulator did not answer.
+int64_t ledger_count(Emulator& emulator, const std::string& name);
+
+// Every outcome record of every outcome file in done/ and failed/.
+std::vector<std::string> all_outcomes(const DaemonUnderTest& d);
+
+}  // namespace submitd::testing
