@@ -165,3 +165,20 @@ TEST_F(HostileApi, RefusedKeyKeepsRequestsQueuedAndIsRetriedSlowly) {
   EXPECT_NE(log.find("check the API key"), std::string::npos) << log;
   EXPECT_EQ(log.find("a-key-the-api-does-not-know"), std::string::npos);
 }
+
+TEST_F(HostileApi, RateLimitCapsApiCallsPerSecond) {
+  Emulator emulator(dir_ / "emulator");
+  // 100 requests are 400 job calls; at 100 calls/s (burst 10) they cannot take less than 3.9 s.
+  DaemonUnderTest daemon(dir_ / "daemon", emulator, "rate_limit_per_second = 100\n");
+  std::string body;
+  for (int l = 0; l < 100; ++l) body += request_line(l) + "\n";
+  daemon.drop("hundred.jsonl", body);
+  auto started = std::chrono::steady_clock::now();
+  daemon.start();
+  ASSERT_TRUE(eventually([&] { return daemon.count_files("done", ".outcome.jsonl") == 1; }, 60s))
+      << read_file(daemon.log_file());
+  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  EXPECT_GE(seconds, 3.9);
+  EXPECT_EQ(ledger_count(emulator, "totals.runs"), 100);
+  EXPECT_EQ(daemon.stop(), 0);
+}
