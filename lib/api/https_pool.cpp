@@ -175,7 +175,13 @@ struct HttpsPool::Impl : std::enable_shared_from_this<HttpsPool::Impl> {
     // SNI, so a server with several names presents the right certificate.
     SSL_set_tlsext_host_name(ssl_handle, settings.host.c_str());
     stream->set_verify_callback(ssl::host_name_verification(settings.host));
-    if (c.session != nullptr) SSL_set_session(ssl_handle, c.session);
+    if (c.session != nullptr) {
+      // Offer a copy, so a failure of this handshake cannot spoil the kept session.
+      if (SSL_SESSION* offer = SSL_SESSION_dup(c.session)) {
+        SSL_set_session(ssl_handle, offer);
+        SSL_SESSION_free(offer);  // the SSL holds its own reference
+      }
+    }
 
     auto& lowest = beast::get_lowest_layer(*stream);
     lowest.expires_after(settings.connect_timeout);
@@ -210,19 +216,20 @@ struct HttpsPool::Impl : std::enable_shared_from_this<HttpsPool::Impl> {
     slots.certificate_accepted();
     c.stream = std::move(stream);
     c.buffer.clear();
-    slots.opened(slot);
+    slots.opened(slot, SSL_session_reused(ssl_handle) == 1);
     co_return true;
   }
 
+  // Keeps a private copy of the connection's TLS session. A copy, because OpenSSL marks the
+  // live session object not resumable when its connection later dies with an error (as a
+  // keep-alive connection the server dropped does), which would spoil the next resumption.
   void remember_session(Connection& c) {
-    SSL_SESSION* s = SSL_get1_session(c.stream->native_handle());
-    if (s == nullptr) return;
-    if (!SSL_SESSION_is_resumable(s)) {
-      SSL_SESSION_free(s);
-      return;
-    }
+    SSL_SESSION* live = SSL_get_session(c.stream->native_handle());
+    if (live == nullptr || !SSL_SESSION_is_resumable(live)) return;
+    SSL_SESSION* copy = SSL_SESSION_dup(live);
+    if (copy == nullptr) return;
     if (c.session != nullptr) SSL_SESSION_free(c.session);
-    c.session = s;
+    c.session = copy;
   }
 
   // One request/response on an open connection. `stale` is set when the failure looks like
@@ -330,7 +337,10 @@ void HttpsPool::set_observer(CallObserver observer) { impl_->observer = std::mov
 
 std::size_t HttpsPool::open_connections() const { return impl_->slots.open_count(); }
 
-std::size_t HttpsPool::busy_connections() const { return impl_->slots.busy_count(); }
+PoolStats HttpsPool::stats() const {
+  const PoolSlots& s = impl_->slots;
+  return PoolStats{s.open_count(), s.busy_count(), s.connects(), s.resumed_connects()};
+}
 
 void HttpsPool::shutdown() { impl_->shutdown(); }
 

@@ -34,6 +34,13 @@ struct PoolSettings {
   std::chrono::milliseconds certificate_hold{60000};
 };
 
+struct PoolStats {
+  std::size_t open = 0;           // connections open now
+  std::size_t busy = 0;           // connections carrying a call now
+  std::uint64_t connects = 0;     // connections opened so far
+  std::uint64_t resumed = 0;      // of those, with a resumed TLS session
+};
+
 // Observes every finished exchange (for metrics); must not block.
 using CallObserver = std::function<void(const HttpCall&, const HttpResult&, std::chrono::nanoseconds)>;
 
@@ -52,7 +59,7 @@ class HttpsPool final : public Transport {
 
   void set_observer(CallObserver observer);
   std::size_t open_connections() const;
-  std::size_t busy_connections() const;
+  PoolStats stats() const;
   // Closes idle connections and makes waiting callers fail; used at shutdown.
   void shutdown();
 

@@ -35,7 +35,9 @@ std::optional<PoolSlots::Lease> PoolSlots::acquire(MonoTime now) {
   return lease;
 }
 
-void PoolSlots::opened(std::size_t slot) {
+void PoolSlots::opened(std::size_t slot, bool resumed) {
+  ++connects_;
+  if (resumed) ++resumed_;
   SlotHealth& s = slots_[slot];
   if (!s.open) ++open_;
   s.open = true;

@@ -40,7 +40,8 @@ class PoolSlots {
   // A free slot for a call, or nullopt when all are busy (the caller waits for a release).
   // Prefers the most recently used open connection: it is the likeliest still to be alive.
   std::optional<Lease> acquire(MonoTime now);
-  void opened(std::size_t slot);
+  // `resumed`: the TLS handshake resumed an earlier session (cheaper than a full one).
+  void opened(std::size_t slot, bool resumed);
   // The connection of `slot` was closed (by us, the server or a failure).
   void closed(std::size_t slot, bool after_failure);
   void call_done(std::size_t slot) { ++slots_[slot].calls; }
@@ -62,12 +63,16 @@ class PoolSlots {
   std::size_t open_count() const { return open_; }
   std::size_t busy_count() const { return busy_; }
   const SlotHealth& health(std::size_t slot) const { return slots_[slot]; }
+  std::uint64_t connects() const { return connects_; }
+  std::uint64_t resumed_connects() const { return resumed_; }
 
  private:
   std::vector<SlotHealth> slots_;
   std::chrono::milliseconds idle_timeout_;
   std::size_t open_ = 0;
   std::size_t busy_ = 0;
+  std::uint64_t connects_ = 0;
+  std::uint64_t resumed_ = 0;
   std::optional<MonoTime> held_until_;
   std::string held_reason_;
 };

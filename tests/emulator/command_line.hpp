@@ -24,6 +24,7 @@ struct CommandLine {
   std::string customer_path = "customer";
   std::int64_t job_duration_ms = 2000;
   std::int64_t token_lifetime_s = 3600;
+  std::int64_t idle_timeout_s = 60;
   FaultKnobs faults;
   std::optional<std::uint64_t> seed;
   std::string ready_file;

@@ -102,6 +102,7 @@ int main(int argc, char** argv) {
     server.host = opt.listen_host;
     server.port = opt.listen_port;
     server.threads = opt.threads;
+    server.idle_timeout = std::chrono::seconds{opt.idle_timeout_s};
 
     fs::path ca_file;
     if (!opt.cert_file.empty()) {

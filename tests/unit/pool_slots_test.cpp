@@ -19,7 +19,7 @@ TEST(PoolSlots, OpensUpToItsSizeThenCallersWait) {
   EXPECT_FALSE(a->reuse);  // nothing open yet
   EXPECT_FALSE(pool.acquire(clock.now()));
   EXPECT_EQ(pool.busy_count(), 2u);
-  pool.opened(a->slot);
+  pool.opened(a->slot, false);
   pool.release(a->slot, clock.now());
   auto c = pool.acquire(clock.now());
   ASSERT_TRUE(c);
@@ -32,8 +32,8 @@ TEST(PoolSlots, PrefersTheMostRecentlyUsedOpenConnection) {
   PoolSlots pool(3, 30s);
   auto a = pool.acquire(clock.now());
   auto b = pool.acquire(clock.now());
-  pool.opened(a->slot);
-  pool.opened(b->slot);
+  pool.opened(a->slot, false);
+  pool.opened(b->slot, true);
   pool.release(a->slot, clock.now());
   clock.advance(1s);
   pool.release(b->slot, clock.now());
@@ -50,7 +50,7 @@ TEST(PoolSlots, IdleConnectionPastTheTimeoutIsClosedNotReused) {
   ManualClock clock;
   PoolSlots pool(1, 30s);
   auto a = pool.acquire(clock.now());
-  pool.opened(a->slot);
+  pool.opened(a->slot, false);
   pool.release(a->slot, clock.now());
   clock.advance(30s);
   auto fresh = pool.acquire(clock.now());
@@ -67,10 +67,12 @@ TEST(PoolSlots, KnowsEachConnectionsHealth) {
   ManualClock clock;
   PoolSlots pool(2, 30s);
   auto a = pool.acquire(clock.now());
-  pool.opened(a->slot);
+  pool.opened(a->slot, false);
   pool.call_done(a->slot);
   pool.call_done(a->slot);
   EXPECT_EQ(pool.open_count(), 1u);
+  EXPECT_EQ(pool.connects(), 1u);
+  EXPECT_EQ(pool.resumed_connects(), 0u);
   EXPECT_TRUE(pool.health(a->slot).busy);
   EXPECT_EQ(pool.health(a->slot).calls, 2u);
   pool.closed(a->slot, true);

@@ -1,0 +1,122 @@
+// Role: the HTTPS connection pool over real TLS against the emulator on 127.0.0.1: keep-alive
+// reuse, a connection the server closed is replaced and the call replayed only when it is
+// safe to repeat, TLS sessions are resumed on reconnect, a slow server meets the request
+// deadline, a closed port fails fast, and a refused certificate is held instead of retried
+// per call. (Runs real time: the server's idle timeout is 1 s.)
+#include <gtest/gtest.h>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/use_future.hpp>
+#include <thread>
+
+#include "api/https_pool.hpp"
+#include "harness.hpp"
+
+namespace fs = std::filesystem;
+namespace asio = boost::asio;
+using namespace std::chrono_literals;
+using namespace submitd;
+using namespace submitd::testing;
+
+namespace {
+
+class PoolOverTls : public ::testing::Test {
+ protected:
+  void SetUp() override { dir_ = make_temp_dir("pool"); }
+  void TearDown() override {
+    if (!HasFailure()) fs::remove_all(dir_);
+  }
+  api::PoolSettings settings_for(const Emulator& e) {
+    api::PoolSettings s;
+    s.host = "localhost";
+    s.port = e.port();
+    s.ca_file = e.ca_file().string();
+    s.connections = 1;
+    return s;
+  }
+  // Runs one call to completion on `io`.
+  api::HttpResult call(api::HttpsPool& pool, api::Method method, bool replay_safe) {
+    api::HttpCall c;
+    c.endpoint = api::Endpoint::list;
+    c.method = method;
+    c.target = "/v1/customer/jobs";  // no token: the emulator answers 401, which is an answer
+    c.body = method == api::Method::get ? "" : "{}";
+    c.replay_safe = replay_safe;
+    io_.restart();
+    auto done = asio::co_spawn(io_, pool.send(std::move(c)), asio::use_future);
+    io_.run();
+    return done.get();
+  }
+  fs::path dir_;
+  asio::io_context io_;
+};
+
+TEST_F(PoolOverTls, ReusesConnectionsAndReplacesOneTheServerClosedResumingTls) {
+  Emulator emulator(dir_ / "emulator", {"--idle-timeout-s", "1"});
+  api::HttpsPool pool(io_.get_executor(), settings_for(emulator));
+  for (int i = 0; i < 5; ++i) {
+    auto r = call(pool, api::Method::get, true);
+    ASSERT_TRUE(r.has_response()) << r.failure_detail;
+    EXPECT_EQ(r.status, 401);
+  }
+  EXPECT_EQ(pool.stats().connects, 1u);  // five calls, one keep-alive connection
+
+  std::this_thread::sleep_for(1500ms);  // the server closes the idle connection
+  auto replayed = call(pool, api::Method::get, true);
+  ASSERT_TRUE(replayed.has_response()) << replayed.failure_detail;
+  EXPECT_EQ(pool.stats().connects, 2u);
+  EXPECT_EQ(pool.stats().resumed, 1u);  // the new connection resumed the TLS session
+
+  std::this_thread::sleep_for(1500ms);
+  // Not safe to repeat (like run): the stale connection's failure is reported, not replayed.
+  auto unsafe = call(pool, api::Method::post, false);
+  EXPECT_FALSE(unsafe.has_response());
+  EXPECT_EQ(pool.stats().connects, 2u);
+  EXPECT_EQ(pool.stats().open, 0u);
+  auto next = call(pool, api::Method::post, false);  // a fresh connection works
+  EXPECT_TRUE(next.has_response()) << next.failure_detail;
+}
+
+TEST_F(PoolOverTls, SlowServerMeetsTheRequestDeadline) {
+  Emulator emulator(dir_ / "emulator", {"--latency-ms", "5000"});
+  auto settings = settings_for(emulator);
+  settings.request_timeout = 300ms;
+  api::HttpsPool pool(io_.get_executor(), settings);
+  auto started = std::chrono::steady_clock::now();
+  auto r = call(pool, api::Method::get, true);  // every answer is delayed 5 s
+  auto took = std::chrono::steady_clock::now() - started;
+  EXPECT_EQ(r.failure, api::TransportFailure::timeout) << r.failure_detail;
+  EXPECT_LT(took, 4s);
+}
+
+TEST_F(PoolOverTls, ClosedPortFailsAsConnectFailure) {
+  Emulator emulator(dir_ / "emulator");
+  auto settings = settings_for(emulator);
+  {
+    // A port that was just free: nothing listens there.
+    asio::ip::tcp::acceptor probe(io_, {asio::ip::make_address("127.0.0.1"), 0});
+    settings.port = probe.local_endpoint().port();
+  }
+  api::HttpsPool pool(io_.get_executor(), settings);
+  auto r = call(pool, api::Method::get, true);
+  EXPECT_EQ(r.failure, api::TransportFailure::connect) << r.failure_detail;
+}
+
+TEST_F(PoolOverTls, RefusedCertificateIsHeldNotRetriedPerCall) {
+  Emulator emulator(dir_ / "emulator");
+  Emulator other(dir_ / "other");
+  auto settings = settings_for(emulator);
+  settings.ca_file = other.ca_file().string();
+  api::HttpsPool pool(io_.get_executor(), settings);
+  auto first = call(pool, api::Method::get, true);
+  EXPECT_EQ(first.failure, api::TransportFailure::certificate);
+  EXPECT_NE(first.failure_detail.find("certificate not accepted"), std::string::npos) << first.failure_detail;
+  auto second = call(pool, api::Method::get, true);
+  EXPECT_EQ(second.failure, api::TransportFailure::certificate);
+  EXPECT_NE(second.failure_detail.find("not trying again"), std::string::npos) << second.failure_detail;
+  EXPECT_EQ(pool.stats().connects, 0u);
+}
+
+}  // namespace
