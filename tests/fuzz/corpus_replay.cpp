@@ -1,6 +1,10 @@
-// Role: run every file of a fuzz corpus through the fuzz entry, as an ordinary test, so the
-// committed corpus (and any crash reproducer added to it) is checked in every build.
+// Role: run every file of a fuzz corpus through a fuzz target's LLVMFuzzerTestOneInput, as an
+// ordinary test, so the committed corpus (and any crash reproducer added to it) is checked in
+// every build. Linked with one target's fuzz_<name>.cpp instead of libFuzzer's main, so the
+// replay exercises exactly the function the fuzzer calls, for any target.
 #include <algorithm>
+#include <cstddef>
+#include <cstdint>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -8,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "request_parser_entry.hpp"
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size);
 
 int main(int argc, char** argv) {
   if (argc < 2) {
@@ -25,8 +29,7 @@ int main(int argc, char** argv) {
       std::ifstream in(file, std::ios::binary);
       std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
       std::fprintf(stderr, "replay %s (%zu bytes)\n", file.c_str(), bytes.size());
-      submitd::fuzz::request_parser_one_input(reinterpret_cast<const uint8_t*>(bytes.data()),
-                                              bytes.size());
+      LLVMFuzzerTestOneInput(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size());
       ++replayed;
     }
   }

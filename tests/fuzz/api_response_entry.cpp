@@ -1,0 +1,175 @@
+// Role: fuzz checks for everything the daemon reads from API responses: error bodies
+// (parse_api_error), the token grant, a job's state, and the Retry-After header. Beyond "does
+// not crash" it checks what callers rely on: an error message is never empty, stays short,
+// printable and valid UTF-8 (it lands in outcome files and logs) and never quotes a body that
+// is not JSON; a grant always has a token and a positive lifetime; a Retry-After delay stays
+// in [0, cap], equals the header's seconds when it is a plain number, and moves with `now`
+// by no more than `now` moved. Every parser is deterministic.
+#include "api_response_entry.hpp"
+
+#include <simdjson.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <limits>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "api/api_error.hpp"
+#include "api/responses.hpp"
+#include "submit/retry_policy.hpp"
+
+namespace submitd::fuzz {
+namespace {
+
+using namespace std::chrono;
+
+[[noreturn]] void violated(const char* what, std::string_view detail = {}) {
+  std::fprintf(stderr, "fuzz invariant violated: %s\n", what);
+  if (!detail.empty())
+    std::fprintf(stderr, "  detail (%zu bytes): %.*s\n", detail.size(), static_cast<int>(detail.size()),
+                 detail.data());
+  std::abort();
+}
+
+void require(bool ok, const char* what, std::string_view detail = {}) {
+  if (!ok) violated(what, detail);
+}
+
+bool has_control_byte(std::string_view text) {
+  for (char ch : text) {
+    auto c = static_cast<unsigned char>(ch);
+    if (c < 0x20 || c == 0x7F) return true;
+  }
+  return false;
+}
+
+// api_error.cpp keeps at most this much server text, then appends "...".
+constexpr size_t kServerTextLimit = 300;
+
+void check_api_error(int status, std::string_view body) {
+  api::ApiError err = api::parse_api_error(status, body);
+  const std::string& message = err.message;
+  std::string prefix = "HTTP " + std::to_string(status);
+  require(err.http_status == status, "parse_api_error echoes the status");
+  require(!message.empty(), "parse_api_error message is non-empty");
+  require(message.starts_with(prefix), "parse_api_error message names the status", message);
+  // "HTTP NNN: " + server text + "...", or the shorter "HTTP NNN (status text)".
+  require(message.size() <= prefix.size() + 2 + kServerTextLimit + 3,
+          "parse_api_error message is bounded", message);
+  require(!has_control_byte(message), "parse_api_error message has no control bytes", message);
+  require(simdjson::validate_utf8(message.data(), message.size()),
+          "parse_api_error message is valid UTF-8", message);
+  // A body with no JSON object in it (HTML from a proxy, plain text) must not leak into the
+  // message: it gets the status description instead.
+  if (body.find('{') == std::string_view::npos)
+    require(message.starts_with(prefix + " (") && message.ends_with(")"),
+            "non-JSON body gives the status description", message);
+  require(api::parse_api_error(status, body).message == message, "parse_api_error is deterministic");
+}
+
+void check_token_response(std::string_view body) {
+  std::optional<api::TokenGrant> grant = api::parse_token_response(body);
+  if (grant) {
+    require(!grant->token.empty(), "token grant has a token");
+    require(grant->lifetime > seconds(0), "token grant has a positive lifetime");
+  }
+  std::optional<api::TokenGrant> again = api::parse_token_response(body);
+  require(again.has_value() == grant.has_value(), "parse_token_response is deterministic");
+  if (grant)
+    require(again->token == grant->token && again->lifetime == grant->lifetime,
+            "parse_token_response is deterministic (value)");
+}
+
+void check_job_state(std::string_view body) {
+  std::string state = api::job_state_from_body(body);
+  require(simdjson::validate_utf8(state.data(), state.size()), "job state is valid UTF-8", state);
+  require(api::job_state_from_body(body) == state, "job_state_from_body is deterministic");
+}
+
+// What retry_after_delay must return when the header is delta-seconds, worked out without
+// std::chrono so an overflow in the code under test cannot hide in the expectation. Empty when
+// the header is not delta-seconds, or is too large for int64 (what that should mean is a
+// policy question, left unchecked).
+std::optional<milliseconds> expected_delta_seconds(std::string_view header, milliseconds cap) {
+  // The same trimming as the code under test: spaces only.
+  while (!header.empty() && header.front() == ' ') header.remove_prefix(1);
+  while (!header.empty() && header.back() == ' ') header.remove_suffix(1);
+  bool negative = !header.empty() && header.front() == '-';
+  if (negative) header.remove_prefix(1);
+  if (header.empty() || header.find_first_not_of("0123456789") != std::string_view::npos)
+    return std::nullopt;
+  if (negative) return milliseconds(0);  // not valid delta-seconds: no wait
+  constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
+  int64_t value = 0;
+  for (char c : header) {
+    int digit = c - '0';
+    if (value > (kMax - digit) / 10) return std::nullopt;
+    value = value * 10 + digit;
+  }
+  // A wait longer than the cap, however long, is the cap.
+  int64_t ms = value > kMax / 1000 ? kMax : value * 1000;
+  return milliseconds(std::min(ms, cap.count()));
+}
+
+// The `now` choices: two minutes before the RFC 9110 example date ("Wed, 21 Oct 2015
+// 07:28:00 GMT" gives 120 s), the FakeClock default, the Unix epoch, and just before the
+// older RFC example date ("Sun, 06 Nov 1994 08:49:37 GMT" gives 7 s).
+WallTime pick_now(unsigned index) {
+  switch (index & 3) {
+    case 0: return sys_days{year{2015} / 10 / 21} + hours(7) + minutes(26);
+    case 1: return sys_days{year{2026} / 1 / 1};
+    case 2: return WallTime{};
+    default: return sys_days{year{1994} / 11 / 6} + hours(8) + minutes(49) + seconds(30);
+  }
+}
+
+// The cap choices: the daemon's default retry_after_cap, none at all, one second, unbounded.
+milliseconds pick_cap(unsigned index) {
+  switch (index & 3) {
+    case 0: return milliseconds(300000);
+    case 1: return milliseconds(0);
+    case 2: return milliseconds(1000);
+    default: return milliseconds::max();
+  }
+}
+
+void check_retry_after(std::string_view header, uint8_t knob) {
+  WallTime now = pick_now(knob);
+  milliseconds cap = pick_cap(knob >> 2);
+  milliseconds delay = submit::retry_after_delay(header, now, cap);
+  require(delay >= milliseconds(0) && delay <= cap, "Retry-After delay is within [0, cap]", header);
+  if (auto expected = expected_delta_seconds(header, cap))
+    require(delay == *expected, "Retry-After delta-seconds is taken as given, clamped", header);
+  // One second earlier, a date is one second further away (a number does not move at all).
+  milliseconds earlier = submit::retry_after_delay(header, now - seconds(1), cap);
+  require(earlier >= delay && earlier - delay <= milliseconds(1000),
+          "Retry-After delay moves with now by at most the shift", header);
+  require(submit::retry_after_delay(header, now, cap) == delay, "retry_after_delay is deterministic");
+}
+
+int digit(uint8_t byte) { return ((byte - '0') % 10 + 10) % 10; }
+
+}  // namespace
+
+int api_response_one_input(const uint8_t* data, size_t size) {
+  int status = 0;
+  uint8_t knob = 0;
+  if (size >= 4) {
+    status = digit(data[0]) * 100 + digit(data[1]) * 10 + digit(data[2]);
+    knob = data[3];
+    data += 4;
+    size -= 4;
+  }
+  std::string_view body(reinterpret_cast<const char*>(data), size);
+  check_api_error(status, body);
+  check_token_response(body);
+  check_job_state(body);
+  check_retry_after(body, knob);
+  return 0;
+}
+
+}  // namespace submitd::fuzz
