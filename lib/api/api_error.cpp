@@ -9,15 +9,20 @@ namespace {
 
 // Error text from the server ends up in outcome files; keep it printable and short.
 std::string sanitize(std::string_view text, std::size_t limit = 300) {
+  bool cut = text.size() > limit;
+  if (cut) {
+    // Cut on a character boundary: never leave half of a multi-byte UTF-8 character.
+    std::size_t end = limit;
+    while (end > 0 && (static_cast<unsigned char>(text[end]) & 0xC0) == 0x80) --end;
+    text = text.substr(0, end);
+  }
   std::string out;
+  out.reserve(text.size() + 3);
   for (char ch : text) {
-    if (out.size() >= limit) {
-      out += "...";
-      break;
-    }
     auto c = static_cast<unsigned char>(ch);
     out.push_back(c < 0x20 || c == 0x7F ? ' ' : ch);
   }
+  if (cut) out += "...";
   return out;
 }
 

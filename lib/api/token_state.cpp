@@ -19,7 +19,9 @@ TokenState::Action TokenState::decide(MonoTime now) const {
 void TokenState::refresh_succeeded(std::string token, std::chrono::seconds lifetime, MonoTime now) {
   using std::chrono::milliseconds;
   // For short lifetimes keep the margins to a fraction of the life (hard 1/10, soft 1/4).
-  milliseconds life = lifetime;
+  // A server promising more than a day is trusted for a day: beyond that the arithmetic on
+  // the deadlines could overflow, and refreshing daily costs nothing.
+  milliseconds life = std::min<milliseconds>(lifetime, std::chrono::hours(24));
   milliseconds hard = std::min<milliseconds>(timing_.hard_margin, life / 10);
   milliseconds soft = std::max(hard, std::min<milliseconds>(timing_.soft_margin, life / 4));
   token_ = std::move(token);

@@ -55,20 +55,27 @@ std::chrono::milliseconds retry_after_delay(std::string_view header, WallTime no
   while (!header.empty() && header.front() == ' ') header.remove_prefix(1);
   while (!header.empty() && header.back() == ' ') header.remove_suffix(1);
   if (header.empty()) return milliseconds(0);
+  const std::int64_t cap_s = duration_cast<seconds>(cap).count();
   std::int64_t secs = 0;
   auto [p, ec] = std::from_chars(header.data(), header.data() + header.size(), secs);
-  if (ec == std::errc{} && p == header.data() + header.size()) {
-    return std::clamp(duration_cast<milliseconds>(seconds(std::max<std::int64_t>(secs, 0))),
-                      milliseconds(0), cap);
+  if (p == header.data() + header.size() && header.front() != '-' &&
+      (ec == std::errc{} || ec == std::errc::result_out_of_range)) {
+    // Compare in seconds before converting: a huge value must not overflow into a negative.
+    if (ec == std::errc::result_out_of_range || secs > cap_s) return cap;
+    return std::clamp(milliseconds(secs * 1000), milliseconds(0), cap);
   }
-  // IMF-fixdate, e.g. "Sun, 06 Nov 1994 08:49:37 GMT".
+  // IMF-fixdate, e.g. "Sun, 06 Nov 1994 08:49:37 GMT". Computed in time_t seconds: a date
+  // centuries away must not overflow the clock's nanosecond range.
   std::tm tm{};
   std::string text(header);
   const char* end = strptime(text.c_str(), "%a, %d %b %Y %H:%M:%S GMT", &tm);
   if (end == nullptr || *end != '\0') return milliseconds(0);
-  auto when = system_clock::from_time_t(timegm(&tm));
-  auto delta = duration_cast<milliseconds>(when - now);
-  return std::clamp(delta, milliseconds(0), cap);
+  const std::int64_t when_s = timegm(&tm);
+  const std::int64_t now_ms = duration_cast<milliseconds>(now.time_since_epoch()).count();
+  const std::int64_t now_s = now_ms / 1000;
+  if (when_s <= now_s) return milliseconds(0);
+  if (when_s - now_s > cap_s + 1) return cap;
+  return std::clamp(milliseconds((when_s - now_s) * 1000 - now_ms % 1000), milliseconds(0), cap);
 }
 
 }  // namespace submitd::submit

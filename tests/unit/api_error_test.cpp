@@ -28,3 +28,10 @@ TEST(ApiError, ServerTextIsSanitizedAndBounded) {
   EXPECT_LT(e.message.size(), 330u);
   EXPECT_EQ(e.message.find('\n'), std::string::npos);
 }
+
+// Found by fuzz_api_response: the 300-byte cut could split a multi-byte character.
+TEST(ApiError, LongMessagesAreCutOnACharacterBoundary) {
+  std::string body = R"({"message":")" + std::string(299, 'x') + "\u00e9\u00e9" + R"("})";
+  auto e = submitd::api::parse_api_error(400, body);
+  EXPECT_EQ(e.message, "HTTP 400: " + std::string(299, 'x') + "...");
+}

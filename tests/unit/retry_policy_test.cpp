@@ -58,3 +58,14 @@ TEST(RetryPolicy, RetryAfterSecondsAndDatesAreClamped) {
   EXPECT_EQ(submit::retry_after_delay("garbage", now, 300000ms), 0ms);
   EXPECT_EQ(submit::retry_after_delay("", now, 300000ms), 0ms);
 }
+
+// Found by fuzz_api_response: huge values overflowed into negative or zero waits.
+TEST(RetryPolicy, RetryAfterFarOutOfRangeIsTheCapNeverAnOverflow) {
+  auto now = std::chrono::sys_days{std::chrono::year{2026} / 11 / 28} + 12h + 500ms;
+  EXPECT_EQ(submit::retry_after_delay("10000000000000000", now, 300000ms), 300000ms);
+  EXPECT_EQ(submit::retry_after_delay("99999999999999999999", now, 300000ms), 300000ms);
+  EXPECT_EQ(submit::retry_after_delay("Thu, 01 Jan 9017 00:00:00 GMT", now, 300000ms), 300000ms);
+  EXPECT_EQ(submit::retry_after_delay("Fri, 01 Jan 1600 00:00:00 GMT", now, 300000ms), 0ms);
+  // Sub-second precision of "now" is kept: 12:00:02 is 1.5 s after 12:00:00.5.
+  EXPECT_EQ(submit::retry_after_delay("Sat, 28 Nov 2026 12:00:02 GMT", now, 300000ms), 1500ms);
+}

@@ -98,3 +98,17 @@ TEST(TokenState, NewKeyLiftsTheHold) {
   s.key_replaced();
   EXPECT_EQ(s.decide(clock.now()), Action::refresh);
 }
+
+// Found while fuzzing the token grant: a lifetime of centuries overflowed the deadlines and
+// made every caller exchange again.
+TEST(TokenState, AbsurdLifetimeIsTrustedForADay) {
+  ManualClock clock;
+  TokenState s;
+  s.refresh_started();
+  s.refresh_succeeded("t1", std::chrono::seconds(10'000'000'000), clock.now());
+  EXPECT_EQ(s.decide(clock.now()), Action::use);
+  clock.advance(std::chrono::hours(24) - 301s);
+  EXPECT_EQ(s.decide(clock.now()), Action::use);
+  clock.advance(2s);
+  EXPECT_EQ(s.decide(clock.now()), Action::use_and_refresh);
+}

@@ -1,0 +1,163 @@
+// Role: the journal thread and its group commit (see journal.hpp).
+#include "journal/journal.hpp"
+
+#include <boost/asio/async_result.hpp>
+#include <boost/asio/execution/outstanding_work.hpp>
+#include <boost/asio/prefer.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <algorithm>
+#include <chrono>
+
+#include "util/log.hpp"
+
+namespace submitd::journal {
+namespace asio = boost::asio;
+
+namespace {
+// Bounds one transaction, so a flood of records still gets committed in steps.
+constexpr std::size_t kMaxBatch = 8192;
+}  // namespace
+
+Journal::Journal(asio::any_io_executor executor, const JournalStore::Options& options)
+    : executor_(std::move(executor)), store_(std::make_unique<JournalStore>(options)) {
+  created_ = store_->created();
+  thread_ = std::thread([this] { run(); });
+}
+
+Journal::~Journal() {
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  thread_.join();
+}
+
+void Journal::enqueue(Record r) {
+  {
+    std::lock_guard lock(mutex_);
+    queue_.push_back(std::move(r));
+  }
+  wake_.notify_one();
+}
+
+asio::awaitable<AcceptVerdict> Journal::accept(Accept a) {
+  return asio::async_initiate<decltype(asio::use_awaitable), void(AcceptVerdict)>(
+      [this, a = std::move(a)](auto handler) mutable {
+        auto h = std::make_shared<decltype(handler)>(std::move(handler));
+        // The tracked executor keeps the I/O loop alive while the record is on its way to disk.
+        auto ex = asio::prefer(executor_, asio::execution::outstanding_work.tracked);
+        enqueue(Record{std::move(a), [h, ex](AcceptVerdict v) {
+                         asio::post(ex, [h, v = std::move(v)]() mutable { (*h)(std::move(v)); });
+                       }});
+      },
+      asio::use_awaitable);
+}
+
+asio::awaitable<void> Journal::flush() {
+  return asio::async_initiate<decltype(asio::use_awaitable), void()>(
+      [this](auto handler) {
+        auto h = std::make_shared<decltype(handler)>(std::move(handler));
+        auto ex = asio::prefer(executor_, asio::execution::outstanding_work.tracked);
+        enqueue(Record{Flush{}, [h, ex](AcceptVerdict) { asio::post(ex, [h]() mutable { (*h)(); }); }});
+      },
+      asio::use_awaitable);
+}
+
+void Journal::progress(std::string claim_id, std::uint64_t line, Step step) {
+  enqueue(Record{Progress{std::move(claim_id), line, step}, {}});
+}
+void Journal::finish(Finish f) { enqueue(Record{std::move(f), {}}); }
+void Journal::forget_claim(std::string claim_id) { enqueue(Record{ForgetClaim{std::move(claim_id)}, {}}); }
+void Journal::forget_claims_except(std::vector<std::string> keep) {
+  enqueue(Record{ForgetExcept{std::move(keep)}, {}});
+}
+void Journal::prune_request_ids(std::int64_t cutoff_ms) { enqueue(Record{Prune{cutoff_ms}, {}}); }
+
+JournalStats Journal::stats() const {
+  std::lock_guard lock(mutex_);
+  return stats_;
+}
+
+void Journal::apply(std::deque<Record>& batch, std::vector<AcceptVerdict>& verdicts) {
+  store_->begin();
+  for (std::size_t i = 0; i < batch.size(); ++i) {
+    auto& what = batch[i].what;
+    if (auto* a = std::get_if<Accept>(&what)) {
+      verdicts[i] = store_->accept(*a);
+    } else if (auto* p = std::get_if<Progress>(&what)) {
+      store_->progress(p->claim_id, p->line, p->step);
+    } else if (auto* f = std::get_if<Finish>(&what)) {
+      store_->finish(*f);
+    } else if (auto* c = std::get_if<ForgetClaim>(&what)) {
+      store_->forget_claim(c->claim_id);
+    } else if (auto* e = std::get_if<ForgetExcept>(&what)) {
+      std::size_t n = store_->forget_claims_except(e->keep);
+      if (n > 0) log::info("journal: dropped the records of {} files no longer in active/", n);
+    } else if (auto* pr = std::get_if<Prune>(&what)) {
+      std::size_t n = store_->prune_request_ids(pr->cutoff_ms);
+      if (n > 0) log::info("journal: {} requestIds passed their retention and were forgotten", n);
+    }
+  }
+  store_->commit();
+}
+
+void Journal::run() {
+  std::chrono::milliseconds pause{100};
+  for (;;) {
+    std::deque<Record> batch;
+    {
+      std::unique_lock lock(mutex_);
+      wake_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+      if (queue_.empty()) return;  // stopping, and everything is committed
+      // Everything that queued up while the last commit was on disk goes in this one.
+      std::size_t n = std::min(queue_.size(), kMaxBatch);
+      std::move(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(n), std::back_inserter(batch));
+      queue_.erase(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(n));
+    }
+    std::vector<AcceptVerdict> verdicts(batch.size());
+    for (;;) {
+      try {
+        apply(batch, verdicts);
+        break;
+      } catch (const JournalError& e) {
+        try {
+          store_->rollback();
+        } catch (const JournalError&) {
+        }
+        bool first;
+        {
+          std::lock_guard lock(mutex_);
+          first = !stats_.stalled;
+          stats_.stalled = true;
+          stats_.last_error = e.what();
+          if (stopping_ && !first) {
+            // Shutting down and the disk still refuses: leave it to the next start (the
+            // requests are still in active/ and will be accepted again).
+            return;
+          }
+        }
+        if (first) log::error("journal cannot commit ({}); accepted work waits and is retried", e.what());
+        std::unique_lock lock(mutex_);
+        wake_.wait_for(lock, pause, [&] { return stopping_; });
+        pause = std::min(pause * 2, std::chrono::milliseconds(10000));
+      }
+    }
+    pause = std::chrono::milliseconds(100);
+    {
+      std::lock_guard lock(mutex_);
+      if (stats_.stalled) log::info("journal commits again");
+      stats_.stalled = false;
+      stats_.last_error.clear();
+      ++stats_.commits;
+      stats_.records += batch.size();
+    }
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+      if (batch[i].on_durable) batch[i].on_durable(std::move(verdicts[i]));
+    }
+  }
+}
+
+}  // namespace submitd::journal

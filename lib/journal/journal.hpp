@@ -1,0 +1,98 @@
+// Role: the daemon's durable journal with group commit. Coroutines on the daemon's single
+// I/O thread hand it records; one journal thread applies everything queued so far in one
+// SQLite transaction and one fsync, then completes the waiting callers on the I/O executor.
+// So durability costs one fsync per batch, not per request, and the I/O thread never waits
+// on the disk. Only `accept` is awaited (a request's first API call waits until its
+// acceptance, and its requestId claim, are durable); progress and outcomes are queued
+// without waiting, because losing them in a crash only makes recovery read the job again.
+//
+// When the disk refuses a commit (full, I/O error), the batch is kept and retried with a
+// growing pause: nothing accepted is dropped, callers simply wait, and `stats()` says so.
+#pragma once
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <variant>
+#include <vector>
+
+#include "journal/journal_store.hpp"
+
+namespace submitd::journal {
+
+struct JournalStats {
+  std::uint64_t commits = 0;     // transactions committed
+  std::uint64_t records = 0;     // records in them
+  bool stalled = false;          // the last commit failed and is being retried
+  std::string last_error;        // why, when stalled
+};
+
+class Journal {
+ public:
+  // Opens (or creates) the journal file and starts the journal thread. Throws JournalError.
+  Journal(boost::asio::any_io_executor executor, const JournalStore::Options& options);
+  ~Journal();  // commits what is queued, then stops the thread
+  Journal(const Journal&) = delete;
+  Journal& operator=(const Journal&) = delete;
+
+  // True when there was no journal file before this start.
+  bool created() const { return created_; }
+
+  // Records the acceptance of a request; completes once it is durable, with the verdict.
+  boost::asio::awaitable<AcceptVerdict> accept(Accept a);
+  void progress(std::string claim_id, std::uint64_t line, Step step);
+  void finish(Finish f);
+  void forget_claim(std::string claim_id);
+  void forget_claims_except(std::vector<std::string> keep);
+  void prune_request_ids(std::int64_t cutoff_ms);
+  // Completes when everything queued before it is durable.
+  boost::asio::awaitable<void> flush();
+
+  JournalStats stats() const;
+
+ private:
+  struct Progress {
+    std::string claim_id;
+    std::uint64_t line;
+    Step step;
+  };
+  struct ForgetClaim {
+    std::string claim_id;
+  };
+  struct ForgetExcept {
+    std::vector<std::string> keep;
+  };
+  struct Prune {
+    std::int64_t cutoff_ms;
+  };
+  struct Flush {};
+  struct Record {
+    std::variant<Accept, Progress, Finish, ForgetClaim, ForgetExcept, Prune, Flush> what;
+    std::function<void(AcceptVerdict)> on_durable;  // accept and flush only
+  };
+
+  void enqueue(Record r);
+  void run();
+  void apply(std::deque<Record>& batch, std::vector<AcceptVerdict>& verdicts);
+
+  boost::asio::any_io_executor executor_;
+  std::unique_ptr<JournalStore> store_;
+  bool created_ = false;
+
+  mutable std::mutex mutex_;
+  std::condition_variable wake_;
+  std::deque<Record> queue_;
+  bool stopping_ = false;
+  JournalStats stats_;
+  std::thread thread_;
+};
+
+}  // namespace submitd::journal

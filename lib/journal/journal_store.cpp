@@ -1,0 +1,182 @@
+// Role: the journal's records in SQLite (see journal_store.hpp).
+#include "journal/journal_store.hpp"
+
+#include <algorithm>
+#include <set>
+
+namespace submitd::journal {
+namespace {
+
+constexpr std::string_view kSchema = R"sql(
+CREATE TABLE IF NOT EXISTS requests(
+  claim_id TEXT NOT NULL,
+  line INTEGER NOT NULL,
+  job_id TEXT NOT NULL,
+  request_id TEXT NOT NULL,
+  step INTEGER NOT NULL,
+  status INTEGER,
+  outcome TEXT,
+  PRIMARY KEY(claim_id, line)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS request_ids(
+  request_id TEXT PRIMARY KEY,
+  job_id TEXT NOT NULL,
+  accepted_ms INTEGER NOT NULL) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS request_ids_by_age ON request_ids(accepted_ms);
+)sql";
+
+int open_flags(bool read_only) {
+  return read_only ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+}
+
+}  // namespace
+
+JournalStore::JournalStore(const Options& options)
+    : options_(options),
+      created_(!std::filesystem::exists(options.file)),
+      db_(options.file.string(), open_flags(options.read_only)) {
+  std::int64_t version = db_.scalar_int("PRAGMA user_version");
+  if (version > kJournalFormatVersion) {
+    throw JournalError("the journal " + options.file.string() + " has format version " +
+                       std::to_string(version) + ", written by a newer bytenite-submitd; this one reads "
+                       "version " + std::to_string(kJournalFormatVersion) +
+                       ". Run the newer daemon, or move the state directory aside to start afresh");
+  }
+  if (!options.read_only) {
+    db_.exec("PRAGMA journal_mode=WAL");
+    // FULL: every commit is fsynced (the WAL), so a committed batch survives power loss.
+    db_.exec(options.durable ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=OFF");
+    if (version == 0) {
+      db_.exec("BEGIN");
+      db_.exec(kSchema);
+      db_.exec("PRAGMA user_version=" + std::to_string(kJournalFormatVersion));
+      db_.exec("COMMIT");
+    }
+  } else if (version == 0) {
+    throw JournalError("the journal " + options.file.string() + " has no schema yet");
+  }
+  find_row_ = Statement(db_.handle(), "SELECT step, job_id, outcome, status FROM requests WHERE claim_id=?1 AND line=?2");
+  if (options.read_only) return;
+  insert_row_ = Statement(db_.handle(),
+                          "INSERT INTO requests(claim_id, line, job_id, request_id, step) VALUES(?1, ?2, ?3, ?4, 0)");
+  find_request_id_ = Statement(db_.handle(), "SELECT job_id, accepted_ms FROM request_ids WHERE request_id=?1");
+  upsert_request_id_ = Statement(
+      db_.handle(), "INSERT OR REPLACE INTO request_ids(request_id, job_id, accepted_ms) VALUES(?1, ?2, ?3)");
+  set_step_ = Statement(db_.handle(), "UPDATE requests SET step=?3 WHERE claim_id=?1 AND line=?2 AND step<?3");
+  finish_row_ = Statement(db_.handle(),
+                          "UPDATE requests SET step=3, status=?3, outcome=?4 WHERE claim_id=?1 AND line=?2");
+  release_request_id_ = Statement(db_.handle(), "DELETE FROM request_ids WHERE request_id=?1 AND job_id=?2");
+  forget_claim_ = Statement(db_.handle(), "DELETE FROM requests WHERE claim_id=?1");
+  prune_ = Statement(db_.handle(), "DELETE FROM request_ids WHERE accepted_ms<?1");
+}
+
+void JournalStore::begin() { db_.exec("BEGIN IMMEDIATE"); }
+void JournalStore::commit() { db_.exec("COMMIT"); }
+void JournalStore::rollback() {
+  if (!sqlite3_get_autocommit(db_.handle())) db_.exec("ROLLBACK");
+}
+
+std::optional<JournalStore::Row> JournalStore::row(const std::string& claim_id, std::uint64_t line) {
+  find_row_.bind(1, claim_id).bind(2, static_cast<std::int64_t>(line));
+  std::optional<Row> out;
+  if (find_row_.step()) {
+    Row r;
+    r.step = static_cast<Step>(std::clamp<std::int64_t>(find_row_.column_int(0), 0, 3));
+    r.job_id = find_row_.column_text(1);
+    r.outcome_line = find_row_.column_text(2);
+    r.status = static_cast<int>(find_row_.column_int(3));
+    out = std::move(r);
+  }
+  find_row_.reset();
+  return out;
+}
+
+AcceptVerdict JournalStore::accept(const Accept& a) {
+  AcceptVerdict v;
+  if (auto existing = row(a.claim_id, a.line)) {
+    // The same request again (a restart resumed its file): report how far it got.
+    if (existing->step == Step::finished) {
+      v.kind = AcceptVerdict::Kind::finished;
+      v.outcome_line = std::move(existing->outcome_line);
+      v.status = existing->status;
+    } else {
+      v.kind = AcceptVerdict::Kind::resumed;
+    }
+    v.step = existing->step;
+    return v;
+  }
+  if (a.request_id_given) {
+    find_request_id_.bind(1, a.request_id);
+    if (find_request_id_.step()) {
+      std::string earlier = find_request_id_.column_text(0);
+      std::int64_t when = find_request_id_.column_int(1);
+      bool within = a.accepted_ms - when < options_.request_id_retention.count();
+      if (earlier != a.job_id && within) {
+        v.kind = AcceptVerdict::Kind::duplicate;
+        v.earlier_job_id = std::move(earlier);
+      }
+    }
+    find_request_id_.reset();
+  }
+  insert_row_.bind(1, a.claim_id).bind(2, static_cast<std::int64_t>(a.line)).bind(3, a.job_id).bind(4, a.request_id);
+  insert_row_.step();
+  insert_row_.reset();
+  if (v.kind == AcceptVerdict::Kind::fresh && a.request_id_given) {
+    upsert_request_id_.bind(1, a.request_id).bind(2, a.job_id).bind(3, a.accepted_ms);
+    upsert_request_id_.step();
+    upsert_request_id_.reset();
+  }
+  return v;
+}
+
+void JournalStore::progress(const std::string& claim_id, std::uint64_t line, Step step) {
+  set_step_.bind(1, claim_id).bind(2, static_cast<std::int64_t>(line)).bind(3, static_cast<std::int64_t>(step));
+  set_step_.step();
+  set_step_.reset();
+}
+
+void JournalStore::finish(const Finish& f) {
+  finish_row_.bind(1, f.claim_id).bind(2, static_cast<std::int64_t>(f.line)).bind(3, std::int64_t{f.status});
+  finish_row_.bind(4, f.outcome_line);
+  finish_row_.step();
+  finish_row_.reset();
+  if (f.release_request_id) {
+    release_request_id_.bind(1, *f.release_request_id).bind(2, f.job_id);
+    release_request_id_.step();
+    release_request_id_.reset();
+  }
+}
+
+void JournalStore::forget_claim(const std::string& claim_id) {
+  forget_claim_.bind(1, claim_id);
+  forget_claim_.step();
+  forget_claim_.reset();
+}
+
+std::size_t JournalStore::forget_claims_except(const std::vector<std::string>& keep) {
+  std::set<std::string> keep_set(keep.begin(), keep.end());
+  std::vector<std::string> gone;
+  Statement claims(db_.handle(), "SELECT DISTINCT claim_id FROM requests");
+  while (claims.step()) {
+    std::string c = claims.column_text(0);
+    if (!keep_set.count(c)) gone.push_back(std::move(c));
+  }
+  for (const auto& c : gone) forget_claim(c);
+  return gone.size();
+}
+
+std::size_t JournalStore::prune_request_ids(std::int64_t cutoff_ms) {
+  prune_.bind(1, cutoff_ms);
+  prune_.step();
+  prune_.reset();
+  return static_cast<std::size_t>(sqlite3_changes(db_.handle()));
+}
+
+std::size_t JournalStore::request_rows() {
+  return static_cast<std::size_t>(db_.scalar_int("SELECT count(*) FROM requests"));
+}
+
+std::size_t JournalStore::request_id_entries() {
+  return static_cast<std::size_t>(db_.scalar_int("SELECT count(*) FROM request_ids"));
+}
+
+}  // namespace submitd::journal

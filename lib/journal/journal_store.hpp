@@ -1,0 +1,108 @@
+// Role: the journal's durable records, as synchronous operations on one SQLite file (WAL):
+// for every accepted request its jobId and how far it got (accepted, created, configured,
+// finished with its outcome line), and the requestId index that makes a requestId an
+// idempotency key for the retention window. The Journal runs these on its own thread and
+// commits many of them in one transaction (group commit); tests call them directly.
+//
+// Trusts nothing about the file it opens beyond SQLite's own checks: the format version is
+// read first, and a file written by a newer daemon is refused, never misread.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "journal/sqlite_handle.hpp"
+
+namespace submitd::journal {
+
+inline constexpr int kJournalFormatVersion = 1;
+
+// How far a request got. Numbers are stored; never renumber.
+enum class Step : int { accepted = 0, created = 1, configured = 2, finished = 3 };
+
+struct Accept {
+  std::string claim_id;
+  std::uint64_t line = 0;
+  std::string request_id;
+  bool request_id_given = false;  // only a requestId from the request is an idempotency key
+  std::string job_id;
+  std::int64_t accepted_ms = 0;  // Unix ms
+};
+
+struct AcceptVerdict {
+  enum class Kind {
+    fresh,      // newly accepted: nothing was sent to the API for it yet
+    resumed,    // accepted before (a restart): `step` says how far it got
+    finished,   // accepted and finished before: `outcome_line` is its outcome
+    duplicate,  // its requestId was accepted earlier for another job (`earlier_job_id`)
+  } kind = Kind::fresh;
+  Step step = Step::accepted;
+  std::string outcome_line;
+  int status = 0;  // for finished: the stored SubmitStatus as int
+  std::string earlier_job_id;
+};
+
+struct Finish {
+  std::string claim_id;
+  std::uint64_t line = 0;
+  std::string outcome_line;
+  int status = 0;  // SubmitStatus as int
+  // When set, this requestId is released from the index (a request that failed before it
+  // could have run may be fixed and dropped again under the same requestId).
+  std::optional<std::string> release_request_id;
+  std::string job_id;
+};
+
+class JournalStore {
+ public:
+  struct Options {
+    std::filesystem::path file;
+    bool durable = true;  // false: no fsync at all (benchmarks of what durability costs)
+    std::chrono::milliseconds request_id_retention{std::chrono::hours(24 * 7)};
+    bool read_only = false;  // a second connection for lookups on another thread
+  };
+
+  // Opens or creates the journal. Throws JournalError naming the file on any trouble,
+  // including a format version this daemon does not know.
+  explicit JournalStore(const Options& options);
+
+  // True when this open created the file (there was no journal before).
+  bool created() const { return created_; }
+
+  void begin();
+  void commit();
+  void rollback();
+
+  AcceptVerdict accept(const Accept& a);
+  void progress(const std::string& claim_id, std::uint64_t line, Step step);
+  void finish(const Finish& f);
+  // Deletes the records of a file that has been placed in done/ or failed/ (compaction).
+  void forget_claim(const std::string& claim_id);
+  // Deletes every claim's records except these (at start: files no longer in active/).
+  std::size_t forget_claims_except(const std::vector<std::string>& keep);
+  // Drops requestIds accepted before `cutoff_ms` from the index; returns how many.
+  std::size_t prune_request_ids(std::int64_t cutoff_ms);
+
+  struct Row {
+    Step step = Step::accepted;
+    std::string job_id;
+    std::string outcome_line;
+    int status = 0;
+  };
+  std::optional<Row> row(const std::string& claim_id, std::uint64_t line);
+  std::size_t request_rows();
+  std::size_t request_id_entries();
+
+ private:
+  Options options_;
+  bool created_;  // before db_: decided before the open creates the file
+  Database db_;
+  Statement find_row_, insert_row_, find_request_id_, upsert_request_id_, set_step_, finish_row_,
+      release_request_id_, forget_claim_, prune_;
+};
+
+}  // namespace submitd::journal

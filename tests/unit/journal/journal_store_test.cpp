@@ -1,0 +1,162 @@
+// Role: the journal's records on a real SQLite file in a temp dir: acceptance and its
+// verdicts (fresh, resumed after a restart, finished with the stored outcome, duplicate
+// requestId within retention), progress, release of a failed request's requestId,
+// compaction of placed files, pruning of expired requestIds, and refusal of a newer format.
+#include "journal/journal_store.hpp"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "journal/sqlite_handle.hpp"
+
+namespace fs = std::filesystem;
+using namespace submitd::journal;
+using Kind = AcceptVerdict::Kind;
+
+namespace {
+
+class JournalStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / ("journal-test-" + std::to_string(::getpid()) + "-" +
+                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+    options_.file = dir_ / "journal.sqlite";
+    options_.request_id_retention = std::chrono::hours(24);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+  Accept accept(std::string claim, std::uint64_t line, std::string request_id, std::string job,
+                std::int64_t ms = 1'000'000, bool given = true) {
+    return Accept{std::move(claim), line, std::move(request_id), given, std::move(job), ms};
+  }
+  AcceptVerdict commit_accept(JournalStore& s, const Accept& a) {
+    s.begin();
+    auto v = s.accept(a);
+    s.commit();
+    return v;
+  }
+  fs::path dir_;
+  JournalStore::Options options_;
+};
+
+TEST_F(JournalStoreTest, NewRequestIsFreshAndARestartSeesHowFarItGot) {
+  {
+    JournalStore s(options_);
+    EXPECT_TRUE(s.created());
+    EXPECT_EQ(commit_accept(s, accept("c1", 1, "r1", "job-1")).kind, Kind::fresh);
+    s.begin();
+    s.progress("c1", 1, Step::configured);
+    s.progress("c1", 1, Step::created);  // never moves backwards
+    s.commit();
+  }
+  JournalStore again(options_);
+  EXPECT_FALSE(again.created());
+  auto v = commit_accept(again, accept("c1", 1, "r1", "job-1"));
+  EXPECT_EQ(v.kind, Kind::resumed);
+  EXPECT_EQ(v.step, Step::configured);
+}
+
+TEST_F(JournalStoreTest, FinishedRequestGivesBackItsOutcome) {
+  JournalStore s(options_);
+  commit_accept(s, accept("c1", 7, "r7", "job-7"));
+  s.begin();
+  s.finish(Finish{"c1", 7, "{\"v\":1,\"line\":7}\n", 0, std::nullopt, "job-7"});
+  s.commit();
+  auto v = commit_accept(s, accept("c1", 7, "r7", "job-7"));
+  EXPECT_EQ(v.kind, Kind::finished);
+  EXPECT_EQ(v.outcome_line, "{\"v\":1,\"line\":7}\n");
+  EXPECT_EQ(v.status, 0);
+}
+
+TEST_F(JournalStoreTest, SameRequestIdForAnotherJobWithinRetentionIsADuplicate) {
+  JournalStore s(options_);
+  EXPECT_EQ(commit_accept(s, accept("c1", 1, "billing-1", "job-a")).kind, Kind::fresh);
+  auto dup = commit_accept(s, accept("c2", 1, "billing-1", "job-b", 1'000'000 + 3'600'000));
+  EXPECT_EQ(dup.kind, Kind::duplicate);
+  EXPECT_EQ(dup.earlier_job_id, "job-a");
+  // Past the retention the requestId may be used again, for a new job.
+  auto later = commit_accept(s, accept("c3", 1, "billing-1", "job-c", 1'000'000 + 25 * 3'600'000LL));
+  EXPECT_EQ(later.kind, Kind::fresh);
+  // ... and from then on it names the new job.
+  auto after = commit_accept(s, accept("c4", 1, "billing-1", "job-d", 1'000'000 + 26 * 3'600'000LL));
+  EXPECT_EQ(after.earlier_job_id, "job-c");
+}
+
+TEST_F(JournalStoreTest, TwoRequestsWithOneRequestIdInOneBatch) {
+  JournalStore s(options_);
+  s.begin();
+  auto first = s.accept(accept("c1", 1, "same", "job-1"));
+  auto second = s.accept(accept("c1", 2, "same", "job-2"));
+  s.commit();
+  EXPECT_EQ(first.kind, Kind::fresh);
+  EXPECT_EQ(second.kind, Kind::duplicate);
+  EXPECT_EQ(second.earlier_job_id, "job-1");
+}
+
+TEST_F(JournalStoreTest, GeneratedRequestIdsAreNotIdempotencyKeys) {
+  JournalStore s(options_);
+  commit_accept(s, accept("c1", 1, "c1:1", "job-1", 1'000'000, false));
+  EXPECT_EQ(s.request_id_entries(), 0u);
+}
+
+TEST_F(JournalStoreTest, FailedRequestCanReleaseItsRequestId) {
+  JournalStore s(options_);
+  commit_accept(s, accept("c1", 1, "fix-me", "job-1"));
+  s.begin();
+  s.finish(Finish{"c1", 1, "{}\n", 1, std::string("fix-me"), "job-1"});
+  s.commit();
+  EXPECT_EQ(commit_accept(s, accept("c2", 1, "fix-me", "job-2")).kind, Kind::fresh);
+  // A release names its job: an old failure cannot release a newer job's claim.
+  s.begin();
+  s.finish(Finish{"c1", 1, "{}\n", 1, std::string("fix-me"), "job-1"});
+  s.commit();
+  EXPECT_EQ(commit_accept(s, accept("c3", 1, "fix-me", "job-3")).kind, Kind::duplicate);
+}
+
+TEST_F(JournalStoreTest, PlacedFilesAreForgottenAndExpiredRequestIdsPruned) {
+  JournalStore s(options_);
+  s.begin();
+  for (std::uint64_t l = 1; l <= 10; ++l) s.accept(accept("done-claim", l, "d" + std::to_string(l), "j" + std::to_string(l), 1000));
+  for (std::uint64_t l = 1; l <= 5; ++l) s.accept(accept("live-claim", l, "l" + std::to_string(l), "k" + std::to_string(l), 5000));
+  s.accept(accept("orphan", 1, "o1", "o1", 5000));
+  s.commit();
+  EXPECT_EQ(s.request_rows(), 16u);
+  s.begin();
+  s.forget_claim("done-claim");
+  EXPECT_EQ(s.forget_claims_except({"live-claim"}), 1u);
+  EXPECT_EQ(s.prune_request_ids(2000), 10u);
+  s.commit();
+  EXPECT_EQ(s.request_rows(), 5u);
+  EXPECT_EQ(s.request_id_entries(), 6u);
+  EXPECT_TRUE(s.row("live-claim", 3));
+  EXPECT_FALSE(s.row("done-claim", 3));
+}
+
+TEST_F(JournalStoreTest, NewerFormatIsRefusedWithAClearMessage) {
+  { JournalStore s(options_); }
+  {
+    Database db(options_.file.string(), SQLITE_OPEN_READWRITE);
+    db.exec("PRAGMA user_version=2");
+  }
+  try {
+    JournalStore s(options_);
+    FAIL() << "a journal of a newer format was opened";
+  } catch (const JournalError& e) {
+    std::string what = e.what();
+    EXPECT_NE(what.find("format version 2"), std::string::npos) << what;
+    EXPECT_NE(what.find("newer bytenite-submitd"), std::string::npos) << what;
+  }
+}
+
+TEST_F(JournalStoreTest, NotAJournalIsRefused) {
+  {
+    std::FILE* f = std::fopen(options_.file.c_str(), "w");
+    std::fputs("this is not a database, just some text that is long enough to be a header....", f);
+    std::fclose(f);
+  }
+  EXPECT_THROW(JournalStore s(options_), JournalError);
+}
+
+}  // namespace
