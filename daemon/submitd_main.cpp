@@ -19,6 +19,7 @@
 #include "api/token_cache.hpp"
 #include "config/api_key.hpp"
 #include "config/load.hpp"
+#include "journal/journal.hpp"
 #include "metrics/metrics.hpp"
 #include "spool/spool_paths.hpp"
 #include "state_dir.hpp"
@@ -137,7 +138,16 @@ int run_daemon(const config::Settings& settings, std::string api_key) {
   service_settings.rate_limit_per_second = settings.api.rate_limit_per_second;
   service_settings.retry_budget.ratio = settings.api.retry_budget_percent / 100.0;
   service_settings.retry_budget.min_per_second = settings.api.retry_budget_min_per_second;
-  submit::SpoolService service(io.get_executor(), paths, service_settings, client,
+  service_settings.request_id_retention = settings.submit.request_id_retention;
+
+  journal::JournalStore::Options journal_options;
+  journal_options.file = paths.state / "journal.sqlite";
+  journal_options.durable = settings.state.fsync;
+  journal_options.request_id_retention = settings.submit.request_id_retention;
+  journal::Journal journal(io.get_executor(), journal_options);
+  if (!settings.state.fsync) log::warn("state.fsync = false: journal commits are not synced to disk");
+
+  submit::SpoolService service(io.get_executor(), paths, service_settings, client, journal,
                                submit::JobPaths{settings.api.customer_prefix()}, job_namespace, clock,
                                metrics);
 

@@ -39,7 +39,7 @@ const std::array<TableSchema, 7>& schema() {
       {"spool",
        {"dir", "max_request_bytes", "rescan_interval_ms", "done_retention_days",
         "give_up_after_s"}},
-      {"state", {"dir"}},
+      {"state", {"dir", "fsync"}},
       {"control", {"socket"}},
       {"metrics", {"listen"}},
       {"log", {"level"}},
@@ -314,6 +314,7 @@ void read_metrics(const Reader& r, MetricsSettings& metrics) {
 
 void read_rest(const Reader& r, Settings& s) {
   s.state.dir = r.absolute_path("state", "dir").value_or(s.spool.dir / "state");
+  if (auto v = r.boolean("state", "fsync")) s.state.fsync = *v;
   s.control.socket = r.absolute_path("control", "socket");
   // sun_path holds 108 bytes including the terminating NUL.
   if (s.control.socket && s.control.socket->native().size() > 107)

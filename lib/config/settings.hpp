@@ -54,6 +54,7 @@ struct SpoolSettings {
 // [state]: the daemon's own durable state (journal, requestId index, lock).
 struct StateSettings {
   std::filesystem::path dir;  // default <spool.dir>/state, filled in by the loader
+  bool fsync = true;  // false only to measure what durability costs (journal commits unsynced)
 };
 
 // [control]: the local HTTP-over-Unix-socket control interface.

@@ -22,7 +22,7 @@ std::string_view stage_name(Stage s) {
 }
 
 JobSubmission::JobSubmission(spool::JobRequest request, std::string job_id, const JobPaths& paths,
-                             SubmissionOptions options, MonoTime accepted, bool recovered)
+                             SubmissionOptions options, MonoTime accepted, Resume resume)
     : request_(std::move(request)),
       job_id_(std::move(job_id)),
       paths_(paths),
@@ -30,7 +30,8 @@ JobSubmission::JobSubmission(spool::JobRequest request, std::string job_id, cons
       accepted_(accepted),
       // A recovered request may have been run before the crash: look before creating again
       // (a create on a started job is refused, and a run must never be sent twice).
-      stage_(recovered ? Stage::check_run : Stage::create) {}
+      stage_(resume == Resume::none ? Stage::create : Stage::check_run),
+      configured_before_(resume == Resume::configured) {}
 
 Stage JobSubmission::after(Stage s) const {
   switch (s) {
@@ -128,8 +129,10 @@ JobSubmission::Step JobSubmission::on_reply(const api::ApiReply& reply, MonoTime
         return {Step::Kind::finished};
       }
       // Still a draft (or unknown shape): configure it fully again, then run. The PATCHes
-      // are idempotent, and a recovered request may have stopped before them.
-      stage_ = runs_sent_ > 0 ? Stage::run : Stage::create;
+      // are idempotent, and a recovered request may have stopped before them, unless the
+      // journal says it was configured and the job is plainly a draft.
+      bool configured = configured_before_ && state == "JOB_STATE_NEW";
+      stage_ = runs_sent_ > 0 || configured ? Stage::run : Stage::create;
       return {Step::Kind::call};
     }
     stage_ = after(stage_);

@@ -39,8 +39,14 @@ class JobSubmission {
     std::chrono::milliseconds delay{0};  // for wait
   };
 
+  // How much an earlier run of the daemon may have done for this request.
+  enum class Resume {
+    none,        // nothing was sent for it yet: start with create
+    unknown,     // calls may have been sent: read the job first
+    configured,  // created and configured for sure; run may have been sent: read the job first
+  };
   JobSubmission(spool::JobRequest request, std::string job_id, const JobPaths& paths,
-                SubmissionOptions options, MonoTime accepted, bool recovered);
+                SubmissionOptions options, MonoTime accepted, Resume resume);
 
   // The call for the current stage (without the token; ApiClient adds it).
   api::HttpCall current_call() const;
@@ -69,6 +75,7 @@ class JobSubmission {
   int retries_in_row_ = 0;  // consecutive transient failures, for the backoff exponent
   int runs_sent_ = 0;       // runs that went out (their answers may have been lost)
   bool rechecked_refused_run_ = false;
+  bool configured_before_ = false;  // a draft found at check_run needs only its run
   spool::SubmitStatus status_ = spool::SubmitStatus::failed;
   std::optional<spool::OutcomeError> error_;
 };

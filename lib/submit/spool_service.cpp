@@ -51,6 +51,7 @@ std::string join_warnings(const std::vector<std::string>& w) {
 // are done, so the outcome file is in input order with a bounded buffer.
 struct Slot {
   OutcomeRecord record;
+  std::string stored_line;   // the outcome line a previous run journaled; used as is
   std::string request_text;  // kept for the retry file if the request fails
   bool done = false;
   bool interrupted = false;
@@ -74,7 +75,8 @@ struct SpoolService::FileWork {
       if (slot.interrupted) {
         interrupted = true;
       } else {
-        writer.add_outcome(spool::outcome_json_line(slot.record));
+        writer.add_outcome(slot.stored_line.empty() ? spool::outcome_json_line(slot.record)
+                                                    : slot.stored_line);
         if (slot.record.status == SubmitStatus::failed) {
           writer.add_failed_request(slot.request_text);
           ++failed;
@@ -88,12 +90,14 @@ struct SpoolService::FileWork {
 };
 
 SpoolService::SpoolService(asio::any_io_executor executor, spool::SpoolPaths paths,
-                           SpoolServiceSettings settings, api::ApiClient& api, JobPaths job_paths,
-                           Uuid job_namespace, const Clock& clock, SubmitEvents& events)
+                           SpoolServiceSettings settings, api::ApiClient& api,
+                           journal::Journal& journal, JobPaths job_paths, Uuid job_namespace,
+                           const Clock& clock, SubmitEvents& events)
     : executor_(executor),
       paths_(std::move(paths)),
       settings_(settings),
       api_(api),
+      journal_(journal),
       job_paths_(std::move(job_paths)),
       job_namespace_(job_namespace),
       clock_(clock),
@@ -168,11 +172,28 @@ void SpoolService::start_file(spool::ClaimedFile file) {
                  [](std::exception_ptr e) { log_escape(e, "file worker"); });
 }
 
+asio::awaitable<void> SpoolService::prune_request_ids_hourly() {
+  while (!stopping_) {
+    auto cutoff = clock_.wall_now() - settings_.request_id_retention;
+    journal_.prune_request_ids(
+        std::chrono::duration_cast<std::chrono::milliseconds>(cutoff.time_since_epoch()).count());
+    co_await stop_signal_.wait(std::chrono::hours(1));
+  }
+}
+
 asio::awaitable<void> SpoolService::run() {
-  for (auto& file : spool::recover_claims(paths_)) {
+  auto recovered = spool::recover_claims(paths_);
+  // Records of files no longer in active/ (placed, but the crash came before the journal
+  // forgot them) are compaction leftovers.
+  std::vector<std::string> live;
+  for (const auto& file : recovered) live.push_back(file.claim_id);
+  journal_.forget_claims_except(std::move(live));
+  for (auto& file : recovered) {
     log::info("resuming interrupted file {} (claim {})", file.original_name, file.claim_id);
     start_file(std::move(file));
   }
+  asio::co_spawn(executor_, prune_request_ids_hourly(),
+                 [](std::exception_ptr e) { log_escape(e, "requestId pruning"); });
   asio::co_spawn(executor_, watch_incoming(), [](std::exception_ptr e) { log_escape(e, "watcher"); });
   while (!stopping_) {
     claim_available();
@@ -181,7 +202,8 @@ asio::awaitable<void> SpoolService::run() {
   while (active_files_ > 0) co_await work_changed_.wait(std::chrono::milliseconds(50));
 }
 
-asio::awaitable<bool> SpoolService::drive(JobSubmission& submission) {
+asio::awaitable<bool> SpoolService::drive(JobSubmission& submission, const std::string& claim_id,
+                                          std::uint64_t line) {
   std::uniform_real_distribution<double> jitter(0.0, 1.0);
   bool retry = false;
   while (!submission.finished()) {
@@ -194,8 +216,15 @@ asio::awaitable<bool> SpoolService::drive(JobSubmission& submission) {
     }
     api::HttpCall call = submission.current_call();
     api::ApiReply reply = co_await api_.send(call);
+    const Stage before = submission.stage();
     auto step = submission.on_reply(reply, clock_.now(), clock_.wall_now(), jitter(rng_));
     retry = step.kind == JobSubmission::Step::Kind::wait;
+    // Progress is journaled without waiting: if it is lost, recovery reads the job instead.
+    if (before == Stage::create && submission.stage() != Stage::create && !submission.finished()) {
+      journal_.progress(claim_id, line, journal::Step::created);
+    } else if (before != Stage::run && submission.stage() == Stage::run) {
+      journal_.progress(claim_id, line, journal::Step::configured);
+    }
     if (retry) {
       const std::string reason = retry_reason(reply);
       events_.retry_scheduled(call.endpoint, reason);
@@ -263,7 +292,8 @@ asio::awaitable<void> SpoolService::work_file(spool::ClaimedFile claimed) {
       co_return;
     }
     std::string claim_key = w.file.claim_id + ":" + std::to_string(request.line);
-    if (request.request_id.empty()) request.request_id = claim_key;
+    const bool request_id_given = !request.request_id.empty();
+    if (!request_id_given) request.request_id = claim_key;
     std::string job_id = uuid_v5(job_namespace_, claim_key).str();
     auto slot = std::make_shared<Slot>();
     slot->record.line = request.line;
@@ -280,31 +310,79 @@ asio::awaitable<void> SpoolService::work_file(spool::ClaimedFile claimed) {
     ++w.running;
     events_.request_accepted();
     events_.inflight_changed(inflight_);
-    auto submission = std::make_shared<JobSubmission>(std::move(request), job_id, job_paths_,
-                                                      settings_.submission, w.accepted_mono,
-                                                      w.file.recovered);
+    auto shared_request = std::make_shared<spool::JobRequest>(std::move(request));
     asio::co_spawn(
         executor_,
-        [this, submission, slot, &w]() -> asio::awaitable<void> {
+        [this, shared_request, slot, &w, request_id_given]() -> asio::awaitable<void> {
+          const spool::JobRequest& req = *shared_request;
+          journal::Accept acceptance{w.file.claim_id,  req.line,
+                                     req.request_id,   request_id_given,
+                                     slot->record.job_id,
+                                     std::chrono::duration_cast<std::chrono::milliseconds>(
+                                         clock_.wall_now().time_since_epoch()).count()};
+          // Durable before any API call: a crash from here on finds the request in the journal,
+          // and its requestId is claimed against duplicates.
+          journal::AcceptVerdict verdict = co_await journal_.accept(acceptance);
           bool completed = false;
-          try {
-            completed = co_await drive(*submission);
-          } catch (const std::exception& e) {
-            log::error("job {}: submission stopped by an exception: {}", submission->job_id(), e.what());
+          std::optional<JobSubmission> submission;
+          switch (verdict.kind) {
+            case journal::AcceptVerdict::Kind::finished:
+              // Finished before a restart: its outcome stands; nothing is sent again.
+              slot->stored_line = std::move(verdict.outcome_line);
+              slot->record.status = static_cast<SubmitStatus>(verdict.status);
+              completed = true;
+              break;
+            case journal::AcceptVerdict::Kind::duplicate:
+              slot->record.status = SubmitStatus::duplicate;
+              slot->record.job_id = verdict.earlier_job_id;
+              slot->record.attempts = 0;
+              completed = true;
+              log::info("request {} is a duplicate of job {} (requestId accepted before)",
+                        req.request_id, verdict.earlier_job_id);
+              break;
+            case journal::AcceptVerdict::Kind::resumed:
+            case journal::AcceptVerdict::Kind::fresh: {
+              using Resume = JobSubmission::Resume;
+              Resume resume = Resume::none;
+              if (verdict.kind == journal::AcceptVerdict::Kind::resumed) {
+                resume = verdict.step >= journal::Step::configured ? Resume::configured : Resume::unknown;
+              } else if (w.file.recovered && journal_.created()) {
+                resume = Resume::unknown;  // no journal from before: calls may have gone out
+              }
+              submission.emplace(req, slot->record.job_id, job_paths_, settings_.submission,
+                                 w.accepted_mono, resume);
+              try {
+                completed = co_await drive(*submission, w.file.claim_id, req.line);
+              } catch (const std::exception& e) {
+                log::error("job {}: submission stopped by an exception: {}", submission->job_id(), e.what());
+              }
+              slot->record.status = submission->status();
+              slot->record.attempts = submission->attempts();
+              slot->record.error = submission->error();
+              break;
+            }
           }
-          slot->record.status = submission->status();
-          slot->record.attempts = submission->attempts();
-          slot->record.error = submission->error();
           slot->record.finished_at = clock_.wall_now();
           slot->interrupted = !completed;
           slot->done = true;
-          if (completed) {
-            auto stage = submission->error() ? std::string_view(submission->error()->stage) : "";
-            events_.request_finished(submission->status(), stage, clock_.now() - w.accepted_mono);
-            if (submission->error()) {
+          if (completed && slot->stored_line.empty()) {
+            auto stage = slot->record.error ? std::string_view(slot->record.error->stage) : "";
+            events_.request_finished(slot->record.status, stage, clock_.now() - w.accepted_mono);
+            if (slot->record.error) {
               log::info("request {} (job {}) failed at {}: {}", slot->record.request_id,
-                        submission->job_id(), submission->error()->stage, submission->error()->message);
+                        slot->record.job_id, slot->record.error->stage, slot->record.error->message);
             }
+            journal::Finish finish{w.file.claim_id, req.line, spool::outcome_json_line(slot->record),
+                                   static_cast<int>(slot->record.status), std::nullopt, slot->record.job_id};
+            // A request that failed before it could have run releases its requestId, so the
+            // fixed request can be dropped again under the same id. After a run was sent the
+            // job may exist and be running: the id stays claimed.
+            if (request_id_given && slot->record.status == SubmitStatus::failed && slot->record.error &&
+                slot->record.error->stage != "run") {
+              finish.release_request_id = req.request_id;
+            }
+            slot->stored_line = finish.outcome_line;
+            journal_.finish(std::move(finish));
           }
           --inflight_;
           --w.running;
@@ -383,6 +461,7 @@ asio::awaitable<void> SpoolService::work_file(spool::ClaimedFile claimed) {
   }
   try {
     auto placed = w.writer.finish();
+    journal_.forget_claim(w.file.claim_id);  // the outcome file now holds what the journal did
     log::info("{}: {} submitted, {} failed -> {}", w.file.original_name, w.submitted, w.failed,
               placed.input.parent_path().filename().string() + "/" + placed.input.filename().string());
   } catch (const std::exception& e) {

@@ -2,7 +2,8 @@
 // the hint, a periodic rescan the truth), claims files, parses their requests and runs each
 // through a JobSubmission with a bounded number in flight, and writes the outcomes in input
 // order before placing the file in done/ or failed/. Files left in active/ by an interrupted
-// run are worked again first, with their original claim ids (so the same jobIds).
+// run are worked again first, with their original claim ids (so the same jobIds), and the
+// journal says how far each of their requests got.
 // Single-threaded: everything runs on one executor.
 #pragma once
 
@@ -15,6 +16,7 @@
 #include <random>
 
 #include "api/api_client.hpp"
+#include "journal/journal.hpp"
 #include "spool/claim.hpp"
 #include "spool/spool_paths.hpp"
 #include "submit/job_submission.hpp"
@@ -38,14 +40,15 @@ struct SpoolServiceSettings {
   std::size_t reorder_window = 4096;    // per file: requests started but not yet written out
   SubmissionOptions submission;
   double rate_limit_per_second = 0;  // API calls per second over all requests; 0 = no limit
+  std::chrono::hours request_id_retention{24 * 7};  // a given requestId is a key this long
   RetryBudgetSettings retry_budget;
 };
 
 class SpoolService {
  public:
   SpoolService(boost::asio::any_io_executor executor, spool::SpoolPaths paths,
-               SpoolServiceSettings settings, api::ApiClient& api, JobPaths job_paths,
-               Uuid job_namespace, const Clock& clock, SubmitEvents& events);
+               SpoolServiceSettings settings, api::ApiClient& api, journal::Journal& journal,
+               JobPaths job_paths, Uuid job_namespace, const Clock& clock, SubmitEvents& events);
   ~SpoolService();
 
   // Runs until stop() and then until in-flight work has settled (or been interrupted).
@@ -62,13 +65,16 @@ class SpoolService {
   void start_file(spool::ClaimedFile file);
   boost::asio::awaitable<void> work_file(spool::ClaimedFile file);
   boost::asio::awaitable<void> watch_incoming();
-  boost::asio::awaitable<bool> drive(JobSubmission& submission);
+  boost::asio::awaitable<bool> drive(JobSubmission& submission, const std::string& claim_id,
+                                     std::uint64_t line);
+  boost::asio::awaitable<void> prune_request_ids_hourly();
   void claim_available();
 
   boost::asio::any_io_executor executor_;
   spool::SpoolPaths paths_;
   SpoolServiceSettings settings_;
   api::ApiClient& api_;
+  journal::Journal& journal_;
   JobPaths job_paths_;
   Uuid job_namespace_;
   const Clock& clock_;

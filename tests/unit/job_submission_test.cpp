@@ -54,7 +54,8 @@ class JobSubmissionTest : public ::testing::Test {
   const std::string job_id = "11111111-2222-5333-8444-555555555555";
 
   JobSubmission make(spool::JobRequest r = sample_request(), bool recovered = false) {
-    return JobSubmission(std::move(r), job_id, paths, options, clock.now(), recovered);
+    return JobSubmission(std::move(r), job_id, paths, options, clock.now(),
+                         recovered ? JobSubmission::Resume::unknown : JobSubmission::Resume::none);
   }
   JobSubmission::Step feed(JobSubmission& s, const api::ApiReply& r, double jitter = 0.5) {
     return s.on_reply(r, clock.now(), clock.wall_now(), jitter);
@@ -224,4 +225,18 @@ TEST_F(JobSubmissionTest, WaitNeverOvershootsTheGiveUpAge) {
   auto step = feed(s, r, 0.99);
   EXPECT_EQ(step.kind, Kind::wait);
   EXPECT_EQ(step.delay, 500ms);
+}
+
+TEST_F(JobSubmissionTest, JournalSaysConfiguredSoADraftOnlyNeedsItsRun) {
+  JobSubmission s(sample_request(), job_id, paths, options, clock.now(), JobSubmission::Resume::configured);
+  EXPECT_EQ(s.current_call().endpoint, api::Endpoint::get);
+  EXPECT_EQ(feed(s, job_in_state("JOB_STATE_NEW")).kind, Kind::call);
+  EXPECT_EQ(s.current_call().endpoint, api::Endpoint::run);
+  EXPECT_EQ(feed(s, ok()).kind, Kind::finished);
+  EXPECT_EQ(s.status(), spool::SubmitStatus::submitted);
+
+  // An answer without a readable state gets the full configuration again.
+  JobSubmission unsure(sample_request(), job_id, paths, options, clock.now(), JobSubmission::Resume::configured);
+  feed(unsure, ok("{}"));
+  EXPECT_EQ(unsure.current_call().endpoint, api::Endpoint::create);
 }

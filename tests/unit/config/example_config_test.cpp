@@ -69,6 +69,7 @@ TEST(ExampleConfig, ShownValuesAreTheDefaults) {
   EXPECT_EQ(s.spool.done_retention, d.spool.done_retention);
   EXPECT_EQ(s.spool.give_up_after, d.spool.give_up_after);
   EXPECT_EQ(s.metrics.listen, d.metrics.listen);
+  EXPECT_EQ(s.state.fsync, d.state.fsync);
   EXPECT_EQ(s.log.level, d.log.level);
   EXPECT_EQ(s.submit.request_id_retention, d.submit.request_id_retention);
   EXPECT_EQ(s.submit.force_test_jobs, d.submit.force_test_jobs);
