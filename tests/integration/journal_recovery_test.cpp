@@ -1,0 +1,217 @@
+// Role: the journal end to end, with the real daemon and emulator: a requestId accepted once
+// is reported as a duplicate (naming the earlier job) in later files and within a file; a
+// request that failed before it could run releases its requestId; a killed daemon resumes
+// from the journal, reading only the jobs whose fate it did not record; and the crash test:
+// 5,000 requests under faults with the daemon SIGKILLed at random moments still give exactly
+// one outcome per request and one job with one run per request. The journal is compacted.
+#include <gtest/gtest.h>
+#include <simdjson.h>
+
+#include <fmt/format.h>
+
+#include <random>
+#include <set>
+#include <thread>
+
+#include "harness.hpp"
+#include "journal/journal_store.hpp"
+#include "ledger.hpp"
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+using namespace submitd::testing;
+
+namespace {
+
+class JournalRecovery : public ::testing::Test {
+ protected:
+  void SetUp() override { dir_ = make_temp_dir("journal"); }
+  void TearDown() override {
+    if (!HasFailure()) fs::remove_all(dir_);
+    else std::fprintf(stderr, "kept %s for inspection\n", dir_.c_str());
+  }
+  fs::path dir_;
+};
+
+struct Outcome {
+  std::int64_t line = 0;
+  std::string request_id, job_id, status;
+};
+
+std::vector<Outcome> parse_outcomes(const std::vector<std::string>& lines) {
+  std::vector<Outcome> out;
+  simdjson::dom::parser parser;
+  for (const auto& l : lines) {
+    simdjson::dom::element r;
+    if (parser.parse(simdjson::padded_string(l)).get(r)) {
+      ADD_FAILURE() << "not JSON: " << l;
+      continue;
+    }
+    Outcome o;
+    o.line = int64_t(r["line"]);
+    o.request_id = std::string(std::string_view(r["requestId"]));
+    if (r["jobId"].is_string()) o.job_id = std::string(std::string_view(r["jobId"]));
+    o.status = std::string(std::string_view(r["status"]));
+    out.push_back(std::move(o));
+  }
+  return out;
+}
+
+std::size_t journal_rows(const DaemonUnderTest& d) {
+  submitd::journal::JournalStore::Options o;
+  o.file = d.spool() / "state" / "journal.sqlite";
+  o.read_only = true;
+  submitd::journal::JournalStore store(o);
+  return store.request_rows();
+}
+
+}  // namespace
+
+TEST_F(JournalRecovery, RequestIdAcceptedBeforeIsADuplicateNamingTheEarlierJob) {
+  Emulator emulator(dir_ / "emulator");
+  DaemonUnderTest daemon(dir_ / "daemon", emulator);
+  daemon.start();
+  std::string first;
+  for (int i = 0; i < 10; ++i) first += request_line(i) + "\n";
+  daemon.drop("first.jsonl", first);
+  ASSERT_TRUE(eventually([&] { return daemon.count_files("done", ".outcome.jsonl") == 1; }, 30s))
+      << read_file(daemon.log_file());
+  auto earlier = parse_outcomes(read_lines(daemon.spool() / "done" / "first.jsonl.outcome.jsonl"));
+  ASSERT_EQ(earlier.size(), 10u);
+
+  // Again: 10 known requestIds, 2 new ones, and a new one repeated within the file.
+  std::string second;
+  for (int i = 0; i < 12; ++i) second += request_line(i) + "\n";
+  second += request_line(11) + "\n";
+  daemon.drop("second.jsonl", second);
+  ASSERT_TRUE(eventually([&] { return daemon.count_files("done", ".outcome.jsonl") == 2; }, 30s))
+      << read_file(daemon.log_file());
+  auto again = parse_outcomes(read_lines(daemon.spool() / "done" / "second.jsonl.outcome.jsonl"));
+  ASSERT_EQ(again.size(), 13u);
+  for (int i = 0; i < 10; ++i) {
+    EXPECT_EQ(again[static_cast<std::size_t>(i)].status, "duplicate") << i;
+    EXPECT_EQ(again[static_cast<std::size_t>(i)].job_id, earlier[static_cast<std::size_t>(i)].job_id) << i;
+  }
+  EXPECT_EQ(again[10].status, "submitted");
+  EXPECT_EQ(again[11].status, "submitted");
+  EXPECT_EQ(again[12].status, "duplicate");
+  EXPECT_EQ(again[12].job_id, again[11].job_id);
+  EXPECT_EQ(ledger_count(emulator, "totals.jobs"), 12);
+  EXPECT_EQ(ledger_count(emulator, "totals.runs"), 12);
+  EXPECT_EQ(daemon.stop(), 0);
+  EXPECT_EQ(journal_rows(daemon), 0u);  // placed files are forgotten
+}
+
+TEST_F(JournalRecovery, RequestThatFailedBeforeRunningCanBeFixedAndDroppedAgain) {
+  Emulator emulator(dir_ / "emulator");
+  DaemonUnderTest daemon(dir_ / "daemon", emulator);
+  daemon.start();
+  daemon.drop("bad.json", R"({"requestId":"fix-me-1","templateId":"denied-template"})");
+  ASSERT_TRUE(eventually([&] { return daemon.count_files("failed", ".outcome.jsonl") == 1; }, 30s));
+  daemon.drop("fixed.json", R"({"requestId":"fix-me-1","templateId":"img-gen-diffusers"})");
+  ASSERT_TRUE(eventually([&] { return daemon.count_files("done", ".outcome.jsonl") == 1; }, 30s))
+      << read_file(daemon.log_file());
+  auto fixed = parse_outcomes(read_lines(daemon.spool() / "done" / "fixed.json.outcome.jsonl"));
+  ASSERT_EQ(fixed.size(), 1u);
+  EXPECT_EQ(fixed[0].status, "submitted");
+  EXPECT_EQ(ledger_count(emulator, "totals.runs"), 1);
+  EXPECT_EQ(daemon.stop(), 0);
+}
+
+TEST_F(JournalRecovery, KilledDaemonReadsOnlyTheJobsWhoseFateItDidNotRecord) {
+  Emulator emulator(dir_ / "emulator", {"--latency-ms", "20"});
+  DaemonUnderTest daemon(dir_ / "daemon", emulator, "connections = 4\nmax_inflight = 16\n");
+  std::string body;
+  for (int l = 0; l < 400; ++l) body += request_line(l) + "\n";
+  daemon.drop("big.jsonl", body);
+  daemon.start();
+  ASSERT_TRUE(eventually([&] { return ledger_count(emulator, "totals.runs") >= 150; }, 60s));
+  daemon.kill_hard();
+  auto runs_at_kill = ledger_count(emulator, "totals.runs");
+  auto gets_at_kill = ledger_count(emulator, "totals.gets");
+  daemon.start();
+  ASSERT_TRUE(eventually([&] { return daemon.count_files("done", ".outcome.jsonl") == 1; }, 120s))
+      << read_file(daemon.log_file());
+  EXPECT_NE(read_file(daemon.log_file()).find("resuming interrupted file big.jsonl"), std::string::npos);
+  auto outcome = parse_outcomes(read_lines(daemon.spool() / "done" / "big.jsonl.outcome.jsonl"));
+  ASSERT_EQ(outcome.size(), 400u);
+  for (std::size_t i = 0; i < outcome.size(); ++i) {
+    EXPECT_EQ(outcome[i].line, static_cast<std::int64_t>(i + 1));
+    EXPECT_EQ(outcome[i].status, "submitted") << i;
+  }
+  auto ledger = read_ledger(emulator);
+  ASSERT_EQ(ledger.size(), 400u);
+  for (const auto& [id, job] : ledger) EXPECT_EQ(job.runs, 1) << id;
+  // Without the journal the restart would read every one of the 400 jobs. With it, only the
+  // requests in flight at the kill (at most 16) plus finishes not yet committed.
+  auto gets_after = ledger_count(emulator, "totals.gets") - gets_at_kill;
+  std::fprintf(stderr, "killed after %lld runs; the restart read %lld jobs\n",
+               static_cast<long long>(runs_at_kill), static_cast<long long>(gets_after));
+  EXPECT_LE(gets_after, 40);
+  EXPECT_EQ(daemon.stop(), 0);
+  EXPECT_EQ(journal_rows(daemon), 0u);
+}
+
+TEST_F(JournalRecovery, FiveThousandRequestsSurviveRepeatedSigkillUnderFaults) {
+  // Faults on: 5% 503s, 3% 429s, 2% resets after the work, 1% before it; tokens live 5 s.
+  Emulator emulator(dir_ / "emulator", {"--fail-503", "0.05", "--fail-429", "0.03", "--retry-after-s", "1",
+                                        "--reset-after", "0.02", "--reset-before", "0.01",
+                                        "--token-lifetime-s", "5", "--latency-ms", "2", "--seed", "5"});
+  DaemonUnderTest daemon(dir_ / "daemon", emulator, "connections = 16\nmax_inflight = 128\n");
+  constexpr int kFiles = 10, kLines = 500;
+  std::set<std::string> request_ids;
+  for (int f = 0; f < kFiles; ++f) {
+    std::string body;
+    for (int l = 0; l < kLines; ++l) {
+      body += request_line(f * kLines + l) + "\n";
+      request_ids.insert(fmt::format("it-{}", f * kLines + l));
+    }
+    daemon.drop(fmt::format("crash-{:02}.jsonl", f), body);
+  }
+  std::mt19937 rng(20261128);
+  std::uniform_int_distribution<int> pause_ms(150, 1200);
+  int kills = 0;
+  daemon.start();
+  while (kills < 6 && daemon.count_files("done", ".outcome.jsonl") + daemon.count_files("failed", ".outcome.jsonl") <
+                          static_cast<std::size_t>(kFiles)) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(pause_ms(rng)));
+    daemon.kill_hard();
+    ++kills;
+    daemon.start();
+  }
+  ASSERT_GE(kills, 5) << "the run finished before five kills; make it longer";
+  // Each restart found interrupted work: the kills really landed mid-flight.
+  auto log = read_file(daemon.log_file());
+  std::size_t restarts_with_work = 0;
+  const std::string start_line = "bytenite-submitd " SUBMITD_VERSION_FOR_TESTS " watching";
+  for (std::size_t at = 0; (at = log.find(start_line, at)) != std::string::npos; ++at) {
+    auto next = log.find("resuming interrupted file", at);
+    auto next_start = log.find(start_line, at + 1);
+    if (next != std::string::npos && (next_start == std::string::npos || next < next_start)) ++restarts_with_work;
+  }
+  EXPECT_GE(restarts_with_work, 5u);
+  ASSERT_TRUE(eventually([&] { return daemon.count_files("done", ".outcome.jsonl") == kFiles; }, 240s))
+      << "done: " << daemon.count_files("done", ".outcome.jsonl")
+      << " failed: " << daemon.count_files("failed", ".outcome.jsonl");
+
+  auto outcomes = parse_outcomes(all_outcomes(daemon));
+  ASSERT_EQ(outcomes.size(), 5000u);
+  std::set<std::string> seen, job_ids;
+  for (const auto& o : outcomes) {
+    EXPECT_TRUE(seen.insert(o.request_id).second) << "two outcomes for " << o.request_id;
+    EXPECT_EQ(o.status, "submitted") << o.request_id;
+    job_ids.insert(o.job_id);
+  }
+  EXPECT_EQ(seen, request_ids);
+  EXPECT_EQ(job_ids.size(), 5000u);
+  auto ledger = read_ledger(emulator);
+  ASSERT_EQ(ledger.size(), 5000u);
+  for (const auto& [id, job] : ledger) {
+    EXPECT_TRUE(job_ids.count(id)) << "a job no outcome names: " << id;
+    EXPECT_EQ(job.runs, 1) << id;
+    EXPECT_TRUE(job.data_source_set && job.params_set) << id;
+  }
+  EXPECT_EQ(daemon.stop(), 0);
+  EXPECT_EQ(journal_rows(daemon), 0u);
+  std::fprintf(stderr, "5000 requests, %d SIGKILLs, exactly one job and one run each\n", kills);
+}
