@@ -129,6 +129,7 @@ int run_daemon(const config::Settings& settings, std::string api_key) {
   submit::SpoolServiceSettings service_settings;
   service_settings.max_request_bytes = settings.spool.max_request_bytes;
   service_settings.rescan_interval = settings.spool.rescan_interval;
+  service_settings.max_active_files = settings.spool.max_active_files;
   service_settings.max_inflight = settings.api.max_inflight;
   service_settings.submission.give_up_after = settings.spool.give_up_after;
   service_settings.submission.timing.base = settings.api.retry_base;

@@ -38,7 +38,7 @@ const std::array<TableSchema, 7>& schema() {
         "rate_limit_per_second"}},
       {"spool",
        {"dir", "max_request_bytes", "rescan_interval_ms", "done_retention_days",
-        "give_up_after_s"}},
+        "give_up_after_s", "max_active_files"}},
       {"state", {"dir", "fsync"}},
       {"control", {"socket"}},
       {"metrics", {"listen"}},
@@ -286,6 +286,8 @@ void read_spool(const Reader& r, SpoolSettings& spool) {
   spool.dir = *dir;
   if (auto v = r.integer("spool", "max_request_bytes", 1024, 64 * 1024 * 1024))
     spool.max_request_bytes = static_cast<uint64_t>(*v);
+  if (auto v = r.integer("spool", "max_active_files", 1, 10'000))
+    spool.max_active_files = static_cast<uint32_t>(*v);
   if (auto v = r.integer("spool", "rescan_interval_ms", 100, 86'400'000))
     spool.rescan_interval = std::chrono::milliseconds(*v);
   if (auto v = r.integer("spool", "done_retention_days", 0, 36'500))

@@ -47,6 +47,7 @@ struct SpoolSettings {
   std::filesystem::path dir;                 // required, absolute
   uint64_t max_request_bytes = 1024 * 1024;  // a .json file, or one .jsonl line
   std::chrono::milliseconds rescan_interval{2000};
+  uint32_t max_active_files = 64;             // files worked at once (claimed from incoming/)
   std::chrono::days done_retention{7};        // prune done/ files older than this; 0 = never prune
   std::chrono::seconds give_up_after{86400};  // transient trouble older than this fails
 };

@@ -100,14 +100,23 @@ std::vector<ClaimedFile> recover_claims(const SpoolPaths& paths) {
   return out;
 }
 
-std::vector<std::string> list_incoming(const SpoolPaths& paths, std::size_t limit) {
-  std::vector<std::pair<struct timespec, std::string>> names;
+IncomingScan scan_incoming(const SpoolPaths& paths, std::size_t keep) {
+  using Entry = std::pair<struct timespec, std::string>;
+  auto older = [](const Entry& a, const Entry& b) {
+    if (a.first.tv_sec != b.first.tv_sec) return a.first.tv_sec < b.first.tv_sec;
+    if (a.first.tv_nsec != b.first.tv_nsec) return a.first.tv_nsec < b.first.tv_nsec;
+    return a.second < b.second;
+  };
+  // A max-heap of the `keep` oldest seen so far: its top is the youngest of them.
+  std::vector<Entry> heap;
+  IncomingScan scan;
   DIR* dir = ::opendir(paths.incoming.c_str());
   if (dir == nullptr) {
     throw std::system_error(errno, std::generic_category(), "open " + paths.incoming.string());
   }
   int dfd = ::dirfd(dir);
-  while (names.size() < limit) {
+  std::optional<struct timespec> oldest;
+  for (;;) {
     errno = 0;
     dirent* e = ::readdir(dir);
     if (e == nullptr) break;
@@ -115,18 +124,28 @@ std::vector<std::string> list_incoming(const SpoolPaths& paths, std::size_t limi
     if (name.empty() || name[0] == '.') continue;  // ".", "..", and producers' hidden files
     struct stat st {};
     if (::fstatat(dfd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) continue;  // raced away
-    names.emplace_back(st.st_mtim, std::string(name));
+    ++scan.files;
+    if (!oldest || older({st.st_mtim, {}}, {*oldest, {}})) oldest = st.st_mtim;
+    if (keep == 0) continue;
+    Entry entry{st.st_mtim, std::string(name)};
+    if (heap.size() < keep) {
+      heap.push_back(std::move(entry));
+      std::push_heap(heap.begin(), heap.end(), older);
+    } else if (older(entry, heap.front())) {
+      std::pop_heap(heap.begin(), heap.end(), older);
+      heap.back() = std::move(entry);
+      std::push_heap(heap.begin(), heap.end(), older);
+    }
   }
   ::closedir(dir);
-  std::sort(names.begin(), names.end(), [](const auto& a, const auto& b) {
-    if (a.first.tv_sec != b.first.tv_sec) return a.first.tv_sec < b.first.tv_sec;
-    if (a.first.tv_nsec != b.first.tv_nsec) return a.first.tv_nsec < b.first.tv_nsec;
-    return a.second < b.second;
-  });
-  std::vector<std::string> out;
-  out.reserve(names.size());
-  for (auto& [t, n] : names) out.push_back(std::move(n));
-  return out;
+  std::sort_heap(heap.begin(), heap.end(), older);
+  scan.oldest.reserve(heap.size());
+  for (auto& [t, n] : heap) scan.oldest.push_back(std::move(n));
+  if (oldest) {
+    scan.oldest_mtime = WallTime(std::chrono::duration_cast<WallTime::duration>(
+        std::chrono::seconds(oldest->tv_sec) + std::chrono::nanoseconds(oldest->tv_nsec)));
+  }
+  return scan;
 }
 
 }  // namespace submitd::spool

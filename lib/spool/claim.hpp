@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "spool/spool_paths.hpp"
+#include "util/clock.hpp"
 
 namespace submitd::spool {
 
@@ -36,9 +37,15 @@ std::optional<ClaimedFile> claim_file(const SpoolPaths& paths, const std::string
 // their original claim ids. Hidden files (our temporaries) are removed.
 std::vector<ClaimedFile> recover_claims(const SpoolPaths& paths);
 
-// Lists up to `limit` claimable names in incoming/ (no hidden names), oldest first among
-// those read. A bounded read keeps memory flat when the backlog is millions of files.
-std::vector<std::string> list_incoming(const SpoolPaths& paths, std::size_t limit);
+// One pass over incoming/ (hidden names skipped): how many files wait, the `keep` oldest of
+// them by modification time (oldest first), and the oldest time. Memory is bounded by `keep`
+// however many files wait.
+struct IncomingScan {
+  std::size_t files = 0;
+  std::vector<std::string> oldest;
+  std::optional<WallTime> oldest_mtime;
+};
+IncomingScan scan_incoming(const SpoolPaths& paths, std::size_t keep);
 
 // Classifies an entry in active/ by lstat and name (kind and reject reason).
 void classify_claimed(ClaimedFile& file);

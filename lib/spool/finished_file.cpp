@@ -78,6 +78,7 @@ void FinishedFileWriter::add_outcome(std::string_view json_line) {
 
 void FinishedFileWriter::add_failed_request(std::string_view request_text) {
   any_failed_ = true;
+  has_retry_lines_ = true;
   if (retry_fd_ < 0) retry_fd_ = open_temp(retry_tmp_);
   std::string line(request_text);
   for (char& c : line) {
@@ -100,7 +101,8 @@ PlacedNames FinishedFileWriter::finish() {
     std::string base = variant == 0 ? stem : stem + "." + file_.claim_id;
     names.input = dest / (base + ext);
     names.outcome = dest / (base + ext + ".outcome.jsonl");
-    names.retry = any_failed_ ? dest / (base + ".retry.jsonl") : fs::path{};
+    // Only failures that can be retried as written (not an unreadable file) make a retry file.
+    names.retry = has_retry_lines_ ? dest / (base + ".retry.jsonl") : fs::path{};
     std::error_code ec;
     bool taken = fs::exists(fs::symlink_status(names.input, ec)) ||
                  fs::exists(fs::symlink_status(names.outcome, ec)) ||

@@ -27,6 +27,9 @@ class FinishedFileWriter {
   // The request exactly as given, one line (newlines inside a .json file become spaces,
   // which JSON treats alike), for STEM.retry.jsonl.
   void add_failed_request(std::string_view request_text);
+  // A failure with nothing to retry as is (an unreadable input, a line over the size limit):
+  // the input still goes to failed/.
+  void note_failure() { any_failed_ = true; }
 
   // fsyncs and moves everything into done/ (no failures) or failed/. Throws on I/O errors,
   // leaving the input in active/ so it is worked again (same claim id, same jobIds).
@@ -41,6 +44,7 @@ class FinishedFileWriter {
   int outcome_fd_ = -1;
   int retry_fd_ = -1;
   bool any_failed_ = false;
+  bool has_retry_lines_ = false;
 };
 
 }  // namespace submitd::spool

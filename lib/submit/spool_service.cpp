@@ -51,8 +51,11 @@ std::string join_warnings(const std::vector<std::string>& w) {
 // are done, so the outcome file is in input order with a bounded buffer.
 struct Slot {
   OutcomeRecord record;
-  std::string stored_line;   // the outcome line a previous run journaled; used as is
-  std::string request_text;  // kept for the retry file if the request fails
+  std::string stored_line;  // the outcome line (journaled); used as is
+  // Where the request's text is in the input, for the retry file if it fails: read back
+  // then, so memory does not hold the text of every request in flight. Length 0: none.
+  std::uint64_t text_offset = 0;
+  std::uint64_t text_length = 0;
   bool done = false;
   bool interrupted = false;
 };
@@ -60,6 +63,7 @@ struct Slot {
 struct SpoolService::FileWork {
   spool::ClaimedFile file;
   spool::FinishedFileWriter writer;
+  UniqueFd input;  // the claimed file, open while it is worked
   std::deque<std::shared_ptr<Slot>> window;
   WallTime accepted_wall;
   MonoTime accepted_mono;
@@ -78,7 +82,11 @@ struct SpoolService::FileWork {
         writer.add_outcome(slot.stored_line.empty() ? spool::outcome_json_line(slot.record)
                                                     : slot.stored_line);
         if (slot.record.status == SubmitStatus::failed) {
-          writer.add_failed_request(slot.request_text);
+          if (slot.text_length > 0) {
+            writer.add_failed_request(read_input(slot.text_offset, slot.text_length));
+          } else {
+            writer.note_failure();
+          }
           ++failed;
         } else {
           ++submitted;
@@ -86,6 +94,16 @@ struct SpoolService::FileWork {
       }
       window.pop_front();
     }
+  }
+
+  std::string read_input(std::uint64_t offset, std::uint64_t length) const {
+    std::string text(static_cast<std::size_t>(length), '\0');
+    ssize_t n = ::pread(input.get(), text.data(), text.size(), static_cast<off_t>(offset));
+    if (n != static_cast<ssize_t>(length)) {
+      throw std::runtime_error("cannot read back a failed request for the retry file: " +
+                               std::string(n < 0 ? std::strerror(errno) : "the input is shorter than before"));
+    }
+    return text;
   }
 };
 
@@ -106,6 +124,7 @@ SpoolService::SpoolService(asio::any_io_executor executor, spool::SpoolPaths pat
       parser_(std::make_unique<spool::RequestParser>()),
       work_changed_(executor),
       stop_signal_(executor),
+      max_held_(settings.max_held > 0 ? settings.max_held : 4 * settings.max_inflight),
       pacer_(RateLimiter(settings.rate_limit_per_second, std::max(1.0, settings.rate_limit_per_second / 10)),
              RetryBudget(settings.retry_budget)) {}
 
@@ -140,21 +159,36 @@ asio::awaitable<void> SpoolService::watch_incoming() {
     // Events are only a hint (overflow included): any of them means "rescan now".
     auto [ec, n] = co_await watch.async_read_some(asio::buffer(buf), asio::as_tuple(asio::use_awaitable));
     if (ec || stopping_) break;
+    // Names of arrivals go to the claim order, so new files are not queued behind a backlog.
+    for (std::size_t at = 0; at + sizeof(inotify_event) <= n;) {
+      const auto* event = reinterpret_cast<const inotify_event*>(buf + at);
+      if (event->len > 0 && event->name[0] != '\0' && event->name[0] != '.') {
+        claim_order_.announced(event->name);
+      }
+      at += sizeof(inotify_event) + event->len;
+    }
     work_changed_.notify_all();
   }
   watching_ = false;
 }
 
 void SpoolService::claim_available() {
-  if (stopping_ || active_files_ >= settings_.max_active_files) return;
-  std::vector<std::string> names;
+  if (stopping_) return;
+  const std::size_t capacity =
+      active_files_ < settings_.max_active_files ? settings_.max_active_files - active_files_ : 0;
+  // With no room to claim, scan only now and then, for the backlog figures: a directory of a
+  // million files costs a second to scan.
+  if (capacity == 0 && clock_.now() - last_scan_ < std::chrono::seconds(10)) return;
+  last_scan_ = clock_.now();
+  spool::IncomingScan scan;
   try {
-    names = spool::list_incoming(paths_, settings_.max_active_files - active_files_);
+    scan = spool::scan_incoming(paths_, capacity);
   } catch (const std::exception& e) {
     log::error("cannot scan incoming/: {}", e.what());
     return;
   }
-  for (const auto& name : names) {
+  report_backlog(scan);
+  for (const auto& name : claim_order_.next(scan.oldest, capacity)) {
     std::optional<spool::ClaimedFile> claimed;
     try {
       claimed = spool::claim_file(paths_, name);
@@ -164,6 +198,13 @@ void SpoolService::claim_available() {
     }
     if (claimed) start_file(std::move(*claimed));
   }
+}
+
+void SpoolService::report_backlog(const spool::IncomingScan& scan) {
+  std::optional<WallTime> oldest = scan.oldest_mtime;
+  if (!waiting_since_.empty() && (!oldest || *waiting_since_.begin() < *oldest)) oldest = *waiting_since_.begin();
+  double age = oldest ? std::max(0.0, std::chrono::duration<double>(clock_.wall_now() - *oldest).count()) : 0.0;
+  events_.backlog_changed(scan.files + active_files_, age);
 }
 
 void SpoolService::start_file(spool::ClaimedFile file) {
@@ -202,17 +243,37 @@ asio::awaitable<void> SpoolService::run() {
   while (active_files_ > 0) co_await work_changed_.wait(std::chrono::milliseconds(50));
 }
 
+asio::awaitable<bool> SpoolService::take_inflight() {
+  while (!stopping_ && inflight_ >= settings_.max_inflight) co_await work_changed_.wait();
+  if (stopping_) co_return false;
+  ++inflight_;
+  co_return true;
+}
+
+void SpoolService::give_back_inflight() {
+  --inflight_;
+  work_changed_.notify_all();
+}
+
 asio::awaitable<bool> SpoolService::drive(JobSubmission& submission, const std::string& claim_id,
-                                          std::uint64_t line) {
+                                          std::uint64_t line, bool& holding_inflight) {
   std::uniform_real_distribution<double> jitter(0.0, 1.0);
+  // A request that must wait (pacing, backoff) gives its in-flight place to another and
+  // queues for one again afterwards, behind new work: waiting retries never starve it.
+  auto wait_outside = [&](std::chrono::nanoseconds delay) -> asio::awaitable<bool> {
+    give_back_inflight();
+    holding_inflight = false;
+    co_await stop_signal_.wait(delay);
+    holding_inflight = co_await take_inflight();
+    co_return holding_inflight;
+  };
   bool retry = false;
   while (!submission.finished()) {
     if (stopping_) co_return false;
     auto admission = pacer_.admit(retry, clock_.now());
     if (admission.wait.count() > 0) {
       events_.call_paced(admission.by_budget ? "retry_budget" : "rate_limit");
-      co_await stop_signal_.wait(admission.wait);
-      if (stopping_) co_return false;
+      if (!co_await wait_outside(admission.wait)) co_return false;
     }
     api::HttpCall call = submission.current_call();
     api::ApiReply reply = co_await api_.send(call);
@@ -236,20 +297,29 @@ asio::awaitable<bool> SpoolService::drive(JobSubmission& submission, const std::
       }
       log::debug("job {}: {} deferred for {} ms ({})", submission.job_id(),
                  api::endpoint_name(call.endpoint), step.delay.count(), reason);
-      co_await stop_signal_.wait(step.delay);
+      if (!co_await wait_outside(step.delay)) co_return false;
     }
   }
   co_return true;
 }
 
 asio::awaitable<void> SpoolService::work_file(spool::ClaimedFile claimed) {
+  // When the file was dropped (its mtime survives the claim's rename): the backlog's age.
+  WallTime dropped = clock_.wall_now();
+  struct stat dropped_st {};
+  if (::lstat(claimed.active_path.c_str(), &dropped_st) == 0) {
+    dropped = WallTime(std::chrono::duration_cast<WallTime::duration>(
+        std::chrono::seconds(dropped_st.st_mtim.tv_sec) + std::chrono::nanoseconds(dropped_st.st_mtim.tv_nsec)));
+  }
   struct ActiveCount {
     SpoolService& s;
+    std::multiset<WallTime>::iterator since;
     ~ActiveCount() {
       --s.active_files_;
+      s.waiting_since_.erase(since);
       s.work_changed_.notify_all();
     }
-  } active_count{*this};
+  } active_count{*this, waiting_since_.insert(dropped)};
 
   std::unique_ptr<FileWork> work;
   try {
@@ -263,8 +333,8 @@ asio::awaitable<void> SpoolService::work_file(spool::ClaimedFile claimed) {
   w.accepted_mono = clock_.now();
 
   // Records a failure that needs no API call (bad input), in order.
-  auto reject = [&](std::uint64_t line, std::string request_text, std::string message,
-                    std::string request_id = {}) {
+  auto reject = [&](std::uint64_t line, std::uint64_t text_offset, std::uint64_t text_length,
+                    std::string message, std::string request_id = {}) {
     auto slot = std::make_shared<Slot>();
     slot->record.line = line;
     // Bad lines are named like good ones without a requestId: <claim id>:<line>.
@@ -274,7 +344,8 @@ asio::awaitable<void> SpoolService::work_file(spool::ClaimedFile claimed) {
     slot->record.accepted_at = w.accepted_wall;
     slot->record.finished_at = clock_.wall_now();
     slot->record.error = spool::OutcomeError{"validate", 0, std::move(message)};
-    slot->request_text = std::move(request_text);
+    slot->text_offset = text_offset;
+    slot->text_length = text_length;
     slot->done = true;
     events_.request_finished(SubmitStatus::failed, "validate", std::chrono::nanoseconds(0));
     w.window.push_back(std::move(slot));
@@ -282,8 +353,9 @@ asio::awaitable<void> SpoolService::work_file(spool::ClaimedFile claimed) {
   };
 
   // Starts one parsed request, waiting while too much is in flight.
-  auto admit = [&](spool::JobRequest request, std::string request_text) -> asio::awaitable<void> {
-    while (!stopping_ && (inflight_ >= settings_.max_inflight ||
+  auto admit = [&](spool::JobRequest request, std::uint64_t text_offset,
+                   std::uint64_t text_length) -> asio::awaitable<void> {
+    while (!stopping_ && (inflight_ >= settings_.max_inflight || held_ >= max_held_ ||
                           w.window.size() >= settings_.reorder_window)) {
       co_await work_changed_.wait();
     }
@@ -301,15 +373,17 @@ asio::awaitable<void> SpoolService::work_file(spool::ClaimedFile claimed) {
     slot->record.job_id = job_id;
     slot->record.accepted_at = w.accepted_wall;
     slot->record.warnings = request.warnings;
-    slot->request_text = std::move(request_text);
+    slot->text_offset = text_offset;
+    slot->text_length = text_length;
     if (!request.warnings.empty()) {
       log::warn("{} line {}: {}", w.file.original_name, request.line, join_warnings(request.warnings));
     }
     w.window.push_back(slot);
     ++inflight_;
+    ++held_;
     ++w.running;
     events_.request_accepted();
-    events_.inflight_changed(inflight_);
+    events_.inflight_changed(held_);
     auto shared_request = std::make_shared<spool::JobRequest>(std::move(request));
     asio::co_spawn(
         executor_,
@@ -324,6 +398,7 @@ asio::awaitable<void> SpoolService::work_file(spool::ClaimedFile claimed) {
           // and its requestId is claimed against duplicates.
           journal::AcceptVerdict verdict = co_await journal_.accept(acceptance);
           bool completed = false;
+          bool holding_inflight = true;
           std::optional<JobSubmission> submission;
           switch (verdict.kind) {
             case journal::AcceptVerdict::Kind::finished:
@@ -352,7 +427,7 @@ asio::awaitable<void> SpoolService::work_file(spool::ClaimedFile claimed) {
               submission.emplace(req, slot->record.job_id, job_paths_, settings_.submission,
                                  w.accepted_mono, resume);
               try {
-                completed = co_await drive(*submission, w.file.claim_id, req.line);
+                completed = co_await drive(*submission, w.file.claim_id, req.line, holding_inflight);
               } catch (const std::exception& e) {
                 log::error("job {}: submission stopped by an exception: {}", submission->job_id(), e.what());
               }
@@ -384,9 +459,10 @@ asio::awaitable<void> SpoolService::work_file(spool::ClaimedFile claimed) {
             slot->stored_line = finish.outcome_line;
             journal_.finish(std::move(finish));
           }
-          --inflight_;
+          if (holding_inflight) --inflight_;
+          --held_;
           --w.running;
-          events_.inflight_changed(inflight_);
+          events_.inflight_changed(held_);
           try {
             w.flush();
           } catch (const std::exception& e) {
@@ -400,50 +476,51 @@ asio::awaitable<void> SpoolService::work_file(spool::ClaimedFile claimed) {
 
   try {
     if (w.file.kind == spool::InputKind::unreadable) {
-      reject(0, "", w.file.original_name + " " + w.file.reject_reason);
+      reject(0, 0, 0, w.file.original_name + " " + w.file.reject_reason);
     } else {
       // O_NONBLOCK: opening a FIFO swapped in after the claim must not hang the loop.
-      UniqueFd fd(::open(w.file.active_path.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
+      w.input = UniqueFd(::open(w.file.active_path.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
+      const int fd = w.input.get();
       struct stat st {};
-      if (fd.get() < 0 || ::fstat(fd.get(), &st) != 0) {
-        reject(0, "", "cannot open the claimed file: " + std::string(std::strerror(errno)));
+      if (fd < 0 || ::fstat(fd, &st) != 0) {
+        reject(0, 0, 0, "cannot open the claimed file: " + std::string(std::strerror(errno)));
       } else if (!S_ISREG(st.st_mode)) {
-        reject(0, "", "is not a regular file");
+        reject(0, 0, 0, "is not a regular file");
       } else if (w.file.kind == spool::InputKind::json) {
         if (static_cast<std::uint64_t>(st.st_size) > settings_.max_request_bytes) {
-          reject(0, "", fmt::format("the file is {} bytes; a request may be at most {} bytes "
+          reject(0, 0, 0, fmt::format("the file is {} bytes; a request may be at most {} bytes "
                                     "(spool.max_request_bytes)", st.st_size, settings_.max_request_bytes));
         } else {
           std::string text(static_cast<std::size_t>(st.st_size), '\0');
-          ssize_t n = ::pread(fd.get(), text.data(), text.size(), 0);
+          ssize_t n = ::pread(fd, text.data(), text.size(), 0);
           if (n < 0) {
-            reject(0, "", "cannot read the file: " + std::string(std::strerror(errno)));
+            reject(0, 0, 0, "cannot read the file: " + std::string(std::strerror(errno)));
           } else {
             text.resize(static_cast<std::size_t>(n));
             auto parsed = parser_->parse(text, 1);
             if (auto* err = std::get_if<spool::RequestError>(&parsed)) {
-              reject(1, text, spool::to_string(*err));
+              reject(1, 0, text.size(), spool::to_string(*err));
             } else {
-              co_await admit(std::get<spool::JobRequest>(std::move(parsed)), std::move(text));
+              co_await admit(std::get<spool::JobRequest>(std::move(parsed)), 0, text.size());
             }
           }
         }
       } else {
-        spool::JsonlReader reader(fd.get(), settings_.max_request_bytes);
+        spool::JsonlReader reader(fd, settings_.max_request_bytes);
         while (!stopping_) {
           auto item = reader.next();
           if (!item) break;
           if (item->too_long) {
-            reject(item->number, "",
+            reject(item->number, 0, 0,
                    fmt::format("line {}: the line is longer than {} bytes (spool.max_request_bytes); "
                                "it was not read", item->number, settings_.max_request_bytes));
             continue;
           }
           auto parsed = parser_->parse(item->text, item->number);
           if (auto* err = std::get_if<spool::RequestError>(&parsed)) {
-            reject(item->number, std::string(item->text), spool::to_string(*err));
+            reject(item->number, item->offset, item->length, spool::to_string(*err));
           } else {
-            co_await admit(std::get<spool::JobRequest>(std::move(parsed)), std::string(item->text));
+            co_await admit(std::get<spool::JobRequest>(std::move(parsed)), item->offset, item->length);
           }
         }
         if (stopping_) w.interrupted = true;

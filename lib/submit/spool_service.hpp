@@ -14,10 +14,12 @@
 #include <cstdint>
 #include <memory>
 #include <random>
+#include <set>
 
 #include "api/api_client.hpp"
 #include "journal/journal.hpp"
 #include "spool/claim.hpp"
+#include "spool/claim_order.hpp"
 #include "spool/spool_paths.hpp"
 #include "submit/job_submission.hpp"
 #include "submit/pacing.hpp"
@@ -38,6 +40,9 @@ struct SpoolServiceSettings {
   std::size_t max_inflight = 256;       // requests at some API step at once, over all files
   std::size_t max_active_files = 64;    // files worked at once
   std::size_t reorder_window = 4096;    // per file: requests started but not yet written out
+  // Requests accepted and not finished, counting those waiting to retry (which give their
+  // in-flight place to others meanwhile). Bounds memory; 0 means 4 x max_inflight.
+  std::size_t max_held = 0;
   SubmissionOptions submission;
   double rate_limit_per_second = 0;  // API calls per second over all requests; 0 = no limit
   std::chrono::hours request_id_retention{24 * 7};  // a given requestId is a key this long
@@ -56,7 +61,7 @@ class SpoolService {
   // Stop claiming; interrupt waiting retries. Files not finished stay in active/.
   void stop();
 
-  std::size_t inflight() const { return inflight_; }
+  std::size_t inflight() const { return held_; }
   std::size_t active_files() const { return active_files_; }
   bool watching() const { return watching_; }
 
@@ -65,10 +70,16 @@ class SpoolService {
   void start_file(spool::ClaimedFile file);
   boost::asio::awaitable<void> work_file(spool::ClaimedFile file);
   boost::asio::awaitable<void> watch_incoming();
+  // Runs the submission to its end; false when interrupted by stop(). `holding_inflight`
+  // says whether the request holds an in-flight place when it returns.
   boost::asio::awaitable<bool> drive(JobSubmission& submission, const std::string& claim_id,
-                                     std::uint64_t line);
+                                     std::uint64_t line, bool& holding_inflight);
   boost::asio::awaitable<void> prune_request_ids_hourly();
   void claim_available();
+  void report_backlog(const spool::IncomingScan& scan);
+  // Takes an in-flight place (waiting while all are taken); give_back_inflight returns it.
+  boost::asio::awaitable<bool> take_inflight();
+  void give_back_inflight();
 
   boost::asio::any_io_executor executor_;
   spool::SpoolPaths paths_;
@@ -88,10 +99,15 @@ class SpoolService {
   Wakeup stop_signal_;    // wakes backoff sleepers at stop
   bool stopping_ = false;
   bool watching_ = false;
-  std::size_t inflight_ = 0;
+  std::size_t inflight_ = 0;  // requests making API calls now (not waiting to retry)
+  std::size_t held_ = 0;      // requests accepted and not finished (in flight or waiting)
+  std::size_t max_held_;
   std::size_t active_files_ = 0;
   int inotify_fd_ = -1;
   MonoTime last_deferral_log_{};
+  MonoTime last_scan_{};
+  spool::ClaimOrder claim_order_;
+  std::multiset<WallTime> waiting_since_;  // per active file: when it was dropped (mtime)
   CallPacer pacer_;
 };
 

@@ -152,6 +152,30 @@ TEST_F(JournalRecovery, KilledDaemonReadsOnlyTheJobsWhoseFateItDidNotRecord) {
   EXPECT_EQ(journal_rows(daemon), 0u);
 }
 
+TEST_F(JournalRecovery, NewDropIsNotQueuedBehindABacklog) {
+  // Two files worked at a time, slow answers: a backlog of 10 files takes several seconds.
+  Emulator emulator(dir_ / "emulator", {"--latency-ms", "30"});
+  DaemonUnderTest daemon(dir_ / "daemon", emulator, "connections = 4\nmax_inflight = 8\n"
+                         "[spool]\ndir = \"" + (dir_ / "daemon" / "spool").string() + "\"\n"
+                         "rescan_interval_ms = 250\nmax_active_files = 2\n");
+  for (int f = 0; f < 10; ++f) {
+    std::string body;
+    for (int l = 0; l < 25; ++l) body += request_line(f * 25 + l) + "\n";
+    daemon.drop(fmt::format("backlog-{:02}.jsonl", f), body);
+  }
+  daemon.start();
+  ASSERT_TRUE(eventually([&] { return daemon.count_files("done", ".outcome.jsonl") >= 1; }, 60s));
+  daemon.drop("urgent.json", request_line(9999));
+  ASSERT_TRUE(eventually([&] { return fs::exists(daemon.spool() / "done" / "urgent.json.outcome.jsonl"); }, 60s))
+      << read_file(daemon.log_file());
+  // Counted right after the new file is done: the backlog is far from drained.
+  std::size_t backlog_done = daemon.count_files("done", ".outcome.jsonl") - 1;
+  std::fprintf(stderr, "the new drop finished when %zu of 10 backlog files were done\n", backlog_done);
+  EXPECT_LE(backlog_done, 6u);  // first come, first served would make it 10
+  ASSERT_TRUE(eventually([&] { return daemon.count_files("done", ".outcome.jsonl") == 11; }, 120s));
+  EXPECT_EQ(daemon.stop(), 0);
+}
+
 TEST_F(JournalRecovery, FiveThousandRequestsSurviveRepeatedSigkillUnderFaults) {
   // Faults on: 5% 503s, 3% 429s, 2% resets after the work, 1% before it; tokens live 5 s.
   Emulator emulator(dir_ / "emulator", {"--fail-503", "0.05", "--fail-429", "0.03", "--retry-after-s", "1",

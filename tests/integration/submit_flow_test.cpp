@@ -139,6 +139,10 @@ TEST_F(SubmitFlow, BadInputGetsActionableOutcomesAndStopsNothing) {
     EXPECT_NE(lines[0].find("\"status\":\"failed\""), std::string::npos) << lines[0];
   }
   EXPECT_TRUE(fs::is_symlink(daemon.spool() / "failed" / "link.json"));  // moved, never followed
+  // Nothing in those three can be retried as written: no retry files for them.
+  for (const char* stem : {"notes", "empty", "link"}) {
+    EXPECT_FALSE(fs::exists(daemon.spool() / "failed" / (std::string(stem) + ".retry.jsonl"))) << stem;
+  }
 
   auto ledger = read_ledger(emulator);
   EXPECT_EQ(ledger.size(), 2u);  // only the two good requests (the denied one was refused)

@@ -52,13 +52,23 @@ TEST_F(SpoolTest, LayoutHasContractModes) {
   }
 }
 
-TEST_F(SpoolTest, ListingSkipsHiddenNamesAndIsBounded) {
-  drop("a.json", "{}");
-  drop("b.jsonl", "{}");
+TEST_F(SpoolTest, ScanCountsEveryFileKeepsTheOldestAndSkipsHiddenNames) {
+  const char* names[] = {"e.json", "a.json", "d.jsonl", "b.json", "c.json"};
+  int age = 0;
+  for (const char* n : names) {
+    drop(n, "{}");
+    // Distinct ages, unrelated to name or directory order: e oldest ... c youngest.
+    auto t = fs::file_time_type::clock::now() - std::chrono::hours(10 - age++);
+    fs::last_write_time(paths_.incoming / n, t);
+  }
   drop(".partial.json", "{}");
-  auto names = list_incoming(paths_, 10);
-  EXPECT_EQ(names.size(), 2u);
-  EXPECT_EQ(list_incoming(paths_, 1).size(), 1u);
+  auto scan = scan_incoming(paths_, 3);
+  EXPECT_EQ(scan.files, 5u);
+  EXPECT_EQ(scan.oldest, (std::vector<std::string>{"e.json", "a.json", "d.jsonl"}));
+  ASSERT_TRUE(scan.oldest_mtime);
+  EXPECT_GT(std::chrono::system_clock::now() - *scan.oldest_mtime, std::chrono::hours(9));
+  EXPECT_TRUE(scan_incoming(paths_, 0).oldest.empty());
+  EXPECT_EQ(scan_incoming(paths_, 0).files, 5u);
 }
 
 TEST_F(SpoolTest, ClaimMovesIntoActiveUnderAClaimId) {

@@ -66,6 +66,7 @@ TEST(ExampleConfig, ShownValuesAreTheDefaults) {
   EXPECT_EQ(s.api.rate_limit_per_second, d.api.rate_limit_per_second);
   EXPECT_EQ(s.spool.max_request_bytes, d.spool.max_request_bytes);
   EXPECT_EQ(s.spool.rescan_interval, d.spool.rescan_interval);
+  EXPECT_EQ(s.spool.max_active_files, d.spool.max_active_files);
   EXPECT_EQ(s.spool.done_retention, d.spool.done_retention);
   EXPECT_EQ(s.spool.give_up_after, d.spool.give_up_after);
   EXPECT_EQ(s.metrics.listen, d.metrics.listen);

@@ -1,0 +1,48 @@
+// Role: the claim order (see claim_order.hpp).
+#include "spool/claim_order.hpp"
+
+#include <algorithm>
+#include <unordered_set>
+
+namespace submitd::spool {
+
+void ClaimOrder::announced(std::string name) {
+  if (std::find(announced_.begin(), announced_.end(), name) != announced_.end()) return;
+  announced_.push_back(std::move(name));
+  if (announced_.size() > max_announced_) announced_.pop_front();
+}
+
+std::vector<std::string> ClaimOrder::next(const std::vector<std::string>& oldest, std::size_t capacity) {
+  std::vector<std::string> out;
+  std::unordered_set<std::string> taken;
+  std::size_t from_oldest = 0;
+  auto take_announced = [&] {
+    while (!announced_.empty()) {
+      std::string name = std::move(announced_.front());
+      announced_.pop_front();
+      if (taken.insert(name).second) {
+        out.push_back(std::move(name));
+        return true;
+      }
+    }
+    return false;
+  };
+  auto take_oldest = [&] {
+    while (from_oldest < oldest.size()) {
+      const std::string& name = oldest[from_oldest++];
+      if (taken.insert(name).second) {
+        out.push_back(name);
+        return true;
+      }
+    }
+    return false;
+  };
+  while (out.size() < capacity) {
+    bool took = fresh_turn_ ? (take_announced() || take_oldest()) : (take_oldest() || take_announced());
+    if (!took) break;
+    fresh_turn_ = !fresh_turn_;
+  }
+  return out;
+}
+
+}  // namespace submitd::spool
