@@ -14,6 +14,7 @@
 #include <boost/asio/awaitable.hpp>
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <functional>
@@ -86,6 +87,7 @@ class Journal {
   boost::asio::any_io_executor executor_;
   std::unique_ptr<JournalStore> store_;
   bool created_ = false;
+  std::chrono::microseconds window_;
 
   mutable std::mutex mutex_;
   std::condition_variable wake_;

@@ -64,6 +64,9 @@ class JournalStore {
     bool durable = true;  // false: no fsync at all (benchmarks of what durability costs)
     std::chrono::milliseconds request_id_retention{std::chrono::hours(24 * 7)};
     bool read_only = false;  // a second connection for lookups on another thread
+    // Group commit: a commit follows the previous one no sooner than this, so the records of
+    // many requests share one transaction and one fsync. Adds at most this much latency.
+    std::chrono::microseconds group_commit_window{5000};
   };
 
   // Opens or creates the journal. Throws JournalError naming the file on any trouble,

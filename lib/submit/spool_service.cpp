@@ -124,6 +124,7 @@ SpoolService::SpoolService(asio::any_io_executor executor, spool::SpoolPaths pat
       parser_(std::make_unique<spool::RequestParser>()),
       work_changed_(executor),
       stop_signal_(executor),
+      inflight_places_(executor, settings.max_inflight),
       max_held_(settings.max_held > 0 ? settings.max_held : 4 * settings.max_inflight),
       pacer_(RateLimiter(settings.rate_limit_per_second, std::max(1.0, settings.rate_limit_per_second / 10)),
              RetryBudget(settings.retry_budget)) {}
@@ -140,6 +141,7 @@ void SpoolService::stop() {
   }
   stop_signal_.notify_all();
   work_changed_.notify_all();
+  inflight_places_.close();
 }
 
 asio::awaitable<void> SpoolService::watch_incoming() {
@@ -243,28 +245,16 @@ asio::awaitable<void> SpoolService::run() {
   while (active_files_ > 0) co_await work_changed_.wait(std::chrono::milliseconds(50));
 }
 
-asio::awaitable<bool> SpoolService::take_inflight() {
-  while (!stopping_ && inflight_ >= settings_.max_inflight) co_await work_changed_.wait();
-  if (stopping_) co_return false;
-  ++inflight_;
-  co_return true;
-}
-
-void SpoolService::give_back_inflight() {
-  --inflight_;
-  work_changed_.notify_all();
-}
-
 asio::awaitable<bool> SpoolService::drive(JobSubmission& submission, const std::string& claim_id,
                                           std::uint64_t line, bool& holding_inflight) {
   std::uniform_real_distribution<double> jitter(0.0, 1.0);
   // A request that must wait (pacing, backoff) gives its in-flight place to another and
   // queues for one again afterwards, behind new work: waiting retries never starve it.
   auto wait_outside = [&](std::chrono::nanoseconds delay) -> asio::awaitable<bool> {
-    give_back_inflight();
+    inflight_places_.release();
     holding_inflight = false;
     co_await stop_signal_.wait(delay);
-    holding_inflight = co_await take_inflight();
+    holding_inflight = co_await inflight_places_.acquire();
     co_return holding_inflight;
   };
   bool retry = false;
@@ -355,7 +345,7 @@ asio::awaitable<void> SpoolService::work_file(spool::ClaimedFile claimed) {
   // Starts one parsed request, waiting while too much is in flight.
   auto admit = [&](spool::JobRequest request, std::uint64_t text_offset,
                    std::uint64_t text_length) -> asio::awaitable<void> {
-    while (!stopping_ && (inflight_ >= settings_.max_inflight || held_ >= max_held_ ||
+    while (!stopping_ && (held_ >= max_held_ ||
                           w.window.size() >= settings_.reorder_window)) {
       co_await work_changed_.wait();
     }
@@ -379,7 +369,6 @@ asio::awaitable<void> SpoolService::work_file(spool::ClaimedFile claimed) {
       log::warn("{} line {}: {}", w.file.original_name, request.line, join_warnings(request.warnings));
     }
     w.window.push_back(slot);
-    ++inflight_;
     ++held_;
     ++w.running;
     events_.request_accepted();
@@ -398,7 +387,7 @@ asio::awaitable<void> SpoolService::work_file(spool::ClaimedFile claimed) {
           // and its requestId is claimed against duplicates.
           journal::AcceptVerdict verdict = co_await journal_.accept(acceptance);
           bool completed = false;
-          bool holding_inflight = true;
+          bool holding_inflight = false;
           std::optional<JobSubmission> submission;
           switch (verdict.kind) {
             case journal::AcceptVerdict::Kind::finished:
@@ -427,7 +416,12 @@ asio::awaitable<void> SpoolService::work_file(spool::ClaimedFile claimed) {
               submission.emplace(req, slot->record.job_id, job_paths_, settings_.submission,
                                  w.accepted_mono, resume);
               try {
-                completed = co_await drive(*submission, w.file.claim_id, req.line, holding_inflight);
+                // The in-flight place is taken only now: waiting for the journal's commit is
+                // not API work, and holding a place through it would idle the pipeline.
+                holding_inflight = co_await inflight_places_.acquire();
+                if (holding_inflight) {
+                  completed = co_await drive(*submission, w.file.claim_id, req.line, holding_inflight);
+                }
               } catch (const std::exception& e) {
                 log::error("job {}: submission stopped by an exception: {}", submission->job_id(), e.what());
               }
@@ -459,7 +453,7 @@ asio::awaitable<void> SpoolService::work_file(spool::ClaimedFile claimed) {
             slot->stored_line = finish.outcome_line;
             journal_.finish(std::move(finish));
           }
-          if (holding_inflight) --inflight_;
+          if (holding_inflight) inflight_places_.release();
           --held_;
           --w.running;
           events_.inflight_changed(held_);

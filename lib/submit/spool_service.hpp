@@ -21,6 +21,7 @@
 #include "spool/claim.hpp"
 #include "spool/claim_order.hpp"
 #include "spool/spool_paths.hpp"
+#include "submit/fifo_semaphore.hpp"
 #include "submit/job_submission.hpp"
 #include "submit/pacing.hpp"
 #include "submit/submit_events.hpp"
@@ -77,9 +78,6 @@ class SpoolService {
   boost::asio::awaitable<void> prune_request_ids_hourly();
   void claim_available();
   void report_backlog(const spool::IncomingScan& scan);
-  // Takes an in-flight place (waiting while all are taken); give_back_inflight returns it.
-  boost::asio::awaitable<bool> take_inflight();
-  void give_back_inflight();
 
   boost::asio::any_io_executor executor_;
   spool::SpoolPaths paths_;
@@ -99,7 +97,8 @@ class SpoolService {
   Wakeup stop_signal_;    // wakes backoff sleepers at stop
   bool stopping_ = false;
   bool watching_ = false;
-  std::size_t inflight_ = 0;  // requests making API calls now (not waiting to retry)
+  // Places for requests making API calls now (not those waiting for the journal or to retry).
+  FifoSemaphore inflight_places_;
   std::size_t held_ = 0;      // requests accepted and not finished (in flight or waiting)
   std::size_t max_held_;
   std::size_t active_files_ = 0;

@@ -143,11 +143,12 @@ TEST_F(JournalRecovery, KilledDaemonReadsOnlyTheJobsWhoseFateItDidNotRecord) {
   ASSERT_EQ(ledger.size(), 400u);
   for (const auto& [id, job] : ledger) EXPECT_EQ(job.runs, 1) << id;
   // Without the journal the restart would read every one of the 400 jobs. With it, only the
-  // requests in flight at the kill (at most 16) plus finishes not yet committed.
+  // requests accepted and unfinished at the kill (at most 4 x max_inflight = 64) plus the
+  // finishes still in the journal's last group-commit window.
   auto gets_after = ledger_count(emulator, "totals.gets") - gets_at_kill;
   std::fprintf(stderr, "killed after %lld runs; the restart read %lld jobs\n",
                static_cast<long long>(runs_at_kill), static_cast<long long>(gets_after));
-  EXPECT_LE(gets_after, 40);
+  EXPECT_LE(gets_after, 100);
   EXPECT_EQ(daemon.stop(), 0);
   EXPECT_EQ(journal_rows(daemon), 0u);
 }
