@@ -158,13 +158,20 @@ TEST_F(JournalRecovery, NewDropIsNotQueuedBehindABacklog) {
   Emulator emulator(dir_ / "emulator", {"--latency-ms", "30"});
   DaemonUnderTest daemon(dir_ / "daemon", emulator, "connections = 4\nmax_inflight = 8\n"
                          "[spool]\ndir = \"" + (dir_ / "daemon" / "spool").string() + "\"\n"
-                         "rescan_interval_ms = 250\nmax_active_files = 2\n");
+                         "rescan_interval_ms = 250\nmax_active_files = 2\n"
+                         "[metrics]\nlisten = \"127.0.0.1:0\"\n");
   for (int f = 0; f < 10; ++f) {
     std::string body;
     for (int l = 0; l < 25; ++l) body += request_line(f * 25 + l) + "\n";
     daemon.drop(fmt::format("backlog-{:02}.jsonl", f), body);
   }
+  auto dropped = std::chrono::steady_clock::now();
   daemon.start();
+  // The backlog shows in the metrics: files waiting (incoming + active) and their age.
+  ASSERT_TRUE(eventually([&] { return daemon.metric("bytenite_submitd_spool_backlog_files") >= 8; }, 30s));
+  ASSERT_TRUE(eventually([&] { return daemon.metric("bytenite_submitd_oldest_waiting_request_age_seconds") >= 0.5; }, 30s));
+  double age = daemon.metric("bytenite_submitd_oldest_waiting_request_age_seconds");
+  EXPECT_LE(age, std::chrono::duration<double>(std::chrono::steady_clock::now() - dropped).count() + 2);
   ASSERT_TRUE(eventually([&] { return daemon.count_files("done", ".outcome.jsonl") >= 1; }, 60s));
   daemon.drop("urgent.json", request_line(9999));
   ASSERT_TRUE(eventually([&] { return fs::exists(daemon.spool() / "done" / "urgent.json.outcome.jsonl"); }, 60s))
@@ -174,6 +181,8 @@ TEST_F(JournalRecovery, NewDropIsNotQueuedBehindABacklog) {
   std::fprintf(stderr, "the new drop finished when %zu of 10 backlog files were done\n", backlog_done);
   EXPECT_LE(backlog_done, 6u);  // first come, first served would make it 10
   ASSERT_TRUE(eventually([&] { return daemon.count_files("done", ".outcome.jsonl") == 11; }, 120s));
+  // Drained: the figures come back to zero (the next scan of an empty spool).
+  EXPECT_TRUE(eventually([&] { return daemon.metric("bytenite_submitd_spool_backlog_files") == 0; }, 10s));
   EXPECT_EQ(daemon.stop(), 0);
 }
 
