@@ -7,6 +7,8 @@
 
 #include <sys/types.h>
 
+#include <gtest/gtest.h>
+
 #include <chrono>
 #include <filesystem>
 #include <functional>
@@ -111,6 +113,22 @@ class DaemonUnderTest {
 // A plain-HTTP GET on 127.0.0.1 (for the metrics endpoint); returns the body, "" on failure.
 std::string http_get_local(std::uint16_t port, const std::string& target);
 
-std::filesystem::path bin_dir();  // build/bin, from the SUBMITD_BIN_DIR compile definition
+std::filesystem::path bin_dir();
+
+// A test with a temp directory of its own (dir_), removed after a pass and kept, with its
+// path printed, after a failure so the logs can be read.
+class TempDirTest : public ::testing::Test {
+ protected:
+  explicit TempDirTest(std::string tag) : tag_(std::move(tag)) {}
+  void SetUp() override { dir_ = make_temp_dir(tag_); }
+  void TearDown() override {
+    if (!HasFailure()) std::filesystem::remove_all(dir_);
+    else std::fprintf(stderr, "kept %s for inspection\n", dir_.c_str());
+  }
+  std::filesystem::path dir_;
+
+ private:
+  std::string tag_;
+};  // build/bin, from the SUBMITD_BIN_DIR compile definition
 
 }  // namespace submitd::testing

@@ -19,14 +19,9 @@ using namespace submitd::testing;
 
 namespace {
 
-class HostileApi : public ::testing::Test {
+class HostileApi : public TempDirTest {
  protected:
-  void SetUp() override { dir_ = make_temp_dir("hostile"); }
-  void TearDown() override {
-    if (!HasFailure()) fs::remove_all(dir_);
-    else std::fprintf(stderr, "kept %s for inspection\n", dir_.c_str());
-  }
-  fs::path dir_;
+  HostileApi() : TempDirTest("hostile") {}
 };
 
 // Emulator tokens are 64 hex digits; nothing the daemon writes may contain such a run, nor

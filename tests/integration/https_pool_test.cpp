@@ -22,12 +22,9 @@ using namespace submitd::testing;
 
 namespace {
 
-class PoolOverTls : public ::testing::Test {
+class PoolOverTls : public TempDirTest {
  protected:
-  void SetUp() override { dir_ = make_temp_dir("pool"); }
-  void TearDown() override {
-    if (!HasFailure()) fs::remove_all(dir_);
-  }
+  PoolOverTls() : TempDirTest("pool") {}
   api::PoolSettings settings_for(const Emulator& e) {
     api::PoolSettings s;
     s.host = "localhost";
@@ -49,7 +46,6 @@ class PoolOverTls : public ::testing::Test {
     io_.run();
     return done.get();
   }
-  fs::path dir_;
   asio::io_context io_;
 };
 

@@ -23,14 +23,9 @@ using namespace submitd::testing;
 
 namespace {
 
-class JournalRecovery : public ::testing::Test {
+class JournalRecovery : public TempDirTest {
  protected:
-  void SetUp() override { dir_ = make_temp_dir("journal"); }
-  void TearDown() override {
-    if (!HasFailure()) fs::remove_all(dir_);
-    else std::fprintf(stderr, "kept %s for inspection\n", dir_.c_str());
-  }
-  fs::path dir_;
+  JournalRecovery() : TempDirTest("journal") {}
 };
 
 struct Outcome {

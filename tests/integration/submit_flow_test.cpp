@@ -21,14 +21,9 @@ using namespace submitd::testing;
 
 namespace {
 
-class SubmitFlow : public ::testing::Test {
+class SubmitFlow : public TempDirTest {
  protected:
-  void SetUp() override { dir_ = make_temp_dir("it"); }
-  void TearDown() override {
-    if (!HasFailure()) fs::remove_all(dir_);
-    else std::fprintf(stderr, "kept %s for inspection\n", dir_.c_str());
-  }
-  fs::path dir_;
+  SubmitFlow() : TempDirTest("it") {}
 };
 
 }  // namespace

@@ -9,6 +9,7 @@
 #include <filesystem>
 
 #include "journal/sqlite_handle.hpp"
+#include "journal_file.hpp"
 
 namespace fs = std::filesystem;
 using namespace submitd::journal;
@@ -16,17 +17,12 @@ using Kind = AcceptVerdict::Kind;
 
 namespace {
 
-class JournalStoreTest : public ::testing::Test {
+class JournalStoreTest : public submitd::journal::testing::JournalFileTest {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("journal-test-" + std::to_string(::getpid()) + "-" +
-                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-    options_.file = dir_ / "journal.sqlite";
+    submitd::journal::testing::JournalFileTest::SetUp();
     options_.request_id_retention = std::chrono::hours(24);
   }
-  void TearDown() override { fs::remove_all(dir_); }
   Accept accept(std::string claim, std::uint64_t line, std::string request_id, std::string job,
                 std::int64_t ms = 1'000'000, bool given = true) {
     return Accept{std::move(claim), line, std::move(request_id), given, std::move(job), ms};
@@ -37,8 +33,6 @@ class JournalStoreTest : public ::testing::Test {
     s.commit();
     return v;
   }
-  fs::path dir_;
-  JournalStore::Options options_;
 };
 
 TEST_F(JournalStoreTest, NewRequestIsFreshAndARestartSeesHowFarItGot) {

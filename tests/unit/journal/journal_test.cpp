@@ -10,25 +10,15 @@
 #include <boost/asio/io_context.hpp>
 #include <filesystem>
 
+#include "journal_file.hpp"
+
 namespace fs = std::filesystem;
 namespace asio = boost::asio;
 using namespace submitd::journal;
 
 namespace {
 
-class JournalTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("journal-async-" + std::to_string(::getpid()) + "-" +
-                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-    options_.file = dir_ / "journal.sqlite";
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-  fs::path dir_;
-  JournalStore::Options options_;
-};
+using JournalTest = submitd::journal::testing::JournalFileTest;
 
 TEST_F(JournalTest, ConcurrentAcceptsShareCommitsAndEachGetsItsVerdict) {
   asio::io_context io;
