@@ -35,6 +35,8 @@ class RequestParser;
 
 namespace submitd::submit {
 
+struct Slot;  // a request's place in its file's outcome order (file_work.hpp)
+
 struct SpoolServiceSettings {
   std::uint64_t max_request_bytes = 1024 * 1024;
   std::chrono::milliseconds rescan_interval{2000};
@@ -68,8 +70,12 @@ class SpoolService {
 
  private:
   struct FileWork;
+  friend struct FileWork;
   void start_file(spool::ClaimedFile file);
   boost::asio::awaitable<void> work_file(spool::ClaimedFile file);
+  boost::asio::awaitable<void> run_request(std::shared_ptr<spool::JobRequest> request,
+                                           std::shared_ptr<Slot> slot, FileWork& w,
+                                           bool request_id_given);
   boost::asio::awaitable<void> watch_incoming();
   // Runs the submission to its end; false when interrupted by stop(). `holding_inflight`
   // says whether the request holds an in-flight place when it returns.

@@ -1,0 +1,199 @@
+// Role: working one claimed file: reading it (a whole .json, or a .jsonl streamed line by
+// line), rejecting bad requests with their reason, admitting good ones into submission while
+// bounding what is held in memory, and placing the file with its outcomes in done/ or failed/
+// once every request has ended. Never reads anything but a regular file it opened itself.
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <boost/asio/co_spawn.hpp>
+#include <cstring>
+
+#include "spool/jsonl_reader.hpp"
+#include "spool/request_parser.hpp"
+#include "submit/file_work.hpp"
+#include "util/log.hpp"
+
+namespace submitd::submit {
+namespace asio = boost::asio;
+using spool::SubmitStatus;
+
+void log_escape(std::exception_ptr e, const char* what) {
+  if (!e) return;
+  try {
+    std::rethrow_exception(e);
+  } catch (const std::exception& x) {
+    log::error("{} ended with an exception: {}", what, x.what());
+  } catch (...) {
+    log::error("{} ended with an unknown exception", what);
+  }
+}
+
+namespace {
+
+std::string join_warnings(const std::vector<std::string>& w) {
+  std::string out;
+  for (const auto& s : w) out += (out.empty() ? "" : "; ") + s;
+  return out;
+}
+
+}  // namespace
+
+asio::awaitable<void> SpoolService::work_file(spool::ClaimedFile claimed) {
+  // When the file was dropped (its mtime survives the claim's rename): the backlog's age.
+  WallTime dropped = clock_.wall_now();
+  struct stat dropped_st {};
+  if (::lstat(claimed.active_path.c_str(), &dropped_st) == 0) {
+    dropped = WallTime(std::chrono::duration_cast<WallTime::duration>(
+        std::chrono::seconds(dropped_st.st_mtim.tv_sec) + std::chrono::nanoseconds(dropped_st.st_mtim.tv_nsec)));
+  }
+  struct ActiveCount {
+    SpoolService& s;
+    std::multiset<WallTime>::iterator since;
+    ~ActiveCount() {
+      --s.active_files_;
+      s.waiting_since_.erase(since);
+      s.work_changed_.notify_all();
+    }
+  } active_count{*this, waiting_since_.insert(dropped)};
+
+  std::unique_ptr<FileWork> work;
+  try {
+    work = std::make_unique<FileWork>(paths_, claimed);
+  } catch (const std::exception& e) {
+    log::error("cannot start outcome file for {}: {}; left in active/", claimed.original_name, e.what());
+    co_return;
+  }
+  FileWork& w = *work;
+  w.accepted_wall = clock_.wall_now();
+  w.accepted_mono = clock_.now();
+
+  // Records a failure that needs no API call (bad input), in order.
+  auto reject = [&](std::uint64_t line, std::uint64_t text_offset, std::uint64_t text_length,
+                    std::string message, std::string request_id = {}) {
+    auto slot = std::make_shared<Slot>();
+    slot->record.line = line;
+    // Bad lines are named like good ones without a requestId: <claim id>:<line>.
+    if (request_id.empty() && line > 0) request_id = w.file.claim_id + ":" + std::to_string(line);
+    slot->record.request_id = std::move(request_id);
+    slot->record.status = SubmitStatus::failed;
+    slot->record.accepted_at = w.accepted_wall;
+    slot->record.finished_at = clock_.wall_now();
+    slot->record.error = spool::OutcomeError{"validate", 0, std::move(message)};
+    slot->text_offset = text_offset;
+    slot->text_length = text_length;
+    slot->done = true;
+    events_.request_finished(SubmitStatus::failed, "validate", std::chrono::nanoseconds(0));
+    w.window.push_back(std::move(slot));
+    w.flush();
+  };
+
+  // Starts one parsed request, waiting while too much is in flight.
+  auto admit = [&](spool::JobRequest request, std::uint64_t text_offset,
+                   std::uint64_t text_length) -> asio::awaitable<void> {
+    while (!stopping_ && (held_ >= max_held_ ||
+                          w.window.size() >= settings_.reorder_window)) {
+      co_await work_changed_.wait();
+    }
+    if (stopping_) {
+      w.interrupted = true;
+      co_return;
+    }
+    std::string claim_key = w.file.claim_id + ":" + std::to_string(request.line);
+    const bool request_id_given = !request.request_id.empty();
+    if (!request_id_given) request.request_id = claim_key;
+    std::string job_id = uuid_v5(job_namespace_, claim_key).str();
+    auto slot = std::make_shared<Slot>();
+    slot->record.line = request.line;
+    slot->record.request_id = request.request_id;
+    slot->record.job_id = job_id;
+    slot->record.accepted_at = w.accepted_wall;
+    slot->record.warnings = request.warnings;
+    slot->text_offset = text_offset;
+    slot->text_length = text_length;
+    if (!request.warnings.empty()) {
+      log::warn("{} line {}: {}", w.file.original_name, request.line, join_warnings(request.warnings));
+    }
+    w.window.push_back(slot);
+    ++held_;
+    ++w.running;
+    events_.request_accepted();
+    events_.inflight_changed(held_);
+    auto shared_request = std::make_shared<spool::JobRequest>(std::move(request));
+    asio::co_spawn(executor_, run_request(std::move(shared_request), slot, w, request_id_given),
+                   [](std::exception_ptr e) { log_escape(e, "submission"); });
+  };
+
+  try {
+    if (w.file.kind == spool::InputKind::unreadable) {
+      reject(0, 0, 0, w.file.original_name + " " + w.file.reject_reason);
+    } else {
+      // O_NONBLOCK: opening a FIFO swapped in after the claim must not hang the loop.
+      w.input = UniqueFd(::open(w.file.active_path.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
+      const int fd = w.input.get();
+      struct stat st {};
+      if (fd < 0 || ::fstat(fd, &st) != 0) {
+        reject(0, 0, 0, "cannot open the claimed file: " + std::string(std::strerror(errno)));
+      } else if (!S_ISREG(st.st_mode)) {
+        reject(0, 0, 0, "is not a regular file");
+      } else if (w.file.kind == spool::InputKind::json) {
+        if (static_cast<std::uint64_t>(st.st_size) > settings_.max_request_bytes) {
+          reject(0, 0, 0, fmt::format("the file is {} bytes; a request may be at most {} bytes "
+                                    "(spool.max_request_bytes)", st.st_size, settings_.max_request_bytes));
+        } else {
+          std::string text(static_cast<std::size_t>(st.st_size), '\0');
+          ssize_t n = ::pread(fd, text.data(), text.size(), 0);
+          if (n < 0) {
+            reject(0, 0, 0, "cannot read the file: " + std::string(std::strerror(errno)));
+          } else {
+            text.resize(static_cast<std::size_t>(n));
+            auto parsed = parser_->parse(text, 1);
+            if (auto* err = std::get_if<spool::RequestError>(&parsed)) {
+              reject(1, 0, text.size(), spool::to_string(*err));
+            } else {
+              co_await admit(std::get<spool::JobRequest>(std::move(parsed)), 0, text.size());
+            }
+          }
+        }
+      } else {
+        spool::JsonlReader reader(fd, settings_.max_request_bytes);
+        while (!stopping_) {
+          auto item = reader.next();
+          if (!item) break;
+          if (item->too_long) {
+            reject(item->number, 0, 0,
+                   fmt::format("line {}: the line is longer than {} bytes (spool.max_request_bytes); "
+                               "it was not read", item->number, settings_.max_request_bytes));
+            continue;
+          }
+          auto parsed = parser_->parse(item->text, item->number);
+          if (auto* err = std::get_if<spool::RequestError>(&parsed)) {
+            reject(item->number, item->offset, item->length, spool::to_string(*err));
+          } else {
+            co_await admit(std::get<spool::JobRequest>(std::move(parsed)), item->offset, item->length);
+          }
+        }
+        if (stopping_) w.interrupted = true;
+      }
+    }
+  } catch (const std::exception& e) {
+    log::error("reading {} failed: {}; the file stays in active/", w.file.original_name, e.what());
+    w.interrupted = true;
+  }
+
+  while (w.running > 0) co_await work_changed_.wait();
+  if (w.interrupted || !w.window.empty()) {
+    log::info("{} interrupted; it stays in active/ and is resumed at the next start", w.file.original_name);
+    co_return;
+  }
+  try {
+    auto placed = w.writer.finish();
+    journal_.forget_claim(w.file.claim_id);  // the outcome file now holds what the journal did
+    log::info("{}: {} submitted, {} failed -> {}", w.file.original_name, w.submitted, w.failed,
+              placed.input.parent_path().filename().string() + "/" + placed.input.filename().string());
+  } catch (const std::exception& e) {
+    log::error("cannot place {} in done/ or failed/: {}; it stays in active/", w.file.original_name, e.what());
+  }
+}
+
+}  // namespace submitd::submit

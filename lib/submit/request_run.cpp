@@ -1,0 +1,158 @@
+// Role: one request's way through the API: the journal's verdict first (durable before any
+// call), then the JobSubmission state machine driven call by call with pacing and backoff
+// (giving up its in-flight place while it waits), then its outcome into the journal and the
+// file's outcome slot. The decisions are JobSubmission's and the pacer's; this is the Asio.
+#include <optional>
+#include <random>
+
+#include "submit/file_work.hpp"
+#include "util/log.hpp"
+
+namespace submitd::submit {
+namespace asio = boost::asio;
+using spool::SubmitStatus;
+
+asio::awaitable<bool> SpoolService::drive(JobSubmission& submission, const std::string& claim_id,
+                                          std::uint64_t line, bool& holding_inflight) {
+  std::uniform_real_distribution<double> jitter(0.0, 1.0);
+  // A request that must wait (pacing, backoff) gives its in-flight place to another and
+  // queues for one again afterwards, behind new work: waiting retries never starve it.
+  auto wait_outside = [&](std::chrono::nanoseconds delay) -> asio::awaitable<bool> {
+    inflight_places_.release();
+    holding_inflight = false;
+    co_await stop_signal_.wait(delay);
+    holding_inflight = co_await inflight_places_.acquire();
+    co_return holding_inflight;
+  };
+  bool retry = false;
+  while (!submission.finished()) {
+    if (stopping_) co_return false;
+    auto admission = pacer_.admit(retry, clock_.now());
+    if (admission.wait.count() > 0) {
+      events_.call_paced(admission.by_budget ? "retry_budget" : "rate_limit");
+      if (!co_await wait_outside(admission.wait)) co_return false;
+    }
+    api::HttpCall call = submission.current_call();
+    api::ApiReply reply = co_await api_.send(call);
+    const Stage before = submission.stage();
+    auto step = submission.on_reply(reply, clock_.now(), clock_.wall_now(), jitter(rng_));
+    retry = step.kind == JobSubmission::Step::Kind::wait;
+    // Progress is journaled without waiting: if it is lost, recovery reads the job instead.
+    if (before == Stage::create && submission.stage() != Stage::create && !submission.finished()) {
+      journal_.progress(claim_id, line, journal::Step::created);
+    } else if (before != Stage::run && submission.stage() == Stage::run) {
+      journal_.progress(claim_id, line, journal::Step::configured);
+    }
+    if (retry) {
+      const std::string reason = retry_reason(reply);
+      events_.retry_scheduled(call.endpoint, reason);
+      // Say loudly, but at most every 10 s, why work is being deferred: during an outage
+      // thousands of requests would otherwise each log the same line.
+      if (clock_.now() - last_deferral_log_ >= std::chrono::seconds(10)) {
+        last_deferral_log_ = clock_.now();
+        log::warn("API trouble, deferring requests: {}", describe_failure(reply));
+      }
+      log::debug("job {}: {} deferred for {} ms ({})", submission.job_id(),
+                 api::endpoint_name(call.endpoint), step.delay.count(), reason);
+      if (!co_await wait_outside(step.delay)) co_return false;
+    }
+  }
+  co_return true;
+}
+
+// One accepted request from acceptance to outcome: the journal first (durable before any
+// API call), then the API calls unless the journal already knows its fate, then its outcome
+// into the journal and, in order, into the file's outcome file.
+asio::awaitable<void> SpoolService::run_request(std::shared_ptr<spool::JobRequest> request,
+                                                std::shared_ptr<Slot> slot, FileWork& w,
+                                                bool request_id_given) {
+  const spool::JobRequest& req = *request;
+  journal::Accept acceptance{w.file.claim_id,  req.line,
+                             req.request_id,   request_id_given,
+                             slot->record.job_id,
+                             std::chrono::duration_cast<std::chrono::milliseconds>(
+                                 clock_.wall_now().time_since_epoch()).count()};
+  // Durable before any API call: a crash from here on finds the request in the journal,
+  // and its requestId is claimed against duplicates.
+  journal::AcceptVerdict verdict = co_await journal_.accept(acceptance);
+  bool completed = false;
+  bool holding_inflight = false;
+  std::optional<JobSubmission> submission;
+  switch (verdict.kind) {
+    case journal::AcceptVerdict::Kind::finished:
+      // Finished before a restart: its outcome stands; nothing is sent again.
+      slot->stored_line = std::move(verdict.outcome_line);
+      slot->record.status = static_cast<SubmitStatus>(verdict.status);
+      completed = true;
+      break;
+    case journal::AcceptVerdict::Kind::duplicate:
+      slot->record.status = SubmitStatus::duplicate;
+      slot->record.job_id = verdict.earlier_job_id;
+      slot->record.attempts = 0;
+      completed = true;
+      log::info("request {} is a duplicate of job {} (requestId accepted before)",
+                req.request_id, verdict.earlier_job_id);
+      break;
+    case journal::AcceptVerdict::Kind::resumed:
+    case journal::AcceptVerdict::Kind::fresh: {
+      using Resume = JobSubmission::Resume;
+      Resume resume = Resume::none;
+      if (verdict.kind == journal::AcceptVerdict::Kind::resumed) {
+        resume = verdict.step >= journal::Step::configured ? Resume::configured : Resume::unknown;
+      } else if (w.file.recovered && journal_.created()) {
+        resume = Resume::unknown;  // no journal from before: calls may have gone out
+      }
+      submission.emplace(req, slot->record.job_id, job_paths_, settings_.submission,
+                         w.accepted_mono, resume);
+      try {
+        // The in-flight place is taken only now: waiting for the journal's commit is
+        // not API work, and holding a place through it would idle the pipeline.
+        holding_inflight = co_await inflight_places_.acquire();
+        if (holding_inflight) {
+          completed = co_await drive(*submission, w.file.claim_id, req.line, holding_inflight);
+        }
+      } catch (const std::exception& e) {
+        log::error("job {}: submission stopped by an exception: {}", submission->job_id(), e.what());
+      }
+      slot->record.status = submission->status();
+      slot->record.attempts = submission->attempts();
+      slot->record.error = submission->error();
+      break;
+    }
+  }
+  slot->record.finished_at = clock_.wall_now();
+  slot->interrupted = !completed;
+  slot->done = true;
+  if (completed && slot->stored_line.empty()) {
+    auto stage = slot->record.error ? std::string_view(slot->record.error->stage) : "";
+    events_.request_finished(slot->record.status, stage, clock_.now() - w.accepted_mono);
+    if (slot->record.error) {
+      log::info("request {} (job {}) failed at {}: {}", slot->record.request_id,
+                slot->record.job_id, slot->record.error->stage, slot->record.error->message);
+    }
+    journal::Finish finish{w.file.claim_id, req.line, spool::outcome_json_line(slot->record),
+                           static_cast<int>(slot->record.status), std::nullopt, slot->record.job_id};
+    // A request that failed before it could have run releases its requestId, so the
+    // fixed request can be dropped again under the same id. After a run was sent the
+    // job may exist and be running: the id stays claimed.
+    if (request_id_given && slot->record.status == SubmitStatus::failed && slot->record.error &&
+        slot->record.error->stage != "run") {
+      finish.release_request_id = req.request_id;
+    }
+    slot->stored_line = finish.outcome_line;
+    journal_.finish(std::move(finish));
+  }
+  if (holding_inflight) inflight_places_.release();
+  --held_;
+  --w.running;
+  events_.inflight_changed(held_);
+  try {
+    w.flush();
+  } catch (const std::exception& e) {
+    log::error("cannot write outcome for {}: {}", w.file.original_name, e.what());
+    w.interrupted = true;
+  }
+  work_changed_.notify_all();
+}
+
+}  // namespace submitd::submit
