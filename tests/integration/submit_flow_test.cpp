@@ -179,5 +179,16 @@ TEST_F(SubmitFlow, MetricsCountWhatHappenedAndHoldNoSecrets) {
   EXPECT_TRUE(has("bytenite_submitd_token_refreshes_total 1"));
   EXPECT_TRUE(has("bytenite_submitd_build_info{version=\"" SUBMITD_VERSION_FOR_TESTS "\"} 1"));
   EXPECT_EQ(metrics.find(DaemonUnderTest::kApiKey), std::string::npos);
+  // Prometheus' own linter accepts the live scrape (names, units, types, help texts).
+  write_file(dir_ / "scrape.txt", metrics);
+  std::string lint_command = "promtool check metrics < " + (dir_ / "scrape.txt").string() + " 2>&1";
+  std::FILE* lint = ::popen(lint_command.c_str(), "r");
+  ASSERT_NE(lint, nullptr);
+  std::string lint_output;
+  char buf[512];
+  while (std::size_t n = std::fread(buf, 1, sizeof buf, lint)) lint_output.append(buf, n);
+  int lint_status = ::pclose(lint);
+  EXPECT_EQ(lint_status, 0) << "promtool check metrics (from the Debian package prometheus) said:\n" << lint_output;
+  EXPECT_EQ(lint_output, "");
   EXPECT_EQ(daemon.stop(), 0);
 }

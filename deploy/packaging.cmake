@@ -1,0 +1,45 @@
+# Installation layout and the Debian package (cpack -G DEB from the build directory).
+# Binaries to /usr/bin, units and snippets where systemd looks for packaged ones, the
+# package's configuration as a conffile under /etc/bytenite-submitd/, the full example and the
+# Prometheus/Grafana files under /usr/share/doc/bytenite-submitd/.
+include(GNUInstallDirs)
+
+install(TARGETS bytenite-submitd RUNTIME DESTINATION bin)
+if(TARGET bytenite-submit)
+  install(TARGETS bytenite-submit RUNTIME DESTINATION bin)
+endif()
+
+set(SUBMITD_SYSTEMD ${PROJECT_SOURCE_DIR}/deploy/systemd)
+install(FILES ${SUBMITD_SYSTEMD}/bytenite-submitd.service ${SUBMITD_SYSTEMD}/bytenite-submitd.socket
+        DESTINATION lib/systemd/system)
+install(FILES ${SUBMITD_SYSTEMD}/bytenite-submitd.sysusers
+        DESTINATION lib/sysusers.d RENAME bytenite-submitd.conf)
+install(FILES ${SUBMITD_SYSTEMD}/bytenite-submitd.tmpfiles
+        DESTINATION lib/tmpfiles.d RENAME bytenite-submitd.conf)
+install(FILES ${PROJECT_SOURCE_DIR}/config/package.toml
+        DESTINATION /etc/bytenite-submitd RENAME config.toml)
+install(FILES ${PROJECT_SOURCE_DIR}/config/example.toml ${PROJECT_SOURCE_DIR}/README.md
+        DESTINATION share/doc/bytenite-submitd)
+install(DIRECTORY ${PROJECT_SOURCE_DIR}/deploy/prometheus ${PROJECT_SOURCE_DIR}/deploy/grafana
+        DESTINATION share/doc/bytenite-submitd)
+
+set(CPACK_GENERATOR DEB)
+set(CPACK_PACKAGE_NAME bytenite-submitd)
+set(CPACK_PACKAGE_VERSION ${PROJECT_VERSION})
+set(CPACK_PACKAGING_INSTALL_PREFIX /usr)
+set(CPACK_PACKAGE_CONTACT "bytenite-submitd maintainers <maintainers@bytenite-submitd.invalid>")
+set(CPACK_PACKAGE_DESCRIPTION_SUMMARY "turns job request files into ByteNite jobs, reliably")
+set(CPACK_PACKAGE_DESCRIPTION "bytenite-submitd watches a spool directory (and a local control socket) for job\n requests and submits each as exactly one ByteNite job, with a durable journal,\n retries, outcome files and Prometheus metrics. Runs under systemd.")
+set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
+set(CPACK_DEBIAN_PACKAGE_SECTION net)
+set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
+set(CPACK_DEBIAN_PACKAGE_DEPENDS "systemd")
+set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA
+    ${PROJECT_SOURCE_DIR}/deploy/debian/postinst
+    ${PROJECT_SOURCE_DIR}/deploy/debian/prerm
+    ${PROJECT_SOURCE_DIR}/deploy/debian/postrm
+    ${PROJECT_SOURCE_DIR}/deploy/debian/conffiles)
+set(CPACK_DEBIAN_PACKAGE_CONTROL_STRICT_PERMISSION ON)
+# deploy/debian/conffiles lists /etc/bytenite-submitd/config.toml: dpkg keeps local edits.
+set(CPACK_STRIP_FILES ON)
+include(CPack)
