@@ -108,8 +108,12 @@ void DaemonMetrics::backlog_changed(std::size_t files, double oldest_age_seconds
 
 void DaemonMetrics::api_exchange(const api::HttpCall& call, const api::HttpResult& result,
                                  std::chrono::nanoseconds duration) {
+  // The contract's code values for "no response" are timeout, reset, tls and connect; a
+  // refused certificate is TLS trouble (the log and the outcome say which).
   std::string code = result.has_response() ? std::to_string(result.status)
-                                           : std::string(api::transport_failure_name(result.failure));
+                     : result.failure == api::TransportFailure::certificate
+                         ? std::string("tls")
+                         : std::string(api::transport_failure_name(result.failure));
   http_counter(call.endpoint, code).Increment();
   http_duration_by_endpoint_[static_cast<std::size_t>(call.endpoint)]->Observe(
       std::chrono::duration<double>(duration).count());

@@ -48,8 +48,8 @@ class DaemonMetrics final : public submit::SubmitEvents {
 
   // Children for the label values created at start, looked up without building a label map
   // (every API call records one): [endpoint][index in the known-code / reason lists].
-  static constexpr std::array<std::string_view, 13> kKnownCodes = {
-      "200", "400", "401", "403", "404", "429", "500", "503", "timeout", "reset", "tls", "certificate", "connect"};
+  static constexpr std::array<std::string_view, 12> kKnownCodes = {
+      "200", "400", "401", "403", "404", "429", "500", "503", "timeout", "reset", "tls", "connect"};
   static constexpr std::array<std::string_view, 8> kRetryReasons = {
       "timeout", "reset", "tls", "connect", "429", "5xx", "401", "token"};
   std::array<std::array<prometheus::Counter*, kKnownCodes.size()>, api::kAllEndpoints.size()> http_known_{};
