@@ -9,8 +9,8 @@
 #include <boost/asio/co_spawn.hpp>
 #include <cstring>
 
-#include "spool/jsonl_reader.hpp"
 #include "spool/request_parser.hpp"
+#include "spool/request_source.hpp"
 #include "submit/file_work.hpp"
 #include "util/log.hpp"
 
@@ -128,49 +128,20 @@ asio::awaitable<void> SpoolService::work_file(spool::ClaimedFile claimed) {
     if (w.file.kind == spool::InputKind::unreadable) {
       reject(0, 0, 0, w.file.original_name + " " + w.file.reject_reason);
     } else {
-      // O_NONBLOCK: opening a FIFO swapped in after the claim must not hang the loop.
-      w.input = UniqueFd(::open(w.file.active_path.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
-      const int fd = w.input.get();
-      struct stat st {};
-      if (fd < 0 || ::fstat(fd, &st) != 0) {
-        reject(0, 0, 0, "cannot open the claimed file: " + std::string(std::strerror(errno)));
-      } else if (!S_ISREG(st.st_mode)) {
-        reject(0, 0, 0, "is not a regular file");
-      } else if (w.file.kind == spool::InputKind::json) {
-        if (static_cast<std::uint64_t>(st.st_size) > settings_.max_request_bytes) {
-          reject(0, 0, 0, fmt::format("the file is {} bytes; a request may be at most {} bytes "
-                                    "(spool.max_request_bytes)", st.st_size, settings_.max_request_bytes));
-        } else {
-          std::string text(static_cast<std::size_t>(st.st_size), '\0');
-          ssize_t n = ::pread(fd, text.data(), text.size(), 0);
-          if (n < 0) {
-            reject(0, 0, 0, "cannot read the file: " + std::string(std::strerror(errno)));
-          } else {
-            text.resize(static_cast<std::size_t>(n));
-            auto parsed = parser_->parse(text, 1);
-            if (auto* err = std::get_if<spool::RequestError>(&parsed)) {
-              reject(1, 0, text.size(), spool::to_string(*err));
-            } else {
-              co_await admit(std::get<spool::JobRequest>(std::move(parsed)), 0, text.size());
-            }
-          }
-        }
+      spool::OpenedInput opened = spool::open_input(w.file.active_path.string());
+      w.input = UniqueFd(opened.fd);
+      if (!opened.refusal.empty()) {
+        reject(0, 0, 0, opened.refusal);
       } else {
-        spool::JsonlReader reader(fd, settings_.max_request_bytes);
+        spool::RequestSource source(w.input.get(), w.file.kind, opened.size, settings_.max_request_bytes,
+                                    *parser_);
         while (!stopping_) {
-          auto item = reader.next();
+          auto item = source.next();
           if (!item) break;
-          if (item->too_long) {
-            reject(item->number, 0, 0,
-                   fmt::format("line {}: the line is longer than {} bytes (spool.max_request_bytes); "
-                               "it was not read", item->number, settings_.max_request_bytes));
-            continue;
-          }
-          auto parsed = parser_->parse(item->text, item->number);
-          if (auto* err = std::get_if<spool::RequestError>(&parsed)) {
-            reject(item->number, item->offset, item->length, spool::to_string(*err));
+          if (auto* why = std::get_if<std::string>(&item->parsed)) {
+            reject(item->line, item->offset, item->length, std::move(*why));
           } else {
-            co_await admit(std::get<spool::JobRequest>(std::move(parsed)), item->offset, item->length);
+            co_await admit(std::get<spool::JobRequest>(std::move(item->parsed)), item->offset, item->length);
           }
         }
         if (stopping_) w.interrupted = true;
