@@ -16,6 +16,8 @@ PACKAGES=(
   libgtest-dev libgmock-dev clang libclang-rt-14-dev curl
   # benchmarks and checks
   wrk
+  # deploy file checks (tests/deploy): systemd-analyze/-sysusers/-tmpfiles, promtool
+  systemd prometheus
 )
 
 missing=()
