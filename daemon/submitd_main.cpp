@@ -19,6 +19,7 @@
 #include "api/token_cache.hpp"
 #include "config/api_key.hpp"
 #include "config/load.hpp"
+#include "config/reload.hpp"
 #include "journal/journal.hpp"
 #include "metrics/metrics.hpp"
 #include "spool/spool_paths.hpp"
@@ -88,7 +89,27 @@ std::string exposer_address(const config::MetricsSettings& m) {
   return (v6 ? "[" + m.host + "]" : m.host) + ":" + std::to_string(m.port);
 }
 
-int run_daemon(const config::Settings& settings, std::string api_key) {
+// The live-changeable parts of the settings, as the spool service takes them.
+submit::RetryTiming retry_timing_of(const config::ApiSettings& api) {
+  submit::RetryTiming t;
+  t.base = api.retry_base;
+  t.cap = api.retry_cap;
+  t.retry_after_cap = api.retry_after_cap;
+  t.blocked_delay = api.blocked_retry;
+  return t;
+}
+
+submit::RetryBudgetSettings retry_budget_of(const config::ApiSettings& api) {
+  return {api.retry_budget_percent / 100.0, static_cast<double>(api.retry_budget_min_per_second)};
+}
+
+std::string joined(const std::vector<std::string>& items) {
+  std::string out;
+  for (const auto& i : items) out += (out.empty() ? "" : ", ") + i;
+  return out;
+}
+
+int run_daemon(const std::string& config_path, config::Settings settings, std::string api_key) {
   auto paths = spool::make_spool_paths(settings.spool.dir, settings.state.dir);
   spool::ensure_spool_layout(paths);
   InstanceLock lock(paths.state);
@@ -122,7 +143,7 @@ int run_daemon(const config::Settings& settings, std::string api_key) {
   api::TokenTiming token_timing;
   token_timing.key_refused_hold = settings.api.blocked_retry;
   api::TokenCache tokens(io.get_executor(), pool, settings.api.base_path + "/auth/access_token",
-                         std::move(api_key), clock, token_timing);
+                         api_key, clock, token_timing);
   tokens.on_exchange = [&] { metrics.token_refreshed(); };
   api::ApiClient client(pool, tokens);
 
@@ -132,13 +153,9 @@ int run_daemon(const config::Settings& settings, std::string api_key) {
   service_settings.max_active_files = settings.spool.max_active_files;
   service_settings.max_inflight = settings.api.max_inflight;
   service_settings.submission.give_up_after = settings.spool.give_up_after;
-  service_settings.submission.timing.base = settings.api.retry_base;
-  service_settings.submission.timing.cap = settings.api.retry_cap;
-  service_settings.submission.timing.retry_after_cap = settings.api.retry_after_cap;
-  service_settings.submission.timing.blocked_delay = settings.api.blocked_retry;
+  service_settings.submission.timing = retry_timing_of(settings.api);
   service_settings.rate_limit_per_second = settings.api.rate_limit_per_second;
-  service_settings.retry_budget.ratio = settings.api.retry_budget_percent / 100.0;
-  service_settings.retry_budget.min_per_second = settings.api.retry_budget_min_per_second;
+  service_settings.retry_budget = retry_budget_of(settings.api);
   service_settings.request_id_retention = settings.submit.request_id_retention;
 
   journal::JournalStore::Options journal_options;
@@ -166,13 +183,60 @@ int run_daemon(const config::Settings& settings, std::string api_key) {
     io.stop();
   });
 
+  // SIGHUP: re-read the configuration and the API key; apply what can change while running,
+  // name what needs a restart. A configuration that no longer loads changes nothing.
+  auto reload = [&] {
+    sd_notify(0, "RELOADING=1");
+    std::vector<std::string> applied;
+    try {
+      config::Settings fresh = config::load_settings_file(config_path);
+      config::ReloadPlan plan = config::plan_reload(settings, fresh);
+      if (plan.log_level) {
+        log::set_min_level(to_log_level(fresh.log.level));
+        settings.log = fresh.log;
+        applied.push_back("log.level");
+      }
+      if (plan.pacing || plan.retry_timing) {
+        settings.api.rate_limit_per_second = fresh.api.rate_limit_per_second;
+        settings.api.retry_budget_percent = fresh.api.retry_budget_percent;
+        settings.api.retry_budget_min_per_second = fresh.api.retry_budget_min_per_second;
+        settings.api.retry_base = fresh.api.retry_base;
+        settings.api.retry_cap = fresh.api.retry_cap;
+        settings.api.retry_after_cap = fresh.api.retry_after_cap;
+        settings.api.blocked_retry = fresh.api.blocked_retry;
+        service.apply_live_settings(settings.api.rate_limit_per_second, retry_budget_of(settings.api),
+                                    retry_timing_of(settings.api));
+        applied.push_back("rate limit, retry budget and retry timing");
+      }
+      if (!plan.needs_restart.empty()) {
+        log::warn("SIGHUP: changed, but applied only after a restart: {}", joined(plan.needs_restart));
+      }
+    } catch (const config::ConfigError& e) {
+      log::error("SIGHUP: the configuration is refused, nothing in it is applied: {}", e.what());
+    }
+    // The key is read from where it was found at start (the file may have been rotated).
+    try {
+      std::string key = config::load_api_key(settings.api, config::process_environment());
+      if (key != api_key) {
+        api_key = key;
+        tokens.set_api_key(std::move(key));
+        service.retry_waiting_now();  // requests held back by a refused key try again now
+        applied.push_back("a new API key (used from the next token exchange)");
+      }
+    } catch (const config::ConfigError& e) {
+      log::error("SIGHUP: cannot read the API key, keeping the current one: {}", e.what());
+    }
+    log::info("SIGHUP: reloaded; applied: {}", applied.empty() ? std::string("nothing had changed") : joined(applied));
+    sd_notify(0, "READY=1");
+  };
+
   asio::steady_timer grace(io);
   asio::signal_set signals(io, SIGTERM, SIGINT, SIGHUP);
   std::function<void(const boost::system::error_code&, int)> on_signal =
       [&](const boost::system::error_code& ec, int sig) {
         if (ec) return;
         if (sig == SIGHUP) {
-          log::info("SIGHUP: nothing to reload yet in this version");
+          reload();
           signals.async_wait(on_signal);
           return;
         }
@@ -241,7 +305,7 @@ int main(int argc, char** argv) {
   }
   log::set_min_level(to_log_level(settings.log.level));
   try {
-    return run_daemon(settings, std::move(api_key));
+    return run_daemon(options.config, std::move(settings), std::move(api_key));
   } catch (const std::exception& e) {
     log::error("bytenite-submitd cannot run: {}", e.what());
     return 1;

@@ -20,7 +20,7 @@ asio::awaitable<bool> SpoolService::drive(JobSubmission& submission, const std::
   auto wait_outside = [&](std::chrono::nanoseconds delay) -> asio::awaitable<bool> {
     inflight_places_.release();
     holding_inflight = false;
-    co_await stop_signal_.wait(delay);
+    co_await sleepers_.wait(delay);
     holding_inflight = co_await inflight_places_.acquire();
     co_return holding_inflight;
   };

@@ -39,7 +39,7 @@ SpoolService::SpoolService(asio::any_io_executor executor, spool::SpoolPaths pat
       rng_(std::random_device{}()),
       parser_(std::make_unique<spool::RequestParser>()),
       work_changed_(executor),
-      stop_signal_(executor),
+      sleepers_(executor),
       inflight_places_(executor, settings.max_inflight),
       max_held_(settings.max_held > 0 ? settings.max_held : 4 * settings.max_inflight),
       pacer_(RateLimiter(settings.rate_limit_per_second, std::max(1.0, settings.rate_limit_per_second / 10)),
@@ -49,13 +49,22 @@ SpoolService::~SpoolService() {
   if (inotify_fd_ >= 0) ::close(inotify_fd_);
 }
 
+void SpoolService::apply_live_settings(double rate_limit_per_second, RetryBudgetSettings budget,
+                                       RetryTiming timing) {
+  settings_.rate_limit_per_second = rate_limit_per_second;
+  settings_.retry_budget = budget;
+  settings_.submission.timing = timing;
+  pacer_ = CallPacer(RateLimiter(rate_limit_per_second, std::max(1.0, rate_limit_per_second / 10)),
+                     RetryBudget(budget));
+}
+
 void SpoolService::stop() {
   stopping_ = true;
   if (inotify_fd_ >= 0) {
     ::close(inotify_fd_);  // ends the pending read with an error, so watch_incoming returns
     inotify_fd_ = -1;
   }
-  stop_signal_.notify_all();
+  sleepers_.notify_all();
   work_changed_.notify_all();
   inflight_places_.close();
 }
@@ -136,7 +145,7 @@ asio::awaitable<void> SpoolService::prune_request_ids_hourly() {
     auto cutoff = clock_.wall_now() - settings_.request_id_retention;
     journal_.prune_request_ids(
         std::chrono::duration_cast<std::chrono::milliseconds>(cutoff.time_since_epoch()).count());
-    co_await stop_signal_.wait(std::chrono::hours(1));
+    co_await sleepers_.wait(std::chrono::hours(1));
   }
 }
 

@@ -63,6 +63,11 @@ class SpoolService {
   boost::asio::awaitable<void> run();
   // Stop claiming; interrupt waiting retries. Files not finished stay in active/.
   void stop();
+  // SIGHUP: new pacing (rate limit, retry budget, which start afresh) and retry timing (for
+  // requests from now on).
+  // Wakes every request waiting to retry so it tries again now (e.g. after a new API key).
+  void retry_waiting_now() { sleepers_.notify_all(); }
+  void apply_live_settings(double rate_limit_per_second, RetryBudgetSettings budget, RetryTiming timing);
 
   std::size_t inflight() const { return held_; }
   std::size_t active_files() const { return active_files_; }
@@ -100,7 +105,7 @@ class SpoolService {
   std::unique_ptr<spool::RequestParser> parser_;
 
   Wakeup work_changed_;   // a file or request finished, or files arrived
-  Wakeup stop_signal_;    // wakes backoff sleepers at stop
+  Wakeup sleepers_;  // wakes requests waiting to retry: at stop, or when their trouble may be fixed
   bool stopping_ = false;
   bool watching_ = false;
   // Places for requests making API calls now (not those waiting for the journal or to retry).

@@ -8,6 +8,7 @@
 
 #include <fmt/format.h>
 
+#include <csignal>
 #include <regex>
 
 #include "harness.hpp"
@@ -177,5 +178,30 @@ TEST_F(HostileApi, RateLimitCapsApiCallsPerSecond) {
   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   EXPECT_GE(seconds, 3.9);
   EXPECT_EQ(ledger_count(emulator, "totals.runs"), 100);
+  EXPECT_EQ(daemon.stop(), 0);
+}
+
+TEST_F(HostileApi, SighupRereadsTheKeyAndSubmittingResumesAtOnce) {
+  Emulator emulator(dir_ / "emulator");
+  // A refused key is normally tried again only after blocked_retry_s (here an hour).
+  DaemonUnderTest daemon(dir_ / "daemon", emulator, "blocked_retry_s = 3600\n");
+  write_file(dir_ / "daemon" / "api_key", "a-key-the-api-does-not-know\n");
+  std::string body;
+  for (int l = 0; l < 20; ++l) body += request_line(l) + "\n";
+  daemon.drop("twenty.jsonl", body);
+  daemon.start();
+  ASSERT_TRUE(eventually([&] { return ledger_count(emulator, "tokenRejections") >= 1; }, 20s));
+  // The operator fixes the key file and sends SIGHUP; a start-only key changes too.
+  write_file(dir_ / "daemon" / "api_key", std::string(DaemonUnderTest::kApiKey) + "\n");
+  auto toml = read_file(daemon.config_file());
+  write_file(daemon.config_file(), toml.replace(toml.find("[api]\n"), 6, "[api]\nconnections = 7\n"));
+  daemon.process()->signal(SIGHUP);
+  ASSERT_TRUE(eventually([&] { return daemon.count_files("done", ".outcome.jsonl") == 1; }, 30s))
+      << read_file(daemon.log_file());
+  EXPECT_EQ(ledger_count(emulator, "totals.runs"), 20);
+  auto log = read_file(daemon.log_file());
+  EXPECT_NE(log.find("applied: a new API key"), std::string::npos) << log;
+  EXPECT_NE(log.find("applied only after a restart: api.connections"), std::string::npos) << log;
+  EXPECT_EQ(log.find(DaemonUnderTest::kApiKey), std::string::npos);
   EXPECT_EQ(daemon.stop(), 0);
 }
