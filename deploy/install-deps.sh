@@ -18,6 +18,8 @@ PACKAGES=(
   wrk
   # deploy file checks (tests/deploy): systemd-analyze/-sysusers/-tmpfiles, promtool
   systemd prometheus
+  # the Debian package check (tests/package): cpack needs dpkg-shlibdeps (dpkg-dev)
+  dpkg-dev lintian
 )
 
 missing=()

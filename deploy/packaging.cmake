@@ -22,6 +22,11 @@ install(FILES ${PROJECT_SOURCE_DIR}/config/example.toml ${PROJECT_SOURCE_DIR}/RE
         DESTINATION share/doc/bytenite-submitd)
 install(DIRECTORY ${PROJECT_SOURCE_DIR}/deploy/prometheus ${PROJECT_SOURCE_DIR}/deploy/grafana
         DESTINATION share/doc/bytenite-submitd)
+# Debian wants the copyright file and a gzipped changelog (gzip -n: reproducible) in the doc dir.
+install(FILES ${PROJECT_SOURCE_DIR}/deploy/debian/copyright DESTINATION share/doc/bytenite-submitd)
+execute_process(COMMAND gzip -9nc ${PROJECT_SOURCE_DIR}/deploy/debian/changelog
+                OUTPUT_FILE ${CMAKE_BINARY_DIR}/changelog.gz COMMAND_ERROR_IS_FATAL ANY)
+install(FILES ${CMAKE_BINARY_DIR}/changelog.gz DESTINATION share/doc/bytenite-submitd)
 
 set(CPACK_GENERATOR DEB)
 set(CPACK_PACKAGE_NAME bytenite-submitd)
@@ -29,7 +34,7 @@ set(CPACK_PACKAGE_VERSION ${PROJECT_VERSION})
 set(CPACK_PACKAGING_INSTALL_PREFIX /usr)
 set(CPACK_PACKAGE_CONTACT "bytenite-submitd maintainers <maintainers@bytenite-submitd.invalid>")
 set(CPACK_PACKAGE_DESCRIPTION_SUMMARY "turns job request files into ByteNite jobs, reliably")
-set(CPACK_PACKAGE_DESCRIPTION "bytenite-submitd watches a spool directory (and a local control socket) for job\n requests and submits each as exactly one ByteNite job, with a durable journal,\n retries, outcome files and Prometheus metrics. Runs under systemd.")
+set(CPACK_PACKAGE_DESCRIPTION "bytenite-submitd watches a spool directory (and a local control socket) for job\nrequests and submits each as exactly one ByteNite job, with a durable journal,\nretries, outcome files and Prometheus metrics. Runs under systemd.")
 set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
 set(CPACK_DEBIAN_PACKAGE_SECTION net)
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)

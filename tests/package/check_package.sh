@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# check_package.sh: builds the Debian package with cpack and checks it without installing it
+# on this machine (container-free): control fields, conffiles, the file list, lintian (no
+# errors), and the packaged programs run from an extracted copy (--version, --help, and the
+# packaged configuration passes --check-config).
+#
+# Usage: tests/package/check_package.sh BUILD_DIR      (registered in CTest as deb_package)
+set -uo pipefail
+
+BUILD=${1:?usage: check_package.sh BUILD_DIR}
+VERSION=$(sed -n 's/^project(bytenite-submitd VERSION \([0-9.]*\).*/\1/p' "$(dirname "$0")/../../CMakeLists.txt")
+WORK=$(mktemp -d)
+trap 'rm -rf "$WORK"' EXIT
+passed=0
+failed=0
+check() {  # check NAME COMMAND...: runs the command, counts and reports the result
+  local name=$1
+  shift
+  if "$@" >"$WORK/out" 2>&1; then
+    echo "ok   $name"
+    passed=$((passed + 1))
+  else
+    echo "FAIL $name"
+    sed 's/^/     /' "$WORK/out"
+    failed=$((failed + 1))
+  fi
+}
+
+(cd "$BUILD" && cpack -G DEB -B "$WORK/pkg" >"$WORK/cpack.log" 2>&1) || { cat "$WORK/cpack.log"; exit 1; }
+DEB=$(ls "$WORK"/pkg/bytenite-submitd_*.deb)
+echo "built $(basename "$DEB")"
+
+field() { dpkg-deb -f "$DEB" "$1"; }
+check "Package and Version fields" test "$(field Package) $(field Version)" = "bytenite-submitd $VERSION"
+check "Depends names systemd and the shared libraries" \
+  bash -c '[[ $0 == *systemd* && $0 == *libsqlite3-0* && $0 == *libssl3* && $0 == *libsystemd0* ]]' "$(field Depends)"
+check "conffiles holds the configuration" \
+  bash -c 'dpkg-deb --ctrl-tarfile "$0" | tar -xO ./conffiles | grep -qx /etc/bytenite-submitd/config.toml' "$DEB"
+check "maintainer scripts are there" \
+  bash -c 'dpkg-deb --ctrl-tarfile "$0" | tar -t | grep -c -E "^\./(postinst|prerm|postrm)$" | grep -qx 3' "$DEB"
+
+dpkg-deb -c "$DEB" | awk '{print $6}' | sed 's|^\./|/|' >"$WORK/files"
+for f in /usr/bin/bytenite-submitd /usr/bin/bytenite-submit \
+         /usr/lib/systemd/system/bytenite-submitd.service /usr/lib/systemd/system/bytenite-submitd.socket \
+         /usr/lib/sysusers.d/bytenite-submitd.conf /usr/lib/tmpfiles.d/bytenite-submitd.conf \
+         /etc/bytenite-submitd/config.toml /usr/share/doc/bytenite-submitd/example.toml \
+         /usr/share/doc/bytenite-submitd/copyright /usr/share/doc/bytenite-submitd/changelog.gz \
+         /usr/share/doc/bytenite-submitd/prometheus/alerts.yml \
+         /usr/share/doc/bytenite-submitd/grafana/bytenite-submitd.json; do
+  check "ships $f" grep -qx "$f" "$WORK/files"
+done
+
+if command -v lintian >/dev/null; then
+  # Errors fail the check; warnings (no manual pages yet) are shown.
+  lintian --tag-display-limit 0 "$DEB" 2>/dev/null | tee "$WORK/lintian" | sed 's/^/     lintian: /'
+  check "lintian finds no errors" bash -c '! grep -q "^E:" "$0"' "$WORK/lintian"
+else
+  echo "FAIL lintian is not installed (deploy/install-deps.sh installs it)"
+  failed=$((failed + 1))
+fi
+
+ROOT=$WORK/root
+dpkg-deb -x "$DEB" "$ROOT"
+check "packaged daemon runs (--version)" \
+  bash -c '"$0/usr/bin/bytenite-submitd" --version | grep -qx "bytenite-submitd $1"' "$ROOT" "$VERSION"
+check "packaged CLI runs (--version)" \
+  bash -c '"$0/usr/bin/bytenite-submit" --version | grep -qx "bytenite-submit $1"' "$ROOT" "$VERSION"
+# The key comes from the unit's credential in production; a stand-in credentials directory here.
+mkdir -p "$WORK/credentials" && echo "check-only-key" >"$WORK/credentials/api_key"
+check "packaged configuration passes --check-config" \
+  env CREDENTIALS_DIRECTORY="$WORK/credentials" "$ROOT/usr/bin/bytenite-submitd" --check-config \
+  --config "$ROOT/etc/bytenite-submitd/config.toml"
+check "the unit runs the packaged binary with the packaged configuration" \
+  grep -q '^ExecStart=/usr/bin/bytenite-submitd --config /etc/bytenite-submitd/config.toml' \
+  "$ROOT/usr/lib/systemd/system/bytenite-submitd.service"
+
+echo "check_package: $passed passed, $failed failed"
+[[ $failed -eq 0 ]]
