@@ -20,6 +20,7 @@
 #include "config/api_key.hpp"
 #include "config/load.hpp"
 #include "config/reload.hpp"
+#include "control/control_server.hpp"
 #include "journal/journal.hpp"
 #include "metrics/metrics.hpp"
 #include "spool/spool_paths.hpp"
@@ -169,6 +170,47 @@ int run_daemon(const std::string& config_path, config::Settings settings, std::s
                                submit::JobPaths{settings.api.customer_prefix()}, job_namespace, clock,
                                metrics);
 
+  // The control socket, when configured or passed by systemd (socket activation).
+  control::ControlHooks hooks;
+  hooks.status = [&] {
+    control::DaemonStatus st;
+    st.version = SUBMITD_VERSION;
+    st.backlog_files = service.backlog_files();
+    st.oldest_waiting_age_s = service.oldest_waiting_age_s();
+    st.inflight = service.inflight();
+    st.active_files = service.active_files();
+    st.spool_watched = service.watching();
+    auto js = journal.stats();
+    st.journal_ok = !js.stalled;
+    st.journal_error = js.last_error;
+    st.token_held = tokens.has_token();
+    st.api_connections = pool.open_connections();
+    return st;
+  };
+  hooks.store = [&](const std::string& content, const std::string& name) {
+    return service.accept_posted(content, name);
+  };
+  hooks.job_id = [&](const std::string& claim_id, std::uint64_t line) {
+    return uuid_v5(job_namespace, claim_id + ":" + std::to_string(line)).str();
+  };
+  control::ControlApi control_api(hooks, control::ControlLimits{settings.spool.max_request_bytes,
+                                                                 settings.control.max_backlog_files});
+  std::unique_ptr<control::ControlServer> control_server;
+  {
+    control::ServerSettings cs;
+    int activated = sd_listen_fds(1);
+    if (activated > 0) cs.adopted_fd = SD_LISTEN_FDS_START;
+    if (activated > 0 || settings.control.socket) {
+      cs.path = settings.control.socket.value_or("(from systemd)");
+      cs.group = settings.control.group;
+      control_server = std::make_unique<control::ControlServer>(io.get_executor(), cs, control_api);
+      log::info("control socket on {}{}", cs.path.string(), activated > 0 ? " (socket activation)" : "");
+      asio::co_spawn(io, control_server->run(), [](std::exception_ptr e) {
+        if (e) log::error("control socket stopped by an exception");
+      });
+    }
+  }
+
   bool service_done = false;
   asio::co_spawn(io, service.run(), [&](std::exception_ptr e) {
     service_done = true;
@@ -244,6 +286,7 @@ int run_daemon(const std::string& config_path, config::Settings settings, std::s
                   sig == SIGTERM ? "SIGTERM" : "SIGINT", kShutdownGrace.count());
         sd_notify(0, "STOPPING=1");
         service.stop();
+        if (control_server) control_server->stop();
         grace.expires_after(kShutdownGrace);
         grace.async_wait([&](const boost::system::error_code& gec) {
           if (!gec && !service_done) {

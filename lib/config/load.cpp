@@ -40,7 +40,7 @@ const std::array<TableSchema, 7>& schema() {
        {"dir", "max_request_bytes", "rescan_interval_ms", "done_retention_days",
         "give_up_after_s", "max_active_files"}},
       {"state", {"dir", "fsync"}},
-      {"control", {"socket"}},
+      {"control", {"socket", "group", "max_backlog_files"}},
       {"metrics", {"listen"}},
       {"log", {"level"}},
       {"submit", {"request_id_retention_days", "force_test_jobs"}},
@@ -322,6 +322,12 @@ void read_rest(const Reader& r, Settings& s) {
   if (s.control.socket && s.control.socket->native().size() > 107)
     r.fail("control.socket", r.find("control", "socket"),
            "too long for a Unix socket path (at most 107 bytes)");
+  if (auto g = r.string("control", "group")) {
+    if (g->empty()) r.fail("control.group", r.find("control", "group"), "must name a group (or be left out)");
+    s.control.group = *g;
+  }
+  if (auto v = r.integer("control", "max_backlog_files", 1, 100'000'000))
+    s.control.max_backlog_files = static_cast<uint64_t>(*v);
   if (auto level = r.string("log", "level")) {
     if (*level == "debug")
       s.log.level = LogLevel::debug;

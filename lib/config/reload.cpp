@@ -50,6 +50,8 @@ const std::vector<std::pair<const char*, Reader>>& start_only_keys() {
       SUBMITD_KEY("state.dir", state.dir),
       SUBMITD_KEY("state.fsync", state.fsync),
       SUBMITD_KEY("control.socket", control.socket),
+      SUBMITD_KEY("control.group", control.group),
+      SUBMITD_KEY("control.max_backlog_files", control.max_backlog_files),
       SUBMITD_KEY("metrics.listen", metrics.listen),
       SUBMITD_KEY("submit.request_id_retention_days", submit.request_id_retention),
       SUBMITD_KEY("submit.force_test_jobs", submit.force_test_jobs),

@@ -61,6 +61,8 @@ struct StateSettings {
 // [control]: the local HTTP-over-Unix-socket control interface.
 struct ControlSettings {
   std::optional<std::filesystem::path> socket;  // unset: no control socket
+  std::optional<std::string> group;             // group of the socket file; unset: the daemon's
+  uint64_t max_backlog_files = 10000;           // POST /v1/jobs answers 503 above this
 };
 
 // [metrics]: the Prometheus endpoint.

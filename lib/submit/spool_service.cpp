@@ -16,6 +16,7 @@
 #include "spool/outcome.hpp"
 #include "spool/request_parser.hpp"
 #include "submit/file_work.hpp"
+#include "util/durable_fs.hpp"
 #include "util/log.hpp"
 #include "util/unique_fd.hpp"
 
@@ -131,7 +132,24 @@ void SpoolService::report_backlog(const spool::IncomingScan& scan) {
   std::optional<WallTime> oldest = scan.oldest_mtime;
   if (!waiting_since_.empty() && (!oldest || *waiting_since_.begin() < *oldest)) oldest = *waiting_since_.begin();
   double age = oldest ? std::max(0.0, std::chrono::duration<double>(clock_.wall_now() - *oldest).count()) : 0.0;
-  events_.backlog_changed(scan.files + active_files_, age);
+  backlog_files_ = scan.files + active_files_;
+  oldest_waiting_age_s_ = age;
+  events_.backlog_changed(backlog_files_, age);
+}
+
+std::string SpoolService::accept_posted(const std::string& content, const std::string& name) {
+  spool::ClaimedFile file;
+  file.claim_id = spool::new_claim_id();
+  file.original_name = name;
+  file.kind = spool::InputKind::jsonl;
+  file.active_path = paths_.active / (file.claim_id + "." + name);
+  // The same discipline as a producer's drop, but straight into active/ under our claim: the
+  // jobIds are known, and the answer is sent only once the requests would survive a crash.
+  write_file_durably(file.active_path, content, 0640);
+  ++backlog_files_;
+  std::string claim_id = file.claim_id;
+  start_file(std::move(file));
+  return claim_id;
 }
 
 void SpoolService::start_file(spool::ClaimedFile file) {

@@ -70,6 +70,14 @@ class SpoolService {
   void apply_live_settings(double rate_limit_per_second, RetryBudgetSettings budget, RetryTiming timing);
 
   std::size_t inflight() const { return held_; }
+  // The backlog as last scanned: files waiting or being worked, and the oldest one's age.
+  std::size_t backlog_files() const { return backlog_files_; }
+  double oldest_waiting_age_s() const { return oldest_waiting_age_s_; }
+
+  // A control-socket post: stores `content` (JSON Lines) durably as a claimed input named
+  // `name` (written to tmp/, fsynced, renamed into active/ under a fresh claim id, active/
+  // fsynced) and starts working it. Returns the claim id. Throws std::system_error.
+  std::string accept_posted(const std::string& content, const std::string& name);
   std::size_t active_files() const { return active_files_; }
   bool watching() const { return watching_; }
 
@@ -116,6 +124,8 @@ class SpoolService {
   int inotify_fd_ = -1;
   MonoTime last_deferral_log_{};
   MonoTime last_scan_{};
+  std::size_t backlog_files_ = 0;
+  double oldest_waiting_age_s_ = 0;
   spool::ClaimOrder claim_order_;
   std::multiset<WallTime> waiting_since_;  // per active file: when it was dropped (mtime)
   CallPacer pacer_;

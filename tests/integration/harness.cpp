@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <signal.h>
 #include <simdjson.h>
 #include <sys/wait.h>
@@ -165,6 +166,45 @@ std::string http_get_local(std::uint16_t port, const std::string& target) {
   ::close(fd);
   auto body = response.find("\r\n\r\n");
   return body == std::string::npos ? std::string() : response.substr(body + 4);
+}
+
+HttpAnswer unix_http(const fs::path& socket_path, const std::string& raw_request) {
+  HttpAnswer answer;
+  int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) {
+    answer.failure = "socket";
+    return answer;
+  }
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::snprintf(addr.sun_path, sizeof(addr.sun_path), "%s", socket_path.c_str());
+  std::string response;
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+    answer.failure = std::string("connect: ") + std::strerror(errno);
+  } else {
+    std::string_view rest = raw_request;
+    while (!rest.empty()) {
+      ssize_t n = ::write(fd, rest.data(), rest.size());
+      if (n <= 0) break;
+      rest.remove_prefix(static_cast<std::size_t>(n));
+    }
+    char buf[8192];
+    for (ssize_t n; (n = ::read(fd, buf, sizeof(buf))) > 0;) response.append(buf, static_cast<std::size_t>(n));
+  }
+  ::close(fd);
+  if (response.rfind("HTTP/1.1 ", 0) == 0) answer.status = std::atoi(response.c_str() + 9);
+  auto body = response.find("\r\n\r\n");
+  if (body != std::string::npos) answer.body = response.substr(body + 4);
+  answer.head = response.substr(0, body);
+  return answer;
+}
+
+HttpAnswer unix_http(const fs::path& socket_path, const std::string& method, const std::string& target,
+                     const std::string& body) {
+  std::string req = method + " " + target + " HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n";
+  if (!body.empty() || method == "POST") req += "Content-Length: " + std::to_string(body.size()) + "\r\n";
+  req += "\r\n" + body;
+  return unix_http(socket_path, req);
 }
 
 Emulator::Emulator(const fs::path& dir, const std::vector<std::string>& extra_args) : dir_(dir) {

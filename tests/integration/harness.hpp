@@ -53,6 +53,7 @@ struct HttpAnswer {
   int status = 0;  // 0: transport failure
   std::string body;
   std::string failure;
+  std::string head;  // status line and headers (unix_http only)
 };
 
 // A running emulator.
@@ -109,6 +110,12 @@ class DaemonUnderTest {
   std::filesystem::path dir_, spool_, config_;
   std::unique_ptr<ChildProcess> process_;
 };
+
+// One HTTP/1.1 exchange over a Unix socket (the control socket): a whole raw request as
+// written, or a method/target/body (Connection: close). Reads until the server closes.
+HttpAnswer unix_http(const std::filesystem::path& socket_path, const std::string& raw_request);
+HttpAnswer unix_http(const std::filesystem::path& socket_path, const std::string& method,
+                     const std::string& target, const std::string& body);
 
 // A plain-HTTP GET on 127.0.0.1 (for the metrics endpoint); returns the body, "" on failure.
 std::string http_get_local(std::uint16_t port, const std::string& target);

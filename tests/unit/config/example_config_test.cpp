@@ -76,6 +76,7 @@ TEST(ExampleConfig, ShownValuesAreTheDefaults) {
   EXPECT_EQ(s.submit.force_test_jobs, d.submit.force_test_jobs);
   EXPECT_TRUE(s.api.api_key_file);
   EXPECT_TRUE(s.control.socket);
+  EXPECT_EQ(s.control.max_backlog_files, d.control.max_backlog_files);
 }
 
 TEST(ExampleConfig, DocumentsEveryKeyInItsTable) {

@@ -1,0 +1,169 @@
+// Role: the control socket's answers (see control_api.hpp).
+#include "control/control_api.hpp"
+
+#include <fmt/format.h>
+
+#include <ctime>
+#include <vector>
+
+#include "spool/request_parser.hpp"
+#include "util/json_text.hpp"
+
+namespace submitd::control {
+
+std::string error_json(std::string_view message) {
+  std::string out = "{\"error\":";
+  append_json_string(out, message);
+  out += "}";
+  return out;
+}
+
+ControlAnswer ControlApi::handle(std::string_view method, std::string_view target, std::string_view body) {
+  if (auto q = target.find('?'); q != std::string_view::npos) target = target.substr(0, q);
+  if (target == "/v1/jobs") {
+    if (method != "POST") return {405, error_json("use POST to submit jobs")};
+    return post_jobs(body);
+  }
+  if (target == "/v1/status") {
+    if (method != "GET") return {405, error_json("use GET")};
+    return status();
+  }
+  if (target == "/healthz") {
+    if (method != "GET" && method != "HEAD") return {405, error_json("use GET")};
+    return healthz();
+  }
+  if (target.starts_with("/v1/jobs/")) {
+    return {501, error_json("looking up a request by requestId is not served by this version; "
+                            "see its outcome file in done/ or failed/")};
+  }
+  if (target == "/v1/pause" || target == "/v1/resume") {
+    return {501, error_json("pause and resume are not served by this version")};
+  }
+  return {404, error_json("no such endpoint; try GET /v1/status")};
+}
+
+ControlAnswer ControlApi::post_jobs(std::string_view body) {
+  if (body.find_first_not_of(" \t\r\n") == std::string_view::npos) {
+    return {400, error_json("no body: post one JSON object, or JSON Lines (one request per line)")};
+  }
+  DaemonStatus now = hooks_.status();
+  if (now.backlog_files >= limits_.max_backlog_files) {
+    return {503, error_json(fmt::format("the backlog is full ({} files waiting); try again later", now.backlog_files)), 5};
+  }
+  spool::RequestParser parser;
+  struct Line {
+    std::uint64_t number;
+    std::string request_id;
+  };
+  std::vector<Line> accepted;
+  std::vector<std::pair<std::uint64_t, std::string>> rejected;
+  std::string content;
+  std::size_t json_lines = 0;
+
+  // One object spread over several lines is one request; otherwise one request per line.
+  auto whole = parser.parse(body, 1);
+  bool single = std::holds_alternative<spool::JobRequest>(whole) && body.find('\n') != std::string_view::npos &&
+                body.find('\n') < body.find_last_not_of(" \t\r\n");
+  auto consider = [&](std::uint64_t number, std::string_view text, spool::ParseOutcome parsed) {
+    if (auto* req = std::get_if<spool::JobRequest>(&parsed)) {
+      accepted.push_back({number, req->request_id});
+      content.append(text);
+      ++json_lines;
+    } else {
+      const auto& err = std::get<spool::RequestError>(parsed);
+      if (err.message.find("not valid JSON") == std::string::npos) ++json_lines;
+      rejected.emplace_back(number, spool::to_string(err));
+    }
+    content.push_back('\n');
+  };
+  if (single && body.size() > limits_.max_request_bytes) {
+    return {413, error_json(fmt::format("the request is {} bytes; a request may be at most {} bytes "
+                                        "(spool.max_request_bytes)", body.size(), limits_.max_request_bytes))};
+  }
+  if (single) {
+    // Stored on one line: JSON allows no raw newline inside strings, so this is safe.
+    std::string flat(body);
+    for (char& c : flat) {
+      if (c == '\n' || c == '\r') c = ' ';
+    }
+    consider(1, flat, std::move(whole));
+  } else {
+    std::uint64_t number = 0;
+    std::size_t start = 0;
+    while (start <= body.size()) {
+      std::size_t end = body.find('\n', start);
+      if (end == std::string_view::npos) end = body.size();
+      std::string_view text = body.substr(start, end - start);
+      if (!text.empty() && text.back() == '\r') text.remove_suffix(1);
+      ++number;
+      if (text.find_first_not_of(" \t") == std::string_view::npos) {
+        content.push_back('\n');  // blank lines are not requests, in the spool either
+      } else if (text.size() > limits_.max_request_bytes) {
+        rejected.emplace_back(number, fmt::format("line {}: the line is longer than {} bytes "
+                                                  "(spool.max_request_bytes)", number, limits_.max_request_bytes));
+        ++json_lines;
+        content.push_back('\n');
+      } else {
+        consider(number, text, parser.parse(text, number));
+      }
+      if (end == body.size()) break;
+      start = end + 1;
+    }
+  }
+  if (accepted.empty() && json_lines == 0) {
+    return {400, error_json("the body is not JSON: post one JSON object, or JSON Lines (one request per line)")};
+  }
+
+  std::string claim_id;
+  if (!accepted.empty()) {
+    try {
+      claim_id = hooks_.store(content, fmt::format("posted-{}-{}.jsonl", std::time(nullptr), ++posts_));
+    } catch (const std::exception& e) {
+      return {503, error_json(std::string("the requests could not be stored: ") + e.what()), 5};
+    }
+  }
+  std::string out = "{\"accepted\":[";
+  for (std::size_t i = 0; i < accepted.size(); ++i) {
+    const auto& a = accepted[i];
+    std::string request_id = a.request_id.empty() ? claim_id + ":" + std::to_string(a.number) : a.request_id;
+    out += fmt::format("{}{{\"line\":{},\"requestId\":", i ? "," : "", a.number);
+    append_json_string(out, request_id);
+    out += ",\"jobId\":";
+    append_json_string(out, hooks_.job_id(claim_id, a.number));
+    out += "}";
+  }
+  out += "],\"rejected\":[";
+  for (std::size_t i = 0; i < rejected.size(); ++i) {
+    out += fmt::format("{}{{\"line\":{},\"error\":", i ? "," : "", rejected[i].first);
+    append_json_string(out, rejected[i].second);
+    out += "}";
+  }
+  out += "]}";
+  return {accepted.empty() ? 400 : 202, std::move(out)};
+}
+
+ControlAnswer ControlApi::status() {
+  DaemonStatus s = hooks_.status();
+  std::string out = "{\"version\":";
+  append_json_string(out, s.version);
+  out += fmt::format(",\"backlogFiles\":{},\"oldestWaitingAgeSeconds\":{:.3f},\"inflight\":{},\"activeFiles\":{},"
+                     "\"paused\":{},\"spoolWatched\":{},\"journalOk\":{},\"tokenHeld\":{},\"apiConnections\":{}",
+                     s.backlog_files, s.oldest_waiting_age_s, s.inflight, s.active_files, s.paused,
+                     s.spool_watched, s.journal_ok, s.token_held, s.api_connections);
+  if (!s.journal_ok) {
+    out += ",\"journalError\":";
+    append_json_string(out, s.journal_error);
+  }
+  out += "}";
+  return {200, std::move(out)};
+}
+
+ControlAnswer ControlApi::healthz() {
+  DaemonStatus s = hooks_.status();
+  // Intake works when new files are seen and accepted requests can be made durable; the
+  // API being unreachable does not make the daemon unhealthy.
+  if (!s.journal_ok) return {503, error_json("the journal cannot commit: " + s.journal_error)};
+  return {200, "{\"ok\":true}"};
+}
+
+}  // namespace submitd::control

@@ -1,0 +1,70 @@
+// Role: what the control socket answers, as plain logic: routes a request (method, target,
+// body) to an answer (status, JSON body, Retry-After) without any socket, so tests call it
+// directly. POST /v1/jobs validates each posted request with the daemon's parser, keeps the
+// acceptable ones in their line positions (refused lines become blank, so line numbers, and
+// hence jobIds, match the posted body) and hands them to `store`, which makes them durable
+// in the spool before the answer is sent. The HTTP transport is control_server's job.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace submitd::control {
+
+struct ControlAnswer {
+  int status = 200;
+  std::string body;  // JSON
+  std::optional<int> retry_after_s;
+};
+
+// A snapshot of the daemon for /v1/status and /healthz.
+struct DaemonStatus {
+  std::string version;
+  std::size_t backlog_files = 0;
+  double oldest_waiting_age_s = 0;
+  std::size_t inflight = 0;
+  std::size_t active_files = 0;
+  bool paused = false;
+  bool spool_watched = false;
+  bool journal_ok = true;
+  std::string journal_error;
+  bool token_held = false;  // a token is in hand
+  std::size_t api_connections = 0;
+};
+
+struct ControlHooks {
+  std::function<DaemonStatus()> status;
+  // Makes `content` (JSON Lines) durable in the spool as one input named like `name`; returns
+  // its claim id. Throws std::exception with a reason when it cannot.
+  std::function<std::string(const std::string& content, const std::string& name)> store;
+  // The jobId a request at `line` of the stored input gets (UUIDv5 of "<claim>:<line>").
+  std::function<std::string(const std::string& claim_id, std::uint64_t line)> job_id;
+};
+
+struct ControlLimits {
+  std::uint64_t max_request_bytes = 1024 * 1024;  // per posted request (spool.max_request_bytes)
+  std::size_t max_backlog_files = 10000;          // above: 503 with Retry-After
+};
+
+class ControlApi {
+ public:
+  ControlApi(ControlHooks hooks, ControlLimits limits) : hooks_(std::move(hooks)), limits_(limits) {}
+  ControlAnswer handle(std::string_view method, std::string_view target, std::string_view body);
+
+ private:
+  ControlAnswer post_jobs(std::string_view body);
+  ControlAnswer status();
+  ControlAnswer healthz();
+
+  ControlHooks hooks_;
+  ControlLimits limits_;
+  std::uint64_t posts_ = 0;  // names stored inputs uniquely within this run
+};
+
+// {"error":"..."} with the text JSON-escaped.
+std::string error_json(std::string_view message);
+
+}  // namespace submitd::control

@@ -1,0 +1,154 @@
+// Role: the control socket's HTTP transport (see control_server.hpp).
+#include "control/control_server.hpp"
+
+#include <grp.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/local/stream_protocol.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <stdexcept>
+
+#include "util/log.hpp"
+
+namespace submitd::control {
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using local = asio::local::stream_protocol;
+using Stream = beast::basic_stream<local, asio::any_io_executor>;
+
+namespace {
+constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
+constexpr std::uint32_t kMaxHeaderBytes = 16 * 1024;
+}  // namespace
+
+struct ControlServer::Impl {
+  asio::any_io_executor executor;
+  ServerSettings settings;
+  ControlApi& api;
+  local::acceptor acceptor;
+  bool created = false;  // we made the socket file (and remove it at the end)
+  bool stopping = false;
+
+  Impl(asio::any_io_executor ex, ServerSettings s, ControlApi& a)
+      : executor(ex), settings(std::move(s)), api(a), acceptor(ex) {
+    boost::system::error_code ec;
+    if (settings.adopted_fd >= 0) {
+      acceptor.assign(local(), settings.adopted_fd, ec);
+      if (ec) throw std::runtime_error("cannot use the control socket from systemd: " + ec.message());
+      return;
+    }
+    // A socket file left by an earlier run (or a crash) would make bind fail: it is ours.
+    struct stat st {};
+    if (::lstat(settings.path.c_str(), &st) == 0) {
+      if (!S_ISSOCK(st.st_mode)) {
+        throw std::runtime_error(settings.path.string() + " exists and is not a socket; not replacing it");
+      }
+      ::unlink(settings.path.c_str());
+    }
+    acceptor.open(local(), ec);
+    if (!ec) acceptor.bind(local::endpoint(settings.path.string()), ec);
+    if (ec) throw std::runtime_error("cannot create the control socket " + settings.path.string() + ": " + ec.message());
+    created = true;
+    if (::chmod(settings.path.c_str(), 0660) != 0) {
+      throw std::runtime_error("cannot set mode 0660 on " + settings.path.string() + ": " + std::strerror(errno));
+    }
+    if (settings.group) {
+      struct group* g = ::getgrnam(settings.group->c_str());
+      if (g == nullptr || ::chown(settings.path.c_str(), static_cast<uid_t>(-1), g->gr_gid) != 0) {
+        throw std::runtime_error("cannot give " + settings.path.string() + " to group " + *settings.group);
+      }
+    }
+    acceptor.listen(asio::socket_base::max_listen_connections, ec);
+    if (ec) throw std::runtime_error("cannot listen on " + settings.path.string() + ": " + ec.message());
+  }
+
+  ~Impl() {
+    if (created) ::unlink(settings.path.c_str());
+  }
+
+  asio::awaitable<void> serve(local::socket socket) {
+    Stream stream(std::move(socket));
+    beast::flat_buffer buffer;
+    for (;;) {
+      http::request_parser<http::string_body> parser;
+      parser.header_limit(kMaxHeaderBytes);
+      parser.body_limit(settings.max_body_bytes);
+      stream.expires_after(settings.read_timeout);
+      auto [ec, n] = co_await http::async_read(stream, buffer, parser, kTuple);
+      if (ec == http::error::end_of_stream || ec == asio::error::eof || ec == beast::error::timeout ||
+          ec == asio::error::operation_aborted) {
+        co_return;  // the client is done, or too slow: close
+      }
+      http::response<http::string_body> res;
+      bool keep_alive = false;
+      if (ec == http::error::body_limit) {
+        res.result(413);
+        res.body() = error_json("the body is larger than " + std::to_string(settings.max_body_bytes) + " bytes");
+      } else if (ec == http::error::header_limit) {
+        res.result(431);
+        res.body() = error_json("the request head is too large");
+      } else if (ec) {
+        res.result(400);
+        res.body() = error_json("not an HTTP/1.1 request: " + ec.message());
+      } else {
+        auto& req = parser.get();
+        keep_alive = req.keep_alive();
+        ControlAnswer a = api.handle(req.method_string(), req.target(), req.body());
+        res.result(static_cast<unsigned>(a.status));
+        res.body() = std::move(a.body);
+        if (a.retry_after_s) res.set(http::field::retry_after, std::to_string(*a.retry_after_s));
+        if (req.method() == http::verb::head) res.body().clear();
+      }
+      res.version(11);
+      res.set(http::field::content_type, "application/json");
+      res.set(http::field::server, "bytenite-submitd/" SUBMITD_VERSION);
+      res.keep_alive(keep_alive);
+      res.prepare_payload();
+      stream.expires_after(settings.read_timeout);
+      auto [wec, wn] = co_await http::async_write(stream, res, kTuple);
+      if (wec || !keep_alive || stopping) co_return;
+    }
+  }
+
+  asio::awaitable<void> run() {
+    while (!stopping) {
+      auto [ec, socket] = co_await acceptor.async_accept(kTuple);
+      if (ec) {
+        if (stopping || ec == asio::error::operation_aborted) break;
+        log::warn("control socket: accept failed: {}", ec.message());
+        continue;
+      }
+      asio::co_spawn(executor, serve(std::move(socket)), [](std::exception_ptr e) {
+        if (!e) return;
+        try {
+          std::rethrow_exception(e);
+        } catch (const std::exception& x) {
+          log::error("control socket: a connection ended with an exception: {}", x.what());
+        }
+      });
+    }
+  }
+};
+
+ControlServer::ControlServer(asio::any_io_executor executor, ServerSettings settings, ControlApi& api)
+    : impl_(std::make_unique<Impl>(std::move(executor), std::move(settings), api)) {}
+
+ControlServer::~ControlServer() = default;
+
+asio::awaitable<void> ControlServer::run() { return impl_->run(); }
+
+void ControlServer::stop() {
+  impl_->stopping = true;
+  boost::system::error_code ignored;
+  impl_->acceptor.close(ignored);
+}
+
+const std::filesystem::path& ControlServer::path() const { return impl_->settings.path; }
+
+}  // namespace submitd::control

@@ -1,0 +1,127 @@
+// Role: the control socket end to end with the real daemon: posted requests are acknowledged
+// with the jobIds they then get (and survive a SIGKILL right after the acknowledgement),
+// status and health answer, the socket file has mode 0660, and broken or hostile clients get
+// HTTP answers while many others are served at once.
+#include <signal.h>
+#include <simdjson.h>
+#include <sys/stat.h>
+
+#include <gtest/gtest.h>
+
+#include <fmt/format.h>
+
+#include <set>
+#include <thread>
+
+#include "harness.hpp"
+#include "ledger.hpp"
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+using namespace submitd::testing;
+
+namespace {
+
+class ControlSocket : public TempDirTest {
+ protected:
+  ControlSocket() : TempDirTest("control") {}
+  fs::path socket() const { return dir_ / "control.sock"; }
+  std::string control_toml() const { return "\n[control]\nsocket = \"" + socket().string() + "\"\n"; }
+};
+
+std::vector<std::string> job_ids_in(const std::string& json, const char* list = "accepted") {
+  std::vector<std::string> ids;
+  simdjson::dom::parser parser;
+  simdjson::dom::element doc;
+  if (parser.parse(simdjson::padded_string(json)).get(doc)) return ids;
+  for (auto a : doc[list].get_array()) ids.emplace_back(std::string_view(a["jobId"]));
+  return ids;
+}
+
+std::set<std::string> outcome_job_ids(const DaemonUnderTest& d) {
+  std::set<std::string> ids;
+  simdjson::dom::parser parser;
+  for (const auto& line : all_outcomes(d)) {
+    simdjson::dom::element r;
+    if (!parser.parse(simdjson::padded_string(line)).get(r) && r["jobId"].is_string()) {
+      ids.emplace(std::string_view(r["jobId"]));
+    }
+  }
+  return ids;
+}
+
+}  // namespace
+
+TEST_F(ControlSocket, PostedRequestsBecomeTheAnnouncedJobs) {
+  Emulator emulator(dir_ / "emulator");
+  DaemonUnderTest daemon(dir_ / "daemon", emulator, control_toml());
+  daemon.start();
+  ASSERT_TRUE(eventually([&] { return unix_http(socket(), "GET", "/healthz", "").status == 200; }, 20s))
+      << read_file(daemon.log_file());
+  struct stat st {};
+  ASSERT_EQ(::lstat(socket().c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0660u);
+
+  auto posted = unix_http(socket(), "POST", "/v1/jobs",
+                          request_line(1) + "\n{\"templateId\": 3}\n" + request_line(2) + "\n");
+  ASSERT_EQ(posted.status, 202) << posted.body;
+  auto announced = job_ids_in(posted.body);
+  ASSERT_EQ(announced.size(), 2u) << posted.body;
+  EXPECT_NE(posted.body.find("\"rejected\":[{\"line\":2"), std::string::npos) << posted.body;
+  ASSERT_TRUE(eventually([&] { return daemon.count_files("done", ".outcome.jsonl") == 1; }, 30s));
+  EXPECT_EQ(outcome_job_ids(daemon), std::set<std::string>(announced.begin(), announced.end()));
+  EXPECT_EQ(ledger_count(emulator, "totals.runs"), 2);
+
+  auto status = unix_http(socket(), "GET", "/v1/status", "");
+  EXPECT_EQ(status.status, 200);
+  EXPECT_NE(status.body.find("\"spoolWatched\":true"), std::string::npos) << status.body;
+  EXPECT_EQ(unix_http(socket(), "GET", "/v1/jobs/it-1", "").status, 501);
+  EXPECT_EQ(unix_http(socket(), "POST", "/v1/jobs", "not json at all").status, 400);
+  EXPECT_EQ(daemon.stop(), 0);
+  EXPECT_FALSE(fs::exists(socket()));  // removed at exit
+}
+
+TEST_F(ControlSocket, AnAcknowledgedPostSurvivesSigkill) {
+  Emulator emulator(dir_ / "emulator", {"--latency-ms", "200"});
+  DaemonUnderTest daemon(dir_ / "daemon", emulator, control_toml());
+  daemon.start();
+  ASSERT_TRUE(eventually([&] { return unix_http(socket(), "GET", "/healthz", "").status == 200; }, 20s));
+  std::string body;
+  for (int i = 0; i < 20; ++i) body += request_line(100 + i) + "\n";
+  auto posted = unix_http(socket(), "POST", "/v1/jobs", body);
+  ASSERT_EQ(posted.status, 202);
+  daemon.kill_hard();  // right after the acknowledgement, with calls still in flight
+  daemon.start();
+  ASSERT_TRUE(eventually([&] { return daemon.count_files("done", ".outcome.jsonl") == 1; }, 60s))
+      << read_file(daemon.log_file());
+  auto announced = job_ids_in(posted.body);
+  EXPECT_EQ(outcome_job_ids(daemon), std::set<std::string>(announced.begin(), announced.end()));
+  for (const auto& [id, job] : read_ledger(emulator)) EXPECT_EQ(job.runs, 1) << id;
+  EXPECT_EQ(daemon.stop(), 0);
+}
+
+TEST_F(ControlSocket, HostileClientsGetAnswersAndManyAreServedAtOnce) {
+  Emulator emulator(dir_ / "emulator");
+  DaemonUnderTest daemon(dir_ / "daemon", emulator, control_toml());
+  daemon.start();
+  ASSERT_TRUE(eventually([&] { return unix_http(socket(), "GET", "/healthz", "").status == 200; }, 20s));
+  EXPECT_EQ(unix_http(socket(), "\x01\x02 garbage \r\n\r\n").status, 400);
+  EXPECT_EQ(unix_http(socket(), "POST /v1/jobs HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999999\r\n\r\n{}").status, 413);
+  EXPECT_EQ(unix_http(socket(), "GET /v1/status HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(20000, 'a') +
+                                    "\r\n\r\n").status, 431);
+
+  constexpr int kClients = 16;
+  std::vector<std::thread> clients;
+  std::vector<int> statuses(kClients);
+  for (int c = 0; c < kClients; ++c) {
+    clients.emplace_back([&, c] {
+      statuses[static_cast<std::size_t>(c)] =
+          unix_http(socket(), "POST", "/v1/jobs", request_line(1000 + c) + "\n" + request_line(2000 + c) + "\n").status;
+    });
+  }
+  for (auto& t : clients) t.join();
+  for (int c = 0; c < kClients; ++c) EXPECT_EQ(statuses[static_cast<std::size_t>(c)], 202) << c;
+  ASSERT_TRUE(eventually([&] { return daemon.count_files("done", ".outcome.jsonl") == kClients; }, 60s));
+  EXPECT_EQ(ledger_count(emulator, "totals.runs"), 2 * kClients);
+  EXPECT_EQ(daemon.stop(), 0);
+}
