@@ -1,8 +1,7 @@
 // Role: main of bytenite-submit, the command-line client. Parses the command line, finds the
-// spool from --spool or the daemon's config file, and runs the command; results on stdout,
-// errors on stderr. Exit codes: 0 done/valid, 1 something was refused, 2 usage or setup error.
-// Commands that need the control socket (status, pause, resume) are not served by this
-// version and say so.
+// control socket and the spool from --socket/--spool or the daemon's config file, and runs
+// the command; results on stdout, errors on stderr. Exit codes: 0 done/valid, 1 something
+// was refused or failed, 2 usage or setup error.
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -14,6 +13,9 @@
 #include <string>
 #include <vector>
 
+#include <simdjson.h>
+
+#include "cli/control_client.hpp"
 #include "cli/spool_drop.hpp"
 #include "cli/validate.hpp"
 #include "config/load.hpp"
@@ -28,23 +30,28 @@ constexpr const char* kDefaultConfig = "/etc/bytenite-submitd/config.toml";
 
 void usage(std::FILE* out) {
   std::fprintf(out,
-               "usage: bytenite-submit [--config FILE] [--spool DIR] COMMAND [ARGS]\n"
+               "usage: bytenite-submit [--config FILE] [--socket PATH] [--spool DIR] [--drop] COMMAND [ARGS]\n"
                "Feeds job requests to bytenite-submitd and checks them.\n"
                "\n"
                "commands:\n"
                "  submit [FILE...]   queue .json/.jsonl files (or, with no FILE or '-', standard\n"
-               "                     input as one .jsonl file) by a safe drop into the spool:\n"
-               "                     written to tmp/, synced, renamed into incoming/\n"
+               "                     input): through the control socket when there is one (the\n"
+               "                     answer names each request's jobId, or why it was refused),\n"
+               "                     else by a safe drop into the spool (tmp/, synced, renamed\n"
+               "                     into incoming/)\n"
                "  validate FILE...   check files offline exactly as the daemon would (same\n"
                "                     messages); exit 1 when anything would be refused\n"
+               "  status             the daemon's status (JSON), through the control socket\n"
                "\n"
                "options:\n"
-               "  --config FILE      the daemon's configuration (default %s): spool.dir and\n"
-               "                     spool.max_request_bytes are read from it\n"
+               "  --config FILE      the daemon's configuration (default %s): control.socket,\n"
+               "                     spool.dir and spool.max_request_bytes are read from it\n"
+               "  --socket PATH      the control socket (instead of the configuration's)\n"
                "  --spool DIR        the spool directory (instead of the configuration's)\n"
+               "  --drop             submit by a spool drop even when there is a control socket\n"
                "  --help, --version\n"
                "\n"
-               "status, pause and resume need the control socket, which this version does not serve.\n"
+               "status REQUEST_ID, pause and resume are not served by this version.\n"
                "exit status: 0 ok, 1 something was refused or failed, 2 usage or setup error\n",
                kDefaultConfig);
 }
@@ -53,6 +60,8 @@ struct Args {
   std::string config = kDefaultConfig;
   bool config_given = false;
   std::optional<fs::path> spool;
+  std::optional<fs::path> socket;
+  bool drop = false;
   std::string command;
   std::vector<std::string> rest;
 };
@@ -61,7 +70,9 @@ std::optional<Args> parse(int argc, char** argv) {
   Args a;
   for (int i = 1; i < argc; ++i) {
     std::string s = argv[i];
-    if (a.command.empty() && (s == "--config" || s == "--spool")) {
+    if (a.command.empty() && s == "--drop") {
+      a.drop = true;
+    } else if (a.command.empty() && (s == "--config" || s == "--spool" || s == "--socket")) {
       if (i + 1 >= argc) {
         std::fprintf(stderr, "bytenite-submit: %s needs a value\n", s.c_str());
         return std::nullopt;
@@ -69,8 +80,10 @@ std::optional<Args> parse(int argc, char** argv) {
       if (s == "--config") {
         a.config = argv[++i];
         a.config_given = true;
-      } else {
+      } else if (s == "--spool") {
         a.spool = fs::path(argv[++i]);
+      } else {
+        a.socket = fs::path(argv[++i]);
       }
     } else if (a.command.empty() && (s == "--help" || s == "-h")) {
       usage(stdout);
@@ -122,20 +135,72 @@ int validate(const Args& a) {
   return report.refused == 0 ? 0 : 1;
 }
 
-int submit(const Args& a) {
-  fs::path spool;
-  if (a.spool) {
-    spool = *a.spool;
-  } else if (auto settings = load_config(a)) {
-    spool = settings->spool.dir;
-  } else {
-    std::fprintf(stderr, "bytenite-submit: no spool: give --spool DIR or --config FILE (%s does not exist)\n",
-                 a.config.c_str());
-    return 2;
+// The control socket to use: --socket, else the configuration's (when it exists).
+std::optional<fs::path> socket_of(const Args& a, const std::optional<config::Settings>& settings) {
+  if (a.socket) return a.socket;
+  if (settings && settings->control.socket && fs::exists(*settings->control.socket)) return settings->control.socket;
+  return std::nullopt;
+}
+
+// Posts one input to the control socket and reports each request's fate.
+int post_file(const fs::path& socket, const std::string& shown, int fd) {
+  std::string content;
+  char buf[65536];
+  for (ssize_t n; (n = ::read(fd, buf, sizeof buf)) != 0;) {
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      std::fprintf(stderr, "bytenite-submit: %s: %s\n", shown.c_str(), std::strerror(errno));
+      return 1;
+    }
+    content.append(buf, static_cast<std::size_t>(n));
   }
-  if (!fs::is_directory(spool / "incoming") || !fs::is_directory(spool / "tmp")) {
-    std::fprintf(stderr, "bytenite-submit: %s is not a spool (no tmp/ and incoming/)\n", spool.c_str());
-    return 2;
+  cli::ControlReply reply = cli::control_request(socket, "POST", "/v1/jobs", content);
+  if (reply.status == 0) {
+    std::fprintf(stderr, "bytenite-submit: %s: %s\n", shown.c_str(), reply.error.c_str());
+    return 1;
+  }
+  simdjson::dom::parser parser;
+  simdjson::dom::element doc;
+  if (parser.parse(simdjson::padded_string(reply.body)).get(doc)) {
+    std::fprintf(stderr, "bytenite-submit: %s: HTTP %d: %s\n", shown.c_str(), reply.status, reply.body.c_str());
+    return 1;
+  }
+  std::string_view error;
+  if (!doc["error"].get(error)) {
+    std::fprintf(stderr, "bytenite-submit: %s: %.*s\n", shown.c_str(), static_cast<int>(error.size()), error.data());
+    return 1;
+  }
+  int status = reply.status == 202 ? 0 : 1;
+  for (auto item : doc["accepted"].get_array()) {
+    std::printf("accepted %s line %lld: requestId %s, jobId %s\n", shown.c_str(),
+                static_cast<long long>(int64_t(item["line"])), std::string(std::string_view(item["requestId"])).c_str(),
+                std::string(std::string_view(item["jobId"])).c_str());
+  }
+  for (auto item : doc["rejected"].get_array()) {
+    std::fprintf(stderr, "refused %s: %s\n", shown.c_str(), std::string(std::string_view(item["error"])).c_str());
+    status = 1;
+  }
+  return status;
+}
+
+int submit(const Args& a) {
+  auto settings = (a.spool && a.socket) ? std::nullopt : load_config(a);
+  std::optional<fs::path> socket = a.drop ? std::nullopt : socket_of(a, settings);
+  fs::path spool;
+  if (!socket) {
+    if (a.spool) {
+      spool = *a.spool;
+    } else if (settings) {
+      spool = settings->spool.dir;
+    } else {
+      std::fprintf(stderr, "bytenite-submit: no control socket and no spool: give --socket PATH, --spool DIR "
+                           "or --config FILE (%s does not exist)\n", a.config.c_str());
+      return 2;
+    }
+    if (!fs::is_directory(spool / "incoming") || !fs::is_directory(spool / "tmp")) {
+      std::fprintf(stderr, "bytenite-submit: %s is not a spool (no tmp/ and incoming/)\n", spool.c_str());
+      return 2;
+    }
   }
   std::vector<std::string> files = a.rest;
   if (files.empty()) files.push_back("-");
@@ -151,16 +216,42 @@ int submit(const Args& a) {
       status = 1;
       continue;
     }
-    try {
-      std::string queued = cli::drop_into_spool(spool, name, fd);
-      std::printf("queued %s\n", (spool / "incoming" / queued).c_str());
-    } catch (const std::exception& e) {
-      std::fprintf(stderr, "bytenite-submit: %s: %s\n", f.c_str(), e.what());
-      status = 1;
+    if (socket) {
+      if (post_file(*socket, from_stdin ? "stdin" : f, fd) != 0) status = 1;
+    } else {
+      try {
+        std::string queued = cli::drop_into_spool(spool, name, fd);
+        std::printf("queued %s\n", (spool / "incoming" / queued).c_str());
+      } catch (const std::exception& e) {
+        std::fprintf(stderr, "bytenite-submit: %s: %s\n", f.c_str(), e.what());
+        status = 1;
+      }
     }
     if (!from_stdin) ::close(fd);
   }
   return status;
+}
+
+int status(const Args& a) {
+  if (!a.rest.empty()) {
+    std::fprintf(stderr, "bytenite-submit: status REQUEST_ID is not served by this version; the request's "
+                         "outcome is in its file's outcome file in done/ or failed/\n");
+    return 2;
+  }
+  auto settings = a.socket ? std::nullopt : load_config(a);
+  auto socket = socket_of(a, settings);
+  if (!socket) {
+    std::fprintf(stderr, "bytenite-submit: status needs the control socket: give --socket PATH or a --config "
+                         "with control.socket\n");
+    return 2;
+  }
+  cli::ControlReply reply = cli::control_request(*socket, "GET", "/v1/status", "");
+  if (reply.status != 200) {
+    std::fprintf(stderr, "bytenite-submit: %s\n", reply.status ? reply.body.c_str() : reply.error.c_str());
+    return 1;
+  }
+  std::printf("%s\n", reply.body.c_str());
+  return 0;
 }
 
 }  // namespace
@@ -173,9 +264,9 @@ int main(int argc, char** argv) {
   }
   if (args->command == "validate") return validate(*args);
   if (args->command == "submit") return submit(*args);
-  if (args->command == "status" || args->command == "pause" || args->command == "resume") {
-    std::fprintf(stderr, "bytenite-submit: '%s' needs the daemon's control socket, which this version "
-                         "does not serve yet\n", args->command.c_str());
+  if (args->command == "status") return status(*args);
+  if (args->command == "pause" || args->command == "resume") {
+    std::fprintf(stderr, "bytenite-submit: '%s' is not served by this version\n", args->command.c_str());
     return 2;
   }
   std::fprintf(stderr, "bytenite-submit: unknown command '%s'\n", args->command.c_str());

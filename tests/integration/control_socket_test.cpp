@@ -125,3 +125,34 @@ TEST_F(ControlSocket, HostileClientsGetAnswersAndManyAreServedAtOnce) {
   EXPECT_EQ(ledger_count(emulator, "totals.runs"), 2 * kClients);
   EXPECT_EQ(daemon.stop(), 0);
 }
+
+TEST_F(ControlSocket, CliSubmitsThroughTheSocketAndShowsStatus) {
+  Emulator emulator(dir_ / "emulator");
+  DaemonUnderTest daemon(dir_ / "daemon", emulator, control_toml());
+  daemon.start();
+  ASSERT_TRUE(eventually([&] { return unix_http(socket(), "GET", "/healthz", "").status == 200; }, 20s));
+  auto input = dir_ / "two.jsonl";
+  write_file(input, request_line(7) + "\n{\"templateId\":\"\"}\n" + request_line(8) + "\n");
+  auto run = [&](const std::vector<std::string>& args, const std::string& tag, std::string& out) {
+    std::vector<std::string> argv{(bin_dir() / "bytenite-submit").string()};
+    argv.insert(argv.end(), args.begin(), args.end());
+    ChildProcess p(argv, dir_ / (tag + ".out"));
+    auto status = p.wait_exit(30s);
+    out = read_file(dir_ / (tag + ".out"));
+    return status.value_or(-1);
+  };
+  std::string out;
+  // Through the configuration's control.socket: the answer names each request's job.
+  EXPECT_EQ(run({"--config", daemon.config_file().string(), "submit", input.string()}, "submit", out), 1) << out;
+  EXPECT_NE(out.find("accepted " + input.string() + " line 1: requestId it-7, jobId "), std::string::npos) << out;
+  EXPECT_NE(out.find("refused " + input.string() + ": line 2: field \"templateId\""), std::string::npos) << out;
+  ASSERT_TRUE(eventually([&] { return daemon.count_files("done", ".outcome.jsonl") == 1; }, 30s));
+  EXPECT_EQ(ledger_count(emulator, "totals.runs"), 2);
+  EXPECT_TRUE(fs::is_empty(daemon.spool() / "incoming"));  // it did not go by a spool drop
+
+  EXPECT_EQ(run({"--socket", socket().string(), "status"}, "status", out), 0) << out;
+  EXPECT_NE(out.find("\"version\":\"" SUBMITD_VERSION_FOR_TESTS "\""), std::string::npos) << out;
+  EXPECT_EQ(daemon.stop(), 0);
+  EXPECT_EQ(run({"--socket", socket().string(), "status"}, "status-down", out), 1);
+  EXPECT_NE(out.find("is the daemon running?"), std::string::npos) << out;
+}
