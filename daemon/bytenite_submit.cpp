@@ -41,7 +41,9 @@ void usage(std::FILE* out) {
                "                     into incoming/)\n"
                "  validate FILE...   check files offline exactly as the daemon would (same\n"
                "                     messages); exit 1 when anything would be refused\n"
-               "  status             the daemon's status (JSON), through the control socket\n"
+               "  status [REQUEST_ID]  the daemon's status, or one request's (state submitting,\n"
+               "                     submitted, failed or duplicate; jobId; error), as JSON,\n"
+               "                     through the control socket; exit 1 when not found\n"
                "\n"
                "options:\n"
                "  --config FILE      the daemon's configuration (default %s): control.socket,\n"
@@ -51,7 +53,7 @@ void usage(std::FILE* out) {
                "  --drop             submit by a spool drop even when there is a control socket\n"
                "  --help, --version\n"
                "\n"
-               "status REQUEST_ID, pause and resume are not served by this version.\n"
+               "pause and resume are not served by this version.\n"
                "exit status: 0 ok, 1 something was refused or failed, 2 usage or setup error\n",
                kDefaultConfig);
 }
@@ -233,9 +235,8 @@ int submit(const Args& a) {
 }
 
 int status(const Args& a) {
-  if (!a.rest.empty()) {
-    std::fprintf(stderr, "bytenite-submit: status REQUEST_ID is not served by this version; the request's "
-                         "outcome is in its file's outcome file in done/ or failed/\n");
+  if (a.rest.size() > 1) {
+    std::fprintf(stderr, "bytenite-submit: status takes at most one REQUEST_ID\n");
     return 2;
   }
   auto settings = a.socket ? std::nullopt : load_config(a);
@@ -245,7 +246,8 @@ int status(const Args& a) {
                          "with control.socket\n");
     return 2;
   }
-  cli::ControlReply reply = cli::control_request(*socket, "GET", "/v1/status", "");
+  const std::string target = a.rest.empty() ? "/v1/status" : "/v1/jobs/" + a.rest[0];
+  cli::ControlReply reply = cli::control_request(*socket, "GET", target, "");
   if (reply.status != 200) {
     std::fprintf(stderr, "bytenite-submit: %s\n", reply.status ? reply.body.c_str() : reply.error.c_str());
     return 1;

@@ -193,6 +193,11 @@ int run_daemon(const std::string& config_path, config::Settings settings, std::s
   hooks.job_id = [&](const std::string& claim_id, std::uint64_t line) {
     return uuid_v5(job_namespace, claim_id + ":" + std::to_string(line)).str();
   };
+  hooks.lookup = [&](const std::string& request_id) -> std::optional<control::RequestLookup> {
+    auto found = journal.lookup(request_id);
+    if (!found) return std::nullopt;
+    return control::RequestLookup{found->job_id, found->finished, found->outcome_line};
+  };
   control::ControlApi control_api(hooks, control::ControlLimits{settings.spool.max_request_bytes,
                                                                  settings.control.max_backlog_files});
   std::unique_ptr<control::ControlServer> control_server;

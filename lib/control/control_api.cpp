@@ -2,6 +2,7 @@
 #include "control/control_api.hpp"
 
 #include <fmt/format.h>
+#include <simdjson.h>
 
 #include <ctime>
 #include <vector>
@@ -33,8 +34,8 @@ ControlAnswer ControlApi::handle(std::string_view method, std::string_view targe
     return healthz();
   }
   if (target.starts_with("/v1/jobs/")) {
-    return {501, error_json("looking up a request by requestId is not served by this version; "
-                            "see its outcome file in done/ or failed/")};
+    if (method != "GET") return {405, error_json("use GET")};
+    return get_job(target.substr(std::string_view("/v1/jobs/").size()));
   }
   if (target == "/v1/pause" || target == "/v1/resume") {
     return {501, error_json("pause and resume are not served by this version")};
@@ -140,6 +141,40 @@ ControlAnswer ControlApi::post_jobs(std::string_view body) {
   }
   out += "]}";
   return {accepted.empty() ? 400 : 202, std::move(out)};
+}
+
+ControlAnswer ControlApi::get_job(std::string_view request_id) {
+  bool valid = !request_id.empty() && request_id.size() <= 128 &&
+               request_id.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._:-") ==
+                   std::string_view::npos;
+  if (!valid) return {400, error_json("a requestId is 1 to 128 of A-Z a-z 0-9 . _ : -")};
+  std::optional<RequestLookup> found = hooks_.lookup ? hooks_.lookup(std::string(request_id)) : std::nullopt;
+  if (!found) {
+    return {404, error_json("no request with this requestId is being worked, and no given requestId "
+                            "like it was accepted within the retention")};
+  }
+  std::string out = "{\"requestId\":";
+  append_json_string(out, request_id);
+  out += ",\"jobId\":";
+  append_json_string(out, found->job_id);
+  std::string state = "submitting";
+  std::int64_t attempts = 0;
+  std::string error = "null";
+  if (found->finished) {
+    simdjson::dom::parser parser;
+    simdjson::dom::element record;
+    if (parser.parse(simdjson::padded_string(found->outcome_line)).get(record)) {
+      return {500, error_json("the journal's record of this request is unreadable")};
+    }
+    std::string_view status;
+    if (!record["status"].get(status)) state = std::string(status);
+    if (record["attempts"].get(attempts)) attempts = 0;
+    if (auto e = record["error"]; !e.error()) error = simdjson::minify(e.value_unsafe());
+  }
+  out += ",\"state\":";
+  append_json_string(out, state);
+  out += fmt::format(",\"attempts\":{},\"error\":{},\"final\":null}}", attempts, error);
+  return {200, std::move(out)};
 }
 
 ControlAnswer ControlApi::status() {

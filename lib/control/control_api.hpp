@@ -35,6 +35,13 @@ struct DaemonStatus {
   std::size_t api_connections = 0;
 };
 
+// What the journal knows of one requestId.
+struct RequestLookup {
+  std::string job_id;
+  bool finished = false;
+  std::string outcome_line;  // the outcome record (JSON) once finished
+};
+
 struct ControlHooks {
   std::function<DaemonStatus()> status;
   // Makes `content` (JSON Lines) durable in the spool as one input named like `name`; returns
@@ -42,6 +49,7 @@ struct ControlHooks {
   std::function<std::string(const std::string& content, const std::string& name)> store;
   // The jobId a request at `line` of the stored input gets (UUIDv5 of "<claim>:<line>").
   std::function<std::string(const std::string& claim_id, std::uint64_t line)> job_id;
+  std::function<std::optional<RequestLookup>(const std::string& request_id)> lookup;
 };
 
 struct ControlLimits {
@@ -58,6 +66,7 @@ class ControlApi {
   ControlAnswer post_jobs(std::string_view body);
   ControlAnswer status();
   ControlAnswer healthz();
+  ControlAnswer get_job(std::string_view request_id);
 
   ControlHooks hooks_;
   ControlLimits limits_;

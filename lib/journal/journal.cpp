@@ -23,6 +23,7 @@ constexpr std::size_t kMaxBatch = 8192;
 Journal::Journal(asio::any_io_executor executor, const JournalStore::Options& options)
     : executor_(std::move(executor)),
       store_(std::make_unique<JournalStore>(options)),
+      options_(options),
       window_(options.group_commit_window) {
   created_ = store_->created();
   thread_ = std::thread([this] { run(); });
@@ -78,6 +79,11 @@ void Journal::forget_claims_except(std::vector<std::string> keep) {
   enqueue(Record{ForgetExcept{std::move(keep)}, {}});
 }
 void Journal::prune_request_ids(std::int64_t cutoff_ms) { enqueue(Record{Prune{cutoff_ms}, {}}); }
+
+std::optional<JournalStore::Lookup> Journal::lookup(const std::string& request_id) {
+  if (!reader_) reader_ = std::make_unique<JournalStore>(options_);
+  return reader_->lookup(request_id);
+}
 
 JournalStats Journal::stats() const {
   std::lock_guard lock(mutex_);

@@ -59,6 +59,11 @@ class Journal {
 
   JournalStats stats() const;
 
+  // What is known of a requestId (see JournalStore::lookup). Reads on the caller's thread
+  // through a connection of its own (WAL: never blocked by the journal thread's commits), so
+  // it sees what is committed, not what is still queued.
+  std::optional<JournalStore::Lookup> lookup(const std::string& request_id);
+
  private:
   struct Progress {
     std::string claim_id;
@@ -86,6 +91,8 @@ class Journal {
 
   boost::asio::any_io_executor executor_;
   std::unique_ptr<JournalStore> store_;
+  JournalStore::Options options_;
+  std::unique_ptr<JournalStore> reader_;  // the lookup connection, opened on first use
   bool created_ = false;
   std::chrono::microseconds window_;
 

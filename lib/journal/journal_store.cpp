@@ -24,6 +24,14 @@ CREATE TABLE IF NOT EXISTS request_ids(
 CREATE INDEX IF NOT EXISTS request_ids_by_age ON request_ids(accepted_ms);
 )sql";
 
+// Format 2: a given requestId keeps its outcome after its file is placed (so it can be looked
+// up), and requests can be found by requestId while they are worked.
+constexpr std::string_view kUpgradeTo2 = R"sql(
+ALTER TABLE request_ids ADD COLUMN status INTEGER;
+ALTER TABLE request_ids ADD COLUMN outcome TEXT;
+CREATE INDEX IF NOT EXISTS requests_by_request_id ON requests(request_id);
+)sql";
+
 int open_flags(bool read_only) {
   return read_only ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
 }
@@ -45,9 +53,11 @@ JournalStore::JournalStore(const Options& options)
     db_.exec("PRAGMA journal_mode=WAL");
     // FULL: every commit is fsynced (the WAL), so a committed batch survives power loss.
     db_.exec(options.durable ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=OFF");
-    if (version == 0) {
+    if (version < kJournalFormatVersion) {
+      // Create, or upgrade an older format in place, in one transaction.
       db_.exec("BEGIN");
-      db_.exec(kSchema);
+      if (version == 0) db_.exec(kSchema);
+      if (version < 2) db_.exec(kUpgradeTo2);
       db_.exec("PRAGMA user_version=" + std::to_string(kJournalFormatVersion));
       db_.exec("COMMIT");
     }
@@ -65,6 +75,8 @@ JournalStore::JournalStore(const Options& options)
   finish_row_ = Statement(db_.handle(),
                           "UPDATE requests SET step=3, status=?3, outcome=?4 WHERE claim_id=?1 AND line=?2");
   release_request_id_ = Statement(db_.handle(), "DELETE FROM request_ids WHERE request_id=?1 AND job_id=?2");
+  keep_outcome_ = Statement(db_.handle(),
+                            "UPDATE request_ids SET status=?3, outcome=?4 WHERE request_id=?1 AND job_id=?2");
   forget_claim_ = Statement(db_.handle(), "DELETE FROM requests WHERE claim_id=?1");
   prune_ = Statement(db_.handle(), "DELETE FROM request_ids WHERE accepted_ms<?1");
 }
@@ -143,6 +155,11 @@ void JournalStore::finish(const Finish& f) {
     release_request_id_.bind(1, *f.release_request_id).bind(2, f.job_id);
     release_request_id_.step();
     release_request_id_.reset();
+  } else if (f.keep_for_request_id) {
+    keep_outcome_.bind(1, *f.keep_for_request_id).bind(2, f.job_id).bind(3, std::int64_t{f.status});
+    keep_outcome_.bind(4, f.outcome_line);
+    keep_outcome_.step();
+    keep_outcome_.reset();
   }
 }
 
@@ -169,6 +186,35 @@ std::size_t JournalStore::prune_request_ids(std::int64_t cutoff_ms) {
   prune_.step();
   prune_.reset();
   return static_cast<std::size_t>(sqlite3_changes(db_.handle()));
+}
+
+std::optional<JournalStore::Lookup> JournalStore::lookup(const std::string& request_id) {
+  // A given requestId's index entry names the job that holds it (a later duplicate has a row
+  // of its own in requests, naming the same job); it keeps the outcome once finished.
+  Statement kept(db_.handle(), "SELECT job_id, status, outcome FROM request_ids WHERE request_id=?1");
+  kept.bind(1, request_id);
+  if (kept.step()) {
+    Lookup l;
+    l.job_id = kept.column_text(0);
+    l.finished = !kept.column_is_null(1);
+    l.status = static_cast<int>(kept.column_int(1));
+    l.outcome_line = kept.column_text(2);
+    return l;
+  }
+  // Otherwise (a generated requestId, or a released one) the request's own row while its
+  // file is worked.
+  Statement in_work(db_.handle(),
+                    "SELECT job_id, step, status, outcome FROM requests WHERE request_id=?1 LIMIT 1");
+  in_work.bind(1, request_id);
+  if (in_work.step()) {
+    Lookup l;
+    l.job_id = in_work.column_text(0);
+    l.finished = in_work.column_int(1) == static_cast<int>(Step::finished);
+    l.status = static_cast<int>(in_work.column_int(2));
+    l.outcome_line = in_work.column_text(3);
+    return l;
+  }
+  return std::nullopt;
 }
 
 std::size_t JournalStore::request_rows() {

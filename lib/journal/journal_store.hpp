@@ -19,7 +19,9 @@
 
 namespace submitd::journal {
 
-inline constexpr int kJournalFormatVersion = 1;
+// 1: requests + requestId index. 2: the index keeps each given requestId's outcome. Older
+// formats are upgraded in place when opened; newer ones are refused.
+inline constexpr int kJournalFormatVersion = 2;
 
 // How far a request got. Numbers are stored; never renumber.
 enum class Step : int { accepted = 0, created = 1, configured = 2, finished = 3 };
@@ -55,6 +57,8 @@ struct Finish {
   // could have run may be fixed and dropped again under the same requestId).
   std::optional<std::string> release_request_id;
   std::string job_id;
+  // When set (a given requestId that stays claimed), the index keeps this outcome for lookups.
+  std::optional<std::string> keep_for_request_id;
 };
 
 class JournalStore {
@@ -97,6 +101,15 @@ class JournalStore {
     int status = 0;
   };
   std::optional<Row> row(const std::string& claim_id, std::uint64_t line);
+
+  // What is known of a requestId: its job and, once finished, its outcome.
+  struct Lookup {
+    std::string job_id;
+    bool finished = false;
+    int status = 0;
+    std::string outcome_line;
+  };
+  std::optional<Lookup> lookup(const std::string& request_id);
   std::size_t request_rows();
   std::size_t request_id_entries();
 
@@ -105,7 +118,7 @@ class JournalStore {
   bool created_;  // before db_: decided before the open creates the file
   Database db_;
   Statement find_row_, insert_row_, find_request_id_, upsert_request_id_, set_step_, finish_row_,
-      release_request_id_, forget_claim_, prune_;
+      release_request_id_, keep_outcome_, forget_claim_, prune_;
 };
 
 }  // namespace submitd::journal

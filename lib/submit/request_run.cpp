@@ -138,6 +138,10 @@ asio::awaitable<void> SpoolService::run_request(std::shared_ptr<spool::JobReques
     if (request_id_given && slot->record.status == SubmitStatus::failed && slot->record.error &&
         slot->record.error->stage != "run") {
       finish.release_request_id = req.request_id;
+    } else if (request_id_given && slot->record.status != SubmitStatus::duplicate) {
+      // The requestId stays claimed by this job: keep its outcome for lookups by requestId.
+      // (A duplicate's record names the earlier job; it must not overwrite that job's.)
+      finish.keep_for_request_id = req.request_id;
     }
     slot->stored_line = finish.outcome_line;
     journal_.finish(std::move(finish));

@@ -75,7 +75,12 @@ TEST_F(ControlSocket, PostedRequestsBecomeTheAnnouncedJobs) {
   auto status = unix_http(socket(), "GET", "/v1/status", "");
   EXPECT_EQ(status.status, 200);
   EXPECT_NE(status.body.find("\"spoolWatched\":true"), std::string::npos) << status.body;
-  EXPECT_EQ(unix_http(socket(), "GET", "/v1/jobs/it-1", "").status, 501);
+  // Looked up by requestId after the file was placed: the index kept its outcome.
+  auto job = unix_http(socket(), "GET", "/v1/jobs/it-1", "");
+  EXPECT_EQ(job.status, 200);
+  EXPECT_NE(job.body.find("\"state\":\"submitted\""), std::string::npos) << job.body;
+  EXPECT_NE(job.body.find(announced[0]), std::string::npos) << job.body;
+  EXPECT_EQ(unix_http(socket(), "GET", "/v1/jobs/never-posted", "").status, 404);
   EXPECT_EQ(unix_http(socket(), "POST", "/v1/jobs", "not json at all").status, 400);
   EXPECT_EQ(daemon.stop(), 0);
   EXPECT_FALSE(fs::exists(socket()));  // removed at exit
@@ -150,6 +155,9 @@ TEST_F(ControlSocket, CliSubmitsThroughTheSocketAndShowsStatus) {
   EXPECT_EQ(ledger_count(emulator, "totals.runs"), 2);
   EXPECT_TRUE(fs::is_empty(daemon.spool() / "incoming"));  // it did not go by a spool drop
 
+  EXPECT_EQ(run({"--socket", socket().string(), "status", "it-8"}, "status-request", out), 0) << out;
+  EXPECT_NE(out.find("\"state\":\"submitted\""), std::string::npos) << out;
+  EXPECT_EQ(run({"--socket", socket().string(), "status", "no-such-request"}, "status-unknown", out), 1) << out;
   EXPECT_EQ(run({"--socket", socket().string(), "status"}, "status", out), 0) << out;
   EXPECT_NE(out.find("\"version\":\"" SUBMITD_VERSION_FOR_TESTS "\""), std::string::npos) << out;
   EXPECT_EQ(daemon.stop(), 0);

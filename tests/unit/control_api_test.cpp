@@ -23,7 +23,16 @@ struct Fixture {
                        stored.emplace_back(content, name);
                        return std::string("c0ffee0000000001");
                      },
-                     [](const std::string& claim, std::uint64_t line) { return claim + "/" + std::to_string(line); }},
+                     [](const std::string& claim, std::uint64_t line) { return claim + "/" + std::to_string(line); },
+                     [](const std::string& id) -> std::optional<RequestLookup> {
+                       if (id == "working") return RequestLookup{"job-w", false, ""};
+                       if (id == "done-1") {
+                         return RequestLookup{"job-d", true,
+                                              "{\"v\":1,\"status\":\"failed\",\"attempts\":3,"
+                                              "\"error\":{\"stage\":\"create\",\"httpStatus\":403,\"message\":\"no\"}}\n"};
+                       }
+                       return std::nullopt;
+                     }},
                  ControlLimits{200, 100}};
 };
 
@@ -94,7 +103,15 @@ TEST(ControlApi, StatusHealthAndRouting) {
   EXPECT_EQ(f.api.handle("GET", "/healthz", "").status, 503);
   EXPECT_EQ(f.api.handle("GET", "/v1/jobs", "").status, 405);
   EXPECT_EQ(f.api.handle("GET", "/nope", "").status, 404);
-  EXPECT_EQ(f.api.handle("GET", "/v1/jobs/r1", "").status, 501);
+  EXPECT_EQ(f.api.handle("GET", "/v1/jobs/r1", "").status, 404);
+  EXPECT_EQ(f.api.handle("GET", "/v1/jobs/bad%20id", "").status, 400);
+  auto working = f.api.handle("GET", "/v1/jobs/working", "");
+  EXPECT_EQ(working.status, 200);
+  EXPECT_EQ(working.body, "{\"requestId\":\"working\",\"jobId\":\"job-w\",\"state\":\"submitting\","
+                          "\"attempts\":0,\"error\":null,\"final\":null}");
+  auto done = f.api.handle("GET", "/v1/jobs/done-1", "");
+  EXPECT_EQ(done.body, "{\"requestId\":\"done-1\",\"jobId\":\"job-d\",\"state\":\"failed\",\"attempts\":3,"
+                       "\"error\":{\"stage\":\"create\",\"httpStatus\":403,\"message\":\"no\"},\"final\":null}");
 }
 
 }  // namespace

@@ -132,14 +132,14 @@ TEST_F(JournalStoreTest, NewerFormatIsRefusedWithAClearMessage) {
   { JournalStore s(options_); }
   {
     Database db(options_.file.string(), SQLITE_OPEN_READWRITE);
-    db.exec("PRAGMA user_version=2");
+    db.exec("PRAGMA user_version=3");
   }
   try {
     JournalStore s(options_);
     FAIL() << "a journal of a newer format was opened";
   } catch (const JournalError& e) {
     std::string what = e.what();
-    EXPECT_NE(what.find("format version 2"), std::string::npos) << what;
+    EXPECT_NE(what.find("format version 3"), std::string::npos) << what;
     EXPECT_NE(what.find("newer bytenite-submitd"), std::string::npos) << what;
   }
 }
@@ -154,3 +154,56 @@ TEST_F(JournalStoreTest, NotAJournalIsRefused) {
 }
 
 }  // namespace
+
+namespace {
+
+// A journal of format 1, as the first release wrote it.
+void write_format_1(const std::filesystem::path& file) {
+  Database db(file.string(), SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+  db.exec(R"sql(
+CREATE TABLE requests(claim_id TEXT NOT NULL, line INTEGER NOT NULL, job_id TEXT NOT NULL,
+  request_id TEXT NOT NULL, step INTEGER NOT NULL, status INTEGER, outcome TEXT,
+  PRIMARY KEY(claim_id, line)) WITHOUT ROWID;
+CREATE TABLE request_ids(request_id TEXT PRIMARY KEY, job_id TEXT NOT NULL,
+  accepted_ms INTEGER NOT NULL) WITHOUT ROWID;
+CREATE INDEX request_ids_by_age ON request_ids(accepted_ms);
+INSERT INTO requests VALUES('old-claim', 1, 'job-old', 'billing-1', 2, NULL, NULL);
+INSERT INTO request_ids VALUES('billing-1', 'job-old', 1000);
+PRAGMA user_version=1;
+)sql");
+}
+
+}  // namespace
+
+TEST_F(JournalStoreTest, FormatOneIsUpgradedInPlaceAndKeepsItsRecords) {
+  write_format_1(options_.file);
+  JournalStore s(options_);
+  // The interrupted request resumes where it was; its requestId is still claimed.
+  auto resumed = commit_accept(s, accept("old-claim", 1, "billing-1", "job-old"));
+  EXPECT_EQ(resumed.kind, Kind::resumed);
+  EXPECT_EQ(resumed.step, Step::configured);
+  EXPECT_EQ(commit_accept(s, accept("new-claim", 1, "billing-1", "job-new")).kind, Kind::duplicate);
+  auto found = s.lookup("billing-1");
+  ASSERT_TRUE(found);
+  EXPECT_EQ(found->job_id, "job-old");
+  EXPECT_FALSE(found->finished);
+}
+
+TEST_F(JournalStoreTest, LookupFollowsARequestFromWorkToItsKeptOutcome) {
+  JournalStore s(options_);
+  commit_accept(s, accept("c1", 1, "given-1", "job-1"));
+  commit_accept(s, accept("c1", 2, "c1:2", "job-2", 1'000'000, false));
+  EXPECT_FALSE(s.lookup("given-1")->finished);
+  EXPECT_EQ(s.lookup("c1:2")->job_id, "job-2");
+  s.begin();
+  Finish f{"c1", 1, "{\"status\":\"submitted\"}\n", 0, std::nullopt, "job-1", std::string("given-1")};
+  s.finish(f);
+  s.forget_claim("c1");  // the file was placed
+  s.commit();
+  auto kept = s.lookup("given-1");
+  ASSERT_TRUE(kept);
+  EXPECT_TRUE(kept->finished);
+  EXPECT_EQ(kept->outcome_line, "{\"status\":\"submitted\"}\n");
+  EXPECT_FALSE(s.lookup("c1:2"));  // generated requestIds are known only while worked
+  EXPECT_FALSE(s.lookup("never-seen"));
+}
