@@ -52,8 +52,8 @@ void usage(std::FILE* out) {
                "  --spool DIR        the spool directory (instead of the configuration's)\n"
                "  --drop             submit by a spool drop even when there is a control socket\n"
                "  --help, --version\n"
-               "\n"
-               "pause and resume are not served by this version.\n"
+               "  pause, resume      stop or restart sending work to the API (intake goes on;\n"
+               "                     the pause survives a daemon restart)\n"
                "exit status: 0 ok, 1 something was refused or failed, 2 usage or setup error\n",
                kDefaultConfig);
 }
@@ -256,6 +256,24 @@ int status(const Args& a) {
   return 0;
 }
 
+int pause_or_resume(const Args& a) {
+  auto settings = a.socket ? std::nullopt : load_config(a);
+  auto socket = socket_of(a, settings);
+  if (!socket) {
+    std::fprintf(stderr, "bytenite-submit: %s needs the control socket: give --socket PATH or a --config "
+                         "with control.socket\n", a.command.c_str());
+    return 2;
+  }
+  cli::ControlReply reply = cli::control_request(*socket, "POST", "/v1/" + a.command, "");
+  if (reply.status != 200) {
+    std::fprintf(stderr, "bytenite-submit: %s\n", reply.status ? reply.body.c_str() : reply.error.c_str());
+    return 1;
+  }
+  std::printf("%s\n", a.command == "pause" ? "paused: intake goes on, nothing is sent to the API"
+                                            : "resumed: submitting again");
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -267,10 +285,7 @@ int main(int argc, char** argv) {
   if (args->command == "validate") return validate(*args);
   if (args->command == "submit") return submit(*args);
   if (args->command == "status") return status(*args);
-  if (args->command == "pause" || args->command == "resume") {
-    std::fprintf(stderr, "bytenite-submit: '%s' is not served by this version\n", args->command.c_str());
-    return 2;
-  }
+  if (args->command == "pause" || args->command == "resume") return pause_or_resume(*args);
   std::fprintf(stderr, "bytenite-submit: unknown command '%s'\n", args->command.c_str());
   usage(stderr);
   return 2;

@@ -180,6 +180,7 @@ int run_daemon(const std::string& config_path, config::Settings settings, std::s
     st.inflight = service.inflight();
     st.active_files = service.active_files();
     st.spool_watched = service.watching();
+    st.paused = service.paused();
     auto js = journal.stats();
     st.journal_ok = !js.stalled;
     st.journal_error = js.last_error;
@@ -198,6 +199,7 @@ int run_daemon(const std::string& config_path, config::Settings settings, std::s
     if (!found) return std::nullopt;
     return control::RequestLookup{found->job_id, found->finished, found->outcome_line};
   };
+  hooks.set_paused = [&](bool paused) { service.set_paused(paused); };
   control::ControlApi control_api(hooks, control::ControlLimits{settings.spool.max_request_bytes,
                                                                  settings.control.max_backlog_files});
   std::unique_ptr<control::ControlServer> control_server;
@@ -308,8 +310,9 @@ int run_daemon(const std::string& config_path, config::Settings settings, std::s
   asio::steady_timer heartbeat(io);
   std::function<void(const boost::system::error_code&)> beat = [&](const boost::system::error_code& ec) {
     if (ec) return;
-    std::string status = fmt::format("STATUS=in flight {}, files active {}, API connections {}{}",
-                                     service.inflight(), service.active_files(), pool.open_connections(),
+    std::string status = fmt::format("STATUS={}in flight {}, files active {}, backlog {}, API connections {}{}",
+                                     service.paused() ? "PAUSED; " : "", service.inflight(),
+                                     service.active_files(), service.backlog_files(), pool.open_connections(),
                                      watchdog ? "\nWATCHDOG=1" : "");
     sd_notify(0, status.c_str());
     heartbeat.expires_after(watchdog ? std::chrono::microseconds(watchdog_usec / 3) : std::chrono::seconds(5));

@@ -38,7 +38,14 @@ ControlAnswer ControlApi::handle(std::string_view method, std::string_view targe
     return get_job(target.substr(std::string_view("/v1/jobs/").size()));
   }
   if (target == "/v1/pause" || target == "/v1/resume") {
-    return {501, error_json("pause and resume are not served by this version")};
+    if (method != "POST") return {405, error_json("use POST")};
+    const bool pause = target == "/v1/pause";
+    try {
+      hooks_.set_paused(pause);
+    } catch (const std::exception& e) {
+      return {503, error_json(std::string("could not store the pause state: ") + e.what())};
+    }
+    return {200, pause ? "{\"paused\":true}" : "{\"paused\":false}"};
   }
   return {404, error_json("no such endpoint; try GET /v1/status")};
 }

@@ -50,6 +50,8 @@ struct ControlHooks {
   // The jobId a request at `line` of the stored input gets (UUIDv5 of "<claim>:<line>").
   std::function<std::string(const std::string& claim_id, std::uint64_t line)> job_id;
   std::function<std::optional<RequestLookup>(const std::string& request_id)> lookup;
+  // Pauses or resumes sending work to the API (durably); throws with a reason on failure.
+  std::function<void(bool paused)> set_paused;
 };
 
 struct ControlLimits {

@@ -121,6 +121,6 @@ void DaemonMetrics::api_exchange(const api::HttpCall& call, const api::HttpResul
 
 void DaemonMetrics::token_refreshed() { token_refreshes_->Increment(); }
 void DaemonMetrics::set_connections_open(std::size_t n) { connections_open_->Set(static_cast<double>(n)); }
-void DaemonMetrics::set_paused(bool paused) { paused_->Set(paused ? 1 : 0); }
+void DaemonMetrics::paused_changed(bool paused) { paused_->Set(paused ? 1 : 0); }
 
 }  // namespace submitd::metrics

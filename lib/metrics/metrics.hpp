@@ -40,7 +40,7 @@ class DaemonMetrics final : public submit::SubmitEvents {
                     std::chrono::nanoseconds duration);
   void token_refreshed();
   void set_connections_open(std::size_t n);
-  void set_paused(bool paused);
+  void paused_changed(bool paused) override;
 
  private:
   prometheus::Counter& http_counter(api::Endpoint e, const std::string& code);

@@ -27,6 +27,15 @@ asio::awaitable<bool> SpoolService::drive(JobSubmission& submission, const std::
   bool retry = false;
   while (!submission.finished()) {
     if (stopping_) co_return false;
+    while (paused_ && !stopping_) {
+      // Held by a pause: its in-flight place goes back until resume.
+      inflight_places_.release();
+      holding_inflight = false;
+      co_await resumed_.wait();
+      holding_inflight = co_await inflight_places_.acquire();
+      if (!holding_inflight) co_return false;
+    }
+    if (stopping_) co_return false;
     auto admission = pacer_.admit(retry, clock_.now());
     if (admission.wait.count() > 0) {
       events_.call_paced(admission.by_budget ? "retry_budget" : "rate_limit");

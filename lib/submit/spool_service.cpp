@@ -41,6 +41,7 @@ SpoolService::SpoolService(asio::any_io_executor executor, spool::SpoolPaths pat
       parser_(std::make_unique<spool::RequestParser>()),
       work_changed_(executor),
       sleepers_(executor),
+      resumed_(executor),
       inflight_places_(executor, settings.max_inflight),
       max_held_(settings.max_held > 0 ? settings.max_held : 4 * settings.max_inflight),
       pacer_(RateLimiter(settings.rate_limit_per_second, std::max(1.0, settings.rate_limit_per_second / 10)),
@@ -59,6 +60,24 @@ void SpoolService::apply_live_settings(double rate_limit_per_second, RetryBudget
                      RetryBudget(budget));
 }
 
+void SpoolService::set_paused(bool paused) {
+  const auto marker = paths_.state / "paused";
+  if (paused) {
+    write_file_durably(marker, "paused by the control socket; POST /v1/resume (or bytenite-submit resume) ends it\n", 0640);
+  } else {
+    std::error_code ec;
+    std::filesystem::remove(marker, ec);
+    if (ec) throw std::system_error(ec, "remove " + marker.string());
+    fsync_dir(paths_.state);
+  }
+  if (paused_ == paused) return;
+  paused_ = paused;
+  log::info("{}", paused ? "paused: intake goes on, nothing is sent to the API until resume"
+                         : "resumed: submitting again");
+  events_.paused_changed(paused);
+  if (!paused) resumed_.notify_all();
+}
+
 void SpoolService::stop() {
   stopping_ = true;
   if (inotify_fd_ >= 0) {
@@ -66,6 +85,7 @@ void SpoolService::stop() {
     inotify_fd_ = -1;
   }
   sleepers_.notify_all();
+  resumed_.notify_all();
   work_changed_.notify_all();
   inflight_places_.close();
 }
@@ -168,6 +188,9 @@ asio::awaitable<void> SpoolService::prune_request_ids_hourly() {
 }
 
 asio::awaitable<void> SpoolService::run() {
+  paused_ = std::filesystem::exists(paths_.state / "paused");
+  events_.paused_changed(paused_);
+  if (paused_) log::warn("starting paused (state/paused exists): nothing is sent to the API until resume");
   auto recovered = spool::recover_claims(paths_);
   // Records of files no longer in active/ (placed, but the crash came before the journal
   // forgot them) are compaction leftovers.

@@ -65,6 +65,12 @@ class SpoolService {
   void stop();
   // SIGHUP: new pacing (rate limit, retry budget, which start afresh) and retry timing (for
   // requests from now on).
+  // Pause: intake goes on (files are claimed, requests validated and journaled) but nothing
+  // is sent to the API until resume. Kept in <state>/paused, so it survives a restart.
+  // Throws std::system_error when the state cannot be stored.
+  void set_paused(bool paused);
+  bool paused() const { return paused_; }
+
   // Wakes every request waiting to retry so it tries again now (e.g. after a new API key).
   void retry_waiting_now() { sleepers_.notify_all(); }
   void apply_live_settings(double rate_limit_per_second, RetryBudgetSettings budget, RetryTiming timing);
@@ -114,6 +120,7 @@ class SpoolService {
 
   Wakeup work_changed_;   // a file or request finished, or files arrived
   Wakeup sleepers_;  // wakes requests waiting to retry: at stop, or when their trouble may be fixed
+  Wakeup resumed_;   // wakes requests held by a pause
   bool stopping_ = false;
   bool watching_ = false;
   // Places for requests making API calls now (not those waiting for the journal or to retry).
@@ -125,6 +132,7 @@ class SpoolService {
   MonoTime last_deferral_log_{};
   MonoTime last_scan_{};
   std::size_t backlog_files_ = 0;
+  bool paused_ = false;
   double oldest_waiting_age_s_ = 0;
   spool::ClaimOrder claim_order_;
   std::multiset<WallTime> waiting_since_;  // per active file: when it was dropped (mtime)

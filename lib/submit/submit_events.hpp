@@ -21,6 +21,7 @@ class SubmitEvents {
   // A call was held back by the retry budget ("retry_budget") or the rate limit ("rate_limit").
   virtual void call_paced(std::string_view /*why*/) {}
   virtual void inflight_changed(std::size_t /*inflight*/) {}
+  virtual void paused_changed(bool /*paused*/) {}
   virtual void backlog_changed(std::size_t /*files_waiting*/, double /*oldest_age_seconds*/) {}
 };
 

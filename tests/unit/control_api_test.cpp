@@ -14,6 +14,7 @@ namespace {
 
 struct Fixture {
   DaemonStatus status;
+  std::vector<bool> pauses;
   std::vector<std::pair<std::string, std::string>> stored;  // content, name
   bool fail_store = false;
   ControlApi api{ControlHooks{
@@ -32,6 +33,10 @@ struct Fixture {
                                               "\"error\":{\"stage\":\"create\",\"httpStatus\":403,\"message\":\"no\"}}\n"};
                        }
                        return std::nullopt;
+                     },
+                     [this](bool paused) {
+                       if (fail_store) throw std::runtime_error("read-only file system");
+                       pauses.push_back(paused);
                      }},
                  ControlLimits{200, 100}};
 };
@@ -115,3 +120,17 @@ TEST(ControlApi, StatusHealthAndRouting) {
 }
 
 }  // namespace
+
+TEST(ControlApi, PauseAndResume) {
+  Fixture f;
+  auto p = f.api.handle("POST", "/v1/pause", "");
+  EXPECT_EQ(p.status, 200);
+  EXPECT_EQ(p.body, "{\"paused\":true}");
+  EXPECT_EQ(f.api.handle("POST", "/v1/resume", "").body, "{\"paused\":false}");
+  EXPECT_EQ(f.pauses, (std::vector<bool>{true, false}));
+  EXPECT_EQ(f.api.handle("GET", "/v1/pause", "").status, 405);
+  f.fail_store = true;
+  auto failed = f.api.handle("POST", "/v1/pause", "");
+  EXPECT_EQ(failed.status, 503);
+  EXPECT_NE(failed.body.find("read-only file system"), std::string::npos);
+}
