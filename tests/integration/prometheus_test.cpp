@@ -1,0 +1,105 @@
+// Role: a real Prometheus server (Debian's prometheus package) scrapes the daemon while it
+// submits through the emulator, with the shipped alert rules loaded, and its HTTP API must
+// report the same counts as the emulator's ledger: what operators see is what happened.
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+#include <simdjson.h>
+
+#include <fmt/format.h>
+
+#include "harness.hpp"
+#include "ledger.hpp"
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+using namespace submitd::testing;
+
+namespace {
+
+class PrometheusScrape : public TempDirTest {
+ protected:
+  PrometheusScrape() : TempDirTest("prometheus") {}
+};
+
+// A loopback port that was free a moment ago (Prometheus cannot report a port 0 choice).
+std::uint16_t free_port() {
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof addr;
+  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  ::close(fd);
+  return ntohs(addr.sin_port);
+}
+
+// The value of a one-series instant query, or -1.
+double query(std::uint16_t port, const std::string& promql) {
+  std::string escaped;
+  for (char c : promql) {
+    if (std::isalnum(static_cast<unsigned char>(c)) || c == '_') escaped += c;
+    else escaped += fmt::format("%{:02X}", static_cast<unsigned char>(c));
+  }
+  std::string body = http_get_local(port, "/api/v1/query?query=" + escaped);
+  simdjson::dom::parser parser;
+  simdjson::dom::element doc;
+  if (parser.parse(simdjson::padded_string(body)).get(doc)) return -1;
+  simdjson::dom::array result;
+  if (doc["data"]["result"].get(result) || result.size() != 1) return -1;
+  std::string_view value;
+  if ((*result.begin())["value"].at(1).get(value)) return -1;
+  return std::stod(std::string(value));
+}
+
+}  // namespace
+
+TEST_F(PrometheusScrape, CountsSeenByPrometheusMatchTheLedger) {
+  Emulator emulator(dir_ / "emulator", {"--fail-503", "0.05", "--seed", "3"});
+  DaemonUnderTest daemon(dir_ / "daemon", emulator, "\n[metrics]\nlisten = \"127.0.0.1:0\"\n");
+  std::string body;
+  for (int i = 0; i < 60; ++i) body += request_line(i) + "\n";
+  body += "{\"templateId\":\"denied-template\"}\n";
+  daemon.drop("scraped.jsonl", body);
+  daemon.start();
+  ASSERT_TRUE(eventually([&] { return daemon.count_files("failed", ".outcome.jsonl") == 1; }, 60s));
+  auto metrics_port = daemon.metrics_port();
+  ASSERT_TRUE(metrics_port);
+
+  const std::uint16_t port = free_port();
+  fs::copy_file(fs::path(SUBMITD_SOURCE_DIR) / "deploy" / "prometheus" / "alerts.yml", dir_ / "alerts.yml");
+  write_file(dir_ / "prometheus.yml", fmt::format(R"(global:
+  scrape_interval: 1s
+  evaluation_interval: 1s
+rule_files: [alerts.yml]
+scrape_configs:
+  - job_name: bytenite-submitd
+    static_configs:
+      - targets: ["127.0.0.1:{}"]
+)", *metrics_port));
+  ChildProcess prometheus({"/usr/bin/prometheus", "--config.file=" + (dir_ / "prometheus.yml").string(),
+                           "--storage.tsdb.path=" + (dir_ / "data").string(),
+                           "--web.listen-address=127.0.0.1:" + std::to_string(port)},
+                          dir_ / "prometheus.log");
+  ASSERT_TRUE(eventually([&] { return query(port, "up{job=\"bytenite-submitd\"}") == 1; }, 60s))
+      << read_file(dir_ / "prometheus.log");
+
+  const double runs = static_cast<double>(ledger_count(emulator, "totals.runs"));
+  EXPECT_EQ(runs, 60);
+  EXPECT_TRUE(eventually([&] { return query(port, "bytenite_submitd_jobs_submitted_total") == runs; }, 20s));
+  EXPECT_EQ(query(port, "bytenite_submitd_http_requests_total{endpoint=\"run\",code=\"200\"}"), runs);
+  EXPECT_EQ(query(port, "bytenite_submitd_http_requests_total{endpoint=\"create\",code=\"403\"}"), 1);
+  EXPECT_EQ(query(port, "bytenite_submitd_jobs_failed_total{stage=\"create\"}"), 1);
+  // Every 503 the emulator injected was seen, and retried, by the daemon.
+  auto injected = ledger_count(emulator, "faults.injected503");
+  EXPECT_EQ(query(port, "sum(bytenite_submitd_http_requests_total{code=\"503\"})"), static_cast<double>(injected));
+  EXPECT_EQ(query(port, "sum(bytenite_submitd_retries_total{reason=\"5xx\"})"), static_cast<double>(injected));
+  // The shipped rules loaded, and none fires for a healthy daemon.
+  EXPECT_EQ(query(port, "count(ALERTS{alertstate=\"firing\"})"), -1);
+  prometheus.signal(SIGTERM);
+  prometheus.wait_exit(30s);
+  EXPECT_EQ(daemon.stop(), 0);
+}
