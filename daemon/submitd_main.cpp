@@ -34,7 +34,6 @@ using namespace submitd;
 namespace {
 
 constexpr const char* kDefaultConfig = "/etc/bytenite-submitd/config.toml";
-constexpr auto kShutdownGrace = std::chrono::seconds(20);
 
 struct Options {
   std::string config = kDefaultConfig;
@@ -290,11 +289,11 @@ int run_daemon(const std::string& config_path, config::Settings settings, std::s
           return;
         }
         log::info("{}: stopping; in-flight calls get up to {} s, unfinished files stay in active/",
-                  sig == SIGTERM ? "SIGTERM" : "SIGINT", kShutdownGrace.count());
+                  sig == SIGTERM ? "SIGTERM" : "SIGINT", settings.api.shutdown_grace.count());
         sd_notify(0, "STOPPING=1");
         service.stop();
         if (control_server) control_server->stop();
-        grace.expires_after(kShutdownGrace);
+        grace.expires_after(settings.api.shutdown_grace);
         grace.async_wait([&](const boost::system::error_code& gec) {
           if (!gec && !service_done) {
             log::warn("grace period over; exiting with calls still in flight (safe: they are resumed)");

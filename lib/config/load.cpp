@@ -35,7 +35,7 @@ const std::array<TableSchema, 7>& schema() {
        {"base_url", "customer_path", "api_key_file", "ca_file", "connections", "connect_timeout_ms",
         "request_timeout_ms", "max_inflight", "retry_base_ms", "retry_cap_ms", "retry_after_cap_s",
         "blocked_retry_s", "retry_budget_percent", "retry_budget_min_per_second",
-        "rate_limit_per_second"}},
+        "rate_limit_per_second", "shutdown_grace_s"}},
       {"spool",
        {"dir", "max_request_bytes", "rescan_interval_ms", "done_retention_days",
         "give_up_after_s", "max_active_files"}},
@@ -277,6 +277,7 @@ void read_api(const Reader& r, ApiSettings& api) {
     api.retry_budget_min_per_second = static_cast<uint32_t>(*v);
   if (auto v = r.integer("api", "rate_limit_per_second", 0, 1'000'000))
     api.rate_limit_per_second = static_cast<uint32_t>(*v);
+  if (auto v = r.integer("api", "shutdown_grace_s", 0, 3600)) api.shutdown_grace = std::chrono::seconds(*v);
 }
 
 void read_spool(const Reader& r, SpoolSettings& spool) {

@@ -35,6 +35,9 @@ struct ApiSettings {
   uint32_t retry_budget_percent = 50;         // retries per 100 fresh calls, at most
   uint32_t retry_budget_min_per_second = 10;  // retries always allowed per second
   uint32_t rate_limit_per_second = 0;         // API calls per second; 0 = unlimited
+  // SIGTERM: how long calls in flight may finish before the daemon exits anyway (safe:
+  // unfinished requests resume at the next start). Keep below the unit's TimeoutStopSec.
+  std::chrono::seconds shutdown_grace{20};
 
   // "/v1/customer": the prefix of every job endpoint ("/v1/customer/jobs", ...).
   std::string customer_prefix() const;

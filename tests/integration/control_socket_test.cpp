@@ -195,3 +195,23 @@ TEST_F(ControlSocket, PauseHoldsApiCallsAcrossARestartAndResumeReleasesThem) {
   EXPECT_EQ(ledger_count(emulator, "totals.runs"), 5);
   EXPECT_EQ(daemon.stop(), 0);
 }
+
+TEST_F(ControlSocket, SocketActivationServesTheSocketSystemdPassed) {
+  Emulator emulator(dir_ / "emulator");
+  DaemonUnderTest daemon(dir_ / "daemon", emulator);  // no control.socket in its configuration
+  // systemd-socket-activate (from systemd) listens, then starts the daemon on the first
+  // connection with LISTEN_FDS=1 and the listening socket as descriptor 3, as systemd does.
+  ChildProcess activated({"/usr/bin/systemd-socket-activate", "-l", socket().string(),
+                          (bin_dir() / "bytenite-submitd").string(), "--config", daemon.config_file().string()},
+                         dir_ / "activated.log");
+  ASSERT_TRUE(eventually([&] { return fs::exists(socket()); }, 10s));
+  auto health = unix_http(socket(), "GET", "/healthz", "");
+  EXPECT_EQ(health.status, 200) << health.failure << read_file(dir_ / "activated.log");
+  auto posted = unix_http(socket(), "POST", "/v1/jobs", request_line(1) + "\n");
+  EXPECT_EQ(posted.status, 202) << posted.body;
+  ASSERT_TRUE(eventually([&] { return daemon.count_files("done", ".outcome.jsonl") == 1; }, 30s))
+      << read_file(dir_ / "activated.log");
+  EXPECT_NE(read_file(dir_ / "activated.log").find("(socket activation)"), std::string::npos);
+  activated.signal(SIGTERM);
+  EXPECT_EQ(activated.wait_exit(30s), 0);
+}
