@@ -136,9 +136,18 @@ int run_daemon(const std::string& config_path, config::Settings settings, std::s
   pool_settings.request_timeout = settings.api.request_timeout;
   pool_settings.certificate_hold = settings.api.blocked_retry;
   api::HttpsPool pool(io.get_executor(), pool_settings, clock);
+  // The API as the last call found it, for STATUS= and /v1/status: answering (any HTTP
+  // status below 500), or why not.
+  bool api_answering = false;
+  std::string api_trouble = "no call yet";
   pool.set_observer([&](const api::HttpCall& call, const api::HttpResult& result, std::chrono::nanoseconds d) {
     metrics.api_exchange(call, result, d);
     metrics.set_connections_open(pool.open_connections());
+    api_answering = result.has_response() && result.status < 500;
+    if (!api_answering) {
+      api_trouble = result.has_response() ? "HTTP " + std::to_string(result.status)
+                                          : std::string(api::transport_failure_name(result.failure));
+    }
   });
   api::TokenTiming token_timing;
   token_timing.key_refused_hold = settings.api.blocked_retry;
@@ -185,6 +194,8 @@ int run_daemon(const std::string& config_path, config::Settings settings, std::s
     st.journal_error = js.last_error;
     st.token_held = tokens.has_token();
     st.api_connections = pool.open_connections();
+    st.api_answering = api_answering;
+    st.api_trouble = api_answering ? std::string() : api_trouble;
     return st;
   };
   hooks.store = [&](const std::string& content, const std::string& name) {
@@ -309,9 +320,11 @@ int run_daemon(const std::string& config_path, config::Settings settings, std::s
   asio::steady_timer heartbeat(io);
   std::function<void(const boost::system::error_code&)> beat = [&](const boost::system::error_code& ec) {
     if (ec) return;
-    std::string status = fmt::format("STATUS={}in flight {}, files active {}, backlog {}, API connections {}{}",
+    std::string status = fmt::format("STATUS={}in flight {}, files active {}, backlog {}, API {} ({} connections){}",
                                      service.paused() ? "PAUSED; " : "", service.inflight(),
-                                     service.active_files(), service.backlog_files(), pool.open_connections(),
+                                     service.active_files(), service.backlog_files(),
+                                     api_answering ? std::string("answering") : "trouble: " + api_trouble,
+                                     pool.open_connections(),
                                      watchdog ? "\nWATCHDOG=1" : "");
     sd_notify(0, status.c_str());
     heartbeat.expires_after(watchdog ? std::chrono::microseconds(watchdog_usec / 3) : std::chrono::seconds(5));

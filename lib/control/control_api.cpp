@@ -196,6 +196,11 @@ ControlAnswer ControlApi::status() {
     out += ",\"journalError\":";
     append_json_string(out, s.journal_error);
   }
+  out += fmt::format(",\"apiAnswering\":{}", s.api_answering);
+  if (!s.api_answering) {
+    out += ",\"apiTrouble\":";
+    append_json_string(out, s.api_trouble);
+  }
   out += "}";
   return {200, std::move(out)};
 }

@@ -33,6 +33,8 @@ struct DaemonStatus {
   std::string journal_error;
   bool token_held = false;  // a token is in hand
   std::size_t api_connections = 0;
+  bool api_answering = false;  // the last API call got an answer below 500
+  std::string api_trouble;     // otherwise why ("timeout", "HTTP 503", "no call yet", ...)
 };
 
 // What the journal knows of one requestId.

@@ -75,6 +75,7 @@ TEST_F(ControlSocket, PostedRequestsBecomeTheAnnouncedJobs) {
   auto status = unix_http(socket(), "GET", "/v1/status", "");
   EXPECT_EQ(status.status, 200);
   EXPECT_NE(status.body.find("\"spoolWatched\":true"), std::string::npos) << status.body;
+  EXPECT_NE(status.body.find("\"apiAnswering\":true"), std::string::npos) << status.body;
   // Looked up by requestId after the file was placed: the index kept its outcome.
   auto job = unix_http(socket(), "GET", "/v1/jobs/it-1", "");
   EXPECT_EQ(job.status, 200);
