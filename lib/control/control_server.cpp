@@ -8,12 +8,14 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/local/stream_protocol.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <stdexcept>
 
 #include "util/log.hpp"
+#include "util/log_limiter.hpp"
 
 namespace submitd::control {
 namespace asio = boost::asio;
@@ -34,6 +36,7 @@ struct ControlServer::Impl {
   local::acceptor acceptor;
   bool created = false;  // we made the socket file (and remove it at the end)
   bool stopping = false;
+  log::Limiter accept_error_log{std::chrono::seconds(60)};
 
   Impl(asio::any_io_executor ex, ServerSettings s, ControlApi& a)
       : executor(ex), settings(std::move(s)), api(a), acceptor(ex) {
@@ -121,7 +124,12 @@ struct ControlServer::Impl {
       auto [ec, socket] = co_await acceptor.async_accept(kTuple);
       if (ec) {
         if (stopping || ec == asio::error::operation_aborted) break;
-        log::warn("control socket: accept failed: {}", ec.message());
+        // E.g. out of descriptors: pause instead of spinning, and say so once a minute.
+        if (auto skipped = accept_error_log.allow(std::chrono::steady_clock::now())) {
+          log::warn("control socket: accept failed: {}{}", ec.message(), log::Limiter::note(*skipped));
+        }
+        asio::steady_timer pause(executor, std::chrono::milliseconds(100));
+        co_await pause.async_wait(kTuple);
         continue;
       }
       asio::co_spawn(executor, serve(std::move(socket)), [](std::exception_ptr e) {

@@ -112,7 +112,12 @@ asio::awaitable<void> SpoolService::work_file(spool::ClaimedFile claimed) {
     slot->text_offset = text_offset;
     slot->text_length = text_length;
     if (!request.warnings.empty()) {
-      log::warn("{} line {}: {}", w.file.original_name, request.line, join_warnings(request.warnings));
+      // Also in the outcome record; a file of a million lines with the same stray field
+      // must not write a million log lines.
+      if (auto skipped = request_warning_log_.allow(clock_.now())) {
+        log::warn("{} line {}: {}{}", w.file.original_name, request.line, join_warnings(request.warnings),
+                  log::Limiter::note(*skipped));
+      }
     }
     w.window.push_back(slot);
     ++held_;

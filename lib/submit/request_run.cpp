@@ -57,9 +57,8 @@ asio::awaitable<bool> SpoolService::drive(JobSubmission& submission, const std::
       events_.retry_scheduled(call.endpoint, reason);
       // Say loudly, but at most every 10 s, why work is being deferred: during an outage
       // thousands of requests would otherwise each log the same line.
-      if (clock_.now() - last_deferral_log_ >= std::chrono::seconds(10)) {
-        last_deferral_log_ = clock_.now();
-        log::warn("API trouble, deferring requests: {}", describe_failure(reply));
+      if (auto skipped = deferral_log_.allow(clock_.now())) {
+        log::warn("API trouble, deferring requests: {}{}", describe_failure(reply), log::Limiter::note(*skipped));
       }
       log::debug("job {}: {} deferred for {} ms ({})", submission.job_id(),
                  api::endpoint_name(call.endpoint), step.delay.count(), reason);

@@ -132,7 +132,9 @@ void SpoolService::claim_available() {
   try {
     scan = spool::scan_incoming(paths_, capacity);
   } catch (const std::exception& e) {
-    log::error("cannot scan incoming/: {}", e.what());
+    if (auto skipped = scan_error_log_.allow(clock_.now())) {
+      log::error("cannot scan incoming/: {}{}", e.what(), log::Limiter::note(*skipped));
+    }
     return;
   }
   report_backlog(scan);
@@ -141,7 +143,9 @@ void SpoolService::claim_available() {
     try {
       claimed = spool::claim_file(paths_, name);
     } catch (const std::exception& e) {
-      log::error("cannot claim incoming/{}: {}", name, e.what());
+      if (auto skipped = claim_error_log_.allow(clock_.now())) {
+        log::error("cannot claim incoming/{}: {}{}", name, e.what(), log::Limiter::note(*skipped));
+      }
       continue;
     }
     if (claimed) start_file(std::move(*claimed));

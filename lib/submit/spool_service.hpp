@@ -27,6 +27,7 @@
 #include "submit/submit_events.hpp"
 #include "submit/wakeup.hpp"
 #include "util/clock.hpp"
+#include "util/log_limiter.hpp"
 #include "util/uuid.hpp"
 
 namespace submitd::spool {
@@ -129,7 +130,11 @@ class SpoolService {
   std::size_t max_held_;
   std::size_t active_files_ = 0;
   int inotify_fd_ = -1;
-  MonoTime last_deferral_log_{};
+  // Repeated trouble is logged once per interval, with a count of what was left out.
+  log::Limiter deferral_log_{std::chrono::seconds(10)};
+  log::Limiter scan_error_log_{std::chrono::seconds(60)};
+  log::Limiter claim_error_log_{std::chrono::seconds(60)};
+  log::Limiter request_warning_log_{std::chrono::seconds(10)};
   MonoTime last_scan_{};
   std::size_t backlog_files_ = 0;
   bool paused_ = false;
