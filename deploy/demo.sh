@@ -11,7 +11,7 @@ DEMO=/tmp/bytenite-submitd-demo
 
 bash deploy/install-deps.sh
 cmake --preset release >/dev/null
-cmake --build --preset release --target bytenite-submitd bytenite-emulator
+cmake --build --preset release --target bytenite-submitd bytenite-submit bytenite-emulator
 
 rm -rf "$DEMO"
 mkdir -p "$DEMO/emulator" "$DEMO/spool/tmp" "$DEMO/spool/incoming"
@@ -85,6 +85,18 @@ curl -s --cacert "$DEMO/emulator/ca.pem" https://localhost:8443/_emulator/ledger
 echo
 echo "== a few metrics from http://127.0.0.1:9464/metrics"
 curl -s http://127.0.0.1:9464/metrics | grep -E '^bytenite_submitd_(jobs_accepted_total|jobs_submitted_total|jobs_failed_total|token_refreshes_total|http_requests_total\{code="200",endpoint="(create|run)"\})' || true
+echo
+echo "== bytenite-submit: validate offline, submit through the control socket, ask about a request"
+CLI="build/bin/bytenite-submit --config config/demo.toml"
+$CLI validate "$DEMO/spool/failed/mixed.jsonl" || true
+printf '%s\n' '{"requestId":"demo-cli-1","templateId":"img-gen-diffusers"}' \
+  '{"requestId":"demo-cli-2","templateId":"img-gen-diffusers"}' | $CLI submit
+for _ in $(seq 50); do
+  $CLI status demo-cli-2 2>/dev/null | grep -q '"state":"submitted"' && break
+  sleep 0.1
+done
+$CLI status demo-cli-2
+$CLI status
 echo
 echo "== daemon log"
 sed 's/^/   /' "$DEMO/daemon.log"
