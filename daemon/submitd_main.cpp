@@ -162,6 +162,8 @@ int run_daemon(const std::string& config_path, config::Settings settings, std::s
   service_settings.max_active_files = settings.spool.max_active_files;
   service_settings.max_inflight = settings.api.max_inflight;
   service_settings.submission.give_up_after = settings.spool.give_up_after;
+  service_settings.submission.force_test_jobs = settings.submit.force_test_jobs;
+  if (settings.submit.force_test_jobs) log::warn("submit.force_test_jobs = true: every job is run as a test job");
   service_settings.submission.timing = retry_timing_of(settings.api);
   service_settings.rate_limit_per_second = settings.api.rate_limit_per_second;
   service_settings.retry_budget = retry_budget_of(settings.api);
@@ -189,6 +191,7 @@ int run_daemon(const std::string& config_path, config::Settings settings, std::s
     st.active_files = service.active_files();
     st.spool_watched = service.watching();
     st.paused = service.paused();
+    st.force_test_jobs = settings.submit.force_test_jobs;
     auto js = journal.stats();
     st.journal_ok = !js.stalled;
     st.journal_error = js.last_error;

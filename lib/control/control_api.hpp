@@ -28,6 +28,7 @@ struct DaemonStatus {
   std::size_t inflight = 0;
   std::size_t active_files = 0;
   bool paused = false;
+  bool force_test_jobs = false;  // submit.force_test_jobs: every run is a test job
   bool spool_watched = false;
   bool journal_ok = true;
   std::string journal_error;

@@ -5,6 +5,7 @@
 
 #include "api/api_error.hpp"
 #include "api/responses.hpp"
+#include "submit/run_body.hpp"
 #include "util/json_text.hpp"
 
 namespace submitd::submit {
@@ -99,7 +100,7 @@ api::HttpCall JobSubmission::current_call() const {
       call.endpoint = api::Endpoint::run;
       call.method = api::Method::post;
       call.target = job_path + "/run";
-      call.body = request_.config_json.empty() ? "{}" : request_.config_json;
+      call.body = run_body(request_.config_json, options_.force_test_jobs);
       call.replay_safe = false;  // never blindly re-sent: see check_run
       break;
   }

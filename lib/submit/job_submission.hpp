@@ -30,6 +30,7 @@ struct JobPaths {
 struct SubmissionOptions {
   RetryTiming timing;
   std::chrono::seconds give_up_after{86400};
+  bool force_test_jobs = false;  // every run is sent with "isTestJob": true
 };
 
 class JobSubmission {

@@ -2,6 +2,7 @@
 // the documented call order, deferral of transient trouble, the at-most-one-job rules
 // (check the job before re-sending run), final failures with the API's message, give-up age.
 #include "submit/job_submission.hpp"
+#include "submit/run_body.hpp"
 
 #include <gtest/gtest.h>
 
@@ -239,4 +240,25 @@ TEST_F(JobSubmissionTest, JournalSaysConfiguredSoADraftOnlyNeedsItsRun) {
   JobSubmission unsure(sample_request(), job_id, paths, options, clock.now(), JobSubmission::Resume::configured);
   feed(unsure, ok("{}"));
   EXPECT_EQ(unsure.current_call().endpoint, api::Endpoint::create);
+}
+
+TEST(RunBody, ForcedTestJobsOverrideWhateverTheRequestSaid) {
+  EXPECT_EQ(submit::run_body("", false), "{}");
+  EXPECT_EQ(submit::run_body(R"({"jobTimeout":60, "isTestJob": false})", false), R"({"jobTimeout":60, "isTestJob": false})");
+  EXPECT_EQ(submit::run_body("", true), R"({"isTestJob":true})");
+  EXPECT_EQ(submit::run_body(R"({"jobTimeout":60, "isTestJob": false, "taskTimeout": 5})", true),
+            R"({"jobTimeout":60,"taskTimeout":5,"isTestJob":true})");
+  EXPECT_EQ(submit::run_body(R"({"nested":{"a":[1,2]}})", true), R"({"nested":{"a":[1,2]},"isTestJob":true})");
+}
+
+TEST_F(JobSubmissionTest, ForceTestJobsShapesTheRunCall) {
+  options.force_test_jobs = true;
+  auto r = sample_request();
+  r.config_json = R"({"isTestJob":false,"jobTimeout":10})";
+  auto forced = make(r);
+  feed(forced, ok());
+  feed(forced, ok());
+  feed(forced, ok());
+  ASSERT_EQ(forced.current_call().endpoint, api::Endpoint::run);
+  EXPECT_EQ(forced.current_call().body, R"({"jobTimeout":10,"isTestJob":true})");
 }
