@@ -168,6 +168,7 @@ int run_daemon(const std::string& config_path, config::Settings settings, std::s
   service_settings.rate_limit_per_second = settings.api.rate_limit_per_second;
   service_settings.retry_budget = retry_budget_of(settings.api);
   service_settings.request_id_retention = settings.submit.request_id_retention;
+  service_settings.done_retention = settings.spool.done_retention;
 
   journal::JournalStore::Options journal_options;
   journal_options.file = paths.state / "journal.sqlite";

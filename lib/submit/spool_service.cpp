@@ -16,6 +16,7 @@
 #include "spool/outcome.hpp"
 #include "spool/request_parser.hpp"
 #include "submit/file_work.hpp"
+#include "spool/retention.hpp"
 #include "util/durable_fs.hpp"
 #include "util/log.hpp"
 #include "util/unique_fd.hpp"
@@ -182,11 +183,19 @@ void SpoolService::start_file(spool::ClaimedFile file) {
                  [](std::exception_ptr e) { log_escape(e, "file worker"); });
 }
 
-asio::awaitable<void> SpoolService::prune_request_ids_hourly() {
+asio::awaitable<void> SpoolService::housekeeping_hourly() {
   while (!stopping_) {
     auto cutoff = clock_.wall_now() - settings_.request_id_retention;
     journal_.prune_request_ids(
         std::chrono::duration_cast<std::chrono::milliseconds>(cutoff.time_since_epoch()).count());
+    if (settings_.done_retention.count() > 0) {
+      try {
+        std::size_t removed = spool::prune_done(paths_, clock_.wall_now() - settings_.done_retention);
+        if (removed > 0) log::info("pruned {} files from done/ (older than {} days)", removed, settings_.done_retention.count());
+      } catch (const std::exception& e) {
+        log::error("cannot prune done/: {}", e.what());
+      }
+    }
     co_await sleepers_.wait(std::chrono::hours(1));
   }
 }
@@ -205,8 +214,8 @@ asio::awaitable<void> SpoolService::run() {
     log::info("resuming interrupted file {} (claim {})", file.original_name, file.claim_id);
     start_file(std::move(file));
   }
-  asio::co_spawn(executor_, prune_request_ids_hourly(),
-                 [](std::exception_ptr e) { log_escape(e, "requestId pruning"); });
+  asio::co_spawn(executor_, housekeeping_hourly(),
+                 [](std::exception_ptr e) { log_escape(e, "housekeeping"); });
   asio::co_spawn(executor_, watch_incoming(), [](std::exception_ptr e) { log_escape(e, "watcher"); });
   while (!stopping_) {
     claim_available();

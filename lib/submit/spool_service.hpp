@@ -50,6 +50,7 @@ struct SpoolServiceSettings {
   SubmissionOptions submission;
   double rate_limit_per_second = 0;  // API calls per second over all requests; 0 = no limit
   std::chrono::hours request_id_retention{24 * 7};  // a given requestId is a key this long
+  std::chrono::hours done_retention{24 * 7};        // done/ files older than this are deleted; 0: never
   RetryBudgetSettings retry_budget;
 };
 
@@ -101,7 +102,8 @@ class SpoolService {
   // says whether the request holds an in-flight place when it returns.
   boost::asio::awaitable<bool> drive(JobSubmission& submission, const std::string& claim_id,
                                      std::uint64_t line, bool& holding_inflight);
-  boost::asio::awaitable<void> prune_request_ids_hourly();
+  // Hourly (and at start): expired requestIds out of the journal, old files out of done/.
+  boost::asio::awaitable<void> housekeeping_hourly();
   void claim_available();
   void report_backlog(const spool::IncomingScan& scan);
 

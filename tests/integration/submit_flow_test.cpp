@@ -192,3 +192,18 @@ TEST_F(SubmitFlow, MetricsCountWhatHappenedAndHoldNoSecrets) {
   EXPECT_EQ(lint_output, "");
   EXPECT_EQ(daemon.stop(), 0);
 }
+
+TEST_F(SubmitFlow, OldFilesInDoneArePrunedAtStart) {
+  Emulator emulator(dir_ / "emulator");
+  DaemonUnderTest daemon(dir_ / "daemon", emulator, "\n[spool]\ndir = \"" + (dir_ / "daemon" / "spool").string() +
+                                                        "\"\ndone_retention_days = 7\n");
+  fs::create_directories(daemon.spool() / "done");
+  write_file(daemon.spool() / "done" / "ancient.json", "{}");
+  fs::last_write_time(daemon.spool() / "done" / "ancient.json", fs::file_time_type::clock::now() - std::chrono::hours(24 * 8));
+  write_file(daemon.spool() / "done" / "recent.json", "{}");
+  daemon.start();
+  ASSERT_TRUE(eventually([&] { return !fs::exists(daemon.spool() / "done" / "ancient.json"); }, 20s))
+      << read_file(daemon.log_file());
+  EXPECT_TRUE(fs::exists(daemon.spool() / "done" / "recent.json"));
+  EXPECT_EQ(daemon.stop(), 0);
+}

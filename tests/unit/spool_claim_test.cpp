@@ -10,6 +10,7 @@
 #include <fstream>
 
 #include "spool/claim.hpp"
+#include "spool/retention.hpp"
 #include "spool/finished_file.hpp"
 #include "spool/spool_paths.hpp"
 
@@ -132,4 +133,22 @@ TEST_F(SpoolTest, FinishedFilesNeverOverwrite) {
     EXPECT_EQ(st.st_mode & 0777, 0640u);
   }
   EXPECT_TRUE(fs::is_empty(paths_.active));
+}
+
+TEST_F(SpoolTest, PruningDeletesOnlyOldFilesInDone) {
+  auto put = [&](const fs::path& dir, const std::string& name, std::chrono::hours age) {
+    std::ofstream(dir / name) << "x";
+    fs::last_write_time(dir / name, fs::file_time_type::clock::now() - age);
+  };
+  put(paths_.done, "old.jsonl", std::chrono::hours(24 * 8));
+  put(paths_.done, "old.jsonl.outcome.jsonl", std::chrono::hours(24 * 8));
+  put(paths_.done, "new.json", std::chrono::hours(1));
+  put(paths_.failed, "old-failure.json", std::chrono::hours(24 * 30));
+  auto cutoff = std::chrono::system_clock::now() - std::chrono::hours(24 * 7);
+  EXPECT_EQ(prune_done(paths_, cutoff), 2u);
+  EXPECT_FALSE(fs::exists(paths_.done / "old.jsonl"));
+  EXPECT_FALSE(fs::exists(paths_.done / "old.jsonl.outcome.jsonl"));
+  EXPECT_TRUE(fs::exists(paths_.done / "new.json"));
+  EXPECT_TRUE(fs::exists(paths_.failed / "old-failure.json"));  // failed/ waits for a person
+  EXPECT_EQ(prune_done(paths_, cutoff), 0u);
 }
