@@ -163,6 +163,7 @@ int run_daemon(const std::string& config_path, config::Settings settings, std::s
   service_settings.max_inflight = settings.api.max_inflight;
   service_settings.submission.give_up_after = settings.spool.give_up_after;
   service_settings.submission.force_test_jobs = settings.submit.force_test_jobs;
+  service_settings.max_jobs_per_minute = settings.submit.max_jobs_per_minute;
   if (settings.submit.force_test_jobs) log::warn("submit.force_test_jobs = true: every job is run as a test job");
   service_settings.submission.timing = retry_timing_of(settings.api);
   service_settings.rate_limit_per_second = settings.api.rate_limit_per_second;
@@ -193,6 +194,7 @@ int run_daemon(const std::string& config_path, config::Settings settings, std::s
     st.spool_watched = service.watching();
     st.paused = service.paused();
     st.force_test_jobs = settings.submit.force_test_jobs;
+    st.max_jobs_per_minute = settings.submit.max_jobs_per_minute;
     auto js = journal.stats();
     st.journal_ok = !js.stalled;
     st.journal_error = js.last_error;

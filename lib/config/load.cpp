@@ -43,7 +43,7 @@ const std::array<TableSchema, 7>& schema() {
       {"control", {"socket", "group", "max_backlog_files"}},
       {"metrics", {"listen"}},
       {"log", {"level"}},
-      {"submit", {"request_id_retention_days", "force_test_jobs"}},
+      {"submit", {"request_id_retention_days", "force_test_jobs", "max_jobs_per_minute"}},
   }};
   return tables;
 }
@@ -341,6 +341,8 @@ void read_rest(const Reader& r, Settings& s) {
     else
       r.fail("log.level", r.find("log", "level"), "must be one of debug, info, warning, error");
   }
+  if (auto v = r.integer("submit", "max_jobs_per_minute", 0, 10'000'000))
+    s.submit.max_jobs_per_minute = static_cast<uint32_t>(*v);
   if (auto v = r.integer("submit", "request_id_retention_days", 1, 3650))
     s.submit.request_id_retention = std::chrono::days(*v);
   if (auto v = r.boolean("submit", "force_test_jobs")) s.submit.force_test_jobs = *v;

@@ -56,6 +56,7 @@ const std::vector<std::pair<const char*, Reader>>& start_only_keys() {
       SUBMITD_KEY("metrics.listen", metrics.listen),
       SUBMITD_KEY("submit.request_id_retention_days", submit.request_id_retention),
       SUBMITD_KEY("submit.force_test_jobs", submit.force_test_jobs),
+      SUBMITD_KEY("submit.max_jobs_per_minute", submit.max_jobs_per_minute),
   };
   return keys;
 }

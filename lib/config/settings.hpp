@@ -87,6 +87,7 @@ struct LogSettings {
 struct SubmitSettings {
   std::chrono::days request_id_retention{7};  // how long a requestId stays an idempotency key
   bool force_test_jobs = false;               // send every run with isTestJob=true
+  uint32_t max_jobs_per_minute = 0;           // cost cap on runs sent per minute; 0 = none
 };
 
 struct Settings {

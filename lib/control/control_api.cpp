@@ -196,7 +196,8 @@ ControlAnswer ControlApi::status() {
     out += ",\"journalError\":";
     append_json_string(out, s.journal_error);
   }
-  out += fmt::format(",\"forceTestJobs\":{},\"apiAnswering\":{}", s.force_test_jobs, s.api_answering);
+  out += fmt::format(",\"forceTestJobs\":{},\"maxJobsPerMinute\":{},\"apiAnswering\":{}", s.force_test_jobs,
+                     s.max_jobs_per_minute, s.api_answering);
   if (!s.api_answering) {
     out += ",\"apiTrouble\":";
     append_json_string(out, s.api_trouble);

@@ -29,6 +29,7 @@ struct DaemonStatus {
   std::size_t active_files = 0;
   bool paused = false;
   bool force_test_jobs = false;  // submit.force_test_jobs: every run is a test job
+  std::uint64_t max_jobs_per_minute = 0;  // submit.max_jobs_per_minute; 0: no cap
   bool spool_watched = false;
   bool journal_ok = true;
   std::string journal_error;

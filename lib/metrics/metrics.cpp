@@ -50,6 +50,7 @@ DaemonMetrics::DaemonMetrics(const std::string& version) : registry_(std::make_s
   auto& paced = BuildCounter().Name(p + "calls_paced_total").Help("API calls held back by the retry budget or the rate limit").Register(*registry_);
   paced_by_budget_ = &paced.Add({{"by", "retry_budget"}});
   paced_by_rate_ = &paced.Add({{"by", "rate_limit"}});
+  paced_by_job_cap_ = &paced.Add({{"by", "jobs_per_minute"}});
   token_refreshes_ = &BuildCounter().Name(p + "token_refreshes_total").Help("Access-token exchanges").Register(*registry_).Add({});
   connections_open_ = &BuildGauge().Name(p + "connections_open").Help("Open TLS connections to the API").Register(*registry_).Add({});
   paused_ = &BuildGauge().Name(p + "paused").Help("1 while submitting is paused").Register(*registry_).Add({});
@@ -96,7 +97,7 @@ void DaemonMetrics::retry_scheduled(api::Endpoint endpoint, std::string_view rea
 }
 
 void DaemonMetrics::call_paced(std::string_view why) {
-  (why == "retry_budget" ? paced_by_budget_ : paced_by_rate_)->Increment();
+  (why == "retry_budget" ? paced_by_budget_ : why == "jobs_per_minute" ? paced_by_job_cap_ : paced_by_rate_)->Increment();
 }
 
 void DaemonMetrics::inflight_changed(std::size_t inflight) { inflight_->Set(static_cast<double>(inflight)); }

@@ -71,6 +71,7 @@ class DaemonMetrics final : public submit::SubmitEvents {
   prometheus::Counter* token_refreshes_;
   prometheus::Counter* paced_by_budget_;
   prometheus::Counter* paced_by_rate_;
+  prometheus::Counter* paced_by_job_cap_;
   prometheus::Gauge* connections_open_;
   prometheus::Gauge* paused_;
   std::mutex mutex_;  // guards lazily created label children (codes seen for the first time)

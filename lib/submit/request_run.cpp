@@ -41,6 +41,15 @@ asio::awaitable<bool> SpoolService::drive(JobSubmission& submission, const std::
       events_.call_paced(admission.by_budget ? "retry_budget" : "rate_limit");
       if (!co_await wait_outside(admission.wait)) co_return false;
     }
+    if (submission.stage() == Stage::run && run_cap_.limited()) {
+      // Cost cap: jobs started per minute (submit.max_jobs_per_minute). A run waits its turn
+      // outside the in-flight set; reading a job (check_run) is not capped.
+      auto wait = run_cap_.reserve(clock_.now());
+      if (wait.count() > 0) {
+        events_.call_paced("jobs_per_minute");
+        if (!co_await wait_outside(wait)) co_return false;
+      }
+    }
     api::HttpCall call = submission.current_call();
     api::ApiReply reply = co_await api_.send(call);
     const Stage before = submission.stage();

@@ -46,7 +46,9 @@ SpoolService::SpoolService(asio::any_io_executor executor, spool::SpoolPaths pat
       inflight_places_(executor, settings.max_inflight),
       max_held_(settings.max_held > 0 ? settings.max_held : 4 * settings.max_inflight),
       pacer_(RateLimiter(settings.rate_limit_per_second, std::max(1.0, settings.rate_limit_per_second / 10)),
-             RetryBudget(settings.retry_budget)) {}
+             RetryBudget(settings.retry_budget)),
+      // Burst of one: a cap on cost should not allow a minute's worth at once.
+      run_cap_(settings.max_jobs_per_minute / 60.0, 1) {}
 
 SpoolService::~SpoolService() {
   if (inotify_fd_ >= 0) ::close(inotify_fd_);

@@ -51,6 +51,7 @@ struct SpoolServiceSettings {
   double rate_limit_per_second = 0;  // API calls per second over all requests; 0 = no limit
   std::chrono::hours request_id_retention{24 * 7};  // a given requestId is a key this long
   std::chrono::hours done_retention{24 * 7};        // done/ files older than this are deleted; 0: never
+  double max_jobs_per_minute = 0;                   // runs sent per minute at most; 0: no cap
   RetryBudgetSettings retry_budget;
 };
 
@@ -144,6 +145,7 @@ class SpoolService {
   spool::ClaimOrder claim_order_;
   std::multiset<WallTime> waiting_since_;  // per active file: when it was dropped (mtime)
   CallPacer pacer_;
+  RateLimiter run_cap_;  // submit.max_jobs_per_minute
 };
 
 }  // namespace submitd::submit

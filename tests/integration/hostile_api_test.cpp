@@ -213,3 +213,21 @@ TEST_F(HostileApi, SighupRereadsTheKeyAndSubmittingResumesAtOnce) {
   EXPECT_EQ(log.find(DaemonUnderTest::kApiKey), std::string::npos);
   EXPECT_EQ(daemon.stop(), 0);
 }
+
+TEST_F(HostileApi, JobsPerMinuteCapSpacesTheRuns) {
+  Emulator emulator(dir_ / "emulator");
+  // 120 jobs a minute = one run every 0.5 s: six runs cannot take less than 2.5 s.
+  DaemonUnderTest daemon(dir_ / "daemon", emulator, "\n[submit]\nmax_jobs_per_minute = 120\n");
+  std::string body;
+  for (int l = 0; l < 6; ++l) body += request_line(l) + "\n";
+  daemon.drop("six.jsonl", body);
+  daemon.start();
+  ASSERT_TRUE(eventually([&] { return ledger_count(emulator, "totals.runs") >= 1; }, 30s));
+  auto first_run = std::chrono::steady_clock::now();
+  ASSERT_TRUE(eventually([&] { return daemon.count_files("done", ".outcome.jsonl") == 1; }, 30s))
+      << read_file(daemon.log_file());
+  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - first_run).count();
+  EXPECT_GE(seconds, 2.3) << "from the first run to the last outcome";
+  EXPECT_EQ(ledger_count(emulator, "totals.runs"), 6);
+  EXPECT_EQ(daemon.stop(), 0);
+}

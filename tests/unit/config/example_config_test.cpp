@@ -75,6 +75,7 @@ TEST(ExampleConfig, ShownValuesAreTheDefaults) {
   EXPECT_EQ(s.log.level, d.log.level);
   EXPECT_EQ(s.submit.request_id_retention, d.submit.request_id_retention);
   EXPECT_EQ(s.submit.force_test_jobs, d.submit.force_test_jobs);
+  EXPECT_EQ(s.submit.max_jobs_per_minute, d.submit.max_jobs_per_minute);
   EXPECT_TRUE(s.api.api_key_file);
   EXPECT_TRUE(s.control.socket);
   EXPECT_EQ(s.control.max_backlog_files, d.control.max_backlog_files);

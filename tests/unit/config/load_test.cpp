@@ -328,7 +328,7 @@ TEST(LoadSettings, InvalidTomlNamesPosition) {
 
 TEST(LoadSettings, KnownKeysListsTheSchema) {
   auto keys = known_keys();
-  EXPECT_EQ(keys.size(), 31u);
+  EXPECT_EQ(keys.size(), 32u);
   EXPECT_EQ(keys.front(), "api.base_url");
   EXPECT_NE(std::find(keys.begin(), keys.end(), "submit.force_test_jobs"), keys.end());
 }
