@@ -66,6 +66,10 @@ JournalStore::JournalStore(const Options& options)
   }
   find_row_ = Statement(db_.handle(), "SELECT step, job_id, outcome, status FROM requests WHERE claim_id=?1 AND line=?2");
   if (options.read_only) return;
+  // Prepared once: the control socket looks requests up on every GET /v1/jobs/{id}.
+  lookup_kept_ = Statement(db_.handle(), "SELECT job_id, status, outcome FROM request_ids WHERE request_id=?1");
+  lookup_in_work_ = Statement(db_.handle(),
+                              "SELECT job_id, step, status, outcome FROM requests WHERE request_id=?1 LIMIT 1");
   insert_row_ = Statement(db_.handle(),
                           "INSERT INTO requests(claim_id, line, job_id, request_id, step) VALUES(?1, ?2, ?3, ?4, 0)");
   find_request_id_ = Statement(db_.handle(), "SELECT job_id, accepted_ms FROM request_ids WHERE request_id=?1");
@@ -191,30 +195,29 @@ std::size_t JournalStore::prune_request_ids(std::int64_t cutoff_ms) {
 std::optional<JournalStore::Lookup> JournalStore::lookup(const std::string& request_id) {
   // A given requestId's index entry names the job that holds it (a later duplicate has a row
   // of its own in requests, naming the same job); it keeps the outcome once finished.
-  Statement kept(db_.handle(), "SELECT job_id, status, outcome FROM request_ids WHERE request_id=?1");
-  kept.bind(1, request_id);
-  if (kept.step()) {
-    Lookup l;
-    l.job_id = kept.column_text(0);
-    l.finished = !kept.column_is_null(1);
-    l.status = static_cast<int>(kept.column_int(1));
-    l.outcome_line = kept.column_text(2);
-    return l;
+  std::optional<Lookup> found;
+  lookup_kept_.bind(1, request_id);
+  if (lookup_kept_.step()) {
+    found.emplace();
+    found->job_id = lookup_kept_.column_text(0);
+    found->finished = !lookup_kept_.column_is_null(1);
+    found->status = static_cast<int>(lookup_kept_.column_int(1));
+    found->outcome_line = lookup_kept_.column_text(2);
   }
+  lookup_kept_.reset();
+  if (found) return found;
   // Otherwise (a generated requestId, or a released one) the request's own row while its
   // file is worked.
-  Statement in_work(db_.handle(),
-                    "SELECT job_id, step, status, outcome FROM requests WHERE request_id=?1 LIMIT 1");
-  in_work.bind(1, request_id);
-  if (in_work.step()) {
-    Lookup l;
-    l.job_id = in_work.column_text(0);
-    l.finished = in_work.column_int(1) == static_cast<int>(Step::finished);
-    l.status = static_cast<int>(in_work.column_int(2));
-    l.outcome_line = in_work.column_text(3);
-    return l;
+  lookup_in_work_.bind(1, request_id);
+  if (lookup_in_work_.step()) {
+    found.emplace();
+    found->job_id = lookup_in_work_.column_text(0);
+    found->finished = lookup_in_work_.column_int(1) == static_cast<int>(Step::finished);
+    found->status = static_cast<int>(lookup_in_work_.column_int(2));
+    found->outcome_line = lookup_in_work_.column_text(3);
   }
-  return std::nullopt;
+  lookup_in_work_.reset();
+  return found;
 }
 
 std::size_t JournalStore::request_rows() {

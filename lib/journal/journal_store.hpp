@@ -118,7 +118,7 @@ class JournalStore {
   bool created_;  // before db_: decided before the open creates the file
   Database db_;
   Statement find_row_, insert_row_, find_request_id_, upsert_request_id_, set_step_, finish_row_,
-      release_request_id_, keep_outcome_, forget_claim_, prune_;
+      release_request_id_, keep_outcome_, forget_claim_, prune_, lookup_kept_, lookup_in_work_;
 };
 
 }  // namespace submitd::journal

@@ -17,10 +17,11 @@ asio::awaitable<bool> SpoolService::drive(JobSubmission& submission, const std::
   std::uniform_real_distribution<double> jitter(0.0, 1.0);
   // A request that must wait (pacing, backoff) gives its in-flight place to another and
   // queues for one again afterwards, behind new work: waiting retries never starve it.
-  auto wait_outside = [&](std::chrono::nanoseconds delay) -> asio::awaitable<bool> {
+  // (A pause waits the same way, on resumed_, with no deadline.)
+  auto wait_outside = [&](Wakeup& wakeup, std::chrono::nanoseconds delay) -> asio::awaitable<bool> {
     inflight_places_.release();
     holding_inflight = false;
-    co_await sleepers_.wait(delay);
+    co_await wakeup.wait(delay);
     holding_inflight = co_await inflight_places_.acquire();
     co_return holding_inflight;
   };
@@ -28,18 +29,13 @@ asio::awaitable<bool> SpoolService::drive(JobSubmission& submission, const std::
   while (!submission.finished()) {
     if (stopping_) co_return false;
     while (paused_ && !stopping_) {
-      // Held by a pause: its in-flight place goes back until resume.
-      inflight_places_.release();
-      holding_inflight = false;
-      co_await resumed_.wait();
-      holding_inflight = co_await inflight_places_.acquire();
-      if (!holding_inflight) co_return false;
+      if (!co_await wait_outside(resumed_, std::chrono::hours(24 * 365))) co_return false;
     }
     if (stopping_) co_return false;
     auto admission = pacer_.admit(retry, clock_.now());
     if (admission.wait.count() > 0) {
       events_.call_paced(admission.by_budget ? "retry_budget" : "rate_limit");
-      if (!co_await wait_outside(admission.wait)) co_return false;
+      if (!co_await wait_outside(sleepers_, admission.wait)) co_return false;
     }
     if (submission.stage() == Stage::run && run_cap_.limited()) {
       // Cost cap: jobs started per minute (submit.max_jobs_per_minute). A run waits its turn
@@ -47,7 +43,7 @@ asio::awaitable<bool> SpoolService::drive(JobSubmission& submission, const std::
       auto wait = run_cap_.reserve(clock_.now());
       if (wait.count() > 0) {
         events_.call_paced("jobs_per_minute");
-        if (!co_await wait_outside(wait)) co_return false;
+        if (!co_await wait_outside(sleepers_, wait)) co_return false;
       }
     }
     api::HttpCall call = submission.current_call();
@@ -71,7 +67,7 @@ asio::awaitable<bool> SpoolService::drive(JobSubmission& submission, const std::
       }
       log::debug("job {}: {} deferred for {} ms ({})", submission.job_id(),
                  api::endpoint_name(call.endpoint), step.delay.count(), reason);
-      if (!co_await wait_outside(step.delay)) co_return false;
+      if (!co_await wait_outside(sleepers_, step.delay)) co_return false;
     }
   }
   co_return true;
