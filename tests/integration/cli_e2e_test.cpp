@@ -20,13 +20,7 @@ class CliEndToEnd : public TempDirTest {
   CliEndToEnd() : TempDirTest("cli") {}
   // Runs bytenite-submit with `args`; returns its exit status and fills `output`.
   int cli(const std::vector<std::string>& args, std::string& output, const std::string& tag) {
-    std::vector<std::string> argv{(bin_dir() / "bytenite-submit").string()};
-    argv.insert(argv.end(), args.begin(), args.end());
-    auto log = dir_ / ("cli-" + tag + ".out");
-    ChildProcess p(argv, log);
-    auto status = p.wait_exit(30s);
-    output = read_file(log);
-    return status.value_or(-1);
+    return run_cli(args, dir_ / ("cli-" + tag + ".out"), output);
   }
 };
 

@@ -140,12 +140,7 @@ TEST_F(ControlSocket, CliSubmitsThroughTheSocketAndShowsStatus) {
   auto input = dir_ / "two.jsonl";
   write_file(input, request_line(7) + "\n{\"templateId\":\"\"}\n" + request_line(8) + "\n");
   auto run = [&](const std::vector<std::string>& args, const std::string& tag, std::string& out) {
-    std::vector<std::string> argv{(bin_dir() / "bytenite-submit").string()};
-    argv.insert(argv.end(), args.begin(), args.end());
-    ChildProcess p(argv, dir_ / (tag + ".out"));
-    auto status = p.wait_exit(30s);
-    out = read_file(dir_ / (tag + ".out"));
-    return status.value_or(-1);
+    return run_cli(args, dir_ / (tag + ".out"), out);
   };
   std::string out;
   // Through the configuration's control.socket: the answer names each request's job.

@@ -168,6 +168,15 @@ std::string http_get_local(std::uint16_t port, const std::string& target) {
   return body == std::string::npos ? std::string() : response.substr(body + 4);
 }
 
+int run_cli(const std::vector<std::string>& args, const fs::path& log, std::string& output) {
+  std::vector<std::string> argv{(bin_dir() / "bytenite-submit").string()};
+  argv.insert(argv.end(), args.begin(), args.end());
+  ChildProcess p(argv, log);
+  auto status = p.wait_exit(std::chrono::seconds(30));
+  output = read_file(log);
+  return status.value_or(-1);
+}
+
 HttpAnswer unix_http(const fs::path& socket_path, const std::string& raw_request) {
   HttpAnswer answer;
   int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);

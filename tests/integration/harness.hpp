@@ -122,6 +122,10 @@ std::string http_get_local(std::uint16_t port, const std::string& target);
 
 std::filesystem::path bin_dir();
 
+// Runs bytenite-submit with `args` to its end (30 s at most); its output (stdout and stderr)
+// goes to `log` and into `output`. Returns the exit status, -1 if it did not end.
+int run_cli(const std::vector<std::string>& args, const std::filesystem::path& log, std::string& output);
+
 // A test with a temp directory of its own (dir_), removed after a pass and kept, with its
 // path printed, after a failure so the logs can be read.
 class TempDirTest : public ::testing::Test {
