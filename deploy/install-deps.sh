@@ -15,7 +15,7 @@ PACKAGES=(
   # tests
   libgtest-dev libgmock-dev clang libclang-rt-14-dev curl
   # benchmarks and checks
-  wrk
+  wrk nginx-light libnginx-mod-http-js gnuplot-nox python3-aiohttp iproute2 linux-perf heaptrack
   # deploy file checks (tests/deploy): systemd-analyze/-sysusers/-tmpfiles, promtool
   systemd prometheus
   # the Debian package check (tests/package): cpack needs dpkg-shlibdeps (dpkg-dev)
