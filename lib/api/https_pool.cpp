@@ -4,6 +4,9 @@
 // handshake, and resumes TLS sessions when reconnecting. It decides nothing about retries
 // beyond replaying a replay-safe call once when a reused keep-alive connection turns out to
 // have been closed by the server; everything else is reported upwards as a TransportFailure.
+// Through a proxy, a connection is a TCP connection to the proxy, a CONNECT exchange (bounded
+// in size and time), then the same TLS handshake with the API host inside the tunnel; a
+// refused CONNECT is a connect failure naming the proxy's answer.
 // Runs on a single-threaded executor: slots and waiters need no locks.
 #include "api/https_pool.hpp"
 
@@ -17,6 +20,7 @@
 #include <boost/asio/ssl.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
@@ -39,6 +43,8 @@ using boost::system::error_code;
 constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
 // Responses are small JSON documents; refuse anything absurd instead of buffering it.
 constexpr std::uint64_t kMaxResponseBody = 8 * 1024 * 1024;
+// A proxy's answer to CONNECT is a status line and a few headers.
+constexpr std::uint32_t kMaxProxyAnswerHead = 16 * 1024;
 
 using TlsStream = beast::ssl_stream<beast::tcp_stream>;
 
@@ -78,6 +84,7 @@ struct HttpsPool::Impl : std::enable_shared_from_this<HttpsPool::Impl> {
   std::deque<asio::steady_timer*> waiters;
   CallObserver observer;
   bool stopping = false;
+  std::uint64_t lookups = 0;
 
   Impl(asio::any_io_executor ex, PoolSettings s, const Clock& c)
       : executor(std::move(ex)),
@@ -132,9 +139,11 @@ struct HttpsPool::Impl : std::enable_shared_from_this<HttpsPool::Impl> {
     }
   }
 
-  // Resolves the API host with the connect deadline (getaddrinfo has none of its own that we
-  // control). Resolving on every connect picks up a changed DNS answer.
-  asio::awaitable<std::optional<tcp::resolver::results_type>> resolve(HttpResult& out) {
+  // Resolves `host` (the API host, or the proxy) with the connect deadline (getaddrinfo has
+  // none of its own that we control). Resolving on every connect picks up a changed DNS
+  // answer: no endpoint is ever cached.
+  asio::awaitable<std::optional<tcp::resolver::results_type>> resolve(const std::string& host, std::uint16_t port,
+                                                                      const std::string& what, HttpResult& out) {
     // Shared with the deadline's handler, which may run after this frame has moved on.
     struct Lookup {
       explicit Lookup(asio::any_io_executor ex) : resolver(std::move(ex)) {}
@@ -148,15 +157,65 @@ struct HttpsPool::Impl : std::enable_shared_from_this<HttpsPool::Impl> {
       lookup->expired = true;
       lookup->resolver.cancel();
     });
-    auto [ec, endpoints] =
-        co_await lookup->resolver.async_resolve(settings.host, std::to_string(settings.port), kTuple);
+    ++lookups;
+    const std::string service = std::to_string(port);
+    auto [ec, endpoints] = co_await lookup->resolver.async_resolve(host, service, kTuple);
     deadline.cancel();
     if (!ec) co_return endpoints;
     out.failure = lookup->expired ? TransportFailure::timeout : TransportFailure::connect;
-    out.failure_detail = lookup->expired ? "resolving " + settings.host + " took longer than " +
+    out.failure_detail = lookup->expired ? "resolving " + what + " took longer than " +
                                                std::to_string(settings.connect_timeout.count()) + " ms"
-                                         : "cannot resolve " + settings.host + ": " + ec.message();
+                                         : "cannot resolve " + what + ": " + ec.message();
     co_return std::nullopt;
+  }
+
+  // Asks the proxy, on a fresh TCP connection to it, for a tunnel to the API host. True when
+  // it answered 2xx with nothing after its answer's head (the TLS handshake comes next).
+  asio::awaitable<bool> open_tunnel(beast::tcp_stream& tcp, HttpResult& out) {
+    const ProxyServer& proxy = *settings.proxy;
+    const std::string where = "proxy " + proxy.display();
+    const std::string head = connect_request_head(proxy, settings.host, settings.port);  // holds credentials
+    tcp.expires_after(settings.connect_timeout);  // one deadline for the whole CONNECT exchange
+    auto [wec, wn] = co_await asio::async_write(tcp, asio::buffer(head), kTuple);
+    if (wec) {
+      out.failure = wec == beast::error::timeout ? TransportFailure::timeout : TransportFailure::connect;
+      out.failure_detail = "sending CONNECT to " + where + " failed: " + wec.message();
+      co_return false;
+    }
+    beast::flat_buffer buffer;
+    http::response_parser<http::empty_body> parser;
+    parser.skip(true);  // the answer's body, if any, is never read: a refusal closes the connection
+    parser.header_limit(kMaxProxyAnswerHead);
+    auto [rec, rn] = co_await http::async_read_header(tcp, buffer, parser, kTuple);
+    if (rec) {
+      if (rec == beast::error::timeout) {
+        out.failure = TransportFailure::timeout;
+        out.failure_detail = where + " did not answer CONNECT within " +
+                             std::to_string(settings.connect_timeout.count()) + " ms";
+      } else {
+        out.failure = TransportFailure::connect;
+        out.failure_detail =
+            rec == http::error::header_limit ? where + " answered CONNECT with a head over 16 KiB"
+            : rec == http::error::end_of_stream || rec == asio::error::eof || rec == asio::error::connection_reset
+                ? where + " closed the connection instead of answering CONNECT"
+                : where + " answered CONNECT with something that is not HTTP: " + rec.message();
+      }
+      co_return false;
+    }
+    const auto& answer = parser.get();
+    const int status = static_cast<int>(answer.result_int());
+    if (status < 200 || status > 299) {
+      out.failure = TransportFailure::connect;
+      out.failure_detail = connect_refusal(proxy, status, answer.reason());
+      co_return false;
+    }
+    if (buffer.size() != 0) {
+      // The API server speaks only after our ClientHello: bytes here are the proxy's own.
+      out.failure = TransportFailure::connect;
+      out.failure_detail = where + " sent data after accepting CONNECT, before the TLS handshake";
+      co_return false;
+    }
+    co_return true;
   }
 
   // Opens a verified TLS connection in `slot`; on failure fills `out` and returns false.
@@ -167,7 +226,13 @@ struct HttpsPool::Impl : std::enable_shared_from_this<HttpsPool::Impl> {
                            std::to_string(settings.certificate_hold.count() / 1000) + " s have passed)";
       co_return false;
     }
-    auto endpoints = co_await resolve(out);
+    // Through a proxy, the proxy's name is resolved here (on every connect, like the API host's
+    // when direct) and the proxy resolves the API host for the tunnel.
+    const bool via_proxy = settings.proxy.has_value();
+    const std::string& dial_host = via_proxy ? settings.proxy->host : settings.host;
+    const std::uint16_t dial_port = via_proxy ? settings.proxy->port : settings.port;
+    const std::string dial_what = via_proxy ? "proxy " + settings.proxy->display() : host_header;
+    auto endpoints = co_await resolve(dial_host, dial_port, dial_what, out);
     if (!endpoints) co_return false;
     Connection& c = *connections[slot];
     auto stream = std::make_unique<TlsStream>(executor, tls);
@@ -188,11 +253,12 @@ struct HttpsPool::Impl : std::enable_shared_from_this<HttpsPool::Impl> {
     auto [cec, ep] = co_await lowest.async_connect(*endpoints, kTuple);
     if (cec) {
       out.failure = cec == beast::error::timeout ? TransportFailure::timeout : TransportFailure::connect;
-      out.failure_detail = "cannot connect to " + host_header + ": " + cec.message();
+      out.failure_detail = "cannot connect to " + dial_what + ": " + cec.message();
       co_return false;
     }
     error_code ignored;
     lowest.socket().set_option(tcp::no_delay(true), ignored);
+    if (via_proxy && !co_await open_tunnel(lowest, out)) co_return false;
     lowest.expires_after(settings.connect_timeout);
     auto [hec] = co_await stream->async_handshake(ssl::stream_base::client, kTuple);
     if (hec) {
@@ -339,7 +405,7 @@ std::size_t HttpsPool::open_connections() const { return impl_->slots.open_count
 
 PoolStats HttpsPool::stats() const {
   const PoolSlots& s = impl_->slots;
-  return PoolStats{s.open_count(), s.busy_count(), s.connects(), s.resumed_connects()};
+  return PoolStats{s.open_count(), s.busy_count(), s.connects(), s.resumed_connects(), impl_->lookups};
 }
 
 void HttpsPool::shutdown() { impl_->shutdown(); }

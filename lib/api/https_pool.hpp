@@ -2,6 +2,8 @@
 // keep-alive connections. Certificate and host-name verification are always on (system store
 // or a given CA file), with SNI. Every phase (resolve+connect, handshake, write, read) has a
 // deadline. Beast stays inside https_pool.cpp so only one translation unit pays for it.
+// With a proxy, each connection is a CONNECT tunnel through it; TLS (SNI, verification,
+// session resumption) is still end to end with the API host.
 #pragma once
 
 #include <boost/asio/any_io_executor.hpp>
@@ -15,6 +17,7 @@
 #include <string>
 
 #include "api/http_call.hpp"
+#include "api/proxy_settings.hpp"
 #include "api/transport.hpp"
 #include "util/clock.hpp"
 
@@ -32,6 +35,9 @@ struct PoolSettings {
   std::chrono::milliseconds idle_timeout{30000};
   // After a certificate is refused, connecting is not tried again for this long.
   std::chrono::milliseconds certificate_hold{60000};
+  // Connect through this HTTP proxy (CONNECT host:port) instead of directly. The caller has
+  // already applied NO_PROXY (ProxyEnvironment::for_host).
+  std::optional<ProxyServer> proxy;
 };
 
 struct PoolStats {
@@ -39,6 +45,9 @@ struct PoolStats {
   std::size_t busy = 0;           // connections carrying a call now
   std::uint64_t connects = 0;     // connections opened so far
   std::uint64_t resumed = 0;      // of those, with a resumed TLS session
+  // Name lookups made: one per connection attempt (of the API host, or of the proxy host when
+  // there is a proxy). Nothing is cached, so a changed DNS answer is used at the next connect.
+  std::uint64_t lookups = 0;
 };
 
 // Observes every finished exchange (for metrics); must not block.
