@@ -16,6 +16,7 @@
 
 #include "api/api_client.hpp"
 #include "api/https_pool.hpp"
+#include "api/proxy_settings.hpp"
 #include "api/token_cache.hpp"
 #include "config/api_key.hpp"
 #include "config/load.hpp"
@@ -109,7 +110,8 @@ std::string joined(const std::vector<std::string>& items) {
   return out;
 }
 
-int run_daemon(const std::string& config_path, config::Settings settings, std::string api_key) {
+int run_daemon(const std::string& config_path, config::Settings settings, std::string api_key,
+               const api::ProxyEnvironment& proxy_env) {
   auto paths = spool::make_spool_paths(settings.spool.dir, settings.state.dir);
   spool::ensure_spool_layout(paths);
   InstanceLock lock(paths.state);
@@ -135,6 +137,12 @@ int run_daemon(const std::string& config_path, config::Settings settings, std::s
   pool_settings.connect_timeout = settings.api.connect_timeout;
   pool_settings.request_timeout = settings.api.request_timeout;
   pool_settings.certificate_hold = settings.api.blocked_retry;
+  pool_settings.proxy = proxy_env.for_host(settings.api.host, settings.api.port);
+  if (pool_settings.proxy) {
+    log::info("API through proxy {} (from {})", pool_settings.proxy->display(), pool_settings.proxy->variable);
+  } else if (proxy_env.server) {
+    log::info("API direct: {} exempts {} from the proxy", proxy_env.no_proxy_variable, settings.api.host);
+  }
   api::HttpsPool pool(io.get_executor(), pool_settings, clock);
   // The API as the last call found it, for STATUS= and /v1/status: answering (any HTTP
   // status below 500), or why not.
@@ -359,6 +367,13 @@ int main(int argc, char** argv) {
   }
   config::Settings settings;
   std::string api_key;
+  api::ProxyEnvironment proxy_env;
+  try {
+    proxy_env = api::read_proxy_environment(config::process_environment());
+  } catch (const api::ProxyError& e) {  // the message never holds the proxy's credentials
+    std::fprintf(stderr, "bytenite-submitd: proxy setting refused: %s\n", e.what());
+    return 2;
+  }
   try {
     settings = config::load_settings_file(options.config);
     api_key = config::load_api_key(settings.api, config::process_environment());
@@ -374,7 +389,7 @@ int main(int argc, char** argv) {
   }
   log::set_min_level(to_log_level(settings.log.level));
   try {
-    return run_daemon(options.config, std::move(settings), std::move(api_key));
+    return run_daemon(options.config, std::move(settings), std::move(api_key), proxy_env);
   } catch (const std::exception& e) {
     log::error("bytenite-submitd cannot run: {}", e.what());
     return 1;

@@ -284,7 +284,7 @@ double DaemonUnderTest::metric(const std::string& series) const {
 void DaemonUnderTest::start() {
   process_ = std::make_unique<ChildProcess>(
       std::vector<std::string>{(bin_dir() / "bytenite-submitd").string(), "--config", config_.string()},
-      log_file());
+      log_file(), env_);
 }
 
 std::optional<int> DaemonUnderTest::stop(std::chrono::milliseconds timeout) {

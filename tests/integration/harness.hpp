@@ -89,6 +89,10 @@ class DaemonUnderTest {
 
   DaemonUnderTest(const std::filesystem::path& dir, const Emulator& emulator,
                   const std::string& extra_toml = "");
+  // Sets an environment variable for the next start(). The proxy variables (HTTPS_PROXY,
+  // https_proxy, NO_PROXY, no_proxy) are otherwise set empty (unset for the daemon), so a
+  // proxy in the environment running the tests is never used.
+  void set_env(const std::string& name, const std::string& value) { env_[name] = value; }
   void start();
   std::optional<int> stop(std::chrono::milliseconds timeout = std::chrono::seconds(30));
   void kill_hard();
@@ -109,6 +113,7 @@ class DaemonUnderTest {
  private:
   std::filesystem::path dir_, spool_, config_;
   std::unique_ptr<ChildProcess> process_;
+  std::map<std::string, std::string> env_{{"HTTPS_PROXY", ""}, {"https_proxy", ""}, {"NO_PROXY", ""}, {"no_proxy", ""}};
 };
 
 // One HTTP/1.1 exchange over a Unix socket (the control socket): a whole raw request as
