@@ -178,6 +178,7 @@ int run_daemon(const std::string& config_path, config::Settings settings, std::s
   service_settings.retry_budget = retry_budget_of(settings.api);
   service_settings.request_id_retention = settings.submit.request_id_retention;
   service_settings.done_retention = settings.spool.done_retention;
+  service_settings.min_free_bytes = settings.spool.min_free_bytes;
 
   journal::JournalStore::Options journal_options;
   journal_options.file = paths.state / "journal.sqlite";
@@ -206,6 +207,8 @@ int run_daemon(const std::string& config_path, config::Settings settings, std::s
     auto js = journal.stats();
     st.journal_ok = !js.stalled;
     st.journal_error = js.last_error;
+    st.storage_full = service.storage_full();
+    st.storage_problem = service.storage_problem();
     st.token_held = tokens.has_token();
     st.api_connections = pool.open_connections();
     st.api_answering = api_answering;
@@ -334,8 +337,9 @@ int run_daemon(const std::string& config_path, config::Settings settings, std::s
   asio::steady_timer heartbeat(io);
   std::function<void(const boost::system::error_code&)> beat = [&](const boost::system::error_code& ec) {
     if (ec) return;
-    std::string status = fmt::format("STATUS={}in flight {}, files active {}, backlog {}, API {} ({} connections){}",
-                                     service.paused() ? "PAUSED; " : "", service.inflight(),
+    std::string status = fmt::format("STATUS={}{}in flight {}, files active {}, backlog {}, API {} ({} connections){}",
+                                     service.paused() ? "PAUSED; " : "",
+                                     service.storage_full() ? "DISK FULL, not claiming; " : "", service.inflight(),
                                      service.active_files(), service.backlog_files(),
                                      api_answering ? std::string("answering") : "trouble: " + api_trouble,
                                      pool.open_connections(),

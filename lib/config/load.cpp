@@ -38,7 +38,7 @@ const std::array<TableSchema, 7>& schema() {
         "rate_limit_per_second", "shutdown_grace_s"}},
       {"spool",
        {"dir", "max_request_bytes", "rescan_interval_ms", "done_retention_days",
-        "give_up_after_s", "max_active_files"}},
+        "give_up_after_s", "max_active_files", "min_free_mb"}},
       {"state", {"dir", "fsync"}},
       {"control", {"socket", "group", "max_backlog_files"}},
       {"metrics", {"listen"}},
@@ -289,6 +289,8 @@ void read_spool(const Reader& r, SpoolSettings& spool) {
     spool.max_request_bytes = static_cast<uint64_t>(*v);
   if (auto v = r.integer("spool", "max_active_files", 1, 10'000))
     spool.max_active_files = static_cast<uint32_t>(*v);
+  if (auto v = r.integer("spool", "min_free_mb", 0, 1'048'576))
+    spool.min_free_bytes = static_cast<uint64_t>(*v) * 1024 * 1024;
   if (auto v = r.integer("spool", "rescan_interval_ms", 100, 86'400'000))
     spool.rescan_interval = std::chrono::milliseconds(*v);
   if (auto v = r.integer("spool", "done_retention_days", 0, 36'500))

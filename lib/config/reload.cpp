@@ -47,6 +47,7 @@ const std::vector<std::pair<const char*, Reader>>& start_only_keys() {
       SUBMITD_KEY("spool.rescan_interval_ms", spool.rescan_interval),
       SUBMITD_KEY("spool.max_active_files", spool.max_active_files),
       SUBMITD_KEY("spool.done_retention_days", spool.done_retention),
+      SUBMITD_KEY("spool.min_free_mb", spool.min_free_bytes),
       SUBMITD_KEY("spool.give_up_after_s", spool.give_up_after),
       SUBMITD_KEY("state.dir", state.dir),
       SUBMITD_KEY("state.fsync", state.fsync),

@@ -51,6 +51,9 @@ struct SpoolSettings {
   uint64_t max_request_bytes = 1024 * 1024;  // a .json file, or one .jsonl line
   std::chrono::milliseconds rescan_interval{2000};
   uint32_t max_active_files = 64;             // files worked at once (claimed from incoming/)
+  // Below this much free space (on the spool's or the state's file system) no new work is
+  // claimed, so accepted work keeps room for its outcomes; 0 = stop only when a write fails.
+  uint64_t min_free_bytes = 64ull * 1024 * 1024;
   std::chrono::days done_retention{7};        // prune done/ files older than this; 0 = never prune
   std::chrono::seconds give_up_after{86400};  // transient trouble older than this fails
 };

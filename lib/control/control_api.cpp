@@ -196,6 +196,11 @@ ControlAnswer ControlApi::status() {
     out += ",\"journalError\":";
     append_json_string(out, s.journal_error);
   }
+  out += fmt::format(",\"storageFull\":{}", s.storage_full);
+  if (s.storage_full) {
+    out += ",\"storageProblem\":";
+    append_json_string(out, s.storage_problem);
+  }
   out += fmt::format(",\"forceTestJobs\":{},\"maxJobsPerMinute\":{},\"apiAnswering\":{}", s.force_test_jobs,
                      s.max_jobs_per_minute, s.api_answering);
   if (!s.api_answering) {
@@ -211,6 +216,8 @@ ControlAnswer ControlApi::healthz() {
   // Intake works when new files are seen and accepted requests can be made durable; the
   // API being unreachable does not make the daemon unhealthy.
   if (!s.journal_ok) return {503, error_json("the journal cannot commit: " + s.journal_error)};
+  // A full disk: posts cannot be stored and nothing new is claimed until space is back.
+  if (s.storage_full) return {503, error_json("disk full, not taking new work: " + s.storage_problem)};
   return {200, "{\"ok\":true}"};
 }
 

@@ -33,6 +33,8 @@ struct DaemonStatus {
   bool spool_watched = false;
   bool journal_ok = true;
   std::string journal_error;
+  bool storage_full = false;  // claiming stopped for lack of disk space
+  std::string storage_problem;
   bool token_held = false;  // a token is in hand
   std::size_t api_connections = 0;
   bool api_answering = false;  // the last API call got an answer below 500

@@ -148,6 +148,7 @@ void Journal::run() {
           first = !stats_.stalled;
           stats_.stalled = true;
           stats_.last_error = e.what();
+          stats_.disk_full = e.disk_full;
           if (stopping_ && !first) {
             // Shutting down and the disk still refuses: leave it to the next start (the
             // requests are still in active/ and will be accepted again).
@@ -167,6 +168,7 @@ void Journal::run() {
       if (stats_.stalled) log::info("journal commits again");
       stats_.stalled = false;
       stats_.last_error.clear();
+      stats_.disk_full = false;
       ++stats_.commits;
       stats_.records += batch.size();
     }

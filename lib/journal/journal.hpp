@@ -34,6 +34,7 @@ struct JournalStats {
   std::uint64_t records = 0;     // records in them
   bool stalled = false;          // the last commit failed and is being retried
   std::string last_error;        // why, when stalled
+  bool disk_full = false;        // stalled because the disk (or quota) is full
 };
 
 class Journal {

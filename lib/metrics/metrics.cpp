@@ -54,6 +54,11 @@ DaemonMetrics::DaemonMetrics(const std::string& version) : registry_(std::make_s
   token_refreshes_ = &BuildCounter().Name(p + "token_refreshes_total").Help("Access-token exchanges").Register(*registry_).Add({});
   connections_open_ = &BuildGauge().Name(p + "connections_open").Help("Open TLS connections to the API").Register(*registry_).Add({});
   paused_ = &BuildGauge().Name(p + "paused").Help("1 while submitting is paused").Register(*registry_).Add({});
+  storage_full_ = &BuildGauge()
+                       .Name(p + "storage_full")
+                       .Help("1 while no new work is claimed for lack of disk space (spool or state)")
+                       .Register(*registry_)
+                       .Add({});
 }
 
 Counter& DaemonMetrics::http_counter(api::Endpoint e, const std::string& code) {
@@ -123,5 +128,6 @@ void DaemonMetrics::api_exchange(const api::HttpCall& call, const api::HttpResul
 void DaemonMetrics::token_refreshed() { token_refreshes_->Increment(); }
 void DaemonMetrics::set_connections_open(std::size_t n) { connections_open_->Set(static_cast<double>(n)); }
 void DaemonMetrics::paused_changed(bool paused) { paused_->Set(paused ? 1 : 0); }
+void DaemonMetrics::storage_changed(bool full) { storage_full_->Set(full ? 1 : 0); }
 
 }  // namespace submitd::metrics

@@ -41,6 +41,7 @@ class DaemonMetrics final : public submit::SubmitEvents {
   void token_refreshed();
   void set_connections_open(std::size_t n);
   void paused_changed(bool paused) override;
+  void storage_changed(bool full) override;
 
  private:
   prometheus::Counter& http_counter(api::Endpoint e, const std::string& code);
@@ -74,6 +75,7 @@ class DaemonMetrics final : public submit::SubmitEvents {
   prometheus::Counter* paced_by_job_cap_;
   prometheus::Gauge* connections_open_;
   prometheus::Gauge* paused_;
+  prometheus::Gauge* storage_full_;
   std::mutex mutex_;  // guards lazily created label children (codes seen for the first time)
 };
 

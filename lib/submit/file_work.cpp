@@ -57,11 +57,27 @@ asio::awaitable<void> SpoolService::work_file(spool::ClaimedFile claimed) {
     }
   } active_count{*this, waiting_since_.insert(dropped)};
 
+  // A file whose outcome could not be written for lack of space waits here for space and is
+  // then worked again from its start: the journal knows every request's fate, so requests
+  // already sent are not sent again, and the new outcome file is whole.
+  auto work_again_when_space_is_back = [&]() -> asio::awaitable<void> {
+    log::warn("{}: outcome not written (disk full); it is worked again once space is back",
+              claimed.original_name);
+    while (!stopping_ && storage_.full()) co_await work_changed_.wait(std::chrono::seconds(1));
+    if (stopping_) co_return;  // still in active/: the next start resumes it
+    start_file(claimed);
+  };
+
   std::unique_ptr<FileWork> work;
+  bool no_space = false;
   try {
     work = std::make_unique<FileWork>(paths_, claimed);
   } catch (const std::exception& e) {
-    log::error("cannot start outcome file for {}: {}; left in active/", claimed.original_name, e.what());
+    no_space = note_write_failure("start an outcome file", e);
+    if (!no_space) log::error("cannot start outcome file for {}: {}; left in active/", claimed.original_name, e.what());
+  }
+  if (!work) {
+    if (no_space) co_await work_again_when_space_is_back();
     co_return;
   }
   FileWork& w = *work;
@@ -91,14 +107,16 @@ asio::awaitable<void> SpoolService::work_file(spool::ClaimedFile claimed) {
   // Starts one parsed request, waiting while too much is in flight.
   auto admit = [&](spool::JobRequest request, std::uint64_t text_offset,
                    std::uint64_t text_length) -> asio::awaitable<void> {
-    while (!stopping_ && (held_ >= max_held_ ||
-                          w.window.size() >= settings_.reorder_window)) {
-      co_await work_changed_.wait();
+    // While the disk is full nothing new is accepted (the journal could not take it either).
+    while (!stopping_ && !w.storage_failed &&
+           (held_ >= max_held_ || w.window.size() >= settings_.reorder_window || storage_.full())) {
+      co_await work_changed_.wait(storage_.full() ? std::chrono::seconds(1) : std::chrono::hours(24));
     }
     if (stopping_) {
       w.interrupted = true;
       co_return;
     }
+    if (w.storage_failed) co_return;  // the file is worked again from the start
     std::string claim_key = w.file.claim_id + ":" + std::to_string(request.line);
     const bool request_id_given = !request.request_id.empty();
     if (!request_id_given) request.request_id = claim_key;
@@ -140,7 +158,7 @@ asio::awaitable<void> SpoolService::work_file(spool::ClaimedFile claimed) {
       } else {
         spool::RequestSource source(w.input.get(), w.file.kind, opened.size, settings_.max_request_bytes,
                                     *parser_);
-        while (!stopping_) {
+        while (!stopping_ && !w.storage_failed) {
           auto item = source.next();
           if (!item) break;
           if (auto* why = std::get_if<std::string>(&item->parsed)) {
@@ -153,22 +171,40 @@ asio::awaitable<void> SpoolService::work_file(spool::ClaimedFile claimed) {
       }
     }
   } catch (const std::exception& e) {
-    log::error("reading {} failed: {}; the file stays in active/", w.file.original_name, e.what());
-    w.interrupted = true;
+    if (note_write_failure("write an outcome", e)) {
+      w.storage_failed = true;
+    } else {
+      log::error("reading {} failed: {}; the file stays in active/", w.file.original_name, e.what());
+      w.interrupted = true;
+    }
   }
 
   while (w.running > 0) co_await work_changed_.wait();
+  if (w.storage_failed && !stopping_) {
+    work.reset();  // closes and deletes the partial outcome and retry files
+    co_await work_again_when_space_is_back();
+    co_return;
+  }
   if (w.interrupted || !w.window.empty()) {
     log::info("{} interrupted; it stays in active/ and is resumed at the next start", w.file.original_name);
     co_return;
   }
+  bool placed_ok = false;
   try {
     auto placed = w.writer.finish();
+    placed_ok = true;
     journal_.forget_claim(w.file.claim_id);  // the outcome file now holds what the journal did
     log::info("{}: {} submitted, {} failed -> {}", w.file.original_name, w.submitted, w.failed,
               placed.input.parent_path().filename().string() + "/" + placed.input.filename().string());
   } catch (const std::exception& e) {
-    log::error("cannot place {} in done/ or failed/: {}; it stays in active/", w.file.original_name, e.what());
+    no_space = note_write_failure("place an outcome file", e);
+    if (!no_space) {
+      log::error("cannot place {} in done/ or failed/: {}; it stays in active/", w.file.original_name, e.what());
+    }
+  }
+  if (!placed_ok && no_space) {
+    work.reset();
+    co_await work_again_when_space_is_back();
   }
 }
 

@@ -41,11 +41,15 @@ struct SpoolService::FileWork {
   MonoTime accepted_mono;
   std::size_t submitted = 0, failed = 0, running = 0;
   bool interrupted = false;
+  // An outcome write failed for lack of space: the partial outcome is thrown away and the
+  // whole file is worked again from the journal once space is back (nothing is sent twice).
+  bool storage_failed = false;
 
   FileWork(const spool::SpoolPaths& paths, spool::ClaimedFile f)
       : file(std::move(f)), writer(paths, file) {}
 
   void flush() {
+    if (storage_failed) return;  // the outcome file is redone as a whole
     while (!window.empty() && window.front()->done) {
       auto& slot = *window.front();
       if (slot.interrupted) {

@@ -166,8 +166,12 @@ asio::awaitable<void> SpoolService::run_request(std::shared_ptr<spool::JobReques
   try {
     w.flush();
   } catch (const std::exception& e) {
-    log::error("cannot write outcome for {}: {}", w.file.original_name, e.what());
-    w.interrupted = true;
+    if (note_write_failure("write an outcome", e)) {
+      w.storage_failed = true;
+    } else {
+      log::error("cannot write outcome for {}: {}", w.file.original_name, e.what());
+      w.interrupted = true;
+    }
   }
   work_changed_.notify_all();
 }

@@ -48,7 +48,8 @@ SpoolService::SpoolService(asio::any_io_executor executor, spool::SpoolPaths pat
       pacer_(RateLimiter(settings.rate_limit_per_second, std::max(1.0, settings.rate_limit_per_second / 10)),
              RetryBudget(settings.retry_budget)),
       // Burst of one: a cap on cost should not allow a minute's worth at once.
-      run_cap_(settings.max_jobs_per_minute / 60.0, 1) {}
+      run_cap_(settings.max_jobs_per_minute / 60.0, 1),
+      storage_(settings.min_free_bytes, settings.storage_probe_interval) {}
 
 SpoolService::~SpoolService() {
   if (inotify_fd_ >= 0) ::close(inotify_fd_);
@@ -123,8 +124,58 @@ asio::awaitable<void> SpoolService::watch_incoming() {
   watching_ = false;
 }
 
+void SpoolService::storage_spell_started() {
+  log::error("disk full ({}): no new work is claimed; accepted work is kept and goes on, and "
+             "claiming starts again by itself once space is back",
+             storage_.reason());
+  events_.storage_changed(true);
+}
+
+bool SpoolService::note_write_failure(std::string_view what, const std::exception& e) {
+  if (!spool::is_out_of_space(e)) return false;
+  const auto& code = dynamic_cast<const std::system_error&>(e).code();
+  if (storage_.on_write_failure(what, code, clock_.now())) storage_spell_started();
+  return true;
+}
+
+bool SpoolService::storage_allows_claiming() {
+  const MonoTime now = clock_.now();
+  // The smallest free space of the two file systems written to (often the same one).
+  auto least_free = [&] {
+    return std::min(spool::free_bytes(paths_.active.string()), spool::free_bytes(paths_.state.string()));
+  };
+  try {
+    const auto journal = journal_.stats();
+    if (!storage_.full() && journal.stalled && journal.disk_full) {
+      storage_.on_write_failure("journal commit", std::make_error_code(std::errc::no_space_on_device), now);
+      storage_spell_started();
+    }
+    if (storage_.probe_due(now)) {
+      const bool write_ok = spool::probe_write(paths_.active.string()) &&
+                            spool::probe_write(paths_.state.string()) &&
+                            !(journal.stalled && journal.disk_full);
+      if (storage_.on_probe(least_free(), write_ok, now)) {
+        log::info("disk space is back: claiming new work again");
+        events_.storage_changed(false);
+        work_changed_.notify_all();  // files parked for space are worked again
+      }
+    } else if (!storage_.full() && settings_.min_free_bytes > 0 &&
+               now - last_space_check_ >= std::chrono::milliseconds(500)) {
+      // statvfs at most twice a second: this runs whenever any request finishes.
+      last_space_check_ = now;
+      if (storage_.on_free_space(least_free(), now)) storage_spell_started();
+    }
+  } catch (const std::exception& e) {
+    if (auto skipped = scan_error_log_.allow(now)) {
+      log::error("cannot look at free disk space: {}{}", e.what(), log::Limiter::note(*skipped));
+    }
+  }
+  return !storage_.full();
+}
+
 void SpoolService::claim_available() {
   if (stopping_) return;
+  if (!storage_allows_claiming()) return;
   const std::size_t capacity =
       active_files_ < settings_.max_active_files ? settings_.max_active_files - active_files_ : 0;
   // With no room to claim, scan only now and then, for the backlog figures: a directory of a
@@ -165,6 +216,10 @@ void SpoolService::report_backlog(const spool::IncomingScan& scan) {
 }
 
 std::string SpoolService::accept_posted(const std::string& content, const std::string& name) {
+  if (storage_.full()) {
+    throw std::system_error(std::make_error_code(std::errc::no_space_on_device),
+                            "the disk is full (" + storage_.reason() + "); try again later");
+  }
   spool::ClaimedFile file;
   file.claim_id = spool::new_claim_id();
   file.original_name = name;
@@ -172,7 +227,12 @@ std::string SpoolService::accept_posted(const std::string& content, const std::s
   file.active_path = paths_.active / (file.claim_id + "." + name);
   // The same discipline as a producer's drop, but straight into active/ under our claim: the
   // jobIds are known, and the answer is sent only once the requests would survive a crash.
-  write_file_durably(file.active_path, content, 0640);
+  try {
+    write_file_durably(file.active_path, content, 0640);
+  } catch (const std::exception& e) {
+    note_write_failure("store a posted file", e);
+    throw;
+  }
   ++backlog_files_;
   std::string claim_id = file.claim_id;
   start_file(std::move(file));

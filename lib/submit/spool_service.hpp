@@ -21,6 +21,7 @@
 #include "spool/claim.hpp"
 #include "spool/claim_order.hpp"
 #include "spool/spool_paths.hpp"
+#include "spool/storage_guard.hpp"
 #include "submit/fifo_semaphore.hpp"
 #include "submit/job_submission.hpp"
 #include "submit/pacing.hpp"
@@ -53,6 +54,10 @@ struct SpoolServiceSettings {
   std::chrono::hours done_retention{24 * 7};        // done/ files older than this are deleted; 0: never
   double max_jobs_per_minute = 0;                   // runs sent per minute at most; 0: no cap
   RetryBudgetSettings retry_budget;
+  // Full disk: free space kept for accepted work (below it nothing new is claimed), and how
+  // often to look whether space is back once claiming stopped.
+  std::uint64_t min_free_bytes = 0;
+  std::chrono::milliseconds storage_probe_interval{5000};
 };
 
 class SpoolService {
@@ -89,6 +94,9 @@ class SpoolService {
   std::string accept_posted(const std::string& content, const std::string& name);
   std::size_t active_files() const { return active_files_; }
   bool watching() const { return watching_; }
+  // Claiming stopped for lack of disk space, and why (see spool/storage_guard.hpp).
+  bool storage_full() const { return storage_.full(); }
+  const std::string& storage_problem() const { return storage_.reason(); }
 
  private:
   struct FileWork;
@@ -106,6 +114,13 @@ class SpoolService {
   // Hourly (and at start): expired requestIds out of the journal, old files out of done/.
   boost::asio::awaitable<void> housekeeping_hourly();
   void claim_available();
+  // Before claiming: false while the disk is full (probing now and then whether space is
+  // back), or when free space fell under the reserve.
+  bool storage_allows_claiming();
+  // A write failed; if for lack of space, start a full-disk spell (logged once). Returns
+  // whether it was for lack of space.
+  bool note_write_failure(std::string_view what, const std::exception& e);
+  void storage_spell_started();
   void report_backlog(const spool::IncomingScan& scan);
 
   boost::asio::any_io_executor executor_;
@@ -146,6 +161,8 @@ class SpoolService {
   std::multiset<WallTime> waiting_since_;  // per active file: when it was dropped (mtime)
   CallPacer pacer_;
   RateLimiter run_cap_;  // submit.max_jobs_per_minute
+  spool::StorageGuard storage_;
+  MonoTime last_space_check_{};
 };
 
 }  // namespace submitd::submit

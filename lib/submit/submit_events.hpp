@@ -22,6 +22,8 @@ class SubmitEvents {
   virtual void call_paced(std::string_view /*why*/) {}
   virtual void inflight_changed(std::size_t /*inflight*/) {}
   virtual void paused_changed(bool /*paused*/) {}
+  // Claiming stopped for lack of disk space (true) or started again (false).
+  virtual void storage_changed(bool /*full*/) {}
   virtual void backlog_changed(std::size_t /*files_waiting*/, double /*oldest_age_seconds*/) {}
 };
 

@@ -47,6 +47,7 @@ TEST(LoadSettings, MinimalConfigGetsDocumentedDefaults) {
   EXPECT_EQ(s.spool.max_request_bytes, 1048576u);
   EXPECT_EQ(s.spool.rescan_interval, std::chrono::milliseconds(2000));
   EXPECT_EQ(s.spool.done_retention, std::chrono::days(7));
+  EXPECT_EQ(s.spool.min_free_bytes, 64ull << 20);
   EXPECT_EQ(s.spool.give_up_after, std::chrono::seconds(86400));
   EXPECT_EQ(s.state.dir, "/var/spool/submitd/state");
   EXPECT_FALSE(s.control.socket);
@@ -79,6 +80,7 @@ max_request_bytes = 2048
 rescan_interval_ms = 500
 done_retention_days = 0
 give_up_after_s = 60
+min_free_mb = 0
 [state]
 dir = "/var/lib/submitd"
 [control]
@@ -106,6 +108,7 @@ force_test_jobs = true
   EXPECT_EQ(s.spool.max_request_bytes, 2048u);
   EXPECT_EQ(s.spool.rescan_interval, std::chrono::milliseconds(500));
   EXPECT_EQ(s.spool.done_retention, std::chrono::days(0));
+  EXPECT_EQ(s.spool.min_free_bytes, 0u);
   EXPECT_EQ(s.spool.give_up_after, std::chrono::seconds(60));
   EXPECT_EQ(s.state.dir, "/var/lib/submitd");
   EXPECT_EQ(s.control.socket, std::filesystem::path("/run/submitd/control.sock"));
@@ -158,6 +161,8 @@ TEST(LoadSettings, IntegerRanges) {
               HasSubstr("must be between 1024 and 67108864"));
   EXPECT_THAT(error_of(kSpool + "rescan_interval_ms = 99"),
               HasSubstr("spool.rescan_interval_ms = 99: must be between 100"));
+  EXPECT_THAT(error_of(kSpool + "min_free_mb = -1"),
+              HasSubstr("spool.min_free_mb = -1: must be between 0 and 1048576"));
   EXPECT_THAT(error_of(kSpool + "done_retention_days = -1"),
               HasSubstr("spool.done_retention_days = -1: must be between 0"));
   EXPECT_THAT(error_of(kSpool + "give_up_after_s = 0"),
@@ -328,7 +333,7 @@ TEST(LoadSettings, InvalidTomlNamesPosition) {
 
 TEST(LoadSettings, KnownKeysListsTheSchema) {
   auto keys = known_keys();
-  EXPECT_EQ(keys.size(), 32u);
+  EXPECT_EQ(keys.size(), 33u);
   EXPECT_EQ(keys.front(), "api.base_url");
   EXPECT_NE(std::find(keys.begin(), keys.end(), "submit.force_test_jobs"), keys.end());
 }
