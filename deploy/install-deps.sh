@@ -14,6 +14,8 @@ PACKAGES=(
   libsystemd-dev libsqlite3-dev
   # tests
   libgtest-dev libgmock-dev clang libclang-rt-14-dev curl
+  # the power-loss test reads the daemon's system calls; the full-disk test uses unshare (util-linux)
+  strace util-linux
   # benchmarks and checks
   wrk nginx-light libnginx-mod-http-js gnuplot-nox python3-aiohttp iproute2 linux-perf heaptrack
   # deploy file checks (tests/deploy): systemd-analyze/-sysusers/-tmpfiles, promtool

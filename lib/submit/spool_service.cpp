@@ -12,6 +12,7 @@
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <deque>
 #include <exception>
+#include <vector>
 
 #include "spool/outcome.hpp"
 #include "spool/request_parser.hpp"
@@ -192,18 +193,32 @@ void SpoolService::claim_available() {
     return;
   }
   report_backlog(scan);
+  std::vector<spool::ClaimedFile> claimed;
   for (const auto& name : claim_order_.next(scan.oldest, capacity)) {
-    std::optional<spool::ClaimedFile> claimed;
     try {
-      claimed = spool::claim_file(paths_, name);
+      if (auto file = spool::claim_file(paths_, name)) claimed.push_back(std::move(*file));
     } catch (const std::exception& e) {
       if (auto skipped = claim_error_log_.allow(clock_.now())) {
         log::error("cannot claim incoming/{}: {}{}", name, e.what(), log::Limiter::note(*skipped));
       }
-      continue;
     }
-    if (claimed) start_file(std::move(*claimed));
   }
+  if (claimed.empty()) return;
+  // The claims must be on disk before any of their requests is journaled: a claim lost to a
+  // power cut would otherwise be claimed again under a new claim id, i.e. new jobIds, i.e.
+  // duplicate jobs. One fsync of each directory serves the whole batch.
+  try {
+    fsync_dir(paths_.active);
+    fsync_dir(paths_.incoming);
+  } catch (const std::exception& e) {
+    // Not started: they stay in active/ and are resumed (from the journal) at the next start,
+    // after which the claim is certainly on disk.
+    log::error("cannot sync the claims of {} files: {}; they stay in active/ until the next start",
+               claimed.size(), e.what());
+    note_write_failure("sync claims", e);
+    return;
+  }
+  for (auto& file : claimed) start_file(std::move(file));
 }
 
 void SpoolService::report_backlog(const spool::IncomingScan& scan) {

@@ -282,9 +282,11 @@ double DaemonUnderTest::metric(const std::string& series) const {
 }
 
 void DaemonUnderTest::start() {
-  process_ = std::make_unique<ChildProcess>(
-      std::vector<std::string>{(bin_dir() / "bytenite-submitd").string(), "--config", config_.string()},
-      log_file(), env_);
+  std::vector<std::string> argv = wrapper_;
+  for (const auto& arg : {(bin_dir() / "bytenite-submitd").string(), std::string("--config"), config_.string()}) {
+    argv.push_back(arg);
+  }
+  process_ = std::make_unique<ChildProcess>(argv, log_file(), env_);
 }
 
 std::optional<int> DaemonUnderTest::stop(std::chrono::milliseconds timeout) {

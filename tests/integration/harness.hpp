@@ -93,6 +93,9 @@ class DaemonUnderTest {
   // https_proxy, NO_PROXY, no_proxy) are otherwise set empty (unset for the daemon), so a
   // proxy in the environment running the tests is never used.
   void set_env(const std::string& name, const std::string& value) { env_[name] = value; }
+  // Runs the daemon under a wrapper from the next start() on, e.g. {"/usr/bin/strace", ...}:
+  // the daemon's own arguments follow the wrapper's. Signals then go to the wrapper.
+  void set_wrapper(std::vector<std::string> wrapper) { wrapper_ = std::move(wrapper); }
   void start();
   std::optional<int> stop(std::chrono::milliseconds timeout = std::chrono::seconds(30));
   void kill_hard();
@@ -113,6 +116,7 @@ class DaemonUnderTest {
  private:
   std::filesystem::path dir_, spool_, config_;
   std::unique_ptr<ChildProcess> process_;
+  std::vector<std::string> wrapper_;
   std::map<std::string, std::string> env_{{"HTTPS_PROXY", ""}, {"https_proxy", ""}, {"NO_PROXY", ""}, {"no_proxy", ""}};
 };
 
