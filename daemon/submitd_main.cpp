@@ -1,6 +1,7 @@
 // Role: `bytenite-submitd`'s main: reads the config file (the only place that does), wires the
 // parts (spool loop, API client, metrics), handles signals and talks to systemd. Decisions
 // live in the libraries; this file only assembles and starts them.
+#include <sys/stat.h>
 #include <prometheus/exposer.h>
 #include <systemd/sd-daemon.h>
 
@@ -392,6 +393,10 @@ int main(int argc, char** argv) {
     return 0;
   }
   log::set_min_level(to_log_level(settings.log.level));
+  // What the daemon writes gets exactly the modes it asks for (outcome files 0640, state
+  // 0600/0640), whatever umask it was started with: group-readable for the submitters'
+  // group, never world-readable (the unit's UMask=0027 says the same).
+  ::umask(0027);
   try {
     return run_daemon(options.config, std::move(settings), std::move(api_key), proxy_env);
   } catch (const std::exception& e) {

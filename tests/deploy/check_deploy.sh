@@ -337,7 +337,7 @@ families = {
     "jobs_inflight", "http_requests_total", "http_request_duration_seconds",
     "job_submit_duration_seconds", "retries_total", "token_refreshes_total",
     "calls_paced_total", "connections_open", "paused", "spool_backlog_files",
-    "oldest_waiting_request_age_seconds", "build_info",
+    "oldest_waiting_request_age_seconds", "build_info", "storage_full",
 }
 histograms = {"http_request_duration_seconds", "job_submit_duration_seconds"}
 known = set(families)
