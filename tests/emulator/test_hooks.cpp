@@ -97,9 +97,20 @@ ApiResponse Emulator::configure(std::string_view body_text) {
   // Validate everything first, then apply, so a typo changes nothing.
   FaultKnobs k = faults_.knobs();
   std::optional<std::int64_t> lifetime, duration;
+  std::optional<std::vector<std::string>> api_keys;
   for (const auto& kv : *body.object) {
     const std::string_view key = kv.key();
     const json::value& v = kv.value();
+    if (key == "apiKeys") {
+      // Key rotation: the keys accepted from now on (never echoed back: they are secrets).
+      if (!v.is_array() || v.get_array().empty()) return hook_error(400, "apiKeys must be a non-empty array of strings");
+      api_keys.emplace();
+      for (const auto& item : v.get_array()) {
+        if (!item.is_string() || item.get_string().empty()) return hook_error(400, "apiKeys must be a non-empty array of strings");
+        api_keys->emplace_back(item.get_string());
+      }
+      continue;
+    }
     double* probability = key == "fail503"       ? &k.fail_503
                           : key == "fail429"     ? &k.fail_429
                           : key == "resetBefore" ? &k.reset_before
@@ -125,11 +136,12 @@ ApiResponse Emulator::configure(std::string_view body_text) {
     } else {
       return hook_error(400, "unknown config key \"" + std::string(key) +
                                  "\" (known: fail503, fail429, resetBefore, resetAfter, "
-                                 "retryAfterS, latencyMs, tokenLifetimeS, jobDurationMs)");
+                                 "retryAfterS, latencyMs, tokenLifetimeS, jobDurationMs, apiKeys)");
     }
   }
   faults_.set_knobs(k);
   if (lifetime) tokens_.set_lifetime(std::chrono::seconds{*lifetime});
+  if (api_keys) tokens_.set_api_keys(std::move(*api_keys));
   if (duration) job_duration_ms_.store(*duration);
   return config_report();
 }

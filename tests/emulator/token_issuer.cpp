@@ -36,12 +36,12 @@ TokenIssuer::TokenIssuer(std::vector<std::string> api_keys, std::chrono::seconds
     : api_keys_(std::move(api_keys)), lifetime_(lifetime) {}
 
 std::optional<IssuedToken> TokenIssuer::exchange(std::string_view api_key, TimePoint now) {
+  std::lock_guard lock(mutex_);
   bool known = false;
   for (const auto& k : api_keys_) known = same_key(k, api_key) || known;
   if (!known || api_key.empty()) return std::nullopt;
 
   IssuedToken issued{random_token(), {}};
-  std::lock_guard lock(mutex_);
   issued.lifetime = lifetime_;
   if (expiry_.size() >= purge_threshold_) purge_expired_locked(now);
   expiry_.emplace(issued.token, now + issued.lifetime);
@@ -54,6 +54,11 @@ TokenCheck TokenIssuer::check(std::string_view token, TimePoint now) const {
   auto it = expiry_.find(token);
   if (it == expiry_.end()) return TokenCheck::unknown;
   return now < it->second ? TokenCheck::valid : TokenCheck::expired;
+}
+
+void TokenIssuer::set_api_keys(std::vector<std::string> api_keys) {
+  std::lock_guard lock(mutex_);
+  api_keys_ = std::move(api_keys);
 }
 
 void TokenIssuer::set_lifetime(std::chrono::seconds lifetime) {

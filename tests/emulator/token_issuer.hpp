@@ -34,6 +34,9 @@ class TokenIssuer {
   // Applies to tokens issued from now on; tokens already out keep their expiry.
   void set_lifetime(std::chrono::seconds lifetime);
   std::chrono::seconds lifetime() const;
+  // Key rotation: the keys accepted from now on. Tokens already issued stay valid until
+  // they expire (as a revoked key's tokens would at a real API, at best).
+  void set_api_keys(std::vector<std::string> api_keys);
   std::size_t live_tokens() const;
 
  private:
@@ -45,8 +48,8 @@ class TokenIssuer {
   };
   void purge_expired_locked(TimePoint now);
 
-  const std::vector<std::string> api_keys_;
   mutable std::mutex mutex_;
+  std::vector<std::string> api_keys_;  // guarded by mutex_
   std::unordered_map<std::string, TimePoint, TransparentHash, std::equal_to<>> expiry_;
   std::chrono::seconds lifetime_;
   std::size_t purge_threshold_ = 1024;

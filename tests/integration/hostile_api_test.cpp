@@ -214,6 +214,45 @@ TEST_F(HostileApi, SighupRereadsTheKeyAndSubmittingResumesAtOnce) {
   EXPECT_EQ(daemon.stop(), 0);
 }
 
+TEST_F(HostileApi, KeyRotationMidRunFailsNoRequest) {
+  // Tokens live 2 s, so the daemon exchanges its key again and again during the run; calls
+  // take 20 ms, so 400 requests over 8 connections keep it busy for about 4 s.
+  Emulator emulator(dir_ / "emulator", {"--token-lifetime-s", "2", "--latency-ms", "20"});
+  DaemonUnderTest daemon(dir_ / "daemon", emulator, "connections = 8\nmax_inflight = 8\n");
+  const std::string new_key = "integration-rotated-key-7d41a2";
+  std::string body;
+  for (int l = 0; l < 400; ++l) body += request_line(l) + "\n";
+  daemon.drop("rotation.jsonl", body);
+  daemon.start();
+  ASSERT_TRUE(eventually([&] { return ledger_count(emulator, "totals.runs") >= 40; }, 30s))
+      << read_file(daemon.log_file());
+  // The rotation as an operator does it: the API accepts both keys, the daemon gets the new
+  // one (key file + SIGHUP), then the old key is revoked.
+  ASSERT_EQ(emulator.post("/_emulator/config", R"({"apiKeys":[")" + std::string(DaemonUnderTest::kApiKey) +
+                                                   R"(",")" + new_key + R"("]})").status, 200);
+  write_file(dir_ / "daemon" / "api_key", new_key + "\n");
+  daemon.process()->signal(SIGHUP);
+  ASSERT_TRUE(eventually([&] { return read_file(daemon.log_file()).find("applied: a new API key") != std::string::npos; }, 10s))
+      << read_file(daemon.log_file());
+  ASSERT_EQ(emulator.post("/_emulator/config", R"({"apiKeys":[")" + new_key + R"("]})").status, 200);
+  const auto runs_at_revocation = ledger_count(emulator, "totals.runs");
+  ASSERT_TRUE(eventually([&] { return daemon.count_files("done", ".outcome.jsonl") == 1; }, 60s))
+      << read_file(daemon.log_file());
+  // The old key was never refused, so the new one was in use before the revocation, and the
+  // run went on through it (more runs after the revocation, token exchanges with the new key).
+  EXPECT_LT(runs_at_revocation, 400);
+  EXPECT_EQ(ledger_count(emulator, "tokenRejections"), 0);
+  EXPECT_EQ(daemon.count_files("failed", ""), 0u);
+  EXPECT_EQ(ledger_count(emulator, "totals.runs"), 400);
+  for (const auto& line : all_outcomes(daemon)) {
+    EXPECT_NE(line.find("\"status\":\"submitted\""), std::string::npos) << line;
+  }
+  const auto log = read_file(daemon.log_file());
+  EXPECT_EQ(log.find(DaemonUnderTest::kApiKey), std::string::npos);
+  EXPECT_EQ(log.find(new_key), std::string::npos);
+  EXPECT_EQ(daemon.stop(), 0);
+}
+
 TEST_F(HostileApi, JobsPerMinuteCapSpacesTheRuns) {
   Emulator emulator(dir_ / "emulator");
   // 120 jobs a minute = one run every 0.5 s: six runs cannot take less than 2.5 s.

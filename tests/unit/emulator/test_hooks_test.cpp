@@ -37,6 +37,18 @@ TEST_F(TestHooks, ConfigChangesTokenLifetimeForNewTokens) {
   EXPECT_EQ(call("GET", jobs()).status, 200);  // the first token keeps its hour
 }
 
+TEST_F(TestHooks, ConfigRotatesTheAcceptedKeysWithoutEchoingThem) {
+  Reply c = call("POST", "/_emulator/config", R"({"apiKeys":["next-key"]})");
+  ASSERT_EQ(c.status, 200) << c.raw.body;
+  EXPECT_EQ(c.raw.body.find("next-key"), std::string::npos) << c.raw.body;
+  EXPECT_EQ(exchange("demo-key").status, 401);
+  EXPECT_EQ(exchange("next-key").status, 200);
+  EXPECT_EQ(call("POST", "/_emulator/config", R"({"apiKeys":[]})").status, 400);
+  EXPECT_EQ(call("POST", "/_emulator/config", R"({"apiKeys":["ok", 3]})").status, 400);
+  EXPECT_EQ(call("POST", "/_emulator/config", R"({"apiKeys":"next-key"})").status, 400);
+  EXPECT_EQ(exchange("next-key").status, 200);  // a refused change changed nothing
+}
+
 TEST_F(TestHooks, ConfigRejectsBadValuesAndChangesNothing) {
   EXPECT_EQ(call("POST", "/_emulator/config", R"({"fail503":0.5,"fail429":2})").status, 400);
   EXPECT_EQ(call("POST", "/_emulator/config", R"({"latencyMs":-1})").status, 400);

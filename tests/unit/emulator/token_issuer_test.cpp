@@ -21,6 +21,19 @@ TEST(TokenIssuer, OnlyConfiguredKeysGetTokens) {
   EXPECT_FALSE(issuer.exchange("", t0()));
 }
 
+TEST(TokenIssuer, RotatedKeysApplyToExchangesNotToTokensAlreadyOut) {
+  TokenIssuer issuer({"old"}, 3600s);
+  auto before = issuer.exchange("old", t0());
+  ASSERT_TRUE(before);
+  issuer.set_api_keys({"old", "new"});
+  EXPECT_TRUE(issuer.exchange("new", t0()));
+  EXPECT_TRUE(issuer.exchange("old", t0()));
+  issuer.set_api_keys({"new"});
+  EXPECT_FALSE(issuer.exchange("old", t0()));
+  EXPECT_TRUE(issuer.exchange("new", t0()));
+  EXPECT_EQ(issuer.check(before->token, t0()), TokenCheck::valid);
+}
+
 TEST(TokenIssuer, TokensAreUniqueOpaqueHex) {
   TokenIssuer issuer({"k"}, 3600s);
   std::set<std::string> seen;
