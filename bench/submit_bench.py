@@ -153,10 +153,17 @@ def run_measured(cmd, env=None, timeout=None, stdout_path=None):
     out = open(stdout_path, "w+") if stdout_path else tempfile.TemporaryFile("w+")
     proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env)
     deadline = time.monotonic() + timeout if timeout else None
+    # Peak RSS from VmHWM while it runs: wait4's ru_maxrss would include this (large) Python
+    # process's RSS at fork time, which Linux carries over the exec.
+    peak_mib = 0.0
     while True:
         pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
         if pid:
             break
+        try:
+            peak_mib = max(peak_mib, spool_drain.proc_peak_rss_mib(proc.pid))
+        except (FileNotFoundError, ProcessLookupError, ValueError):
+            pass
         if deadline and time.monotonic() > deadline:
             proc.kill()
             pid, status, usage = os.wait4(proc.pid, 0)
@@ -166,7 +173,7 @@ def run_measured(cmd, env=None, timeout=None, stdout_path=None):
     out.seek(0)
     text = out.read()
     out.close()
-    return text, proc.returncode, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024
+    return text, proc.returncode, usage.ru_utime + usage.ru_stime, peak_mib
 
 
 # ---------------------------------------------------------------------------------------------
@@ -507,7 +514,7 @@ def gnuplot(script, out_png):
 def plot_compare(results, out_dir):
     dat = os.path.join(out_dir, "compare.dat")
     with open(dat, "w") as f:
-        f.write("server wrk_limit daemon aiohttp\n")
+        f.write("# server wrk_limit daemon aiohttp (jobs/s)\n")
         for srv in results["servers"]:
             row = {r["client"]: r["jobs_per_s"] for r in srv["runs"]}
             f.write(f"{srv['server']} {row.get('wrk', 0):.0f} {row.get('daemon', 0):.0f} {row.get('aiohttp', 0):.0f}\n")
@@ -525,10 +532,11 @@ set ylabel "jobs/s (higher is better)"
 set yrange [0:*]
 set grid ytics
 set key top right
+set xrange [-0.6:{len(results['servers']) - 0.4}]
 plot '{dat}' using 2:xtic(1) title "wrk limit (req/s / 4)", '' using 3 title "bytenite-submitd", '' using 4 title "aiohttp peer", \
-     '' using ($0-0.3):2:(sprintf("%.0f",$2)) with labels offset 0,0.7 notitle, \
+     '' using ($0-0.25):2:(sprintf("%.0f",$2)) with labels offset 0,0.7 notitle, \
      '' using ($0):3:(sprintf("%.0f",$3)) with labels offset 0,0.7 notitle, \
-     '' using ($0+0.3):4:(sprintf("%.0f",$4)) with labels offset 0,0.7 notitle
+     '' using ($0+0.25):4:(sprintf("%.0f",$4)) with labels offset 0,0.7 notitle
 """
     return gnuplot(script, png)
 
@@ -638,6 +646,33 @@ def compare(args, servers=("nginx", "emulator")):
 # WAN
 
 
+def plot_wan(results, out_dir):
+    dat = os.path.join(out_dir, "wan.dat")
+    with open(dat, "w") as f:
+        f.write("# connections bound daemon wrk aiohttp (jobs/s)\n")
+        for e in results["pools"]:
+            f.write(f"{e['connections']} {e['bound_jobs_per_s']:.0f} {e['daemon']['jobs_per_s']:.0f} "
+                    f"{e['wrk']['jobs_per_s'] if 'wrk' in e else 0:.0f} "
+                    f"{e['aiohttp']['jobs_per_s'] if 'aiohttp' in e else 0:.0f}\n")
+    png = os.path.join(out_dir, "wan.png")
+    peer = ", '' using 5 title \"aiohttp peer\"" if any("aiohttp" in e for e in results["pools"]) else ""
+    gnuplot(f"""
+set terminal pngcairo size 900,540 font ",11"
+set output '{png}'
+set title "jobs/s with the API {results["latency_ms"]} ms away (emulator latency knob); load {results["load_before"][0]:.2f}\\n{results['facts']['cores']} cores, {results['facts']['cpu_model']}"
+set style data histogram
+set style histogram clustered gap 1
+set style fill solid 0.85 border -1
+set ylabel "jobs/s"
+set xlabel "TLS connections"
+set yrange [0:*]
+set grid ytics
+set key top left
+set xrange [-0.6:{len(results['pools']) - 0.4}]
+plot '{dat}' using 2:xtic(1) title "Little's-law bound", '' using 3 title "bytenite-submitd", '' using 4 title "wrk (req/s / 4)"{peer}
+""", png)
+
+
 def wan(args):
     facts = machine_facts()
     os.makedirs(args.out, exist_ok=True)
@@ -702,28 +737,7 @@ def wan(args):
         f.write("\n".join(lines))
     with open(os.path.join(args.out, "wan.json"), "w") as f:
         json.dump(results, f, indent=1)
-    dat = os.path.join(args.out, "wan.dat")
-    with open(dat, "w") as f:
-        f.write("connections bound daemon wrk aiohttp\n")
-        for e in results["pools"]:
-            f.write(f"{e['connections']} {e['bound_jobs_per_s']:.0f} {e['daemon']['jobs_per_s']:.0f} "
-                    f"{e['wrk']['jobs_per_s'] if 'wrk' in e else 0:.0f} "
-                    f"{e['aiohttp']['jobs_per_s'] if 'aiohttp' in e else 0:.0f}\n")
-    png = os.path.join(args.out, "wan.png")
-    gnuplot(f"""
-set terminal pngcairo size 900,540 font ",11"
-set output '{png}'
-set title "jobs/s with the API {args.latency_ms} ms away (emulator latency knob); load {load_before[0]:.2f}\\n{facts['cores']} cores, {facts['cpu_model']}"
-set style data histogram
-set style histogram clustered gap 1
-set style fill solid 0.85 border -1
-set ylabel "jobs/s"
-set xlabel "TLS connections"
-set yrange [0:*]
-set grid ytics
-set key top left
-plot '{dat}' using 2:xtic(1) title "Little's-law bound", '' using 3 title "bytenite-submitd", '' using 4 title "wrk (req/s / 4)", '' using 5 title "aiohttp peer"
-""", png)
+    plot_wan(results, args.out)
     print("\n".join(lines))
     return results
 
