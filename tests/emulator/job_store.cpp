@@ -143,8 +143,11 @@ std::vector<LedgerEntry> JobStore::ledger_entries(TimePoint now) const {
   std::vector<LedgerEntry> out;
   out.reserve(ledger_order_.size());
   for (const Record* r : ledger_order_) {
+    const auto* config = r->job.config.if_object();
+    const auto* test_job = config ? config->if_contains("isTestJob") : nullptr;
     out.push_back({r->job.id, r->job.template_id, r->job.name, r->job.state_at(now), r->deleted,
-                   r->job.data_source_set(), r->job.params_set, r->counters});
+                   r->job.data_source_set(), r->job.params_set, r->counters,
+                   test_job != nullptr && test_job->is_bool() && test_job->get_bool()});
   }
   return out;
 }

@@ -61,6 +61,7 @@ struct LedgerEntry {
   bool data_source_set;
   bool params_set;
   JobCounters counters;
+  bool test_job = false;  // run with isTestJob true
 };
 
 struct JobPage {

@@ -69,6 +69,7 @@ ApiResponse Emulator::ledger_report(bool with_jobs) {
       j["deleted"] = e.deleted;
       j["dataSourceSet"] = e.data_source_set;
       j["paramsSet"] = e.params_set;
+      j["testJob"] = e.test_job;
       jobs.push_back(std::move(j));
     }
     out["jobs"] = std::move(jobs);

@@ -253,6 +253,40 @@ TEST_F(HostileApi, KeyRotationMidRunFailsNoRequest) {
   EXPECT_EQ(daemon.stop(), 0);
 }
 
+TEST_F(HostileApi, ForceTestJobsRunsEveryJobAsATestJob) {
+  Emulator emulator(dir_ / "emulator");
+  // Requests that ask for real (billed) jobs.
+  auto real_jobs = [](int from) {
+    std::string body;
+    for (int l = from; l < from + 5; ++l) {
+      std::string line = request_line(l);
+      line.replace(line.find("\"isTestJob\":true"), 16, "\"isTestJob\":false");
+      body += line + "\n";
+    }
+    return body;
+  };
+  // Without the setting the request's choice stands; with it, every run is a test job.
+  DaemonUnderTest plain(dir_ / "plain", emulator);
+  plain.drop("real.jsonl", real_jobs(0));
+  plain.start();
+  ASSERT_TRUE(eventually([&] { return plain.count_files("done", ".outcome.jsonl") == 1; }, 30s));
+  EXPECT_EQ(plain.stop(), 0);
+  DaemonUnderTest trial(dir_ / "trial", emulator, "\n[submit]\nforce_test_jobs = true\n");
+  trial.drop("real.jsonl", real_jobs(100));
+  trial.start();
+  ASSERT_TRUE(eventually([&] { return trial.count_files("done", ".outcome.jsonl") == 1; }, 30s))
+      << read_file(trial.log_file());
+  EXPECT_EQ(trial.stop(), 0);
+  int test_jobs = 0, real = 0;
+  for (const auto& [id, job] : read_ledger(emulator)) {
+    EXPECT_EQ(job.runs, 1) << id;
+    ++(job.test_job ? test_jobs : real);
+  }
+  EXPECT_EQ(real, 5);       // the plain daemon's
+  EXPECT_EQ(test_jobs, 5);  // the trial daemon's, although they asked for real jobs
+  EXPECT_NE(read_file(trial.log_file()).find("force_test_jobs = true"), std::string::npos);
+}
+
 TEST_F(HostileApi, JobsPerMinuteCapSpacesTheRuns) {
   Emulator emulator(dir_ / "emulator");
   // 120 jobs a minute = one run every 0.5 s: six runs cannot take less than 2.5 s.

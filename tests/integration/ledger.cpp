@@ -39,6 +39,7 @@ std::map<std::string, LedgerJob> read_ledger(Emulator& emulator) {
     j.rejected_runs = static_cast<int>(int64_t(job["rejectedRuns"]));
     j.data_source_set = bool(job["dataSourceSet"]);
     j.params_set = bool(job["paramsSet"]);
+    j.test_job = bool(job["testJob"]);
     jobs[std::string(std::string_view(job["id"]))] = j;
   }
   return jobs;

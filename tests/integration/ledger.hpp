@@ -18,6 +18,7 @@ std::string request_line(int n, bool with_params = true);
 struct LedgerJob {
   int creates = 0, runs = 0, rejected_runs = 0;
   bool data_source_set = false, params_set = false;
+  bool test_job = false;  // run with isTestJob true
 };
 
 // Every job the emulator holds, by id (adds a test failure if the ledger cannot be read).

@@ -15,7 +15,7 @@ TEST_F(TestHooks, LedgerHasJobsAndSummaryHasNot) {
   const auto& entry = full.at("jobs").at(0).as_object();
   for (const char* key :
        {"id", "templateId", "state", "creates", "datasourcePatches", "paramsPatches", "runs",
-        "rejectedRuns", "aborts", "dataSourceSet", "paramsSet", "name"})
+        "rejectedRuns", "aborts", "dataSourceSet", "paramsSet", "name", "testJob"})
     EXPECT_TRUE(entry.contains(key)) << key;
 
   Reply summary = call("GET", "/_emulator/ledger/summary");
