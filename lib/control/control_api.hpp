@@ -48,6 +48,19 @@ struct RequestLookup {
   std::string outcome_line;  // the outcome record (JSON) once finished
 };
 
+// What the daemon did with an abort request for one requestId (POST /v1/jobs/{id}/abort).
+struct AbortAnswer {
+  enum class Kind {
+    unknown,        // no such requestId (404)
+    requested,      // taken: a queued request will not be submitted, a running job gets the
+                    // API's abort; the final state shows later in GET /v1/jobs/{id} (202)
+    already_ended,  // nothing to abort: its submission failed or its job already ended (409)
+    not_followed,   // submitted, following is off: the abort is sent, its end is not watched (202)
+  } kind = Kind::unknown;
+  std::string job_id;
+  std::string message;  // for a person: what happens now, or why nothing can
+};
+
 struct ControlHooks {
   std::function<DaemonStatus()> status;
   // Makes `content` (JSON Lines) durable in the spool as one input named like `name`; returns
@@ -58,6 +71,8 @@ struct ControlHooks {
   std::function<std::optional<RequestLookup>(const std::string& request_id)> lookup;
   // Pauses or resumes sending work to the API (durably); throws with a reason on failure.
   std::function<void(bool paused)> set_paused;
+  // Aborts the request with this requestId (see AbortAnswer). Never blocks on the API.
+  std::function<AbortAnswer(const std::string& request_id)> abort;
 };
 
 struct ControlLimits {
