@@ -4,6 +4,8 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
+#include <vector>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -20,5 +22,36 @@ std::optional<TokenGrant> parse_token_response(std::string_view body);
 
 // Reads job.state from a GET /jobs/{id} body; empty when absent or not a string.
 std::string job_state_from_body(std::string_view body);
+
+// What following needs of one job (a GET /jobs/{id} body's "job", or one item of a list's
+// "data"). A job has ended when endedAt is set (terminal states are not documented; see
+// shared/docs/bytenite-api.md). Text fields are bounded (kMaxFieldBytes, cut on a UTF-8
+// boundary) so a hostile body cannot make a huge outcome record.
+inline constexpr std::size_t kMaxFieldBytes = 2048;
+struct JobSeen {
+  std::string id;
+  std::string state;          // e.g. JOB_STATE_COMPLETE; empty when absent
+  std::string error_message;  // empty when null or absent
+  std::string started_at;     // RFC 3339 as the API wrote it; empty when null
+  std::string ended_at;       // empty while the job runs
+  std::optional<std::int64_t> duration_s;  // "duration" (a string or a number), when given
+  bool ended() const { return !ended_at.empty(); }
+};
+std::optional<JobSeen> parse_job_response(std::string_view body);
+
+struct JobListPage {
+  std::vector<JobSeen> jobs;  // items without an id are skipped
+  std::uint64_t total = 0;    // pagination.total (string or number); 0 when absent
+  bool has_next = false;
+};
+std::optional<JobListPage> parse_job_list(std::string_view body);
+
+// GET /jobs/{id}/results: {"results":[{"name","link"}]}. At most kMaxResults are kept.
+inline constexpr std::size_t kMaxResults = 100;
+struct JobResult {
+  std::string name;
+  std::string link;  // a download URL: written to the outcome, never logged
+};
+std::optional<std::vector<JobResult>> parse_job_results(std::string_view body);
 
 }  // namespace submitd::api

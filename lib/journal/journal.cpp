@@ -80,10 +80,24 @@ void Journal::forget_claims_except(std::vector<std::string> keep) {
 }
 void Journal::prune_request_ids(std::int64_t cutoff_ms) { enqueue(Record{Prune{cutoff_ms}, {}}); }
 
-std::optional<JournalStore::Lookup> Journal::lookup(const std::string& request_id) {
-  if (!reader_) reader_ = std::make_unique<JournalStore>(options_);
-  return reader_->lookup(request_id);
+void Journal::set_final(std::string job_id, std::string final_json) {
+  enqueue(Record{SetFinal{std::move(job_id), std::move(final_json)}, {}});
 }
+
+JournalStore& Journal::reader() {
+  if (!reader_) reader_ = std::make_unique<JournalStore>(options_);
+  return *reader_;
+}
+
+std::optional<JournalStore::Lookup> Journal::lookup(const std::string& request_id) {
+  return reader().lookup(request_id);
+}
+
+std::vector<FollowedRow> Journal::followed_of_claim(const std::string& claim_id) {
+  return reader().followed_of_claim(claim_id);
+}
+
+std::vector<FollowedRow> Journal::unfinished_followed() { return reader().unfinished_followed(); }
 
 JournalStats Journal::stats() const {
   std::lock_guard lock(mutex_);
@@ -105,6 +119,8 @@ void Journal::apply(std::deque<Record>& batch, std::vector<AcceptVerdict>& verdi
     } else if (auto* e = std::get_if<ForgetExcept>(&what)) {
       std::size_t n = store_->forget_claims_except(e->keep);
       if (n > 0) log::info("journal: dropped the records of {} files no longer in active/", n);
+    } else if (auto* sf = std::get_if<SetFinal>(&what)) {
+      store_->set_final(sf->job_id, sf->final_json);
     } else if (auto* pr = std::get_if<Prune>(&what)) {
       std::size_t n = store_->prune_request_ids(pr->cutoff_ms);
       if (n > 0) log::info("journal: {} requestIds passed their retention and were forgotten", n);

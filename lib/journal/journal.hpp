@@ -55,6 +55,12 @@ class Journal {
   void forget_claim(std::string claim_id);
   void forget_claims_except(std::vector<std::string> keep);
   void prune_request_ids(std::int64_t cutoff_ms);
+  // Job following: a followed job's end (queued, like progress).
+  void set_final(std::string job_id, std::string final_json);
+  // Followed jobs of one file / all not yet ended; committed records only (flush() first
+  // to see what was just queued). Read through the lookup connection, on the caller's thread.
+  std::vector<FollowedRow> followed_of_claim(const std::string& claim_id);
+  std::vector<FollowedRow> unfinished_followed();
   // Completes when everything queued before it is durable.
   boost::asio::awaitable<void> flush();
 
@@ -81,8 +87,12 @@ class Journal {
     std::int64_t cutoff_ms;
   };
   struct Flush {};
+  struct SetFinal {
+    std::string job_id;
+    std::string final_json;
+  };
   struct Record {
-    std::variant<Accept, Progress, Finish, ForgetClaim, ForgetExcept, Prune, Flush> what;
+    std::variant<Accept, Progress, Finish, ForgetClaim, ForgetExcept, Prune, Flush, SetFinal> what;
     std::function<void(AcceptVerdict)> on_durable;  // accept and flush only
   };
 
@@ -94,6 +104,7 @@ class Journal {
   std::unique_ptr<JournalStore> store_;
   JournalStore::Options options_;
   std::unique_ptr<JournalStore> reader_;  // the lookup connection, opened on first use
+  JournalStore& reader();
   bool created_ = false;
   std::chrono::microseconds window_;
 

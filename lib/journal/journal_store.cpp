@@ -32,6 +32,18 @@ ALTER TABLE request_ids ADD COLUMN outcome TEXT;
 CREATE INDEX IF NOT EXISTS requests_by_request_id ON requests(request_id);
 )sql";
 
+// Format 3: jobs followed to their end (job following), with their final state once ended.
+constexpr std::string_view kUpgradeTo3 = R"sql(
+CREATE TABLE IF NOT EXISTS followed(
+  job_id TEXT PRIMARY KEY,
+  claim_id TEXT NOT NULL,
+  line INTEGER NOT NULL,
+  request_id TEXT,
+  deadline_ms INTEGER NOT NULL,
+  final TEXT) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS followed_by_claim ON followed(claim_id);
+)sql";
+
 int open_flags(bool read_only) {
   return read_only ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
 }
@@ -58,6 +70,7 @@ JournalStore::JournalStore(const Options& options)
       db_.exec("BEGIN");
       if (version == 0) db_.exec(kSchema);
       if (version < 2) db_.exec(kUpgradeTo2);
+      if (version < 3) db_.exec(kUpgradeTo3);
       db_.exec("PRAGMA user_version=" + std::to_string(kJournalFormatVersion));
       db_.exec("COMMIT");
     }
@@ -65,7 +78,23 @@ JournalStore::JournalStore(const Options& options)
     throw JournalError("the journal " + options.file.string() + " has no schema yet");
   }
   find_row_ = Statement(db_.handle(), "SELECT step, job_id, outcome, status FROM requests WHERE claim_id=?1 AND line=?2");
+  followed_of_claim_ = Statement(
+      db_.handle(), "SELECT job_id, claim_id, line, deadline_ms, final FROM followed WHERE claim_id=?1 ORDER BY line");
+  unfinished_followed_ = Statement(
+      db_.handle(), "SELECT job_id, claim_id, line, deadline_ms, final FROM followed WHERE final IS NULL");
   if (options.read_only) return;
+  insert_followed_ = Statement(db_.handle(),
+                               "INSERT OR IGNORE INTO followed(job_id, claim_id, line, request_id, deadline_ms) "
+                               "VALUES(?1, ?2, ?3, ?4, ?5)");
+  set_final_ = Statement(db_.handle(), "UPDATE followed SET final=?2 WHERE job_id=?1 AND final IS NULL");
+  // The index's outcome line is a JSON object and a newline: its closing brace gives way to
+  // "final".
+  merge_final_ = Statement(db_.handle(),
+                           "UPDATE request_ids SET outcome = substr(rtrim(outcome, char(10)), 1, "
+                           "length(rtrim(outcome, char(10))) - 1) || ',\"final\":' || ?2 || '}' || char(10) "
+                           "WHERE request_id = (SELECT request_id FROM followed WHERE job_id=?1) AND job_id=?1 "
+                           "AND rtrim(outcome, char(10)) LIKE '%}' AND instr(outcome, '\"final\":') = 0");
+  forget_followed_ = Statement(db_.handle(), "DELETE FROM followed WHERE claim_id=?1");
   // Prepared once: the control socket looks requests up on every GET /v1/jobs/{id}.
   lookup_kept_ = Statement(db_.handle(), "SELECT job_id, status, outcome FROM request_ids WHERE request_id=?1");
   lookup_in_work_ = Statement(db_.handle(),
@@ -165,12 +194,54 @@ void JournalStore::finish(const Finish& f) {
     keep_outcome_.step();
     keep_outcome_.reset();
   }
+  if (f.follow_deadline_ms) {
+    insert_followed_.bind(1, f.job_id).bind(2, f.claim_id).bind(3, static_cast<std::int64_t>(f.line));
+    if (f.keep_for_request_id) insert_followed_.bind(4, *f.keep_for_request_id);
+    else insert_followed_.bind_null(4);
+    insert_followed_.bind(5, *f.follow_deadline_ms);
+    insert_followed_.step();
+    insert_followed_.reset();
+  }
 }
+
+void JournalStore::set_final(const std::string& job_id, const std::string& final_json) {
+  set_final_.bind(1, job_id).bind(2, final_json);
+  set_final_.step();
+  set_final_.reset();
+  merge_final_.bind(1, job_id).bind(2, final_json);
+  merge_final_.step();
+  merge_final_.reset();
+}
+
+std::vector<FollowedRow> JournalStore::followed_where(Statement& query) {
+  std::vector<FollowedRow> rows;
+  while (query.step()) {
+    FollowedRow r;
+    r.job_id = query.column_text(0);
+    r.claim_id = query.column_text(1);
+    r.line = static_cast<std::uint64_t>(query.column_int(2));
+    r.deadline_ms = query.column_int(3);
+    if (!query.column_is_null(4)) r.final_json = query.column_text(4);
+    rows.push_back(std::move(r));
+  }
+  query.reset();
+  return rows;
+}
+
+std::vector<FollowedRow> JournalStore::followed_of_claim(const std::string& claim_id) {
+  followed_of_claim_.bind(1, claim_id);
+  return followed_where(followed_of_claim_);
+}
+
+std::vector<FollowedRow> JournalStore::unfinished_followed() { return followed_where(unfinished_followed_); }
 
 void JournalStore::forget_claim(const std::string& claim_id) {
   forget_claim_.bind(1, claim_id);
   forget_claim_.step();
   forget_claim_.reset();
+  forget_followed_.bind(1, claim_id);
+  forget_followed_.step();
+  forget_followed_.reset();
 }
 
 std::size_t JournalStore::forget_claims_except(const std::vector<std::string>& keep) {

@@ -19,9 +19,10 @@
 
 namespace submitd::journal {
 
-// 1: requests + requestId index. 2: the index keeps each given requestId's outcome. Older
-// formats are upgraded in place when opened; newer ones are refused.
-inline constexpr int kJournalFormatVersion = 2;
+// 1: requests + requestId index. 2: the index keeps each given requestId's outcome.
+// 3: followed jobs (job following) and their final state. Older formats are upgraded in place
+// when opened; newer ones are refused.
+inline constexpr int kJournalFormatVersion = 3;
 
 // How far a request got. Numbers are stored; never renumber.
 enum class Step : int { accepted = 0, created = 1, configured = 2, finished = 3 };
@@ -59,6 +60,17 @@ struct Finish {
   std::string job_id;
   // When set (a given requestId that stays claimed), the index keeps this outcome for lookups.
   std::optional<std::string> keep_for_request_id;
+  // Job following: the job is followed until it ends or this time (Unix ms) passes.
+  std::optional<std::int64_t> follow_deadline_ms;
+};
+
+// A followed job (job following), until its file is placed.
+struct FollowedRow {
+  std::string job_id;
+  std::string claim_id;
+  std::uint64_t line = 0;
+  std::int64_t deadline_ms = 0;
+  std::string final_json;  // empty while it has not ended
 };
 
 class JournalStore {
@@ -87,6 +99,11 @@ class JournalStore {
   AcceptVerdict accept(const Accept& a);
   void progress(const std::string& claim_id, std::uint64_t line, Step step);
   void finish(const Finish& f);
+  // Job following: the job's end (a JSON object, the outcome's "final"). Also merged into
+  // the requestId index's outcome, so a lookup by requestId shows it.
+  void set_final(const std::string& job_id, const std::string& final_json);
+  std::vector<FollowedRow> followed_of_claim(const std::string& claim_id);
+  std::vector<FollowedRow> unfinished_followed();
   // Deletes the records of a file that has been placed in done/ or failed/ (compaction).
   void forget_claim(const std::string& claim_id);
   // Deletes every claim's records except these (at start: files no longer in active/).
@@ -117,6 +134,8 @@ class JournalStore {
   Options options_;
   bool created_;  // before db_: decided before the open creates the file
   Database db_;
+  std::vector<FollowedRow> followed_where(Statement& query);
+  Statement insert_followed_, set_final_, merge_final_, forget_followed_, followed_of_claim_, unfinished_followed_;
   Statement find_row_, insert_row_, find_request_id_, upsert_request_id_, set_step_, finish_row_,
       release_request_id_, keep_outcome_, forget_claim_, prune_, lookup_kept_, lookup_in_work_;
 };

@@ -132,14 +132,14 @@ TEST_F(JournalStoreTest, NewerFormatIsRefusedWithAClearMessage) {
   { JournalStore s(options_); }
   {
     Database db(options_.file.string(), SQLITE_OPEN_READWRITE);
-    db.exec("PRAGMA user_version=3");
+    db.exec("PRAGMA user_version=" + std::to_string(kJournalFormatVersion + 1));
   }
   try {
     JournalStore s(options_);
     FAIL() << "a journal of a newer format was opened";
   } catch (const JournalError& e) {
     std::string what = e.what();
-    EXPECT_NE(what.find("format version 3"), std::string::npos) << what;
+    EXPECT_NE(what.find("format version " + std::to_string(kJournalFormatVersion + 1)), std::string::npos) << what;
     EXPECT_NE(what.find("newer bytenite-submitd"), std::string::npos) << what;
   }
 }
@@ -206,4 +206,41 @@ TEST_F(JournalStoreTest, LookupFollowsARequestFromWorkToItsKeptOutcome) {
   EXPECT_EQ(kept->outcome_line, "{\"status\":\"submitted\"}\n");
   EXPECT_FALSE(s.lookup("c1:2"));  // generated requestIds are known only while worked
   EXPECT_FALSE(s.lookup("never-seen"));
+}
+
+TEST_F(JournalStoreTest, FollowedJobsKeepTheirEndAndTheRequestIdIndexShowsIt) {
+  {
+    JournalStore s(options_);
+    commit_accept(s, accept("c1", 1, "given-1", "job-1"));
+    commit_accept(s, accept("c1", 2, "c1:2", "job-2", 1'000'000, false));
+    s.begin();
+    Finish f1{"c1", 1, "{\"status\":\"submitted\"}\n", 0, std::nullopt, "job-1", std::string("given-1"), 5000};
+    Finish f2{"c1", 2, "{\"status\":\"submitted\"}\n", 0, std::nullopt, "job-2", std::nullopt, 6000};
+    s.finish(f1);
+    s.finish(f2);
+    s.commit();
+    EXPECT_EQ(s.unfinished_followed().size(), 2u);
+    s.begin();
+    s.set_final("job-1", R"({"state":"JOB_STATE_COMPLETE"})");
+    s.set_final("job-1", R"({"state":"overwritten?"})");  // the first end stands
+    s.commit();
+  }
+  JournalStore again(options_);  // survives a restart
+  auto rows = again.followed_of_claim("c1");
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_EQ(rows[0].job_id, "job-1");
+  EXPECT_EQ(rows[0].line, 1u);
+  EXPECT_EQ(rows[0].deadline_ms, 5000);
+  EXPECT_EQ(rows[0].final_json, R"({"state":"JOB_STATE_COMPLETE"})");
+  EXPECT_TRUE(rows[1].final_json.empty());
+  auto unfinished = again.unfinished_followed();
+  ASSERT_EQ(unfinished.size(), 1u);
+  EXPECT_EQ(unfinished[0].job_id, "job-2");
+  EXPECT_EQ(again.lookup("given-1")->outcome_line,
+            "{\"status\":\"submitted\",\"final\":{\"state\":\"JOB_STATE_COMPLETE\"}}\n");
+  again.begin();
+  again.forget_claim("c1");
+  again.commit();
+  EXPECT_TRUE(again.followed_of_claim("c1").empty());
+  EXPECT_TRUE(again.lookup("given-1")->outcome_line.find("JOB_STATE_COMPLETE") != std::string::npos);
 }
