@@ -1,0 +1,106 @@
+// Unit tests of job following's plain decisions: the bounded book, per-file counts, give-up
+// times, list-or-single-reads, jobTimeout reading, and the "final" records.
+#include "submit/follow_book.hpp"
+
+#include <gtest/gtest.h>
+#include <simdjson.h>
+
+namespace submitd::submit {
+namespace {
+
+using namespace std::chrono_literals;
+
+FollowedJob job(std::string id, std::string claim, WallTime give_up = WallTime{} + 100s) {
+  return FollowedJob{std::move(id), std::move(claim), 1, give_up, {}};
+}
+
+TEST(FollowBook, BoundedAndCountsPerFile) {
+  FollowBook book(3);
+  EXPECT_TRUE(book.add(job("a", "c1")));
+  EXPECT_TRUE(book.add(job("b", "c1")));
+  EXPECT_TRUE(book.add(job("a", "c1")));  // already followed: not twice
+  EXPECT_TRUE(book.add(job("c", "c2")));
+  EXPECT_FALSE(book.overflowed());
+  EXPECT_FALSE(book.add(job("d", "c2")));  // full: waits in the journal
+  EXPECT_TRUE(book.overflowed());
+  EXPECT_EQ(book.size(), 3u);
+  EXPECT_EQ(book.room(), 0u);
+  EXPECT_EQ(book.followed_in_claim("c1"), 2u);
+  ASSERT_TRUE(book.remove("a"));
+  EXPECT_FALSE(book.remove("a"));
+  EXPECT_EQ(book.followed_in_claim("c1"), 1u);
+  book.remove("b");
+  EXPECT_EQ(book.followed_in_claim("c1"), 0u);
+  EXPECT_EQ(book.room(), 2u);
+}
+
+TEST(FollowBook, GiveUpTimes) {
+  FollowBook book(10);
+  book.add(job("early", "c", WallTime{} + 10s));
+  book.add(job("late", "c", WallTime{} + 20s));
+  EXPECT_TRUE(book.past_give_up(WallTime{} + 9s).empty());
+  EXPECT_EQ(book.past_give_up(WallTime{} + 10s), std::vector<std::string>{"early"});
+  EXPECT_EQ(book.past_give_up(WallTime{} + 25s).size(), 2u);
+}
+
+TEST(FollowBook, ListOrSingleReads) {
+  // 2,000 followed in an account of 2,500 jobs: 24 more pages beat 2,000 reads.
+  EXPECT_TRUE(list_is_cheaper(2000, 2500, 100));
+  // 10 followed in an account of a million jobs: 10 reads beat 9,999 pages.
+  EXPECT_FALSE(list_is_cheaper(10, 1'000'000, 100));
+  // Everything on the first page: nothing more to read either way.
+  EXPECT_TRUE(list_is_cheaper(5, 80, 100));
+  EXPECT_FALSE(list_is_cheaper(0, 80, 100));
+  EXPECT_FALSE(list_is_cheaper(5, 80, 0));
+}
+
+TEST(FollowBook, JobTimeoutFromTheRequestConfig) {
+  EXPECT_EQ(job_timeout_seconds(R"({"taskTimeout":3600,"jobTimeout":86400})"), 86400);
+  EXPECT_EQ(job_timeout_seconds(R"({"jobTimeout":"120"})"), 120);
+  EXPECT_FALSE(job_timeout_seconds(""));
+  EXPECT_FALSE(job_timeout_seconds(R"({"taskTimeout":3600})"));
+  EXPECT_FALSE(job_timeout_seconds(R"({"jobTimeout":-5})"));
+  EXPECT_FALSE(job_timeout_seconds(R"({"jobTimeout":"soon"})"));
+  EXPECT_FALSE(job_timeout_seconds(R"({"jobTimeout":1e300})"));
+  EXPECT_FALSE(job_timeout_seconds("[1]"));
+}
+
+TEST(FollowBook, FinalRecordsAreJsonAndMergeIntoOutcomeLines) {
+  api::JobSeen seen;
+  seen.id = "j";
+  seen.state = "JOB_STATE_FAILED";
+  seen.error_message = "bad \"input\"";
+  seen.ended_at = "2026-01-01T00:01:00Z";
+  seen.duration_s = 60;
+  std::string final = final_json(seen, {{"out_0/a", "https://x/a?sig=1"}});
+  simdjson::dom::parser parser;
+  simdjson::dom::element e;
+  ASSERT_FALSE(parser.parse(simdjson::padded_string(final)).get(e)) << final;
+  EXPECT_EQ(std::string_view(e["errorMessage"]), "bad \"input\"");
+  EXPECT_EQ(int64_t(e["durationSeconds"]), 60);
+  EXPECT_EQ(std::string_view(e["results"].at(0)["link"]), "https://x/a?sig=1");
+
+  std::string merged = with_final("{\"v\":1,\"status\":\"submitted\"}\n", final);
+  ASSERT_FALSE(parser.parse(simdjson::padded_string(merged)).get(e)) << merged;
+  EXPECT_EQ(std::string_view(e["final"]["state"]), "JOB_STATE_FAILED");
+  EXPECT_EQ(merged.back(), '\n');
+  EXPECT_EQ(with_final(merged, final), merged);  // once only
+  EXPECT_EQ(with_final("garbage", final), "garbage");
+
+  FollowedJob stuck = job("j", "c");
+  std::string gave_up = gave_up_json(stuck);
+  ASSERT_FALSE(parser.parse(simdjson::padded_string(gave_up)).get(e)) << gave_up;
+  EXPECT_TRUE(e["state"].is_null());
+  EXPECT_TRUE(bool(e["gaveUp"]));
+}
+
+TEST(FollowBook, EndedLabelsAreBounded) {
+  EXPECT_EQ(ended_label("JOB_STATE_COMPLETE"), "complete");
+  EXPECT_EQ(ended_label("JOB_STATE_FAILED"), "failed");
+  EXPECT_EQ(ended_label("JOB_STATE_ABORTED"), "aborted");
+  EXPECT_EQ(ended_label("JOB_STATE_SOMETHING_NEW"), "other");
+  EXPECT_EQ(ended_label(""), "other");
+}
+
+}  // namespace
+}  // namespace submitd::submit
