@@ -5,12 +5,80 @@
 #include <simdjson.h>
 
 #include <ctime>
+#include <optional>
+#include <string>
 #include <vector>
 
 #include "spool/request_parser.hpp"
 #include "util/json_text.hpp"
 
 namespace submitd::control {
+
+namespace {
+
+constexpr std::string_view kJobsPrefix = "/v1/jobs/";
+constexpr std::string_view kAbortSuffix = "/abort";
+constexpr std::size_t kMaxRequestIdLength = 128;  // as the request parser allows
+constexpr std::size_t kMaxFinalBytes = 1024 * 1024;  // a "final" copied into GET /v1/jobs/{id}
+
+int hex_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// The requestId one path segment names. %XX escapes are decoded first (a client may send ':'
+// as %3A), then the result is held to the request parser's alphabet, so a '/' (raw or %2F),
+// a space or a broken escape never reaches a hook. nullopt: not a requestId.
+std::optional<std::string> request_id_of(std::string_view segment) {
+  if (segment.size() > 3 * kMaxRequestIdLength) return std::nullopt;
+  std::string id;
+  for (std::size_t i = 0; i < segment.size(); ++i) {
+    if (segment[i] != '%') {
+      id.push_back(segment[i]);
+      continue;
+    }
+    if (i + 2 >= segment.size()) return std::nullopt;
+    int hi = hex_value(segment[i + 1]);
+    int lo = hex_value(segment[i + 2]);
+    if (hi < 0 || lo < 0) return std::nullopt;
+    id.push_back(static_cast<char>(hi * 16 + lo));
+    i += 2;
+  }
+  if (id.empty() || id.size() > kMaxRequestIdLength ||
+      id.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._:-") !=
+          std::string::npos) {
+    return std::nullopt;
+  }
+  return id;
+}
+
+ControlAnswer bad_request_id() { return {400, error_json("a requestId is 1 to 128 of A-Z a-z 0-9 . _ : -")}; }
+
+// A jobId as a JSON value: null when the daemon has none to name.
+void append_job_id(std::string& out, const std::string& job_id) {
+  if (job_id.empty()) {
+    out += "null";
+  } else {
+    append_json_string(out, job_id);
+  }
+}
+
+// The "final" member of an outcome record (added by job following) as JSON text, or "null"
+// when there is none or it is not what following writes (an object with a string "state"),
+// or is unreasonably large.
+std::string final_of(simdjson::dom::element record) {
+  simdjson::dom::element final_value;
+  if (record["final"].get(final_value) || !final_value.is_object()) return "null";
+  std::string_view state;
+  if (final_value["state"].get(state)) return "null";
+  std::string text = simdjson::minify(final_value);
+  if (text.size() > kMaxFinalBytes) return "null";
+  return text;
+}
+
+}  // namespace
 
 std::string error_json(std::string_view message) {
   std::string out = "{\"error\":";
@@ -33,9 +101,14 @@ ControlAnswer ControlApi::handle(std::string_view method, std::string_view targe
     if (method != "GET" && method != "HEAD") return {405, error_json("use GET")};
     return healthz();
   }
-  if (target.starts_with("/v1/jobs/")) {
+  if (target.starts_with(kJobsPrefix)) {
+    std::string_view rest = target.substr(kJobsPrefix.size());
+    if (rest.ends_with(kAbortSuffix)) {
+      if (method != "POST") return {405, error_json("use POST to abort")};
+      return abort_job(rest.substr(0, rest.size() - kAbortSuffix.size()));
+    }
     if (method != "GET") return {405, error_json("use GET")};
-    return get_job(target.substr(std::string_view("/v1/jobs/").size()));
+    return get_job(rest);
   }
   if (target == "/v1/pause" || target == "/v1/resume") {
     if (method != "POST") return {405, error_json("use POST")};
@@ -150,12 +223,11 @@ ControlAnswer ControlApi::post_jobs(std::string_view body) {
   return {accepted.empty() ? 400 : 202, std::move(out)};
 }
 
-ControlAnswer ControlApi::get_job(std::string_view request_id) {
-  bool valid = !request_id.empty() && request_id.size() <= 128 &&
-               request_id.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._:-") ==
-                   std::string_view::npos;
-  if (!valid) return {400, error_json("a requestId is 1 to 128 of A-Z a-z 0-9 . _ : -")};
-  std::optional<RequestLookup> found = hooks_.lookup ? hooks_.lookup(std::string(request_id)) : std::nullopt;
+ControlAnswer ControlApi::get_job(std::string_view segment) {
+  std::optional<std::string> id = request_id_of(segment);
+  if (!id) return bad_request_id();
+  const std::string& request_id = *id;
+  std::optional<RequestLookup> found = hooks_.lookup ? hooks_.lookup(request_id) : std::nullopt;
   if (!found) {
     return {404, error_json("no request with this requestId is being worked, and no given requestId "
                             "like it was accepted within the retention")};
@@ -167,6 +239,7 @@ ControlAnswer ControlApi::get_job(std::string_view request_id) {
   std::string state = "submitting";
   std::int64_t attempts = 0;
   std::string error = "null";
+  std::string final_json = "null";
   if (found->finished) {
     simdjson::dom::parser parser;
     simdjson::dom::element record;
@@ -177,11 +250,63 @@ ControlAnswer ControlApi::get_job(std::string_view request_id) {
     if (!record["status"].get(status)) state = std::string(status);
     if (record["attempts"].get(attempts)) attempts = 0;
     if (auto e = record["error"]; !e.error()) error = simdjson::minify(e.value_unsafe());
+    final_json = final_of(record);
   }
   out += ",\"state\":";
   append_json_string(out, state);
-  out += fmt::format(",\"attempts\":{},\"error\":{},\"final\":null}}", attempts, error);
+  out += fmt::format(",\"attempts\":{},\"error\":{},\"final\":{}}}", attempts, error, final_json);
   return {200, std::move(out)};
+}
+
+ControlAnswer ControlApi::abort_job(std::string_view segment) {
+  std::optional<std::string> id = request_id_of(segment);
+  if (!id) return bad_request_id();
+  if (!hooks_.abort) return {503, error_json("abort is not available")};
+  AbortAnswer answer;
+  try {
+    answer = hooks_.abort(*id);
+  } catch (const std::exception& e) {
+    return {503, error_json(std::string("the abort could not be taken: ") + e.what())};
+  } catch (...) {
+    return {503, error_json("the abort could not be taken: unknown error")};
+  }
+  switch (answer.kind) {
+    case AbortAnswer::Kind::unknown: {
+      std::string message = "no request with requestId " + *id +
+                            (answer.message.empty() ? std::string(" is being worked, and no given requestId like it "
+                                                                  "was accepted within the retention")
+                                                    : ": " + answer.message);
+      return {404, error_json(message)};
+    }
+    case AbortAnswer::Kind::requested:
+    case AbortAnswer::Kind::not_followed: {
+      const bool requested = answer.kind == AbortAnswer::Kind::requested;
+      std::string message = answer.message;
+      if (message.empty()) {
+        message = requested ? "abort requested; the job's final state shows in GET /v1/jobs/" + *id
+                            : "abort sent to the API; job following is off, so its end is not watched";
+      }
+      std::string out = "{\"requestId\":";
+      append_json_string(out, *id);
+      out += ",\"jobId\":";
+      append_job_id(out, answer.job_id);
+      out += requested ? ",\"abort\":\"requested\",\"message\":" : ",\"abort\":\"sent\",\"message\":";
+      append_json_string(out, message);
+      out += "}";
+      return {202, std::move(out)};
+    }
+    case AbortAnswer::Kind::already_ended: {
+      std::string out = "{\"error\":";
+      append_json_string(out, answer.message.empty()
+                                  ? "nothing to abort: the submission failed or the job already ended"
+                                  : answer.message);
+      out += ",\"jobId\":";
+      append_job_id(out, answer.job_id);
+      out += "}";
+      return {409, std::move(out)};
+    }
+  }
+  return {500, error_json("the daemon gave an abort answer this control API does not know")};
 }
 
 ControlAnswer ControlApi::status() {

@@ -90,6 +90,7 @@ class ControlApi {
   ControlAnswer status();
   ControlAnswer healthz();
   ControlAnswer get_job(std::string_view request_id);
+  ControlAnswer abort_job(std::string_view request_id);
 
   ControlHooks hooks_;
   ControlLimits limits_;

@@ -1,12 +1,18 @@
 // Role: the control socket's answers without a socket: posting (accepted lines keep their
 // numbers and jobIds, refused lines are blank in what is stored, every refusal has the
 // parser's reason), the error answers (empty, not JSON, too large, backlog full, storage
-// failing), status and health.
+// failing), status and health, reading one request (with the "final" job following adds),
+// and aborting one (every answer of the abort hook, ids percent-encoded or unsafe, no hook,
+// a failing hook).
 #include "control/control_api.hpp"
 
 #include <gtest/gtest.h>
 
+#include <map>
+#include <optional>
 #include <stdexcept>
+#include <string>
+#include <vector>
 
 using namespace submitd::control;
 
@@ -17,6 +23,7 @@ struct Fixture {
   std::vector<bool> pauses;
   std::vector<std::pair<std::string, std::string>> stored;  // content, name
   bool fail_store = false;
+  std::map<std::string, std::string> finished;  // requestId -> outcome line
   ControlApi api{ControlHooks{
                      [this] { return status; },
                      [this](const std::string& content, const std::string& name) {
@@ -25,7 +32,10 @@ struct Fixture {
                        return std::string("c0ffee0000000001");
                      },
                      [](const std::string& claim, std::uint64_t line) { return claim + "/" + std::to_string(line); },
-                     [](const std::string& id) -> std::optional<RequestLookup> {
+                     [this](const std::string& id) -> std::optional<RequestLookup> {
+                       if (auto it = finished.find(id); it != finished.end()) {
+                         return RequestLookup{"job-f", true, it->second};
+                       }
                        if (id == "working") return RequestLookup{"job-w", false, ""};
                        if (id == "done-1") {
                          return RequestLookup{"job-d", true,
@@ -133,4 +143,171 @@ TEST(ControlApi, PauseAndResume) {
   auto failed = f.api.handle("POST", "/v1/pause", "");
   EXPECT_EQ(failed.status, 503);
   EXPECT_NE(failed.body.find("read-only file system"), std::string::npos);
+}
+
+// GET /v1/jobs/{id} copies the "final" object job following adds to the outcome record, and
+// answers null when it is missing or not what following writes.
+TEST(ControlApi, GetJobCopiesTheFinalObject) {
+  Fixture f;
+  f.finished["ended"] =
+      "{\"v\":1,\"status\":\"submitted\",\"attempts\":4,\"final\": {\"state\" : \"JOB_STATE_COMPLETE\","
+      "\"errorMessage\":null,\"endedAt\":\"2026-11-28T21:00:00.000Z\",\"durationSeconds\":12.5,"
+      "\"results\":[{\"name\":\"out \\\"1\\\".mp4\",\"link\":\"https://x/y?sig=a%2Fb\"}]}}";
+  auto ended = f.api.handle("GET", "/v1/jobs/ended", "");
+  EXPECT_EQ(ended.status, 200);
+  EXPECT_EQ(ended.body,
+            "{\"requestId\":\"ended\",\"jobId\":\"job-f\",\"state\":\"submitted\",\"attempts\":4,\"error\":null,"
+            "\"final\":{\"state\":\"JOB_STATE_COMPLETE\",\"errorMessage\":null,\"endedAt\":\"2026-11-28T21:00:00.000Z\","
+            "\"durationSeconds\":12.5,\"results\":[{\"name\":\"out \\\"1\\\".mp4\",\"link\":\"https://x/y?sig=a%2Fb\"}]}}");
+
+  f.finished["plain"] = "{\"v\":1,\"status\":\"submitted\",\"attempts\":1}";
+  EXPECT_EQ(f.api.handle("GET", "/v1/jobs/plain", "").body,
+            "{\"requestId\":\"plain\",\"jobId\":\"job-f\",\"state\":\"submitted\",\"attempts\":1,\"error\":null,"
+            "\"final\":null}");
+
+  // Malformed finals: not an object, an object without a string state, null.
+  for (const char* bad : {"\"JOB_STATE_COMPLETE\"", "[{\"state\":\"x\"}]", "{\"results\":[]}", "{\"state\":7}", "null"}) {
+    f.finished["odd"] = std::string("{\"v\":1,\"status\":\"submitted\",\"attempts\":1,\"final\":") + bad + "}";
+    auto odd = f.api.handle("GET", "/v1/jobs/odd", "");
+    EXPECT_EQ(odd.status, 200) << bad;
+    EXPECT_TRUE(odd.body.ends_with(",\"final\":null}")) << bad << ": " << odd.body;
+  }
+  // A record that is not JSON at all stays an error, as before.
+  f.finished["broken"] = "{\"v\":1,\"final\":{\"state\":";
+  EXPECT_EQ(f.api.handle("GET", "/v1/jobs/broken", "").status, 500);
+}
+
+// Ids in the target are percent-decoded, then held to the requestId alphabet, the same way
+// for reading and aborting.
+TEST(ControlApi, GetJobDecodesPercentEncodedIds) {
+  Fixture f;
+  auto done = f.api.handle("GET", "/v1/jobs/done%2D1", "");
+  EXPECT_EQ(done.status, 200);
+  EXPECT_TRUE(done.body.starts_with("{\"requestId\":\"done-1\",\"jobId\":\"job-d\"")) << done.body;
+  EXPECT_EQ(f.api.handle("GET", "/v1/jobs/working%2fx", "").status, 400);
+  EXPECT_EQ(f.api.handle("GET", "/v1/jobs/working%2", "").status, 400);
+  EXPECT_EQ(f.api.handle("GET", "/v1/jobs/%", "").status, 400);
+}
+
+namespace {
+
+// A ControlApi whose abort hook records what it was asked and answers `answer` (or throws).
+struct AbortFixture {
+  std::vector<std::string> asked;
+  AbortAnswer answer;
+  std::string throw_with;  // not empty: the hook throws this
+  ControlApi api{hooks(), ControlLimits{}};
+
+  ControlHooks hooks() {
+    ControlHooks h;
+    h.abort = [this](const std::string& id) {
+      asked.push_back(id);
+      if (!throw_with.empty()) throw std::runtime_error(throw_with);
+      return answer;
+    };
+    return h;
+  }
+};
+
+}  // namespace
+
+TEST(ControlApiAbort, RequestedIs202WithTheJobAndMessage) {
+  AbortFixture f;
+  f.answer = {AbortAnswer::Kind::requested, "job-1", "the job gets the API's abort"};
+  auto a = f.api.handle("POST", "/v1/jobs/r-1/abort", "");
+  EXPECT_EQ(a.status, 202);
+  EXPECT_EQ(a.body, "{\"requestId\":\"r-1\",\"jobId\":\"job-1\",\"abort\":\"requested\","
+                    "\"message\":\"the job gets the API's abort\"}");
+  EXPECT_EQ(f.asked, (std::vector<std::string>{"r-1"}));
+}
+
+TEST(ControlApiAbort, NotFollowedIs202Sent) {
+  AbortFixture f;
+  f.answer = {AbortAnswer::Kind::not_followed, "job-2", "sent; following is off"};
+  auto a = f.api.handle("POST", "/v1/jobs/r-2/abort", "");
+  EXPECT_EQ(a.status, 202);
+  EXPECT_EQ(a.body, "{\"requestId\":\"r-2\",\"jobId\":\"job-2\",\"abort\":\"sent\",\"message\":\"sent; following is off\"}");
+}
+
+TEST(ControlApiAbort, UnknownIs404) {
+  AbortFixture f;
+  f.answer = {AbortAnswer::Kind::unknown, "", ""};
+  auto a = f.api.handle("POST", "/v1/jobs/nope/abort", "");
+  EXPECT_EQ(a.status, 404);
+  EXPECT_TRUE(a.body.starts_with("{\"error\":\"no request with requestId nope ")) << a.body;
+  EXPECT_EQ(f.asked, (std::vector<std::string>{"nope"}));
+}
+
+TEST(ControlApiAbort, AlreadyEndedIs409WithTheReasonAndJob) {
+  AbortFixture f;
+  f.answer = {AbortAnswer::Kind::already_ended, "job-3", "its job already ended: JOB_STATE_COMPLETE"};
+  auto a = f.api.handle("POST", "/v1/jobs/r-3/abort", "");
+  EXPECT_EQ(a.status, 409);
+  EXPECT_EQ(a.body, "{\"error\":\"its job already ended: JOB_STATE_COMPLETE\",\"jobId\":\"job-3\"}");
+}
+
+TEST(ControlApiAbort, MessagesAreEscapedAndAMissingJobIsNull) {
+  AbortFixture f;
+  f.answer = {AbortAnswer::Kind::requested, "", "queued \"r\"\nwill not be sent"};
+  auto a = f.api.handle("POST", "/v1/jobs/r/abort", "");
+  EXPECT_EQ(a.status, 202);
+  EXPECT_EQ(a.body, "{\"requestId\":\"r\",\"jobId\":null,\"abort\":\"requested\","
+                    "\"message\":\"queued \\\"r\\\"\\nwill not be sent\"}");
+  f.answer = {AbortAnswer::Kind::already_ended, "job-4", ""};  // no message: a default one
+  auto ended = f.api.handle("POST", "/v1/jobs/r/abort", "");
+  EXPECT_EQ(ended.status, 409);
+  EXPECT_NE(ended.body.find("nothing to abort"), std::string::npos) << ended.body;
+}
+
+TEST(ControlApiAbort, PercentEncodedIdsAreDecoded) {
+  AbortFixture f;
+  f.answer = {AbortAnswer::Kind::requested, "job-5", "ok"};
+  auto a = f.api.handle("POST", "/v1/jobs/c0ffee0000000001%3A4/abort", "");
+  EXPECT_EQ(a.status, 202);
+  EXPECT_TRUE(a.body.starts_with("{\"requestId\":\"c0ffee0000000001:4\"")) << a.body;
+  EXPECT_EQ(f.api.handle("POST", "/v1/jobs/c0ffee0000000001%3a4/abort?x=1", "").status, 202);
+  EXPECT_EQ(f.asked, (std::vector<std::string>{"c0ffee0000000001:4", "c0ffee0000000001:4"}));
+}
+
+TEST(ControlApiAbort, UnsafeOrEmptyIdsAre400AndNeverReachTheHook) {
+  AbortFixture f;
+  f.answer = {AbortAnswer::Kind::requested, "job", "ok"};
+  for (std::string target : {"/v1/jobs//abort", "/v1/jobs/a/b/abort", "/v1/jobs/a%2Fb/abort", "/v1/jobs/..%2F..%2Fx/abort",
+                             "/v1/jobs/a%20b/abort", "/v1/jobs/a%2/abort", "/v1/jobs/a%zz/abort", "/v1/jobs/%00/abort",
+                             "/v1/jobs/a\"b/abort"}) {
+    auto a = f.api.handle("POST", target, "");
+    EXPECT_EQ(a.status, 400) << target;
+    EXPECT_EQ(a.body, "{\"error\":\"a requestId is 1 to 128 of A-Z a-z 0-9 . _ : -\"}") << target;
+  }
+  EXPECT_EQ(f.api.handle("POST", "/v1/jobs/" + std::string(129, 'x') + "/abort", "").status, 400);
+  EXPECT_EQ(f.api.handle("POST", "/v1/jobs/" + std::string(128, 'x') + "/abort", "").status, 202);
+  EXPECT_EQ(f.asked.size(), 1u);
+}
+
+TEST(ControlApiAbort, OtherMethodsAre405) {
+  AbortFixture f;
+  for (const char* method : {"GET", "PUT", "DELETE", "HEAD"}) {
+    auto a = f.api.handle(method, "/v1/jobs/r-1/abort", "");
+    EXPECT_EQ(a.status, 405) << method;
+    EXPECT_EQ(a.body, "{\"error\":\"use POST to abort\"}");
+  }
+  EXPECT_TRUE(f.asked.empty());
+  // A request named "abort" is still read with GET /v1/jobs/abort (no lookup hook here: 404).
+  EXPECT_EQ(f.api.handle("GET", "/v1/jobs/abort", "").status, 404);
+}
+
+TEST(ControlApiAbort, NoHookIs503) {
+  ControlApi api{ControlHooks{}, ControlLimits{}};
+  auto a = api.handle("POST", "/v1/jobs/r-1/abort", "");
+  EXPECT_EQ(a.status, 503);
+  EXPECT_EQ(a.body, "{\"error\":\"abort is not available\"}");
+  EXPECT_EQ(api.handle("POST", "/v1/jobs/a%2Fb/abort", "").status, 400);
+}
+
+TEST(ControlApiAbort, AThrowingHookIs503WithTheReason) {
+  AbortFixture f;
+  f.throw_with = "the journal cannot commit: disk I/O error";
+  auto a = f.api.handle("POST", "/v1/jobs/r-1/abort", "");
+  EXPECT_EQ(a.status, 503);
+  EXPECT_EQ(a.body, "{\"error\":\"the abort could not be taken: the journal cannot commit: disk I/O error\"}");
 }
