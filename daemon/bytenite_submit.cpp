@@ -15,6 +15,7 @@
 
 #include <simdjson.h>
 
+#include "cli/abort.hpp"
 #include "cli/control_client.hpp"
 #include "cli/spool_drop.hpp"
 #include "cli/validate.hpp"
@@ -44,6 +45,13 @@ void usage(std::FILE* out) {
                "  status [REQUEST_ID]  the daemon's status, or one request's (state submitting,\n"
                "                     submitted, failed or duplicate; jobId; error), as JSON,\n"
                "                     through the control socket; exit 1 when not found\n"
+               "  pause, resume      stop or restart sending work to the API (intake goes on;\n"
+               "                     the pause survives a daemon restart)\n"
+               "  abort REQUEST_ID   stop one request through the control socket: if still queued\n"
+               "                     it is not submitted, a running job gets the API's abort (its\n"
+               "                     final state shows later in status REQUEST_ID); exit 0 when\n"
+               "                     taken, 1 when unknown or already ended, 2 when the daemon\n"
+               "                     could not be asked\n"
                "\n"
                "options:\n"
                "  --config FILE      the daemon's configuration (default %s): control.socket,\n"
@@ -52,8 +60,6 @@ void usage(std::FILE* out) {
                "  --spool DIR        the spool directory (instead of the configuration's)\n"
                "  --drop             submit by a spool drop even when there is a control socket\n"
                "  --help, --version\n"
-               "  pause, resume      stop or restart sending work to the API (intake goes on;\n"
-               "                     the pause survives a daemon restart)\n"
                "exit status: 0 ok, 1 something was refused or failed, 2 usage or setup error\n",
                kDefaultConfig);
 }
@@ -246,7 +252,7 @@ int status(const Args& a) {
                          "with control.socket\n");
     return 2;
   }
-  const std::string target = a.rest.empty() ? "/v1/status" : "/v1/jobs/" + a.rest[0];
+  const std::string target = a.rest.empty() ? "/v1/status" : "/v1/jobs/" + cli::path_segment(a.rest[0]);
   cli::ControlReply reply = cli::control_request(*socket, "GET", target, "");
   if (reply.status != 200) {
     std::fprintf(stderr, "bytenite-submit: %s\n", reply.status ? reply.body.c_str() : reply.error.c_str());
@@ -274,6 +280,24 @@ int pause_or_resume(const Args& a) {
   return 0;
 }
 
+int abort_one(const Args& a) {
+  if (a.rest.size() != 1) {
+    std::fprintf(stderr, "bytenite-submit: abort takes exactly one REQUEST_ID\n");
+    return 2;
+  }
+  auto settings = a.socket ? std::nullopt : load_config(a);
+  auto socket = socket_of(a, settings);
+  if (!socket) {
+    std::fprintf(stderr, "bytenite-submit: abort needs the control socket: give --socket PATH or a --config "
+                         "with control.socket\n");
+    return 2;
+  }
+  cli::AbortReport report = cli::abort_request(*socket, a.rest[0]);
+  if (!report.out.empty()) std::printf("%s\n", report.out.c_str());
+  if (!report.err.empty()) std::fprintf(stderr, "bytenite-submit: %s\n", report.err.c_str());
+  return report.exit_code;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -286,6 +310,7 @@ int main(int argc, char** argv) {
   if (args->command == "submit") return submit(*args);
   if (args->command == "status") return status(*args);
   if (args->command == "pause" || args->command == "resume") return pause_or_resume(*args);
+  if (args->command == "abort") return abort_one(*args);
   std::fprintf(stderr, "bytenite-submit: unknown command '%s'\n", args->command.c_str());
   usage(stderr);
   return 2;

@@ -1,14 +1,21 @@
 // Role: bytenite-submit's pieces without the binary: the spool drop (complete files only,
 // never replacing one in incoming/, nothing left behind on a bad name) and offline validation
-// (counts, refusals and warnings as the daemon's reader reports them).
+// (counts, refusals and warnings as the daemon's reader reports them), and abort (the
+// requestId check, its path, every answer's line and exit code, one real exchange over a
+// Unix socket with a stand-in daemon).
 #include <fcntl.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
 
+#include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <thread>
 
+#include "cli/abort.hpp"
 #include "cli/spool_drop.hpp"
 #include "cli/validate.hpp"
 
@@ -90,6 +97,109 @@ TEST_F(CliTest, ValidationCountsRefusalsWithTheDaemonsWords) {
   EXPECT_NE(report.problems[4].find("missing.json: missing.json"), std::string::npos) << report.problems[4];
   ASSERT_EQ(report.warnings.size(), 1u);
   EXPECT_NE(report.warnings[0].find("line 1: unknown field \"extra\" ignored"), std::string::npos);
+}
+
+TEST(CliAbort, RequestIdsAndTheirPath) {
+  EXPECT_TRUE(cli::is_request_id("c0ffee0000000001:4"));
+  EXPECT_TRUE(cli::is_request_id("demo-sunset_0001.a"));
+  EXPECT_TRUE(cli::is_request_id(std::string(128, 'x')));
+  EXPECT_FALSE(cli::is_request_id(""));
+  EXPECT_FALSE(cli::is_request_id(std::string(129, 'x')));
+  EXPECT_FALSE(cli::is_request_id("a/b"));
+  EXPECT_FALSE(cli::is_request_id("a b"));
+  EXPECT_EQ(cli::path_segment("c0ffee0000000001:4"), "c0ffee0000000001:4");  // valid ids go as they are
+  EXPECT_EQ(cli::path_segment("a b/c?d%e#\r\n"), "a%20b%2Fc%3Fd%25e%23%0D%0A");
+  EXPECT_EQ(cli::path_segment("\xC3\xA9"), "%C3%A9");
+}
+
+cli::ControlReply reply(int status, std::string body) { return {status, std::move(body), ""}; }
+
+TEST(CliAbort, TakenIsExit0WithALineForAPerson) {
+  auto r = cli::describe_abort_reply(
+      "r-1", reply(202, "{\"requestId\":\"r-1\",\"jobId\":\"job-1\",\"abort\":\"requested\",\"message\":\"stopping\"}"));
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_EQ(r.out, "abort requested for request r-1 (job job-1): stopping");
+  EXPECT_EQ(r.err, "");
+  auto sent = cli::describe_abort_reply(
+      "r-2", reply(202, "{\"requestId\":\"r-2\",\"jobId\":\"job-2\",\"abort\":\"sent\",\"message\":\"not followed\"}"));
+  EXPECT_EQ(sent.exit_code, 0);
+  EXPECT_EQ(sent.out, "abort sent for request r-2 (job job-2): not followed");
+  auto no_job = cli::describe_abort_reply(
+      "r-3", reply(202, "{\"requestId\":\"r-3\",\"jobId\":null,\"abort\":\"requested\",\"message\":\"queued\"}"));
+  EXPECT_EQ(no_job.out, "abort requested for request r-3: queued");
+  auto odd = cli::describe_abort_reply("r-4", reply(202, "taken"));  // still taken: never ask twice
+  EXPECT_EQ(odd.exit_code, 0);
+  EXPECT_EQ(odd.out, "abort requested for request r-4: taken");
+}
+
+TEST(CliAbort, UnknownOrEndedIsExit1OnStderr) {
+  auto unknown = cli::describe_abort_reply("nope", reply(404, "{\"error\":\"no request with requestId nope\"}"));
+  EXPECT_EQ(unknown.exit_code, 1);
+  EXPECT_EQ(unknown.out, "");
+  EXPECT_EQ(unknown.err, "no request with requestId nope");
+  auto ended = cli::describe_abort_reply("r-5", reply(409, "{\"error\":\"its job already ended\",\"jobId\":\"job-5\"}"));
+  EXPECT_EQ(ended.exit_code, 1);
+  EXPECT_EQ(ended.out, "");
+  EXPECT_EQ(ended.err, "its job already ended (request r-5, job job-5)");
+}
+
+TEST(CliAbort, NotAskedIsExit2) {
+  auto no_answer = cli::describe_abort_reply("r", cli::ControlReply{0, "", "cannot connect to /x: No such file"});
+  EXPECT_EQ(no_answer.exit_code, 2);
+  EXPECT_EQ(no_answer.err, "cannot connect to /x: No such file");
+  auto bad = cli::describe_abort_reply("r", reply(400, "{\"error\":\"a requestId is 1 to 128 of ...\"}"));
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_EQ(bad.err, "a requestId is 1 to 128 of ...");
+  auto old = cli::describe_abort_reply("r", reply(405, "{\"error\":\"use GET\"}"));
+  EXPECT_EQ(old.exit_code, 2);
+  EXPECT_NE(old.err.find("does not offer abort"), std::string::npos) << old.err;
+  auto busy = cli::describe_abort_reply("r", reply(503, "{\"error\":\"abort is not available\"}"));
+  EXPECT_EQ(busy.exit_code, 2);
+  EXPECT_EQ(busy.err, "the daemon did not take the abort (HTTP 503): abort is not available");
+  EXPECT_EQ(cli::describe_abort_reply("r", reply(500, "oops")).err, "the daemon did not take the abort (HTTP 500): oops");
+  // An id that cannot be one is refused without asking (no socket is touched).
+  auto invalid = cli::abort_request("/nonexistent/control.sock", "a/b");
+  EXPECT_EQ(invalid.exit_code, 2);
+  EXPECT_NE(invalid.err.find("is not a requestId"), std::string::npos) << invalid.err;
+}
+
+// One exchange with a stand-in daemon: the request line the CLI sends, and its reading of the answer.
+TEST(CliAbort, AsksTheDaemonOverItsSocket) {
+  fs::path dir = fs::temp_directory_path() / ("cli-abort-" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  fs::path path = dir / "control.sock";
+  int listener = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  ASSERT_GE(listener, 0);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::strncpy(addr.sun_path, path.c_str(), sizeof addr.sun_path - 1);
+  ASSERT_EQ(::bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  ASSERT_EQ(::listen(listener, 1), 0);
+  std::string request;
+  std::thread daemon([&] {
+    int fd = ::accept(listener, nullptr, nullptr);
+    if (fd < 0) return;
+    char buf[4096];
+    while (request.find("\r\n\r\n") == std::string::npos) {
+      ssize_t n = ::read(fd, buf, sizeof buf);
+      if (n <= 0) break;
+      request.append(buf, static_cast<std::size_t>(n));
+    }
+    std::string body = "{\"requestId\":\"c0ffee0000000001:4\",\"jobId\":\"8ea33de0\",\"abort\":\"requested\","
+                       "\"message\":\"the job gets the API's abort\"}";
+    std::string answer = "HTTP/1.1 202 Accepted\r\nContent-Type: application/json\r\nContent-Length: " +
+                         std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" + body;
+    EXPECT_EQ(::write(fd, answer.data(), answer.size()), static_cast<ssize_t>(answer.size()));
+    ::close(fd);
+  });
+  auto r = cli::abort_request(path, "c0ffee0000000001:4");
+  daemon.join();
+  ::close(listener);
+  fs::remove_all(dir);
+  EXPECT_TRUE(request.starts_with("POST /v1/jobs/c0ffee0000000001:4/abort HTTP/1.1\r\n")) << request;
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_EQ(r.out, "abort requested for request c0ffee0000000001:4 (job 8ea33de0): the job gets the API's abort");
 }
 
 }  // namespace
