@@ -180,6 +180,14 @@ int run_daemon(const std::string& config_path, config::Settings settings, std::s
   service_settings.request_id_retention = settings.submit.request_id_retention;
   service_settings.done_retention = settings.spool.done_retention;
   service_settings.min_free_bytes = settings.spool.min_free_bytes;
+  service_settings.follow.enabled = settings.follow.enabled;
+  service_settings.follow.poll_interval = settings.follow.poll_interval;
+  service_settings.follow.max_followed = settings.follow.max_followed;
+  service_settings.follow.give_up_margin = settings.follow.give_up_margin;
+  if (settings.follow.enabled) {
+    log::info("job following on: polling every {} s, up to {} jobs at once", settings.follow.poll_interval.count(),
+              settings.follow.max_followed);
+  }
 
   journal::JournalStore::Options journal_options;
   journal_options.file = paths.state / "journal.sqlite";
@@ -228,6 +236,18 @@ int run_daemon(const std::string& config_path, config::Settings settings, std::s
     return control::RequestLookup{found->job_id, found->finished, found->outcome_line};
   };
   hooks.set_paused = [&](bool paused) { service.set_paused(paused); };
+  hooks.abort = [&](const std::string& request_id) {
+    auto r = service.abort(request_id);
+    control::AbortAnswer a;
+    using K = submit::SpoolService::AbortResult::Kind;
+    a.kind = r.kind == K::requested       ? control::AbortAnswer::Kind::requested
+             : r.kind == K::already_ended ? control::AbortAnswer::Kind::already_ended
+             : r.kind == K::not_followed  ? control::AbortAnswer::Kind::not_followed
+                                          : control::AbortAnswer::Kind::unknown;
+    a.job_id = std::move(r.job_id);
+    a.message = std::move(r.message);
+    return a;
+  };
   control::ControlApi control_api(hooks, control::ControlLimits{settings.spool.max_request_bytes,
                                                                  settings.control.max_backlog_files});
   std::unique_ptr<control::ControlServer> control_server;

@@ -29,8 +29,8 @@ struct TableSchema {
   std::vector<std::string_view> keys;
 };
 
-const std::array<TableSchema, 7>& schema() {
-  static const std::array<TableSchema, 7> tables{{
+const std::array<TableSchema, 8>& schema() {
+  static const std::array<TableSchema, 8> tables{{
       {"api",
        {"base_url", "customer_path", "api_key_file", "ca_file", "connections", "connect_timeout_ms",
         "request_timeout_ms", "max_inflight", "retry_base_ms", "retry_cap_ms", "retry_after_cap_s",
@@ -44,6 +44,7 @@ const std::array<TableSchema, 7>& schema() {
       {"metrics", {"listen"}},
       {"log", {"level"}},
       {"submit", {"request_id_retention_days", "force_test_jobs", "max_jobs_per_minute"}},
+      {"follow", {"enabled", "poll_interval_s", "max_followed", "give_up_margin_s"}},
   }};
   return tables;
 }
@@ -348,6 +349,13 @@ void read_rest(const Reader& r, Settings& s) {
   if (auto v = r.integer("submit", "request_id_retention_days", 1, 3650))
     s.submit.request_id_retention = std::chrono::days(*v);
   if (auto v = r.boolean("submit", "force_test_jobs")) s.submit.force_test_jobs = *v;
+  if (auto v = r.boolean("follow", "enabled")) s.follow.enabled = *v;
+  if (auto v = r.integer("follow", "poll_interval_s", 1, 86'400))
+    s.follow.poll_interval = std::chrono::seconds(*v);
+  if (auto v = r.integer("follow", "max_followed", 1, 10'000'000))
+    s.follow.max_followed = static_cast<uint32_t>(*v);
+  if (auto v = r.integer("follow", "give_up_margin_s", 0, 31'536'000))
+    s.follow.give_up_margin = std::chrono::seconds(*v);
 }
 
 }  // namespace

@@ -58,6 +58,10 @@ const std::vector<std::pair<const char*, Reader>>& start_only_keys() {
       SUBMITD_KEY("submit.request_id_retention_days", submit.request_id_retention),
       SUBMITD_KEY("submit.force_test_jobs", submit.force_test_jobs),
       SUBMITD_KEY("submit.max_jobs_per_minute", submit.max_jobs_per_minute),
+      SUBMITD_KEY("follow.enabled", follow.enabled),
+      SUBMITD_KEY("follow.poll_interval_s", follow.poll_interval),
+      SUBMITD_KEY("follow.max_followed", follow.max_followed),
+      SUBMITD_KEY("follow.give_up_margin_s", follow.give_up_margin),
   };
   return keys;
 }

@@ -93,6 +93,14 @@ struct SubmitSettings {
   uint32_t max_jobs_per_minute = 0;           // cost cap on runs sent per minute; 0 = none
 };
 
+// [follow]: job following (off by default): every submitted job is read until it ends.
+struct FollowSettings {
+  bool enabled = false;
+  std::chrono::seconds poll_interval{30};     // one poll round per interval
+  uint32_t max_followed = 10000;              // jobs followed in memory at once; more wait on disk
+  std::chrono::seconds give_up_margin{3600};  // past the job's own jobTimeout
+};
+
 struct Settings {
   ApiSettings api;
   SpoolSettings spool;
@@ -101,6 +109,7 @@ struct Settings {
   MetricsSettings metrics;
   LogSettings log;
   SubmitSettings submit;
+  FollowSettings follow;
 };
 
 std::string_view to_string(LogLevel level);

@@ -54,6 +54,17 @@ DaemonMetrics::DaemonMetrics(const std::string& version) : registry_(std::make_s
   token_refreshes_ = &BuildCounter().Name(p + "token_refreshes_total").Help("Access-token exchanges").Register(*registry_).Add({});
   connections_open_ = &BuildGauge().Name(p + "connections_open").Help("Open TLS connections to the API").Register(*registry_).Add({});
   paused_ = &BuildGauge().Name(p + "paused").Help("1 while submitting is paused").Register(*registry_).Add({});
+  followed_ = &BuildGauge().Name(p + "jobs_followed").Help("Jobs followed now until they end (job following)").Register(*registry_).Add({});
+  auto& ended = BuildCounter()
+                    .Name(p + "jobs_ended_total")
+                    .Help("Followed jobs that ended, by final state (complete, failed, aborted, gave_up, other)")
+                    .Register(*registry_);
+  for (std::size_t i = 0; i < kEndedLabels.size(); ++i) ended_[i] = &ended.Add({{"state", std::string(kEndedLabels[i])}});
+  job_duration_ = &BuildHistogram()
+                       .Name(p + "job_duration_seconds")
+                       .Help("Running time of followed jobs that ended (the API's duration)")
+                       .Register(*registry_)
+                       .Add({}, Histogram::BucketBoundaries{1, 5, 15, 30, 60, 300, 900, 1800, 3600, 7200, 21600, 86400});
   storage_full_ = &BuildGauge()
                        .Name(p + "storage_full")
                        .Help("1 while no new work is claimed for lack of disk space (spool or state)")
@@ -129,5 +140,12 @@ void DaemonMetrics::token_refreshed() { token_refreshes_->Increment(); }
 void DaemonMetrics::set_connections_open(std::size_t n) { connections_open_->Set(static_cast<double>(n)); }
 void DaemonMetrics::paused_changed(bool paused) { paused_->Set(paused ? 1 : 0); }
 void DaemonMetrics::storage_changed(bool full) { storage_full_->Set(full ? 1 : 0); }
+void DaemonMetrics::followed_changed(std::size_t followed) { followed_->Set(static_cast<double>(followed)); }
+void DaemonMetrics::job_ended(std::string_view label, std::optional<double> duration_s) {
+  std::size_t i = 0;
+  while (i + 1 < kEndedLabels.size() && kEndedLabels[i] != label) ++i;  // unknown -> "other"
+  ended_[i]->Increment();
+  if (duration_s && *duration_s >= 0) job_duration_->Observe(*duration_s);
+}
 
 }  // namespace submitd::metrics

@@ -42,6 +42,8 @@ class DaemonMetrics final : public submit::SubmitEvents {
   void set_connections_open(std::size_t n);
   void paused_changed(bool paused) override;
   void storage_changed(bool full) override;
+  void followed_changed(std::size_t followed) override;
+  void job_ended(std::string_view label, std::optional<double> duration_s) override;
 
  private:
   prometheus::Counter& http_counter(api::Endpoint e, const std::string& code);
@@ -76,6 +78,12 @@ class DaemonMetrics final : public submit::SubmitEvents {
   prometheus::Gauge* connections_open_;
   prometheus::Gauge* paused_;
   prometheus::Gauge* storage_full_;
+  // Job following: the ended states' labels are a fixed set (follow_book's ended_label).
+  static constexpr std::array<std::string_view, 5> kEndedLabels = {"complete", "failed", "aborted", "gave_up",
+                                                                   "other"};
+  prometheus::Gauge* followed_;
+  std::array<prometheus::Counter*, kEndedLabels.size()> ended_{};
+  prometheus::Histogram* job_duration_;
   std::mutex mutex_;  // guards lazily created label children (codes seen for the first time)
 };
 

@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <map>
 #include <cerrno>
 #include <cstring>
 #include <system_error>
@@ -74,6 +75,8 @@ std::vector<ClaimedFile> recover_claims(const SpoolPaths& paths) {
   for (const auto& entry : fs::directory_iterator(paths.active)) {
     std::string name = entry.path().filename().string();
     if (name.starts_with(".")) {
+      // A held outcome (job following) stays while its input is here; see below.
+      if (name.ends_with(".held")) continue;
       std::error_code ignored;
       fs::remove(entry.path(), ignored);  // an unfinished outcome temp: rebuilt on rework
       continue;
@@ -86,6 +89,8 @@ std::vector<ClaimedFile> recover_claims(const SpoolPaths& paths) {
     file.original_name = name.substr(17);
     file.active_path = entry.path();
     file.recovered = true;
+    std::error_code held_ec;
+    file.held = fs::exists(paths.active / ("." + file.claim_id + ".outcome.held"), held_ec);
     classify_claimed(file);
     std::error_code ec;
     auto t = fs::symlink_status(entry.path(), ec).type() == fs::file_type::regular
@@ -95,6 +100,20 @@ std::vector<ClaimedFile> recover_claims(const SpoolPaths& paths) {
   }
   std::sort(found.begin(), found.end(),
             [](const auto& a, const auto& b) { return a.first < b.first; });
+  // Held files left behind: an outcome held for an input already placed (a crash between the
+  // placement and its clean-up), or a retry file held without its outcome (a crash inside
+  // hold(); the file is worked again and writes both anew).
+  std::map<std::string, bool> held_by_claim;
+  for (const auto& [t, f] : found) held_by_claim[f.claim_id] = f.held;
+  for (const auto& entry : fs::directory_iterator(paths.active)) {
+    std::string name = entry.path().filename().string();
+    if (!name.starts_with(".") || !name.ends_with(".held") || name.size() < 18) continue;
+    auto owner = held_by_claim.find(name.substr(1, 16));
+    if (owner == held_by_claim.end() || (name.ends_with(".retry.held") && !owner->second)) {
+      std::error_code ignored;
+      fs::remove(entry.path(), ignored);
+    }
+  }
   std::vector<ClaimedFile> out;
   for (auto& [t, f] : found) out.push_back(std::move(f));
   return out;

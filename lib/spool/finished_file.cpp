@@ -88,6 +88,40 @@ void FinishedFileWriter::add_failed_request(std::string_view request_text) {
   append(retry_fd_, line, retry_tmp_);
 }
 
+fs::path FinishedFileWriter::held_outcome_path(const SpoolPaths& paths, const std::string& claim_id) {
+  return paths.active / ("." + claim_id + ".outcome.held");
+}
+
+fs::path FinishedFileWriter::held_retry_path(const SpoolPaths& paths, const std::string& claim_id) {
+  return paths.active / ("." + claim_id + ".retry.held");
+}
+
+void FinishedFileWriter::hold() {
+  sync_and_close(outcome_fd_, outcome_tmp_);
+  sync_and_close(retry_fd_, retry_tmp_);
+  // Retry first: a held outcome is what says "held" at recovery, so it must come last.
+  if (has_retry_lines_ && ::rename(retry_tmp_.c_str(), held_retry_path(paths_, file_.claim_id).c_str()) != 0) {
+    throw io_error("hold", retry_tmp_);
+  }
+  if (::rename(outcome_tmp_.c_str(), held_outcome_path(paths_, file_.claim_id).c_str()) != 0) {
+    throw io_error("hold", outcome_tmp_);
+  }
+  fsync_dir(paths_.active);
+}
+
+void FinishedFileWriter::adopt_held_retry() {
+  const fs::path held = held_retry_path(paths_, file_.claim_id);
+  std::error_code ec;
+  if (!fs::exists(fs::symlink_status(held, ec))) return;
+  if (retry_fd_ >= 0) {
+    ::close(retry_fd_);
+    retry_fd_ = -1;
+  }
+  if (::rename(held.c_str(), retry_tmp_.c_str()) != 0) throw io_error("adopt", held);
+  any_failed_ = true;
+  has_retry_lines_ = true;
+}
+
 PlacedNames FinishedFileWriter::finish() {
   sync_and_close(outcome_fd_, outcome_tmp_);
   sync_and_close(retry_fd_, retry_tmp_);

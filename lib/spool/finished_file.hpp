@@ -35,6 +35,16 @@ class FinishedFileWriter {
   // leaving the input in active/ so it is worked again (same claim id, same jobIds).
   PlacedNames finish();
 
+  // Job following: the submissions ended but the jobs run on. The outcome (and retry) file
+  // is fsynced and kept in active/ under held_outcome_path()/held_retry_path(), beside the
+  // input, until every job has ended; then a new writer adopts it (adopt_held_retry) and
+  // finish() places all. A restart finds the held files there (see recover_claims).
+  void hold();
+  static std::filesystem::path held_outcome_path(const SpoolPaths& paths, const std::string& claim_id);
+  static std::filesystem::path held_retry_path(const SpoolPaths& paths, const std::string& claim_id);
+  // Takes over a held retry file, if there is one, as this writer's retry file.
+  void adopt_held_retry();
+
  private:
   void append(int fd, std::string_view text, const std::filesystem::path& what);
 

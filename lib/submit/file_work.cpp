@@ -189,6 +189,27 @@ asio::awaitable<void> SpoolService::work_file(spool::ClaimedFile claimed) {
     log::info("{} interrupted; it stays in active/ and is resumed at the next start", w.file.original_name);
     co_return;
   }
+  if (settings_.follow.enabled && w.jobs_run > 0) {
+    // Job following: the file waits in active/ until every job it started has ended.
+    bool held = false;
+    try {
+      w.writer.hold();
+      held = true;
+    } catch (const std::exception& e) {
+      no_space = note_write_failure("hold an outcome file", e);
+      if (!no_space) log::error("cannot hold the outcome of {}: {}; it stays in active/", w.file.original_name, e.what());
+    }
+    if (held) {
+      log::info("{}: {} submitted, {} failed; following {} jobs to their end", w.file.original_name, w.submitted,
+                w.failed, w.jobs_run);
+      work.reset();
+      hold_file(claimed);
+    } else if (no_space) {
+      work.reset();
+      co_await work_again_when_space_is_back();
+    }
+    co_return;
+  }
   bool placed_ok = false;
   try {
     auto placed = w.writer.finish();

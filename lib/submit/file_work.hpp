@@ -40,6 +40,7 @@ struct SpoolService::FileWork {
   WallTime accepted_wall;
   MonoTime accepted_mono;
   std::size_t submitted = 0, failed = 0, running = 0;
+  std::size_t jobs_run = 0;  // outcomes with status submitted: jobs that may be followed
   bool interrupted = false;
   // An outcome write failed for lack of space: the partial outcome is thrown away and the
   // whole file is worked again from the journal once space is back (nothing is sent twice).
@@ -66,6 +67,7 @@ struct SpoolService::FileWork {
           ++failed;
         } else {
           ++submitted;
+          if (slot.record.status == spool::SubmitStatus::submitted) ++jobs_run;
         }
       }
       window.pop_front();

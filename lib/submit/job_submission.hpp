@@ -55,6 +55,11 @@ class JobSubmission {
   Step on_reply(const api::ApiReply& reply, MonoTime now, WallTime wall_now, double jitter);
 
   bool finished() const { return stage_ == Stage::done; }
+  // Abort by request, before the run: the request ends failed at its current stage with
+  // `message`. (From the run on, the job is aborted through the API instead.)
+  void abandon(std::string message) {
+    if (stage_ != Stage::done) finish_failed(stage_, 0, std::move(message));
+  }
   Stage stage() const { return stage_; }
   int attempts() const { return attempts_; }
   spool::SubmitStatus status() const { return status_; }

@@ -2,6 +2,7 @@
 // call), then the JobSubmission state machine driven call by call with pacing and backoff
 // (giving up its in-flight place while it waits), then its outcome into the journal and the
 // file's outcome slot. The decisions are JobSubmission's and the pacer's; this is the Asio.
+#include <boost/asio/co_spawn.hpp>
 #include <optional>
 #include <random>
 
@@ -28,10 +29,22 @@ asio::awaitable<bool> SpoolService::drive(JobSubmission& submission, const std::
   bool retry = false;
   while (!submission.finished()) {
     if (stopping_) co_return false;
-    while (paused_ && !stopping_) {
+    while (paused_ && !stopping_ && !abort_requested_.count(submission.job_id())) {
       if (!co_await wait_outside(resumed_, std::chrono::hours(24 * 365))) co_return false;
     }
     if (stopping_) co_return false;
+    if (abort_requested_.count(submission.job_id()) &&
+        (submission.stage() == Stage::create || submission.stage() == Stage::datasource ||
+         submission.stage() == Stage::params)) {
+      // Aborted before its run: nothing more is sent but, if a draft may exist, its abort
+      // (which deletes a job that never started).
+      if (submission.stage() != Stage::create || submission.attempts() > 0) {
+        asio::co_spawn(executor_, send_abort(submission.job_id()),
+                       [](std::exception_ptr e) { log_escape(e, "abort"); });
+      }
+      submission.abandon("aborted on request before it was run (POST /v1/jobs/{requestId}/abort)");
+      co_return true;
+    }
     auto admission = pacer_.admit(retry, clock_.now());
     if (admission.wait.count() > 0) {
       events_.call_paced(admission.by_budget ? "retry_budget" : "rate_limit");
@@ -156,8 +169,21 @@ asio::awaitable<void> SpoolService::run_request(std::shared_ptr<spool::JobReques
       // (A duplicate's record names the earlier job; it must not overwrite that job's.)
       finish.keep_for_request_id = req.request_id;
     }
+    if (settings_.follow.enabled && slot->record.status == SubmitStatus::submitted) {
+      // Followed until it ends, or until its own jobTimeout plus the margin has passed.
+      const auto timeout = std::chrono::seconds(
+          job_timeout_seconds(req.config_json).value_or(settings_.follow.default_job_timeout.count()));
+      const WallTime give_up_at = clock_.wall_now() + timeout + settings_.follow.give_up_margin;
+      finish.follow_deadline_ms =
+          std::chrono::duration_cast<std::chrono::milliseconds>(give_up_at.time_since_epoch()).count();
+      follow(slot->record.job_id, w.file.claim_id, req.line, give_up_at);
+    }
     slot->stored_line = finish.outcome_line;
     journal_.finish(std::move(finish));
+  }
+  if (abort_requested_.erase(slot->record.job_id) > 0 && slot->record.status == SubmitStatus::submitted) {
+    // The abort came while the run was on its way: the job runs, so abort it now.
+    asio::co_spawn(executor_, send_abort(slot->record.job_id), [](std::exception_ptr e) { log_escape(e, "abort"); });
   }
   if (holding_inflight) inflight_places_.release();
   --held_;

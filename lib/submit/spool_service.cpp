@@ -14,6 +14,7 @@
 #include <exception>
 #include <vector>
 
+#include "spool/finished_file.hpp"
 #include "spool/outcome.hpp"
 #include "spool/request_parser.hpp"
 #include "submit/file_work.hpp"
@@ -50,7 +51,9 @@ SpoolService::SpoolService(asio::any_io_executor executor, spool::SpoolPaths pat
              RetryBudget(settings.retry_budget)),
       // Burst of one: a cap on cost should not allow a minute's worth at once.
       run_cap_(settings.max_jobs_per_minute / 60.0, 1),
-      storage_(settings.min_free_bytes, settings.storage_probe_interval) {}
+      storage_(settings.min_free_bytes, settings.storage_probe_interval),
+      follow_book_(settings.follow.max_followed),
+      follow_wakeup_(executor) {}
 
 SpoolService::~SpoolService() {
   if (inotify_fd_ >= 0) ::close(inotify_fd_);
@@ -91,6 +94,7 @@ void SpoolService::stop() {
   }
   sleepers_.notify_all();
   resumed_.notify_all();
+  follow_wakeup_.notify_all();
   work_changed_.notify_all();
   inflight_places_.close();
 }
@@ -288,8 +292,24 @@ asio::awaitable<void> SpoolService::run() {
   for (const auto& file : recovered) live.push_back(file.claim_id);
   journal_.forget_claims_except(std::move(live));
   for (auto& file : recovered) {
+    if (file.held && settings_.follow.enabled) {
+      log::info("following the jobs of {} again (claim {})", file.original_name, file.claim_id);
+      hold_file(std::move(file));
+      continue;
+    }
+    if (file.held) {
+      // Following was turned off meanwhile: work the file again; its outcome is rebuilt from
+      // the journal (nothing is sent twice) and placed as soon as its submissions are known.
+      std::error_code ignored;
+      std::filesystem::remove(spool::FinishedFileWriter::held_outcome_path(paths_, file.claim_id), ignored);
+      std::filesystem::remove(spool::FinishedFileWriter::held_retry_path(paths_, file.claim_id), ignored);
+      file.held = false;
+    }
     log::info("resuming interrupted file {} (claim {})", file.original_name, file.claim_id);
     start_file(std::move(file));
+  }
+  if (settings_.follow.enabled) {
+    asio::co_spawn(executor_, follow_loop(), [](std::exception_ptr e) { log_escape(e, "job following"); });
   }
   asio::co_spawn(executor_, housekeeping_hourly(),
                  [](std::exception_ptr e) { log_escape(e, "housekeeping"); });

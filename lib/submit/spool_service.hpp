@@ -7,6 +7,8 @@
 // Single-threaded: everything runs on one executor.
 #pragma once
 
+#include <map>
+
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 
@@ -23,6 +25,7 @@
 #include "spool/spool_paths.hpp"
 #include "spool/storage_guard.hpp"
 #include "submit/fifo_semaphore.hpp"
+#include "submit/follow_book.hpp"
 #include "submit/job_submission.hpp"
 #include "submit/pacing.hpp"
 #include "submit/submit_events.hpp"
@@ -38,6 +41,17 @@ class RequestParser;
 namespace submitd::submit {
 
 struct Slot;  // a request's place in its file's outcome order (file_work.hpp)
+
+// Job following (follow.* keys): every submitted job is read until it ends.
+struct FollowSettings {
+  bool enabled = false;
+  std::chrono::seconds poll_interval{30};
+  std::size_t max_followed = 10000;                 // jobs in memory at once; the rest wait in the journal
+  std::chrono::seconds give_up_margin{3600};        // past the job's own jobTimeout
+  std::chrono::seconds default_job_timeout{86400};  // when a request gives none
+  std::size_t page_size = 100;                      // list page size
+  std::size_t parallel_reads = 16;                  // single-job reads in flight at once
+};
 
 struct SpoolServiceSettings {
   std::uint64_t max_request_bytes = 1024 * 1024;
@@ -58,6 +72,7 @@ struct SpoolServiceSettings {
   // often to look whether space is back once claiming stopped.
   std::uint64_t min_free_bytes = 0;
   std::chrono::milliseconds storage_probe_interval{5000};
+  FollowSettings follow;
 };
 
 class SpoolService {
@@ -94,6 +109,16 @@ class SpoolService {
   std::string accept_posted(const std::string& content, const std::string& name);
   std::size_t active_files() const { return active_files_; }
   bool watching() const { return watching_; }
+  // Job following: jobs followed now (in memory), files waiting for their jobs' ends.
+  std::size_t followed_jobs() const { return follow_book_.size(); }
+  std::size_t held_files() const { return held_files_.size(); }
+  // Abort by requestId (the control socket's POST /v1/jobs/{id}/abort); never waits.
+  struct AbortResult {
+    enum class Kind { unknown, requested, already_ended, not_followed } kind = Kind::unknown;
+    std::string job_id;
+    std::string message;
+  };
+  AbortResult abort(const std::string& request_id);
   // Claiming stopped for lack of disk space, and why (see spool/storage_guard.hpp).
   bool storage_full() const { return storage_.full(); }
   const std::string& storage_problem() const { return storage_.reason(); }
@@ -121,6 +146,24 @@ class SpoolService {
   // whether it was for lack of space.
   bool note_write_failure(std::string_view what, const std::exception& e);
   void storage_spell_started();
+
+  // Job following (follow_run.cpp).
+  void follow(const std::string& job_id, const std::string& claim_id, std::uint64_t line,
+              WallTime give_up_at);
+  void hold_file(spool::ClaimedFile file);
+  boost::asio::awaitable<void> follow_loop();
+  boost::asio::awaitable<void> poll_round();
+  boost::asio::awaitable<void> read_singly(std::vector<std::string> ids, std::vector<api::JobSeen>& ended);
+  boost::asio::awaitable<std::optional<api::JobListPage>> read_list_page(std::uint64_t offset);
+  // The job ended (or is given up on): its final record into the journal, out of the book.
+  // False when its results could not be read now (it stays followed; next round).
+  boost::asio::awaitable<bool> end_followed(const api::JobSeen& job);
+  void record_end(const std::string& job_id, const std::string& final, std::string_view label,
+                  std::optional<double> duration_s);
+  void reload_followed_from_journal();
+  // Places a held file once none of its jobs is still running.
+  boost::asio::awaitable<void> place_if_all_ended(std::string claim_id);
+  boost::asio::awaitable<void> send_abort(std::string job_id);
   void report_backlog(const spool::IncomingScan& scan);
 
   boost::asio::any_io_executor executor_;
@@ -163,6 +206,11 @@ class SpoolService {
   RateLimiter run_cap_;  // submit.max_jobs_per_minute
   spool::StorageGuard storage_;
   MonoTime last_space_check_{};
+  FollowBook follow_book_;
+  std::map<std::string, spool::ClaimedFile> held_files_;  // by claim id
+  std::set<std::string> placing_;                          // held files being placed now
+  std::set<std::string> abort_requested_;                  // jobIds whose submission must stop
+  Wakeup follow_wakeup_;
 };
 
 }  // namespace submitd::submit

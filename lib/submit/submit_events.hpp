@@ -3,6 +3,7 @@
 #pragma once
 
 #include <chrono>
+#include <optional>
 #include <string_view>
 
 #include "api/http_call.hpp"
@@ -22,6 +23,10 @@ class SubmitEvents {
   virtual void call_paced(std::string_view /*why*/) {}
   virtual void inflight_changed(std::size_t /*inflight*/) {}
   virtual void paused_changed(bool /*paused*/) {}
+  // Job following: how many jobs are followed now; a followed job ended (label from
+  // follow_book's ended_label, or "gave_up") after `duration_s` of running, when known.
+  virtual void followed_changed(std::size_t /*followed*/) {}
+  virtual void job_ended(std::string_view /*label*/, std::optional<double> /*duration_s*/) {}
   // Claiming stopped for lack of disk space (true) or started again (false).
   virtual void storage_changed(bool /*full*/) {}
   virtual void backlog_changed(std::size_t /*files_waiting*/, double /*oldest_age_seconds*/) {}

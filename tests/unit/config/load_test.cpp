@@ -48,6 +48,10 @@ TEST(LoadSettings, MinimalConfigGetsDocumentedDefaults) {
   EXPECT_EQ(s.spool.rescan_interval, std::chrono::milliseconds(2000));
   EXPECT_EQ(s.spool.done_retention, std::chrono::days(7));
   EXPECT_EQ(s.spool.min_free_bytes, 64ull << 20);
+  EXPECT_FALSE(s.follow.enabled);
+  EXPECT_EQ(s.follow.poll_interval, std::chrono::seconds(30));
+  EXPECT_EQ(s.follow.max_followed, 10000u);
+  EXPECT_EQ(s.follow.give_up_margin, std::chrono::seconds(3600));
   EXPECT_EQ(s.spool.give_up_after, std::chrono::seconds(86400));
   EXPECT_EQ(s.state.dir, "/var/spool/submitd/state");
   EXPECT_FALSE(s.control.socket);
@@ -92,7 +96,16 @@ level = "debug"
 [submit]
 request_id_retention_days = 30
 force_test_jobs = true
+[follow]
+enabled = true
+poll_interval_s = 5
+max_followed = 200
+give_up_margin_s = 0
 )");
+  EXPECT_TRUE(s.follow.enabled);
+  EXPECT_EQ(s.follow.poll_interval, std::chrono::seconds(5));
+  EXPECT_EQ(s.follow.max_followed, 200u);
+  EXPECT_EQ(s.follow.give_up_margin, std::chrono::seconds(0));
   EXPECT_EQ(s.api.host, "emulator.test");
   EXPECT_EQ(s.api.port, 8443);
   EXPECT_EQ(s.api.base_path, "/api/v2");
@@ -161,6 +174,9 @@ TEST(LoadSettings, IntegerRanges) {
               HasSubstr("must be between 1024 and 67108864"));
   EXPECT_THAT(error_of(kSpool + "rescan_interval_ms = 99"),
               HasSubstr("spool.rescan_interval_ms = 99: must be between 100"));
+  EXPECT_THAT(error_of(kSpool + "[follow]\npoll_interval_s = 0"),
+              HasSubstr("follow.poll_interval_s = 0: must be between 1 and 86400"));
+  EXPECT_THAT(error_of(kSpool + "[follow]\nenabled = 1"), HasSubstr("follow.enabled = 1"));
   EXPECT_THAT(error_of(kSpool + "min_free_mb = -1"),
               HasSubstr("spool.min_free_mb = -1: must be between 0 and 1048576"));
   EXPECT_THAT(error_of(kSpool + "done_retention_days = -1"),
@@ -333,7 +349,7 @@ TEST(LoadSettings, InvalidTomlNamesPosition) {
 
 TEST(LoadSettings, KnownKeysListsTheSchema) {
   auto keys = known_keys();
-  EXPECT_EQ(keys.size(), 33u);
+  EXPECT_EQ(keys.size(), 37u);
   EXPECT_EQ(keys.front(), "api.base_url");
   EXPECT_NE(std::find(keys.begin(), keys.end(), "submit.force_test_jobs"), keys.end());
 }

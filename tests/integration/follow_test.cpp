@@ -1,0 +1,205 @@
+// Role: job following end to end, driven by the emulator's job state machine: 2,000 followed
+// jobs through API faults and a SIGKILL in the middle end with the right final state and
+// results in their outcomes (jobs that complete, and jobs that fail with an error message),
+// with the polling cost measured and bounded; abort of a queued request and of a running job
+// (through the socket and the CLI); a job that outlives its jobTimeout is given up on.
+#include <simdjson.h>
+
+#include <gtest/gtest.h>
+
+#include <fmt/format.h>
+
+#include <cstdio>
+
+#include "harness.hpp"
+#include "ledger.hpp"
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+using namespace submitd::testing;
+
+namespace {
+
+class Follow : public TempDirTest {
+ protected:
+  Follow() : TempDirTest("follow") {}
+};
+
+// request_line(n) with another template and, when given, another jobTimeout.
+std::string request_with(int n, const std::string& template_id, int job_timeout_s = 0) {
+  std::string line = request_line(n);
+  line.replace(line.find("img-gen-diffusers"), 17, template_id);
+  if (job_timeout_s > 0) line.replace(line.find("\"jobTimeout\":86400"), 18, fmt::format("\"jobTimeout\":{}", job_timeout_s));
+  return line;
+}
+
+struct Outcome {
+  std::string request_id, status, final_state, error_message, first_link;
+  bool has_final = false, gave_up = false;
+};
+
+std::map<std::string, Outcome> outcomes_by_request(const DaemonUnderTest& d) {
+  std::map<std::string, Outcome> out;
+  simdjson::dom::parser parser;
+  for (const auto& line : all_outcomes(d)) {
+    simdjson::dom::element r;
+    if (parser.parse(simdjson::padded_string(line)).get(r)) {
+      ADD_FAILURE() << "not JSON: " << line;
+      continue;
+    }
+    Outcome o;
+    o.request_id = std::string(std::string_view(r["requestId"]));
+    o.status = std::string(std::string_view(r["status"]));
+    simdjson::dom::element f;
+    if (!r["final"].get(f)) {
+      o.has_final = f.is_object();
+      std::string_view s;
+      if (!f["state"].get(s)) o.final_state = s;
+      if (!f["errorMessage"].get(s)) o.error_message = s;
+      bool gave_up = false;
+      if (!f["gaveUp"].get(gave_up)) o.gave_up = gave_up;
+      simdjson::dom::array results;
+      if (!f["results"].get(results) && results.size() > 0) {
+        if (!results.at(0)["link"].get(s)) o.first_link = s;
+      }
+    }
+    if (out.count(o.request_id)) ADD_FAILURE() << "two outcomes for " << o.request_id;
+    out[o.request_id] = o;
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST_F(Follow, TwoThousandJobsEndWithTheirStateAndResultsAcrossAKill) {
+  Emulator emulator(dir_ / "emulator", {"--fail-503", "0.05", "--reset-after", "0.02", "--job-duration-ms", "1500",
+                                        "--seed", "7"});
+  DaemonUnderTest daemon(dir_ / "daemon", emulator, "\n[follow]\nenabled = true\npoll_interval_s = 1\n"
+                                                   "[metrics]\nlisten = \"127.0.0.1:0\"\n");
+  constexpr int kFiles = 4, kLines = 500;
+  for (int f = 0; f < kFiles; ++f) {
+    std::string body;
+    for (int l = 0; l < kLines; ++l) {
+      const int n = f * kLines + l;
+      // Every tenth job runs a template the emulator fails, with an error message.
+      body += (n % 10 == 3 ? request_with(n, "fail-img-gen") : request_line(n)) + "\n";
+    }
+    daemon.drop(fmt::format("batch-{}.jsonl", f), body);
+  }
+  daemon.start();
+  // Killed while jobs are being submitted and followed; the restart must lose none.
+  ASSERT_TRUE(eventually([&] { return ledger_count(emulator, "totals.runs") >= 800; }, 60s))
+      << read_file(daemon.log_file());
+  daemon.kill_hard();
+  daemon.start();
+  ASSERT_TRUE(eventually([&] {
+    return daemon.count_files("done", ".outcome.jsonl") + daemon.count_files("failed", ".outcome.jsonl") == kFiles;
+  }, 180s)) << read_file(daemon.log_file());
+  auto outcomes = outcomes_by_request(daemon);
+  ASSERT_EQ(outcomes.size(), static_cast<std::size_t>(kFiles * kLines));
+  EXPECT_EQ(daemon.count_files("failed", ""), 0u);  // placement reflects submission: all submitted
+  for (int n = 0; n < kFiles * kLines; ++n) {
+    const Outcome& o = outcomes[fmt::format("it-{}", n)];
+    ASSERT_EQ(o.status, "submitted") << n;
+    ASSERT_TRUE(o.has_final) << n;
+    if (n % 10 == 3) {
+      EXPECT_EQ(o.final_state, "JOB_STATE_FAILED") << n;
+      EXPECT_NE(o.error_message.find("emulated failure"), std::string::npos) << n;
+    } else {
+      EXPECT_EQ(o.final_state, "JOB_STATE_COMPLETE") << n;
+      EXPECT_NE(o.first_link.find("/download/"), std::string::npos) << n;
+    }
+  }
+  for (const auto& [id, job] : read_ledger(emulator)) EXPECT_EQ(job.runs, 1) << id;
+  EXPECT_EQ(daemon.stop(), 0);
+}
+
+// What following costs in API requests, with no faults (so every read in the ledger is one of
+// following's: a first start sends no GET of its own): N jobs that run 3 s each, polled every
+// second. The cost per followed job must not grow with N (list pages serve many jobs at once).
+class FollowCost : public Follow, public ::testing::WithParamInterface<int> {};
+
+TEST_P(FollowCost, PollingCostPerJobStaysBoundedAsJobsGrow) {
+  const int jobs = GetParam();
+  Emulator emulator(dir_ / "emulator", {"--job-duration-ms", "3000"});
+  DaemonUnderTest daemon(dir_ / "daemon", emulator,
+                         "\n[follow]\nenabled = true\npoll_interval_s = 1\n[metrics]\nlisten = \"127.0.0.1:0\"\n");
+  std::string body;
+  for (int n = 0; n < jobs; ++n) body += request_line(n) + "\n";
+  daemon.drop("batch.jsonl", body);
+  const auto started = std::chrono::steady_clock::now();
+  daemon.start();
+  ASSERT_TRUE(eventually([&] { return daemon.count_files("done", ".outcome.jsonl") == 1; }, 120s))
+      << read_file(daemon.log_file());
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  EXPECT_EQ(daemon.metric("bytenite_submitd_jobs_followed"), 0);
+  EXPECT_EQ(daemon.metric("bytenite_submitd_jobs_ended_total{state=\"complete\"}"), jobs);
+  const auto lists = ledger_count(emulator, "totals.lists"), gets = ledger_count(emulator, "totals.gets");
+  const auto results = ledger_count(emulator, "totals.results");
+  const double per_job_minute = static_cast<double>(lists + gets + results) / jobs / (seconds / 60);
+  std::printf("following %d jobs (3 s each, polled every 1 s) for %.1f s: %lld list pages, %lld job reads, "
+              "%lld results reads = %.2f requests per followed job per minute\n",
+              jobs, seconds, static_cast<long long>(lists), static_cast<long long>(gets),
+              static_cast<long long>(results), per_job_minute);
+  // A round costs at most one list pass (ceil(jobs/100) pages) or one page plus one read per
+  // job still followed, whichever is less; one round a second.
+  const std::int64_t pages = (jobs + 99) / 100;
+  EXPECT_LE(lists + gets, static_cast<std::int64_t>((seconds + 2) * (pages + 1)));
+  EXPECT_EQ(results, jobs);  // one results read per completed job
+  EXPECT_EQ(daemon.stop(), 0);
+}
+
+INSTANTIATE_TEST_SUITE_P(Jobs, FollowCost, ::testing::Values(200, 2000),
+                         [](const auto& info) { return "Jobs" + std::to_string(info.param); });
+
+TEST_F(Follow, AbortQueuedAndRunningJobsAndGiveUpOnOneThatOutlivesItsTimeout) {
+  // Jobs run for 10 minutes: they end only when aborted or given up on.
+  Emulator emulator(dir_ / "emulator", {"--job-duration-ms", "600000"});
+  const fs::path socket = dir_ / "control.sock";
+  DaemonUnderTest daemon(dir_ / "daemon", emulator,
+                         "\n[follow]\nenabled = true\npoll_interval_s = 1\ngive_up_margin_s = 0\n"
+                         "[control]\nsocket = \"" + socket.string() + "\"\n");
+  daemon.start();
+  ASSERT_TRUE(eventually([&] { return unix_http(socket, "GET", "/healthz", "").status == 200; }, 20s));
+  ASSERT_EQ(unix_http(socket, "POST", "/v1/pause", "").status, 200);
+  // 1: queued (aborted while paused); 2: running (aborted once run); 3: jobTimeout 2 s.
+  auto posted = unix_http(socket, "POST", "/v1/jobs",
+                          request_line(1) + "\n" + request_line(2) + "\n" + request_with(3, "img-gen-diffusers", 2) + "\n");
+  ASSERT_EQ(posted.status, 202) << posted.body;
+  ASSERT_TRUE(eventually([&] { return unix_http(socket, "GET", "/v1/jobs/it-1", "").status == 200; }, 20s));
+  auto queued = unix_http(socket, "POST", "/v1/jobs/it-1/abort", "");
+  EXPECT_EQ(queued.status, 202) << queued.body;
+  EXPECT_EQ(unix_http(socket, "POST", "/v1/jobs/never-seen/abort", "").status, 404);
+  ASSERT_EQ(unix_http(socket, "POST", "/v1/resume", "").status, 200);
+  ASSERT_TRUE(eventually([&] { return ledger_count(emulator, "totals.runs") == 2; }, 20s))
+      << read_file(daemon.log_file());
+  ASSERT_TRUE(eventually([&] {
+    return unix_http(socket, "GET", "/v1/jobs/it-2", "").body.find("\"state\":\"submitted\"") != std::string::npos;
+  }, 20s));
+  std::string cli_out;
+  EXPECT_EQ(run_cli({"--socket", socket.string(), "abort", "it-2"}, dir_ / "cli-abort.out", cli_out), 0) << cli_out;
+  EXPECT_NE(cli_out.find("abort"), std::string::npos) << cli_out;
+
+  ASSERT_TRUE(eventually([&] { return daemon.count_files("failed", ".outcome.jsonl") == 1; }, 60s))
+      << read_file(daemon.log_file());
+  auto outcomes = outcomes_by_request(daemon);
+  ASSERT_EQ(outcomes.size(), 3u);
+  EXPECT_EQ(outcomes["it-1"].status, "failed");
+  EXPECT_FALSE(outcomes["it-1"].has_final);
+  EXPECT_EQ(outcomes["it-2"].status, "submitted");
+  EXPECT_EQ(outcomes["it-2"].final_state, "JOB_STATE_ABORTED");
+  EXPECT_EQ(outcomes["it-3"].status, "submitted");
+  EXPECT_TRUE(outcomes["it-3"].gave_up);
+  // Given up with the last state it was seen in (still running: partitioning or running).
+  EXPECT_TRUE(outcomes["it-3"].final_state == "JOB_STATE_PARTITIONING" ||
+              outcomes["it-3"].final_state == "JOB_STATE_RUNNING") << outcomes["it-3"].final_state;
+  // The queued request never became a job; the running one was aborted once.
+  auto ledger = read_ledger(emulator);
+  EXPECT_EQ(ledger.size(), 2u);
+  EXPECT_EQ(ledger_count(emulator, "totals.aborts"), 1);
+  // Its end is kept for lookups; aborting it again is refused with the reason.
+  auto looked_up = unix_http(socket, "GET", "/v1/jobs/it-2", "");
+  EXPECT_NE(looked_up.body.find("JOB_STATE_ABORTED"), std::string::npos) << looked_up.body;
+  EXPECT_EQ(unix_http(socket, "POST", "/v1/jobs/it-2/abort", "").status, 409);
+  EXPECT_EQ(daemon.stop(), 0);
+}
