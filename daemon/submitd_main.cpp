@@ -218,6 +218,9 @@ int run_daemon(const std::string& config_path, config::Settings settings, std::s
     st.journal_error = js.last_error;
     st.storage_full = service.storage_full();
     st.storage_problem = service.storage_problem();
+    st.follow_enabled = settings.follow.enabled;
+    st.followed_jobs = service.followed_jobs();
+    st.files_waiting = service.held_files();
     st.token_held = tokens.has_token();
     st.api_connections = pool.open_connections();
     st.api_answering = api_answering;
@@ -358,12 +361,14 @@ int run_daemon(const std::string& config_path, config::Settings settings, std::s
   asio::steady_timer heartbeat(io);
   std::function<void(const boost::system::error_code&)> beat = [&](const boost::system::error_code& ec) {
     if (ec) return;
-    std::string status = fmt::format("STATUS={}{}in flight {}, files active {}, backlog {}, API {} ({} connections){}",
+    std::string status = fmt::format("STATUS={}{}in flight {}, files active {}, backlog {}, API {} ({} connections){}{}",
                                      service.paused() ? "PAUSED; " : "",
                                      service.storage_full() ? "DISK FULL, not claiming; " : "", service.inflight(),
                                      service.active_files(), service.backlog_files(),
                                      api_answering ? std::string("answering") : "trouble: " + api_trouble,
                                      pool.open_connections(),
+                                     settings.follow.enabled ? fmt::format(", following {} jobs", service.followed_jobs())
+                                                             : std::string(),
                                      watchdog ? "\nWATCHDOG=1" : "");
     sd_notify(0, status.c_str());
     heartbeat.expires_after(watchdog ? std::chrono::microseconds(watchdog_usec / 3) : std::chrono::seconds(5));

@@ -321,6 +321,9 @@ ControlAnswer ControlApi::status() {
     out += ",\"journalError\":";
     append_json_string(out, s.journal_error);
   }
+  if (s.follow_enabled) {
+    out += fmt::format(",\"following\":{{\"jobs\":{},\"filesWaiting\":{}}}", s.followed_jobs, s.files_waiting);
+  }
   out += fmt::format(",\"storageFull\":{}", s.storage_full);
   if (s.storage_full) {
     out += ",\"storageProblem\":";

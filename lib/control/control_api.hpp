@@ -35,6 +35,9 @@ struct DaemonStatus {
   std::string journal_error;
   bool storage_full = false;  // claiming stopped for lack of disk space
   std::string storage_problem;
+  bool follow_enabled = false;     // follow.enabled
+  std::size_t followed_jobs = 0;   // jobs followed now (in memory)
+  std::size_t files_waiting = 0;   // files whose jobs are still running (held in active/)
   bool token_held = false;  // a token is in hand
   std::size_t api_connections = 0;
   bool api_answering = false;  // the last API call got an answer below 500

@@ -20,6 +20,7 @@
 
 #include "api/api_error.hpp"
 #include "api/responses.hpp"
+#include "submit/follow_book.hpp"
 #include "submit/retry_policy.hpp"
 
 namespace submitd::fuzz {
@@ -88,6 +89,36 @@ void check_job_state(std::string_view body) {
   std::string state = api::job_state_from_body(body);
   require(simdjson::validate_utf8(state.data(), state.size()), "job state is valid UTF-8", state);
   require(api::job_state_from_body(body) == state, "job_state_from_body is deterministic");
+}
+
+bool bounded_utf8(const std::string& text) {
+  return text.size() <= api::kMaxFieldBytes && simdjson::validate_utf8(text.data(), text.size());
+}
+
+// Job following's readers: every text field bounded and valid UTF-8 (it lands in outcome
+// files), an id on every job, results bounded, and the "final" record built from them is JSON.
+void check_job_readers(std::string_view body) {
+  auto job = api::parse_job_response(body);
+  if (job) {
+    require(!job->id.empty(), "a parsed job has an id");
+    for (const auto* f : {&job->id, &job->state, &job->error_message, &job->started_at, &job->ended_at})
+      require(bounded_utf8(*f), "job fields are bounded UTF-8", *f);
+  }
+  auto page = api::parse_job_list(body);
+  if (page) {
+    for (const auto& j : page->jobs) require(!j.id.empty() && bounded_utf8(j.state), "list jobs have ids", j.id);
+  }
+  auto results = api::parse_job_results(body);
+  if (results) {
+    require(results->size() <= api::kMaxResults, "results are bounded");
+    for (const auto& r : *results) require(bounded_utf8(r.name) && bounded_utf8(r.link), "result fields are bounded UTF-8");
+  }
+  if (job) {
+    std::string final = submit::final_json(*job, results.value_or(std::vector<api::JobResult>{}));
+    simdjson::dom::parser parser;
+    simdjson::dom::element e;
+    require(!parser.parse(simdjson::padded_string(final)).get(e) && e.is_object(), "final record is a JSON object", final);
+  }
 }
 
 // What retry_after_delay must return when the header is delta-seconds, worked out without
@@ -168,6 +199,7 @@ int api_response_one_input(const uint8_t* data, size_t size) {
   check_api_error(status, body);
   check_token_response(body);
   check_job_state(body);
+  check_job_readers(body);
   check_retry_after(body, knob);
   return 0;
 }

@@ -112,6 +112,20 @@ TEST(ControlApi, StatusHealthAndRouting) {
   EXPECT_EQ(s.status, 200);
   EXPECT_NE(s.body.find("\"version\":\"9.9.9\""), std::string::npos);
   EXPECT_NE(s.body.find("\"backlogFiles\":3"), std::string::npos);
+  EXPECT_EQ(s.body.find("\"following\""), std::string::npos);  // only with following on
+  f.status.follow_enabled = true;
+  f.status.followed_jobs = 12;
+  f.status.files_waiting = 2;
+  EXPECT_NE(f.api.handle("GET", "/v1/status", "").body.find("\"following\":{\"jobs\":12,\"filesWaiting\":2}"),
+            std::string::npos);
+  f.status.storage_full = true;
+  f.status.storage_problem = "journal commit: No space left on device";
+  auto full = f.api.handle("GET", "/healthz", "");
+  EXPECT_EQ(full.status, 503);
+  EXPECT_NE(full.body.find("disk full"), std::string::npos) << full.body;
+  EXPECT_NE(f.api.handle("GET", "/v1/status", "").body.find("\"storageFull\":true,\"storageProblem\":\"journal commit"),
+            std::string::npos);
+  f.status.storage_full = false;
   EXPECT_EQ(f.api.handle("GET", "/healthz", "").status, 200);
   f.status.journal_ok = false;
   f.status.journal_error = "disk I/O error";
