@@ -190,7 +190,10 @@ asio::awaitable<void> SpoolService::work_file(spool::ClaimedFile claimed) {
     co_return;
   }
   if (settings_.follow.enabled && w.jobs_run > 0) {
-    // Job following: the file waits in active/ until every job it started has ended.
+    // Job following: the file waits in active/ until every job it started has ended. Its
+    // requests' finishes (and followed rows) must be durable before it is marked held: a
+    // restart trusts a held file's journal rows to be complete.
+    co_await journal_.flush();
     bool held = false;
     try {
       w.writer.hold();

@@ -87,11 +87,18 @@ TEST_F(Follow, TwoThousandJobsEndWithTheirStateAndResultsAcrossAKill) {
     daemon.drop(fmt::format("batch-{}.jsonl", f), body);
   }
   daemon.start();
-  // Killed while jobs are being submitted and followed; the restart must lose none.
-  ASSERT_TRUE(eventually([&] { return ledger_count(emulator, "totals.runs") >= 800; }, 60s))
+  // Killed once at least one file has all its jobs run and waits, held, for their ends.
+  auto held_files = [&] {
+    std::size_t n = 0;
+    for (const auto& e : fs::directory_iterator(daemon.spool() / "active")) n += e.path().filename().string().ends_with(".outcome.held");
+    return n;
+  };
+  ASSERT_TRUE(eventually([&] { return ledger_count(emulator, "totals.runs") >= 1200 && held_files() >= 1; }, 60s))
       << read_file(daemon.log_file());
   daemon.kill_hard();
   daemon.start();
+  ASSERT_TRUE(eventually([&] { return read_file(daemon.log_file()).find("following the jobs of") != std::string::npos; }, 20s))
+      << read_file(daemon.log_file());
   ASSERT_TRUE(eventually([&] {
     return daemon.count_files("done", ".outcome.jsonl") + daemon.count_files("failed", ".outcome.jsonl") == kFiles;
   }, 180s)) << read_file(daemon.log_file());
