@@ -52,6 +52,7 @@ struct Connection {
   std::unique_ptr<TlsStream> stream;
   beast::flat_buffer buffer;
   SSL_SESSION* session = nullptr;  // kept to resume TLS on reconnect
+  const SSL_SESSION* session_copied_from = nullptr;  // the live session `session` copies (identity only)
 
   ~Connection() {
     if (session != nullptr) SSL_SESSION_free(session);
@@ -291,7 +292,11 @@ struct HttpsPool::Impl : std::enable_shared_from_this<HttpsPool::Impl> {
   // keep-alive connection the server dropped does), which would spoil the next resumption.
   void remember_session(Connection& c) {
     SSL_SESSION* live = SSL_get_session(c.stream->native_handle());
+    // The live session changes only at the handshake and when a new ticket arrives (OpenSSL
+    // then installs a new SSL_SESSION): copy it then, not after every answer.
+    if (live == c.session_copied_from) return;
     if (live == nullptr || !SSL_SESSION_is_resumable(live)) return;
+    c.session_copied_from = live;
     SSL_SESSION* copy = SSL_SESSION_dup(live);
     if (copy == nullptr) return;
     if (c.session != nullptr) SSL_SESSION_free(c.session);

@@ -95,6 +95,8 @@ JournalStore::JournalStore(const Options& options)
                            "WHERE request_id = (SELECT request_id FROM followed WHERE job_id=?1) AND job_id=?1 "
                            "AND rtrim(outcome, char(10)) LIKE '%}' AND instr(outcome, '\"final\":') = 0");
   forget_followed_ = Statement(db_.handle(), "DELETE FROM followed WHERE claim_id=?1");
+  Statement claims(db_.handle(), "SELECT DISTINCT claim_id FROM requests");
+  while (claims.step()) claims_with_rows_.insert(claims.column_text(0));
   // Prepared once: the control socket looks requests up on every GET /v1/jobs/{id}.
   lookup_kept_ = Statement(db_.handle(), "SELECT job_id, status, outcome FROM request_ids WHERE request_id=?1");
   lookup_in_work_ = Statement(db_.handle(),
@@ -137,7 +139,9 @@ std::optional<JournalStore::Row> JournalStore::row(const std::string& claim_id, 
 
 AcceptVerdict JournalStore::accept(const Accept& a) {
   AcceptVerdict v;
-  if (auto existing = row(a.claim_id, a.line)) {
+  // A claim without rows (a file accepted for the first time) cannot have this request's.
+  const bool may_have_row = !claims_with_rows_.insert(a.claim_id).second;
+  if (auto existing = may_have_row ? row(a.claim_id, a.line) : std::nullopt) {
     // The same request again (a restart resumed its file): report how far it got.
     if (existing->step == Step::finished) {
       v.kind = AcceptVerdict::Kind::finished;
@@ -239,6 +243,7 @@ void JournalStore::forget_claim(const std::string& claim_id) {
   forget_claim_.bind(1, claim_id);
   forget_claim_.step();
   forget_claim_.reset();
+  claims_with_rows_.erase(claim_id);
   forget_followed_.bind(1, claim_id);
   forget_followed_.step();
   forget_followed_.reset();
