@@ -60,20 +60,33 @@ std::chrono::nanoseconds RetryBudget::reserve_retry(MonoTime now) {
   return wait_for_debt(-balance_, settings_.min_per_second);
 }
 
-CallPacer::Admission CallPacer::admit(bool retry, MonoTime now) {
+CallPacer::Admission CallPacer::admit(bool retry, bool starts_job, MonoTime now) {
   Admission a;
+  // Each rule reserves its permit now; the call waits for the latest of them.
+  auto consider = [&a](std::chrono::nanoseconds wait, By by) {
+    if (wait > a.wait) {
+      a.wait = wait;
+      a.by = by;
+    }
+  };
   if (retry) {
-    a.wait = budget_.reserve_retry(now);
-    a.by_budget = a.wait.count() > 0;
+    consider(budget_.reserve_retry(now), By::retry_budget);
   } else {
     budget_.fresh_call(now);
   }
-  auto rate_wait = limiter_.reserve(now);
-  if (rate_wait > a.wait) {
-    a.wait = rate_wait;
-    a.by_budget = false;
-  }
+  consider(limiter_.reserve(now), By::rate_limit);
+  if (starts_job && job_starts_.limited()) consider(job_starts_.reserve(now), By::jobs_per_minute);
   return a;
+}
+
+std::string_view paced_label(CallPacer::By by) {
+  switch (by) {
+    case CallPacer::By::rate_limit: return "rate_limit";
+    case CallPacer::By::retry_budget: return "retry_budget";
+    case CallPacer::By::jobs_per_minute: return "jobs_per_minute";
+    case CallPacer::By::none: break;
+  }
+  return "none";
 }
 
 }  // namespace submitd::submit

@@ -13,6 +13,7 @@
 #pragma once
 
 #include <chrono>
+#include <string_view>
 
 #include "util/clock.hpp"
 
@@ -57,20 +58,33 @@ class RetryBudget {
   bool started_ = false;
 };
 
-// Both rules applied to each API call of the submission pipeline.
+// The rules applied to each API call of the submission pipeline: the rate limit and the retry
+// budget to every call, and the cost cap (submit.max_jobs_per_minute, a RateLimiter in jobs per
+// second with a burst of one) to the calls that start a job (run).
 class CallPacer {
  public:
+  enum class By { none, rate_limit, retry_budget, jobs_per_minute };
   struct Admission {
     std::chrono::nanoseconds wait{0};
-    bool by_budget = false;  // the retry budget asked for the (longer) wait
+    By by = By::none;  // the rule that asked for the (longest) wait
   };
-  CallPacer(RateLimiter limiter, RetryBudget budget) : limiter_(limiter), budget_(budget) {}
-  // `retry`: the call repeats one that met transient trouble.
-  Admission admit(bool retry, MonoTime now);
+  CallPacer(RateLimiter limiter, RetryBudget budget, RateLimiter job_starts = RateLimiter(0, 1))
+      : limiter_(limiter), budget_(budget), job_starts_(job_starts) {}
+  // `retry`: the call repeats one that met transient trouble; `starts_job`: it is a run.
+  Admission admit(bool retry, bool starts_job, MonoTime now);
+  // SIGHUP: new rate limit and retry budget (they start afresh); the cost cap's bucket stays.
+  void replace_call_rules(RateLimiter limiter, RetryBudget budget) {
+    limiter_ = limiter;
+    budget_ = budget;
+  }
 
  private:
   RateLimiter limiter_;
   RetryBudget budget_;
+  RateLimiter job_starts_;
 };
+
+// The calls_paced_total{by} label of a rule.
+std::string_view paced_label(CallPacer::By by);
 
 }  // namespace submitd::submit

@@ -45,19 +45,12 @@ asio::awaitable<bool> SpoolService::drive(JobSubmission& submission, const std::
       submission.abandon("aborted on request before it was run (POST /v1/jobs/{requestId}/abort)");
       co_return true;
     }
-    auto admission = pacer_.admit(retry, clock_.now());
+    // A run starts a job: the cost cap (submit.max_jobs_per_minute) applies to it; reading a
+    // job (check_run) is not capped. Waits are spent outside the in-flight set.
+    auto admission = pacer_.admit(retry, submission.stage() == Stage::run, clock_.now());
     if (admission.wait.count() > 0) {
-      events_.call_paced(admission.by_budget ? "retry_budget" : "rate_limit");
+      events_.call_paced(paced_label(admission.by));
       if (!co_await wait_outside(sleepers_, admission.wait)) co_return false;
-    }
-    if (submission.stage() == Stage::run && run_cap_.limited()) {
-      // Cost cap: jobs started per minute (submit.max_jobs_per_minute). A run waits its turn
-      // outside the in-flight set; reading a job (check_run) is not capped.
-      auto wait = run_cap_.reserve(clock_.now());
-      if (wait.count() > 0) {
-        events_.call_paced("jobs_per_minute");
-        if (!co_await wait_outside(sleepers_, wait)) co_return false;
-      }
     }
     api::HttpCall call = submission.current_call();
     api::ApiReply reply = co_await api_.send(call);

@@ -48,9 +48,9 @@ SpoolService::SpoolService(asio::any_io_executor executor, spool::SpoolPaths pat
       inflight_places_(executor, settings.max_inflight),
       max_held_(settings.max_held > 0 ? settings.max_held : 4 * settings.max_inflight),
       pacer_(RateLimiter(settings.rate_limit_per_second, std::max(1.0, settings.rate_limit_per_second / 10)),
-             RetryBudget(settings.retry_budget)),
-      // Burst of one: a cap on cost should not allow a minute's worth at once.
-      run_cap_(settings.max_jobs_per_minute / 60.0, 1),
+             RetryBudget(settings.retry_budget),
+             // Burst of one: a cap on cost should not allow a minute's worth at once.
+             RateLimiter(settings.max_jobs_per_minute / 60.0, 1)),
       storage_(settings.min_free_bytes, settings.storage_probe_interval),
       follow_book_(settings.follow.max_followed),
       follow_wakeup_(executor) {}
@@ -64,8 +64,8 @@ void SpoolService::apply_live_settings(double rate_limit_per_second, RetryBudget
   settings_.rate_limit_per_second = rate_limit_per_second;
   settings_.retry_budget = budget;
   settings_.submission.timing = timing;
-  pacer_ = CallPacer(RateLimiter(rate_limit_per_second, std::max(1.0, rate_limit_per_second / 10)),
-                     RetryBudget(budget));
+  pacer_.replace_call_rules(RateLimiter(rate_limit_per_second, std::max(1.0, rate_limit_per_second / 10)),
+                            RetryBudget(budget));
 }
 
 void SpoolService::set_paused(bool paused) {

@@ -202,8 +202,7 @@ class SpoolService {
   double oldest_waiting_age_s_ = 0;
   spool::ClaimOrder claim_order_;
   std::multiset<WallTime> waiting_since_;  // per active file: when it was dropped (mtime)
-  CallPacer pacer_;
-  RateLimiter run_cap_;  // submit.max_jobs_per_minute
+  CallPacer pacer_;  // rate limit, retry budget, and the cost cap submit.max_jobs_per_minute
   spool::StorageGuard storage_;
   MonoTime last_space_check_{};
   FollowBook follow_book_;

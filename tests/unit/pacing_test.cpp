@@ -77,16 +77,35 @@ TEST(RetryBudget, AnOutageDoesNotBecomeARetryStorm) {
 TEST(CallPacer, RetriesPassTheBudgetAndEveryCallTheRateLimit) {
   ManualClock clock;
   CallPacer p(RateLimiter(1000, 1000), RetryBudget(RetryBudgetSettings{0, 1}));  // cap 10
-  for (int i = 0; i < 10; ++i) EXPECT_EQ(p.admit(true, clock.now()).wait, 0ns);
-  auto held = p.admit(true, clock.now());
+  for (int i = 0; i < 10; ++i) EXPECT_EQ(p.admit(true, false, clock.now()).wait, 0ns);
+  auto held = p.admit(true, false, clock.now());
   EXPECT_EQ(held.wait, 1s);
-  EXPECT_TRUE(held.by_budget);
-  auto fresh = p.admit(false, clock.now());  // fresh calls never wait for the budget
+  EXPECT_EQ(held.by, CallPacer::By::retry_budget);
+  auto fresh = p.admit(false, false, clock.now());  // fresh calls never wait for the budget
   EXPECT_EQ(fresh.wait, 0ns);
 
   CallPacer limited(RateLimiter(10, 1), RetryBudget(RetryBudgetSettings{}));
-  EXPECT_EQ(limited.admit(false, clock.now()).wait, 0ns);
-  auto second = limited.admit(false, clock.now());
+  EXPECT_EQ(limited.admit(false, false, clock.now()).wait, 0ns);
+  auto second = limited.admit(false, false, clock.now());
   EXPECT_EQ(second.wait, 100ms);
-  EXPECT_FALSE(second.by_budget);
+  EXPECT_EQ(second.by, CallPacer::By::rate_limit);
 }
+
+TEST(CallPacer, TheCostCapSpacesOnlyTheCallsThatStartAJob) {
+  ManualClock clock;
+  // 120 jobs a minute = one run every 500 ms, burst of one; no rate limit.
+  CallPacer p(RateLimiter(0, 1), RetryBudget(RetryBudgetSettings{}), RateLimiter(2, 1));
+  EXPECT_EQ(p.admit(false, true, clock.now()).wait, 0ns);
+  auto second_run = p.admit(false, true, clock.now());
+  EXPECT_EQ(second_run.wait, 500ms);
+  EXPECT_EQ(second_run.by, CallPacer::By::jobs_per_minute);
+  EXPECT_EQ(paced_label(second_run.by), "jobs_per_minute");
+  // Other calls (create, datasource, params, reading a job) pass at once.
+  EXPECT_EQ(p.admit(false, false, clock.now()).wait, 0ns);
+  // A new rate limit and budget (SIGHUP) keep the cap's debt: the third run still queues.
+  p.replace_call_rules(RateLimiter(0, 1), RetryBudget(RetryBudgetSettings{}));
+  EXPECT_EQ(p.admit(false, true, clock.now()).wait, 1000ms);
+  clock.advance(1500ms);
+  EXPECT_EQ(p.admit(false, true, clock.now()).wait, 0ns);
+}
+
