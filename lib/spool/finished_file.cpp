@@ -59,6 +59,9 @@ FinishedFileWriter::~FinishedFileWriter() {
     ::close(retry_fd_);
     ::unlink(retry_tmp_.c_str());
   }
+  // An adopted held retry file that was not placed (the placement failed) goes back to being
+  // held, for the next try. After a placement it is gone from here and this does nothing.
+  if (retry_adopted_) ::rename(retry_tmp_.c_str(), held_retry_path(paths_, file_.claim_id).c_str());
 }
 
 void FinishedFileWriter::append(int fd, std::string_view text, const fs::path& what) {
@@ -118,6 +121,7 @@ void FinishedFileWriter::adopt_held_retry() {
     retry_fd_ = -1;
   }
   if (::rename(held.c_str(), retry_tmp_.c_str()) != 0) throw io_error("adopt", held);
+  retry_adopted_ = true;
   any_failed_ = true;
   has_retry_lines_ = true;
 }

@@ -55,6 +55,7 @@ class FinishedFileWriter {
   int retry_fd_ = -1;
   bool any_failed_ = false;
   bool has_retry_lines_ = false;
+  bool retry_adopted_ = false;  // the retry temp is a held retry file taken over
 };
 
 }  // namespace submitd::spool

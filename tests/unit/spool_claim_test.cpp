@@ -152,3 +152,62 @@ TEST_F(SpoolTest, PruningDeletesOnlyOldFilesInDone) {
   EXPECT_TRUE(fs::exists(paths_.failed / "old-failure.json"));  // failed/ waits for a person
   EXPECT_EQ(prune_done(paths_, cutoff), 0u);
 }
+
+// Job following: a file held while its jobs run survives a restart as held, and its held
+// retry file is never lost, even when a placement fails.
+TEST_F(SpoolTest, HeldFilesAreRecoveredAsHeldAndTheirRetryFileSurvivesAFailedPlacement) {
+  drop("batch.jsonl", "{}\n{}\n");
+  auto claimed = claim_file(paths_, "batch.jsonl");
+  ASSERT_TRUE(claimed);
+  {
+    FinishedFileWriter w(paths_, *claimed);
+    w.add_outcome("{\"line\":1,\"status\":\"submitted\"}\n");
+    w.add_outcome("{\"line\":2,\"status\":\"failed\"}\n");
+    w.add_failed_request("{\"line two\":true}");
+    w.hold();
+  }
+  const fs::path held_outcome = FinishedFileWriter::held_outcome_path(paths_, claimed->claim_id);
+  const fs::path held_retry = FinishedFileWriter::held_retry_path(paths_, claimed->claim_id);
+  ASSERT_TRUE(fs::exists(held_outcome));
+  ASSERT_TRUE(fs::exists(held_retry));
+  auto recovered = recover_claims(paths_);  // a restart keeps held files and says so
+  ASSERT_EQ(recovered.size(), 1u);
+  EXPECT_TRUE(recovered[0].held);
+  EXPECT_TRUE(fs::exists(held_outcome));
+
+  // A placement that fails (failed/ is gone) gives the retry file back to be held.
+  fs::rename(paths_.failed, root_ / "failed-away");
+  {
+    FinishedFileWriter w(paths_, recovered[0]);
+    w.adopt_held_retry();
+    w.add_outcome("{\"line\":1,\"status\":\"submitted\",\"final\":{}}\n");
+    w.note_failure();
+    EXPECT_THROW(w.finish(), std::exception);
+  }
+  EXPECT_TRUE(fs::exists(held_retry));
+  fs::rename(root_ / "failed-away", paths_.failed);
+  {
+    FinishedFileWriter w(paths_, recovered[0]);
+    w.adopt_held_retry();
+    w.add_outcome("{\"line\":1,\"status\":\"submitted\",\"final\":{}}\n");
+    auto placed = w.finish();
+    EXPECT_EQ(placed.input.parent_path(), paths_.failed);
+    EXPECT_EQ(read(placed.retry), "{\"line two\":true}\n");
+  }
+  EXPECT_FALSE(fs::exists(held_retry));
+}
+
+TEST_F(SpoolTest, LeftoverHeldFilesWithoutTheirInputAreRemovedAtRecovery) {
+  // An outcome held for an input already placed (a crash after the placement), and a retry
+  // file held for a file that is not held (a crash inside hold): both go.
+  std::ofstream(paths_.active / ".0123456789abcdef.outcome.held") << "x\n";
+  drop("a.jsonl", "{}\n");
+  auto claimed = claim_file(paths_, "a.jsonl");
+  ASSERT_TRUE(claimed);
+  std::ofstream(FinishedFileWriter::held_retry_path(paths_, claimed->claim_id)) << "y\n";
+  auto recovered = recover_claims(paths_);
+  ASSERT_EQ(recovered.size(), 1u);
+  EXPECT_FALSE(recovered[0].held);
+  EXPECT_FALSE(fs::exists(paths_.active / ".0123456789abcdef.outcome.held"));
+  EXPECT_FALSE(fs::exists(FinishedFileWriter::held_retry_path(paths_, claimed->claim_id)));
+}
