@@ -239,6 +239,22 @@ void check_readable_file(const Reader& r, std::string_view table, std::string_vi
   if (!regular) r.fail(Reader::name(table, key), r.find(table, key), "not a regular file");
 }
 
+template <class T>
+struct NumberOf {
+  using type = T;
+};
+template <class Rep, class Period>
+struct NumberOf<std::chrono::duration<Rep, Period>> {
+  using type = Rep;
+};
+
+// Reads an integer key within [lo, hi] into `field` (an integer, or a std::chrono duration
+// counted in the key's unit), leaving the default when the key is absent.
+template <class Field>
+void read_number(const Reader& r, const char* table, const char* key, std::int64_t lo, std::int64_t hi, Field& field) {
+  if (auto v = r.integer(table, key, lo, hi)) field = Field(static_cast<typename NumberOf<Field>::type>(*v));
+}
+
 void read_api(const Reader& r, ApiSettings& api) {
   if (auto url = r.string("api", "base_url")) {
     std::string why;
@@ -258,27 +274,20 @@ void read_api(const Reader& r, ApiSettings& api) {
   api.api_key_file = r.absolute_path("api", "api_key_file");
   api.ca_file = r.absolute_path("api", "ca_file");
   if (api.ca_file) check_readable_file(r, "api", "ca_file", *api.ca_file);
-  if (auto v = r.integer("api", "connections", 1, 1024))
-    api.connections = static_cast<uint32_t>(*v);
-  if (auto v = r.integer("api", "connect_timeout_ms", 1, 600'000))
-    api.connect_timeout = std::chrono::milliseconds(*v);
-  if (auto v = r.integer("api", "request_timeout_ms", 1, 3'600'000))
-    api.request_timeout = std::chrono::milliseconds(*v);
-  if (auto v = r.integer("api", "max_inflight", 1, 100'000))
-    api.max_inflight = static_cast<uint32_t>(*v);
-  if (auto v = r.integer("api", "retry_base_ms", 1, 600'000)) api.retry_base = std::chrono::milliseconds(*v);
-  if (auto v = r.integer("api", "retry_cap_ms", 1, 86'400'000)) api.retry_cap = std::chrono::milliseconds(*v);
+  read_number(r, "api", "connections", 1, 1024, api.connections);
+  read_number(r, "api", "connect_timeout_ms", 1, 600'000, api.connect_timeout);
+  read_number(r, "api", "request_timeout_ms", 1, 3'600'000, api.request_timeout);
+  read_number(r, "api", "max_inflight", 1, 100'000, api.max_inflight);
+  read_number(r, "api", "retry_base_ms", 1, 600'000, api.retry_base);
+  read_number(r, "api", "retry_cap_ms", 1, 86'400'000, api.retry_cap);
   if (api.retry_cap < api.retry_base)
     r.fail("api.retry_cap_ms", r.find("api", "retry_cap_ms"), "must not be below api.retry_base_ms");
-  if (auto v = r.integer("api", "retry_after_cap_s", 0, 86'400)) api.retry_after_cap = std::chrono::seconds(*v);
-  if (auto v = r.integer("api", "blocked_retry_s", 1, 86'400)) api.blocked_retry = std::chrono::seconds(*v);
-  if (auto v = r.integer("api", "retry_budget_percent", 0, 10'000))
-    api.retry_budget_percent = static_cast<uint32_t>(*v);
-  if (auto v = r.integer("api", "retry_budget_min_per_second", 1, 1'000'000))
-    api.retry_budget_min_per_second = static_cast<uint32_t>(*v);
-  if (auto v = r.integer("api", "rate_limit_per_second", 0, 1'000'000))
-    api.rate_limit_per_second = static_cast<uint32_t>(*v);
-  if (auto v = r.integer("api", "shutdown_grace_s", 0, 3600)) api.shutdown_grace = std::chrono::seconds(*v);
+  read_number(r, "api", "retry_after_cap_s", 0, 86'400, api.retry_after_cap);
+  read_number(r, "api", "blocked_retry_s", 1, 86'400, api.blocked_retry);
+  read_number(r, "api", "retry_budget_percent", 0, 10'000, api.retry_budget_percent);
+  read_number(r, "api", "retry_budget_min_per_second", 1, 1'000'000, api.retry_budget_min_per_second);
+  read_number(r, "api", "rate_limit_per_second", 0, 1'000'000, api.rate_limit_per_second);
+  read_number(r, "api", "shutdown_grace_s", 0, 3600, api.shutdown_grace);
 }
 
 void read_spool(const Reader& r, SpoolSettings& spool) {
@@ -286,18 +295,13 @@ void read_spool(const Reader& r, SpoolSettings& spool) {
   if (!dir)
     r.fail("spool.dir", nullptr, "required: set it to the absolute path of the spool directory");
   spool.dir = *dir;
-  if (auto v = r.integer("spool", "max_request_bytes", 1024, 64 * 1024 * 1024))
-    spool.max_request_bytes = static_cast<uint64_t>(*v);
-  if (auto v = r.integer("spool", "max_active_files", 1, 10'000))
-    spool.max_active_files = static_cast<uint32_t>(*v);
+  read_number(r, "spool", "max_request_bytes", 1024, 64 * 1024 * 1024, spool.max_request_bytes);
+  read_number(r, "spool", "max_active_files", 1, 10'000, spool.max_active_files);
   if (auto v = r.integer("spool", "min_free_mb", 0, 1'048'576))
     spool.min_free_bytes = static_cast<uint64_t>(*v) * 1024 * 1024;
-  if (auto v = r.integer("spool", "rescan_interval_ms", 100, 86'400'000))
-    spool.rescan_interval = std::chrono::milliseconds(*v);
-  if (auto v = r.integer("spool", "done_retention_days", 0, 36'500))
-    spool.done_retention = std::chrono::days(*v);
-  if (auto v = r.integer("spool", "give_up_after_s", 1, 31'536'000))
-    spool.give_up_after = std::chrono::seconds(*v);
+  read_number(r, "spool", "rescan_interval_ms", 100, 86'400'000, spool.rescan_interval);
+  read_number(r, "spool", "done_retention_days", 0, 36'500, spool.done_retention);
+  read_number(r, "spool", "give_up_after_s", 1, 31'536'000, spool.give_up_after);
 }
 
 void read_metrics(const Reader& r, MetricsSettings& metrics) {
@@ -330,8 +334,7 @@ void read_rest(const Reader& r, Settings& s) {
     if (g->empty()) r.fail("control.group", r.find("control", "group"), "must name a group (or be left out)");
     s.control.group = *g;
   }
-  if (auto v = r.integer("control", "max_backlog_files", 1, 100'000'000))
-    s.control.max_backlog_files = static_cast<uint64_t>(*v);
+  read_number(r, "control", "max_backlog_files", 1, 100'000'000, s.control.max_backlog_files);
   if (auto level = r.string("log", "level")) {
     if (*level == "debug")
       s.log.level = LogLevel::debug;
@@ -344,18 +347,13 @@ void read_rest(const Reader& r, Settings& s) {
     else
       r.fail("log.level", r.find("log", "level"), "must be one of debug, info, warning, error");
   }
-  if (auto v = r.integer("submit", "max_jobs_per_minute", 0, 10'000'000))
-    s.submit.max_jobs_per_minute = static_cast<uint32_t>(*v);
-  if (auto v = r.integer("submit", "request_id_retention_days", 1, 3650))
-    s.submit.request_id_retention = std::chrono::days(*v);
+  read_number(r, "submit", "max_jobs_per_minute", 0, 10'000'000, s.submit.max_jobs_per_minute);
+  read_number(r, "submit", "request_id_retention_days", 1, 3650, s.submit.request_id_retention);
   if (auto v = r.boolean("submit", "force_test_jobs")) s.submit.force_test_jobs = *v;
   if (auto v = r.boolean("follow", "enabled")) s.follow.enabled = *v;
-  if (auto v = r.integer("follow", "poll_interval_s", 1, 86'400))
-    s.follow.poll_interval = std::chrono::seconds(*v);
-  if (auto v = r.integer("follow", "max_followed", 1, 10'000'000))
-    s.follow.max_followed = static_cast<uint32_t>(*v);
-  if (auto v = r.integer("follow", "give_up_margin_s", 0, 31'536'000))
-    s.follow.give_up_margin = std::chrono::seconds(*v);
+  read_number(r, "follow", "poll_interval_s", 1, 86'400, s.follow.poll_interval);
+  read_number(r, "follow", "max_followed", 1, 10'000'000, s.follow.max_followed);
+  read_number(r, "follow", "give_up_margin_s", 0, 31'536'000, s.follow.give_up_margin);
 }
 
 }  // namespace
