@@ -1,5 +1,6 @@
 // Role: the blocking control-socket client (see control_client.hpp).
 #include "cli/control_client.hpp"
+#include "util/fd_io.hpp"
 
 #include <sys/socket.h>
 #include <sys/time.h>
@@ -40,15 +41,9 @@ ControlReply control_request(const std::filesystem::path& socket, const std::str
   std::string request = method + " " + target + " HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n" +
                         "Content-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) +
                         "\r\n\r\n" + body;
-  std::string_view rest = request;
-  while (!rest.empty()) {
-    ssize_t n = ::write(fd.get(), rest.data(), rest.size());
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      reply.error = std::string("sending failed: ") + std::strerror(errno);
-      return reply;
-    }
-    rest.remove_prefix(static_cast<std::size_t>(n));
+  if (!write_all(fd.get(), request)) {
+    reply.error = std::string("sending failed: ") + std::strerror(errno);
+    return reply;
   }
   std::string response;
   char buf[8192];

@@ -1,5 +1,6 @@
 // Role: the safe spool drop (see spool_drop.hpp).
 #include "cli/spool_drop.hpp"
+#include "util/fd_io.hpp"
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -30,14 +31,8 @@ void copy_synced(int source_fd, const fs::path& path) {
       throw std::system_error(errno, std::generic_category(), "read the input");
     }
     if (got == 0) break;
-    std::string_view chunk(buf.data(), static_cast<std::size_t>(got));
-    while (!chunk.empty()) {
-      ssize_t n = ::write(fd.get(), chunk.data(), chunk.size());
-      if (n < 0) {
-        if (errno == EINTR) continue;
-        throw std::system_error(errno, std::generic_category(), "write " + path.string());
-      }
-      chunk.remove_prefix(static_cast<std::size_t>(n));
+    if (!write_all(fd.get(), std::string_view(buf.data(), static_cast<std::size_t>(got)))) {
+      throw std::system_error(errno, std::generic_category(), "write " + path.string());
     }
   }
   if (::fsync(fd.get()) != 0) throw std::system_error(errno, std::generic_category(), "fsync " + path.string());

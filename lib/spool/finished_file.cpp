@@ -8,6 +8,7 @@
 #include <system_error>
 
 #include "util/durable_fs.hpp"
+#include "util/fd_io.hpp"
 
 namespace submitd::spool {
 namespace fs = std::filesystem;
@@ -65,14 +66,7 @@ FinishedFileWriter::~FinishedFileWriter() {
 }
 
 void FinishedFileWriter::append(int fd, std::string_view text, const fs::path& what) {
-  while (!text.empty()) {
-    ssize_t n = ::write(fd, text.data(), text.size());
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      throw io_error("write", what);
-    }
-    text.remove_prefix(static_cast<std::size_t>(n));
-  }
+  if (!write_all(fd, text)) throw io_error("write", what);
 }
 
 void FinishedFileWriter::add_outcome(std::string_view json_line) {

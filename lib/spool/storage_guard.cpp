@@ -7,6 +7,8 @@
 
 #include <cerrno>
 #include <fmt/format.h>
+
+#include "util/fd_io.hpp"
 #include <string>
 
 namespace submitd::spool {
@@ -82,14 +84,7 @@ bool probe_write(const std::string& dir) {
   if (fd < 0) return false;
   // About one outcome file's worth of a small batch: enough to say "writes fit again".
   static const std::string block(64 * 1024, '\n');
-  bool ok = true;
-  std::string_view left = block;
-  while (ok && !left.empty()) {
-    ssize_t n = ::write(fd, left.data(), left.size());
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) ok = false;
-    else left.remove_prefix(static_cast<std::size_t>(n));
-  }
+  bool ok = write_all(fd, block);
   if (ok && ::fsync(fd) != 0) ok = false;
   ::close(fd);
   ::unlink(path.c_str());

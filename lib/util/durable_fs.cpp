@@ -1,5 +1,6 @@
 // Role: durable writes and no-replace renames (see durable_fs.hpp).
 #include "util/durable_fs.hpp"
+#include "util/fd_io.hpp"
 #include "util/unique_fd.hpp"
 
 #include <fcntl.h>
@@ -32,16 +33,10 @@ void write_file_durably(const std::filesystem::path& final_path, std::string_vie
   auto tmp = dir / ("." + final_path.filename().string() + ".tmp-" + random_hex(4));
   UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode));
   if (fd.get() < 0) throw sys_error("create", tmp);
-  std::size_t written = 0;
-  while (written < content.size()) {
-    ssize_t n = ::write(fd.get(), content.data() + written, content.size() - written);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      auto err = sys_error("write", tmp);
-      ::unlink(tmp.c_str());
-      throw err;
-    }
-    written += static_cast<std::size_t>(n);
+  if (!write_all(fd.get(), content)) {
+    auto err = sys_error("write", tmp);
+    ::unlink(tmp.c_str());
+    throw err;
   }
   if (::fsync(fd.get()) != 0 || ::close(fd.release()) != 0) {
     auto err = sys_error("fsync", tmp);
