@@ -97,7 +97,9 @@ std::vector<FollowedRow> Journal::followed_of_claim(const std::string& claim_id)
   return reader().followed_of_claim(claim_id);
 }
 
-std::vector<FollowedRow> Journal::unfinished_followed() { return reader().unfinished_followed(); }
+std::vector<FollowedRow> Journal::unfinished_followed(std::size_t limit) {
+  return reader().unfinished_followed(limit);
+}
 
 JournalStats Journal::stats() const {
   std::lock_guard lock(mutex_);

@@ -60,7 +60,7 @@ class Journal {
   // Followed jobs of one file / all not yet ended; committed records only (flush() first
   // to see what was just queued). Read through the lookup connection, on the caller's thread.
   std::vector<FollowedRow> followed_of_claim(const std::string& claim_id);
-  std::vector<FollowedRow> unfinished_followed();
+  std::vector<FollowedRow> unfinished_followed(std::size_t limit);
   // Completes when everything queued before it is durable.
   boost::asio::awaitable<void> flush();
 

@@ -81,7 +81,7 @@ JournalStore::JournalStore(const Options& options)
   followed_of_claim_ = Statement(
       db_.handle(), "SELECT job_id, claim_id, line, deadline_ms, final FROM followed WHERE claim_id=?1 ORDER BY line");
   unfinished_followed_ = Statement(
-      db_.handle(), "SELECT job_id, claim_id, line, deadline_ms, final FROM followed WHERE final IS NULL");
+      db_.handle(), "SELECT job_id, claim_id, line, deadline_ms, final FROM followed WHERE final IS NULL LIMIT ?1");
   if (options.read_only) return;
   insert_followed_ = Statement(db_.handle(),
                                "INSERT OR IGNORE INTO followed(job_id, claim_id, line, request_id, deadline_ms) "
@@ -237,7 +237,10 @@ std::vector<FollowedRow> JournalStore::followed_of_claim(const std::string& clai
   return followed_where(followed_of_claim_);
 }
 
-std::vector<FollowedRow> JournalStore::unfinished_followed() { return followed_where(unfinished_followed_); }
+std::vector<FollowedRow> JournalStore::unfinished_followed(std::size_t limit) {
+  unfinished_followed_.bind(1, static_cast<std::int64_t>(std::min<std::size_t>(limit, INT64_MAX)));
+  return followed_where(unfinished_followed_);
+}
 
 void JournalStore::forget_claim(const std::string& claim_id) {
   forget_claim_.bind(1, claim_id);

@@ -104,7 +104,8 @@ class JournalStore {
   // the requestId index's outcome, so a lookup by requestId shows it.
   void set_final(const std::string& job_id, const std::string& final_json);
   std::vector<FollowedRow> followed_of_claim(const std::string& claim_id);
-  std::vector<FollowedRow> unfinished_followed();
+  // At most `limit` of the followed jobs not yet ended.
+  std::vector<FollowedRow> unfinished_followed(std::size_t limit);
   // Deletes the records of a file that has been placed in done/ or failed/ (compaction).
   void forget_claim(const std::string& claim_id);
   // Deletes every claim's records except these (at start: files no longer in active/).

@@ -38,6 +38,8 @@ class FollowBook {
   std::size_t room() const { return capacity_ - std::min(capacity_, jobs_.size()); }
   bool overflowed() const { return overflowed_; }
   void clear_overflow() { overflowed_ = false; }
+  // The journal may hold more than fits (a reload filled the book to the brim).
+  void set_overflowed() { overflowed_ = true; }
 
   // The job ended (or was given up): out of the book. nullopt if it was not in it.
   std::optional<FollowedJob> remove(const std::string& job_id);

@@ -49,11 +49,15 @@ void SpoolService::hold_file(spool::ClaimedFile file) {
 void SpoolService::reload_followed_from_journal() {
   // Jobs that did not fit in the book wait in the journal; take them in as room frees up.
   follow_book_.clear_overflow();
-  for (auto& row : journal_.unfinished_followed()) {
+  // The rows already in the book are among the unfinished ones: reading room + size() rows
+  // is enough to find `room` new ones, and bounds what a huge backlog of followed jobs costs.
+  for (auto& row : journal_.unfinished_followed(follow_book_.room() + follow_book_.size())) {
     if (follow_book_.contains(row.job_id)) continue;
     WallTime give_up = WallTime(std::chrono::milliseconds(row.deadline_ms));
     if (!follow_book_.add(FollowedJob{row.job_id, row.claim_id, row.line, give_up, {}})) break;
   }
+  // Filled to the brim: more may wait in the journal (a reload that finds none clears this).
+  if (follow_book_.room() == 0) follow_book_.set_overflowed();
   events_.followed_changed(follow_book_.size());
 }
 

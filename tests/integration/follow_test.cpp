@@ -159,6 +159,29 @@ TEST_P(FollowCost, PollingCostPerJobStaysBoundedAsJobsGrow) {
 INSTANTIATE_TEST_SUITE_P(Jobs, FollowCost, ::testing::Values(200, 2000),
                          [](const auto& info) { return "Jobs" + std::to_string(info.param); });
 
+TEST_F(Follow, MoreJobsThanMaxFollowedWaitInTheJournalAndAllEnd) {
+  // 300 jobs, 40 followed at a time: the rest wait in the journal and are taken in as
+  // others end; every one still ends with its final state.
+  Emulator emulator(dir_ / "emulator", {"--job-duration-ms", "500"});
+  DaemonUnderTest daemon(dir_ / "daemon", emulator,
+                         "\n[follow]\nenabled = true\npoll_interval_s = 1\nmax_followed = 40\n"
+                         "[metrics]\nlisten = \"127.0.0.1:0\"\n");
+  std::string body;
+  for (int n = 0; n < 300; ++n) body += request_line(n) + "\n";
+  daemon.drop("many.jsonl", body);
+  daemon.start();
+  double most_followed = 0;
+  ASSERT_TRUE(eventually([&] {
+    most_followed = std::max(most_followed, daemon.metric("bytenite_submitd_jobs_followed"));
+    return daemon.count_files("done", ".outcome.jsonl") == 1;
+  }, 120s)) << read_file(daemon.log_file());
+  EXPECT_LE(most_followed, 40);
+  auto outcomes = outcomes_by_request(daemon);
+  ASSERT_EQ(outcomes.size(), 300u);
+  for (const auto& [id, o] : outcomes) EXPECT_EQ(o.final_state, "JOB_STATE_COMPLETE") << id;
+  EXPECT_EQ(daemon.stop(), 0);
+}
+
 TEST_F(Follow, AbortQueuedAndRunningJobsAndGiveUpOnOneThatOutlivesItsTimeout) {
   // Jobs run for 10 minutes: they end only when aborted or given up on.
   Emulator emulator(dir_ / "emulator", {"--job-duration-ms", "600000"});

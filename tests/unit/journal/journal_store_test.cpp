@@ -219,7 +219,8 @@ TEST_F(JournalStoreTest, FollowedJobsKeepTheirEndAndTheRequestIdIndexShowsIt) {
     s.finish(f1);
     s.finish(f2);
     s.commit();
-    EXPECT_EQ(s.unfinished_followed().size(), 2u);
+    EXPECT_EQ(s.unfinished_followed(10).size(), 2u);
+    EXPECT_EQ(s.unfinished_followed(1).size(), 1u);
     s.begin();
     s.set_final("job-1", R"({"state":"JOB_STATE_COMPLETE"})");
     s.set_final("job-1", R"({"state":"overwritten?"})");  // the first end stands
@@ -233,7 +234,7 @@ TEST_F(JournalStoreTest, FollowedJobsKeepTheirEndAndTheRequestIdIndexShowsIt) {
   EXPECT_EQ(rows[0].deadline_ms, 5000);
   EXPECT_EQ(rows[0].final_json, R"({"state":"JOB_STATE_COMPLETE"})");
   EXPECT_TRUE(rows[1].final_json.empty());
-  auto unfinished = again.unfinished_followed();
+  auto unfinished = again.unfinished_followed(100);
   ASSERT_EQ(unfinished.size(), 1u);
   EXPECT_EQ(unfinished[0].job_id, "job-2");
   EXPECT_EQ(again.lookup("given-1")->outcome_line,
