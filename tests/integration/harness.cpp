@@ -4,6 +4,7 @@
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <signal.h>
@@ -70,8 +71,13 @@ ChildProcess::ChildProcess(const std::vector<std::string>& argv, const fs::path&
   envp.push_back(nullptr);
   int log_fd = ::open(log_file.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
   if (log_fd < 0) throw std::runtime_error("cannot open " + log_file.string());
+  const pid_t parent = ::getpid();
   pid_ = ::fork();
   if (pid_ == 0) {
+    // If the test process dies (a crash, a failed assertion in a helper thread's abort), its
+    // emulators and daemons go with it instead of lingering after the run.
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (::getppid() != parent) ::_exit(127);
     ::dup2(log_fd, 1);
     ::dup2(log_fd, 2);
     int devnull = ::open("/dev/null", O_RDONLY);
