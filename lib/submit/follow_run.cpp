@@ -39,11 +39,15 @@ void SpoolService::follow(const std::string& job_id, const std::string& claim_id
   events_.followed_changed(follow_book_.size());
 }
 
+void SpoolService::spawn_placement(std::string claim_id) {
+  asio::co_spawn(executor_, place_if_all_ended(std::move(claim_id)),
+                 [](std::exception_ptr e) { log_escape(e, "placing a followed file"); });
+}
+
 void SpoolService::hold_file(spool::ClaimedFile file) {
   std::string claim = file.claim_id;
   held_files_.emplace(claim, std::move(file));
-  asio::co_spawn(executor_, place_if_all_ended(std::move(claim)),
-                 [](std::exception_ptr e) { log_escape(e, "placing a followed file"); });
+  spawn_placement(std::move(claim));
 }
 
 void SpoolService::reload_followed_from_journal() {
@@ -73,14 +77,12 @@ asio::awaitable<void> SpoolService::follow_loop() {
       if (!job) continue;
       log::warn("job {} not ended within its jobTimeout plus follow.give_up_margin_s; no longer followed", id);
       record_end(id, gave_up_json(*job), "gave_up", std::nullopt);
-      asio::co_spawn(executor_, place_if_all_ended(job->claim_id),
-                     [](std::exception_ptr e) { log_escape(e, "placing a followed file"); });
+      spawn_placement(job->claim_id);
     }
     // Held files whose jobs all ended but whose placement failed (a full disk): again.
     for (const auto& [claim, file] : held_files_) {
       if (!placing_.count(claim) && follow_book_.followed_in_claim(claim) == 0) {
-        asio::co_spawn(executor_, place_if_all_ended(claim),
-                       [](std::exception_ptr e) { log_escape(e, "placing a followed file"); });
+        spawn_placement(claim);
       }
     }
     events_.followed_changed(follow_book_.size());
@@ -189,8 +191,7 @@ asio::awaitable<bool> SpoolService::end_followed(const api::JobSeen& job) {
   std::optional<double> duration;
   if (job.duration_s) duration = static_cast<double>(*job.duration_s);
   record_end(job.id, final_json(job, results), ended_label(job.state), duration);
-  asio::co_spawn(executor_, place_if_all_ended(followed->claim_id),
-                 [](std::exception_ptr e) { log_escape(e, "placing a followed file"); });
+  spawn_placement(followed->claim_id);
   co_return true;
 }
 
@@ -223,10 +224,8 @@ asio::awaitable<void> SpoolService::place_if_all_ended(std::string claim_id) {
     if (!in) throw std::runtime_error("cannot read " + held_outcome.string());
     simdjson::dom::parser parser;
     std::string line;
-    std::uint64_t line_in_file = 0;
     // Outcome lines are in input order, one per request; "line" ties them to the journal.
     while (std::getline(in, line)) {
-      ++line_in_file;
       simdjson::dom::element e;
       std::uint64_t request_line = 0;
       std::string_view status;
