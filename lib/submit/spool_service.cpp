@@ -150,25 +150,28 @@ bool SpoolService::storage_allows_claiming() {
     return std::min(spool::free_bytes(paths_.active.string()), spool::free_bytes(paths_.state.string()));
   };
   try {
-    const auto journal = journal_.stats();
-    if (!storage_.full() && journal.stalled && journal.disk_full) {
-      storage_.on_write_failure("journal commit", std::make_error_code(std::errc::no_space_on_device), now);
-      storage_spell_started();
-    }
-    if (storage_.probe_due(now)) {
-      const bool write_ok = spool::probe_write(paths_.active.string()) &&
-                            spool::probe_write(paths_.state.string()) &&
-                            !(journal.stalled && journal.disk_full);
-      if (storage_.on_probe(least_free(), write_ok, now)) {
-        log::info("disk space is back: claiming new work again");
-        events_.storage_changed(false);
-        work_changed_.notify_all();  // files parked for space are worked again
+    if (storage_.full()) {
+      if (storage_.probe_due(now)) {
+        const auto journal = journal_.stats();
+        const bool write_ok = spool::probe_write(paths_.active.string()) &&
+                              spool::probe_write(paths_.state.string()) &&
+                              !(journal.stalled && journal.disk_full);
+        if (storage_.on_probe(least_free(), write_ok, now)) {
+          log::info("disk space is back: claiming new work again");
+          events_.storage_changed(false);
+          work_changed_.notify_all();  // files parked for space are worked again
+        }
       }
-    } else if (!storage_.full() && settings_.min_free_bytes > 0 &&
-               now - last_space_check_ >= std::chrono::milliseconds(500)) {
-      // statvfs at most twice a second: this runs whenever any request finishes.
+    } else if (now - last_space_check_ >= std::chrono::milliseconds(500)) {
+      // At most twice a second: this runs whenever any request finishes.
       last_space_check_ = now;
-      if (storage_.on_free_space(least_free(), now)) storage_spell_started();
+      const auto journal = journal_.stats();
+      if (journal.stalled && journal.disk_full) {
+        storage_.on_write_failure("journal commit", std::make_error_code(std::errc::no_space_on_device), now);
+        storage_spell_started();
+      } else if (settings_.min_free_bytes > 0 && storage_.on_free_space(least_free(), now)) {
+        storage_spell_started();
+      }
     }
   } catch (const std::exception& e) {
     if (auto skipped = scan_error_log_.allow(now)) {
