@@ -150,6 +150,17 @@ std::optional<fs::path> socket_of(const Args& a, const std::optional<config::Set
   return std::nullopt;
 }
 
+// The control socket a command needs; nullopt after telling how to give one.
+std::optional<fs::path> control_socket_for(const Args& a, const std::string& command) {
+  auto settings = a.socket ? std::nullopt : load_config(a);
+  auto socket = socket_of(a, settings);
+  if (!socket) {
+    std::fprintf(stderr, "bytenite-submit: %s needs the control socket: give --socket PATH or a --config "
+                         "with control.socket\n", command.c_str());
+  }
+  return socket;
+}
+
 // Posts one input to the control socket and reports each request's fate.
 int post_file(const fs::path& socket, const std::string& shown, int fd) {
   std::string content;
@@ -245,13 +256,8 @@ int status(const Args& a) {
     std::fprintf(stderr, "bytenite-submit: status takes at most one REQUEST_ID\n");
     return 2;
   }
-  auto settings = a.socket ? std::nullopt : load_config(a);
-  auto socket = socket_of(a, settings);
-  if (!socket) {
-    std::fprintf(stderr, "bytenite-submit: status needs the control socket: give --socket PATH or a --config "
-                         "with control.socket\n");
-    return 2;
-  }
+  auto socket = control_socket_for(a, "status");
+  if (!socket) return 2;
   const std::string target = a.rest.empty() ? "/v1/status" : "/v1/jobs/" + cli::path_segment(a.rest[0]);
   cli::ControlReply reply = cli::control_request(*socket, "GET", target, "");
   if (reply.status != 200) {
@@ -263,13 +269,8 @@ int status(const Args& a) {
 }
 
 int pause_or_resume(const Args& a) {
-  auto settings = a.socket ? std::nullopt : load_config(a);
-  auto socket = socket_of(a, settings);
-  if (!socket) {
-    std::fprintf(stderr, "bytenite-submit: %s needs the control socket: give --socket PATH or a --config "
-                         "with control.socket\n", a.command.c_str());
-    return 2;
-  }
+  auto socket = control_socket_for(a, a.command);
+  if (!socket) return 2;
   cli::ControlReply reply = cli::control_request(*socket, "POST", "/v1/" + a.command, "");
   if (reply.status != 200) {
     std::fprintf(stderr, "bytenite-submit: %s\n", reply.status ? reply.body.c_str() : reply.error.c_str());
@@ -285,13 +286,8 @@ int abort_one(const Args& a) {
     std::fprintf(stderr, "bytenite-submit: abort takes exactly one REQUEST_ID\n");
     return 2;
   }
-  auto settings = a.socket ? std::nullopt : load_config(a);
-  auto socket = socket_of(a, settings);
-  if (!socket) {
-    std::fprintf(stderr, "bytenite-submit: abort needs the control socket: give --socket PATH or a --config "
-                         "with control.socket\n");
-    return 2;
-  }
+  auto socket = control_socket_for(a, "abort");
+  if (!socket) return 2;
   cli::AbortReport report = cli::abort_request(*socket, a.rest[0]);
   if (!report.out.empty()) std::printf("%s\n", report.out.c_str());
   if (!report.err.empty()) std::fprintf(stderr, "bytenite-submit: %s\n", report.err.c_str());
