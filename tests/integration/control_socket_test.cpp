@@ -92,8 +92,7 @@ TEST_F(ControlSocket, AnAcknowledgedPostSurvivesSigkill) {
   DaemonUnderTest daemon(dir_ / "daemon", emulator, control_toml());
   daemon.start();
   ASSERT_TRUE(eventually([&] { return unix_http(socket(), "GET", "/healthz", "").status == 200; }, 20s));
-  std::string body;
-  for (int i = 0; i < 20; ++i) body += request_line(100 + i) + "\n";
+  std::string body = request_lines(100, 20);
   auto posted = unix_http(socket(), "POST", "/v1/jobs", body);
   ASSERT_EQ(posted.status, 202);
   daemon.kill_hard();  // right after the acknowledgement, with calls still in flight
@@ -168,8 +167,7 @@ TEST_F(ControlSocket, PauseHoldsApiCallsAcrossARestartAndResumeReleasesThem) {
   ASSERT_TRUE(eventually([&] { return unix_http(socket(), "GET", "/healthz", "").status == 200; }, 20s));
   auto paused = unix_http(socket(), "POST", "/v1/pause", "");
   ASSERT_EQ(paused.status, 200) << paused.body;
-  std::string body;
-  for (int i = 0; i < 5; ++i) body += request_line(300 + i) + "\n";
+  std::string body = request_lines(300, 5);
   daemon.drop("held.jsonl", body);
   // Intake goes on: the requests are accepted (the journal knows them) ...
   ASSERT_TRUE(eventually([&] {

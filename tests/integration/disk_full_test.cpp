@@ -87,8 +87,7 @@ TEST_P(DiskFullBoth, StopsClaimingKeepsEverythingAndResumesWhenSpaceIsBack) {
                              "[control]\nsocket = \"" + socket.string() + "\"\n"
                              "[metrics]\nlisten = \"127.0.0.1:0\"\n");
   for (int f = 0; f < kFiles; ++f) {
-    std::string body;
-    for (int i = 0; i < kPerFile; ++i) body += request_line(f * kPerFile + i) + "\n";
+    std::string body = request_lines(f * kPerFile, kPerFile);
     daemon.drop("batch-" + std::to_string(f) + ".jsonl", body);
   }
   // Leave room for the daemon to start (journal, lock, namespace) but not for the work:

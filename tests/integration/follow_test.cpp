@@ -131,8 +131,7 @@ TEST_P(FollowCost, PollingCostPerJobStaysBoundedAsJobsGrow) {
   Emulator emulator(dir_ / "emulator", {"--job-duration-ms", "3000"});
   DaemonUnderTest daemon(dir_ / "daemon", emulator,
                          "\n[follow]\nenabled = true\npoll_interval_s = 1\n[metrics]\nlisten = \"127.0.0.1:0\"\n");
-  std::string body;
-  for (int n = 0; n < jobs; ++n) body += request_line(n) + "\n";
+  std::string body = request_lines(0, jobs);
   daemon.drop("batch.jsonl", body);
   const auto started = std::chrono::steady_clock::now();
   daemon.start();
@@ -166,8 +165,7 @@ TEST_F(Follow, MoreJobsThanMaxFollowedWaitInTheJournalAndAllEnd) {
   DaemonUnderTest daemon(dir_ / "daemon", emulator,
                          "\n[follow]\nenabled = true\npoll_interval_s = 1\nmax_followed = 40\n"
                          "[metrics]\nlisten = \"127.0.0.1:0\"\n");
-  std::string body;
-  for (int n = 0; n < 300; ++n) body += request_line(n) + "\n";
+  std::string body = request_lines(0, 300);
   daemon.drop("many.jsonl", body);
   daemon.start();
   double most_followed = 0;

@@ -52,8 +52,7 @@ TEST_F(HostileApi, FiveThousandRequestsThroughFaultsAndShortTokensGiveOneRunning
                          "\n[log]\nlevel = \"debug\"\n[metrics]\nlisten = \"127.0.0.1:0\"\n");
   constexpr int kFiles = 20, kLines = 250;
   for (int f = 0; f < kFiles; ++f) {
-    std::string body;
-    for (int l = 0; l < kLines; ++l) body += request_line(f * kLines + l) + "\n";
+    std::string body = request_lines(f * kLines, kLines);
     daemon.drop(fmt::format("hostile-{:02}.jsonl", f), body);
   }
   auto started = std::chrono::steady_clock::now();
@@ -151,8 +150,7 @@ TEST_F(HostileApi, RefusedKeyKeepsRequestsQueuedAndIsRetriedSlowly) {
   Emulator emulator(dir_ / "emulator");
   DaemonUnderTest daemon(dir_ / "daemon", emulator, "blocked_retry_s = 1\n");
   write_file(dir_ / "daemon" / "api_key", "a-key-the-api-does-not-know\n");
-  std::string body;
-  for (int l = 0; l < 50; ++l) body += request_line(l) + "\n";
+  std::string body = request_lines(0, 50);
   daemon.drop("fifty.jsonl", body);
   auto started = std::chrono::steady_clock::now();
   daemon.start();
@@ -176,8 +174,7 @@ TEST_F(HostileApi, RateLimitCapsApiCallsPerSecond) {
   Emulator emulator(dir_ / "emulator");
   // 100 requests are 400 job calls; at 100 calls/s (burst 10) they cannot take less than 3.9 s.
   DaemonUnderTest daemon(dir_ / "daemon", emulator, "rate_limit_per_second = 100\n");
-  std::string body;
-  for (int l = 0; l < 100; ++l) body += request_line(l) + "\n";
+  std::string body = request_lines(0, 100);
   daemon.drop("hundred.jsonl", body);
   auto started = std::chrono::steady_clock::now();
   daemon.start();
@@ -194,8 +191,7 @@ TEST_F(HostileApi, SighupRereadsTheKeyAndSubmittingResumesAtOnce) {
   // A refused key is normally tried again only after blocked_retry_s (here an hour).
   DaemonUnderTest daemon(dir_ / "daemon", emulator, "blocked_retry_s = 3600\n");
   write_file(dir_ / "daemon" / "api_key", "a-key-the-api-does-not-know\n");
-  std::string body;
-  for (int l = 0; l < 20; ++l) body += request_line(l) + "\n";
+  std::string body = request_lines(0, 20);
   daemon.drop("twenty.jsonl", body);
   daemon.start();
   ASSERT_TRUE(eventually([&] { return ledger_count(emulator, "tokenRejections") >= 1; }, 20s));
@@ -220,8 +216,7 @@ TEST_F(HostileApi, KeyRotationMidRunFailsNoRequest) {
   Emulator emulator(dir_ / "emulator", {"--token-lifetime-s", "2", "--latency-ms", "20"});
   DaemonUnderTest daemon(dir_ / "daemon", emulator, "connections = 8\nmax_inflight = 8\n");
   const std::string new_key = "integration-rotated-key-7d41a2";
-  std::string body;
-  for (int l = 0; l < 400; ++l) body += request_line(l) + "\n";
+  std::string body = request_lines(0, 400);
   daemon.drop("rotation.jsonl", body);
   daemon.start();
   ASSERT_TRUE(eventually([&] { return ledger_count(emulator, "totals.runs") >= 40; }, 30s))
@@ -291,8 +286,7 @@ TEST_F(HostileApi, JobsPerMinuteCapSpacesTheRuns) {
   Emulator emulator(dir_ / "emulator");
   // 120 jobs a minute = one run every 0.5 s: six runs cannot take less than 2.5 s.
   DaemonUnderTest daemon(dir_ / "daemon", emulator, "\n[submit]\nmax_jobs_per_minute = 120\n");
-  std::string body;
-  for (int l = 0; l < 6; ++l) body += request_line(l) + "\n";
+  std::string body = request_lines(0, 6);
   daemon.drop("six.jsonl", body);
   daemon.start();
   ASSERT_TRUE(eventually([&] { return ledger_count(emulator, "totals.runs") >= 1; }, 30s));

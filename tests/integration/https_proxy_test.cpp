@@ -201,8 +201,7 @@ TEST_F(DaemonThroughProxy, EveryJobGoesThroughTheProxyWithCredentialsThatAreNeve
   DaemonUnderTest daemon(dir_ / "daemon", emulator, "connections = 4\n");
   daemon.set_env("HTTPS_PROXY", url_with_credentials(proxy));
   daemon.set_env("NO_PROXY", "example.com,10.0.0.0/8");  // does not cover localhost
-  std::string body;
-  for (int i = 0; i < 40; ++i) body += request_line(i) + "\n";
+  std::string body = request_lines(0, 40);
   daemon.drop("forty.jsonl", body);
   daemon.start();
   ASSERT_TRUE(eventually([&] { return daemon.count_files("done", ".outcome.jsonl") == 1; }, 60s))
@@ -249,8 +248,7 @@ TEST_F(DaemonThroughProxy, RefusingProxyLosesNothingAndTheLogNamesTheRefusal) {
   proxy.set_mode(ConnectProxy::Mode::refuse_407);
   DaemonUnderTest daemon(dir_ / "daemon", emulator, "retry_base_ms = 50\nretry_cap_ms = 300\n");
   daemon.set_env("HTTPS_PROXY", url_with_credentials(proxy));
-  std::string body;
-  for (int i = 0; i < 5; ++i) body += request_line(i) + "\n";
+  std::string body = request_lines(0, 5);
   daemon.drop("five.jsonl", body);
   daemon.start();
   ASSERT_TRUE(eventually([&] { return proxy.refusals() >= 3; }, 30s)) << read_file(daemon.log_file());

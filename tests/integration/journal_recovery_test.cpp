@@ -116,8 +116,7 @@ TEST_F(JournalRecovery, RequestThatFailedBeforeRunningCanBeFixedAndDroppedAgain)
 TEST_F(JournalRecovery, KilledDaemonReadsOnlyTheJobsWhoseFateItDidNotRecord) {
   Emulator emulator(dir_ / "emulator", {"--latency-ms", "20"});
   DaemonUnderTest daemon(dir_ / "daemon", emulator, "connections = 4\nmax_inflight = 16\n");
-  std::string body;
-  for (int l = 0; l < 400; ++l) body += request_line(l) + "\n";
+  std::string body = request_lines(0, 400);
   daemon.drop("big.jsonl", body);
   daemon.start();
   ASSERT_TRUE(eventually([&] { return ledger_count(emulator, "totals.runs") >= 150; }, 60s));
@@ -156,8 +155,7 @@ TEST_F(JournalRecovery, NewDropIsNotQueuedBehindABacklog) {
                          "rescan_interval_ms = 250\nmax_active_files = 2\n"
                          "[metrics]\nlisten = \"127.0.0.1:0\"\n");
   for (int f = 0; f < 10; ++f) {
-    std::string body;
-    for (int l = 0; l < 25; ++l) body += request_line(f * 25 + l) + "\n";
+    std::string body = request_lines(f * 25, 25);
     daemon.drop(fmt::format("backlog-{:02}.jsonl", f), body);
   }
   auto dropped = std::chrono::steady_clock::now();

@@ -22,6 +22,12 @@ std::string request_line(int n, bool with_params) {
   return r;
 }
 
+std::string request_lines(int first, int count) {
+  std::string lines;
+  for (int n = first; n < first + count; ++n) lines += request_line(n) + "\n";
+  return lines;
+}
+
 std::map<std::string, LedgerJob> read_ledger(Emulator& emulator) {
   auto answer = emulator.get("/_emulator/ledger");
   EXPECT_EQ(answer.status, 200) << answer.failure;

@@ -14,6 +14,8 @@ namespace submitd::testing {
 
 // A complete request ("requestId":"it-N"); `with_params` adds the optional params object.
 std::string request_line(int n, bool with_params = true);
+// request_line(first) ... request_line(first + count - 1), one per line (JSON Lines).
+std::string request_lines(int first, int count);
 
 struct LedgerJob {
   int creates = 0, runs = 0, rejected_runs = 0;

@@ -60,8 +60,7 @@ double query(std::uint16_t port, const std::string& promql) {
 TEST_F(PrometheusScrape, CountsSeenByPrometheusMatchTheLedger) {
   Emulator emulator(dir_ / "emulator", {"--fail-503", "0.05", "--seed", "3"});
   DaemonUnderTest daemon(dir_ / "daemon", emulator, "\n[metrics]\nlisten = \"127.0.0.1:0\"\n");
-  std::string body;
-  for (int i = 0; i < 60; ++i) body += request_line(i) + "\n";
+  std::string body = request_lines(0, 60);
   body += "{\"templateId\":\"denied-template\"}\n";
   daemon.drop("scraped.jsonl", body);
   daemon.start();

@@ -34,8 +34,7 @@ TEST_F(SubmitFlow, ThousandRequestsAsJsonAndJsonlBecomeExactlyOneJobEach) {
   // 500 single-request files and 5 files of 100 lines: 1,000 requests.
   for (int i = 0; i < 500; ++i) daemon.drop(fmt::format("single-{:03}.json", i), request_line(i, i % 2 == 0));
   for (int f = 0; f < 5; ++f) {
-    std::string body;
-    for (int l = 0; l < 100; ++l) body += request_line(1000 + f * 100 + l) + "\n";
+    std::string body = request_lines(1000 + f * 100, 100);
     daemon.drop(fmt::format("batch-{}.jsonl", f), body);
   }
   daemon.start();
