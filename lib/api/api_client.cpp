@@ -14,12 +14,12 @@ boost::asio::awaitable<ApiReply> ApiClient::send(HttpCall call) {
       reply.http = token.last;
       co_return reply;
     }
-    call.authorization = token.token;
+    call.authorization = std::move(token.token);
     reply.http = co_await transport_.send(call);
     if (!(reply.http.has_response() && reply.http.status == 401)) break;
     // Only the token this call carried is dropped; if another caller already refreshed,
     // the retry simply uses the newer token.
-    tokens_.rejected(token.token);
+    tokens_.rejected(call.authorization);
   }
   co_return reply;
 }

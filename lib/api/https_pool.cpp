@@ -28,6 +28,7 @@
 #include <stdexcept>
 #include <vector>
 
+#include "api/http_wire.hpp"
 #include "api/pool_slots.hpp"
 
 namespace submitd::api {
@@ -51,6 +52,7 @@ using TlsStream = beast::ssl_stream<beast::tcp_stream>;
 struct Connection {
   std::unique_ptr<TlsStream> stream;
   beast::flat_buffer buffer;
+  std::string request;  // the request being sent; its capacity is reused call after call
   SSL_SESSION* session = nullptr;  // kept to resume TLS on reconnect
   const SSL_SESSION* session_copied_from = nullptr;  // the live session `session` copies (identity only)
 
@@ -58,15 +60,6 @@ struct Connection {
     if (session != nullptr) SSL_SESSION_free(session);
   }
 };
-
-http::verb to_verb(Method m) {
-  switch (m) {
-    case Method::get: return http::verb::get;
-    case Method::post: return http::verb::post;
-    case Method::patch: return http::verb::patch;
-  }
-  return http::verb::get;
-}
 
 TransportFailure io_failure(const error_code& ec) {
   return ec == beast::error::timeout ? TransportFailure::timeout : TransportFailure::reset;
@@ -307,21 +300,14 @@ struct HttpsPool::Impl : std::enable_shared_from_this<HttpsPool::Impl> {
   // the server had closed a reused connection before seeing the request.
   asio::awaitable<void> exchange(std::size_t slot, const HttpCall& call, HttpResult& out, bool& stale) {
     Connection& c = *connections[slot];
-    http::request<http::string_body> req{to_verb(call.method), call.target, 11};
-    req.set(http::field::host, host_header);
-    req.set(http::field::user_agent, "bytenite-submitd/" SUBMITD_VERSION);
-    req.set(http::field::accept, "application/json");
-    if (!call.authorization.empty()) req.set(http::field::authorization, call.authorization);
-    if (call.method != Method::get) {
-      req.set(http::field::content_type, "application/json");
-      req.body() = call.body;
+    if (!write_request(c.request, call, host_header, "bytenite-submitd/" SUBMITD_VERSION)) {
+      out.failure = TransportFailure::connect;
+      out.failure_detail = "refused to send a request whose path or token holds a control character";
+      co_return;  // nothing was sent: the connection stays as it was
     }
-    req.keep_alive(true);
-    req.prepare_payload();
-
     auto& lowest = beast::get_lowest_layer(*c.stream);
     lowest.expires_after(settings.request_timeout);
-    auto [wec, wn] = co_await http::async_write(*c.stream, req, kTuple);
+    auto [wec, wn] = co_await asio::async_write(*c.stream, asio::buffer(c.request), kTuple);
     if (wec) {
       out.failure = io_failure(wec);
       out.failure_detail = "sending the request failed: " + wec.message();
@@ -329,8 +315,7 @@ struct HttpsPool::Impl : std::enable_shared_from_this<HttpsPool::Impl> {
       drop(slot, true);
       co_return;
     }
-    http::response_parser<http::string_body> parser;
-    parser.body_limit(kMaxResponseBody);
+    ResponseReader parser(kMaxResponseBody);
     auto [rec, rn] = co_await http::async_read(*c.stream, c.buffer, parser, kTuple);
     if (rec) {
       out.failure = io_failure(rec);
@@ -345,18 +330,15 @@ struct HttpsPool::Impl : std::enable_shared_from_this<HttpsPool::Impl> {
       drop(slot, true);
       co_return;
     }
-    auto res = parser.release();
-    out.status = static_cast<int>(res.result_int());
-    out.body = std::move(res.body());
-    if (auto it = res.find(http::field::retry_after); it != res.end()) {
-      out.retry_after = std::string(it->value());
-    }
+    out.status = parser.status();
+    out.body = std::move(parser.body());
+    out.retry_after = parser.retry_after();
     remember_session(c);
     slots.call_done(slot);
-    if (!res.keep_alive()) drop(slot, false);
+    if (!parser.keep_alive()) drop(slot, false);
   }
 
-  asio::awaitable<HttpResult> send(HttpCall call) {
+  asio::awaitable<HttpResult> send(const HttpCall& call) {
     auto self = shared_from_this();  // keep the pool alive while this call runs
     auto started = std::chrono::steady_clock::now();
     HttpResult out;
@@ -402,7 +384,7 @@ HttpsPool::HttpsPool(asio::any_io_executor executor, PoolSettings settings, cons
 
 HttpsPool::~HttpsPool() { shutdown(); }
 
-asio::awaitable<HttpResult> HttpsPool::send(HttpCall call) { return impl_->send(std::move(call)); }
+asio::awaitable<HttpResult> HttpsPool::send(const HttpCall& call) { return impl_->send(call); }
 
 void HttpsPool::set_observer(CallObserver observer) { impl_->observer = std::move(observer); }
 

@@ -64,7 +64,7 @@ class HttpsPool final : public Transport {
 
   // Sends one call on a pooled connection (waiting for a free one) and returns the response or
   // the transport failure. Never throws for network trouble.
-  boost::asio::awaitable<HttpResult> send(HttpCall call) override;
+  boost::asio::awaitable<HttpResult> send(const HttpCall& call) override;
 
   void set_observer(CallObserver observer);
   std::size_t open_connections() const;

@@ -15,6 +15,12 @@ std::optional<TokenGrant> parse_token_response(std::string_view body) {
   if (parser.parse(padded).get(root) || !root.is_object()) return std::nullopt;
   std::string_view token;
   if (root["token"].get(token) || token.empty()) return std::nullopt;
+  // The token goes into a header as is: a control character or a space there (after JSON
+  // unescaping) would end the header or add one, so such a grant is unreadable.
+  for (char c : token) {
+    auto u = static_cast<unsigned char>(c);
+    if (u <= 0x20 || u == 0x7f) return std::nullopt;
+  }
   std::int64_t seconds = 0;
   auto expires = root["expiresIn"];
   if (expires.error()) return std::nullopt;

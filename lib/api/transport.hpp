@@ -12,8 +12,11 @@ namespace submitd::api {
 class Transport {
  public:
   virtual ~Transport() = default;
-  // Never throws for network trouble: failures come back as HttpResult::failure.
-  virtual boost::asio::awaitable<HttpResult> send(HttpCall call) = 0;
+  // Never throws for network trouble: failures come back as HttpResult::failure. `call` is
+  // read while the returned awaitable runs: the caller keeps it alive until that completes
+  // (co_await it at once). Taken by reference because the hot path would copy every call's
+  // target, body and token otherwise (bench/README.md).
+  virtual boost::asio::awaitable<HttpResult> send(const HttpCall& call) = 0;
 };
 
 }  // namespace submitd::api

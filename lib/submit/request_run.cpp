@@ -53,7 +53,7 @@ asio::awaitable<bool> SpoolService::drive(JobSubmission& submission, const std::
       if (!co_await wait_outside(sleepers_, admission.wait)) co_return false;
     }
     api::HttpCall call = submission.current_call();
-    api::ApiReply reply = co_await api_.send(call);
+    api::ApiReply reply = co_await api_.send(std::move(call));  // only call.endpoint is read after
     const Stage before = submission.stage();
     auto step = submission.on_reply(reply, clock_.now(), clock_.wall_now(), jitter(rng_));
     retry = step.kind == JobSubmission::Step::Kind::wait;

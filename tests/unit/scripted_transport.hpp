@@ -25,7 +25,7 @@ class ScriptedTransport final : public api::Transport {
   bool park = false;  // when set, calls wait for release_parked()
   std::vector<api::HttpCall> calls;
 
-  boost::asio::awaitable<api::HttpResult> send(api::HttpCall call) override {
+  boost::asio::awaitable<api::HttpResult> send(const api::HttpCall& call) override {
     calls.push_back(call);
     if (park) {
       boost::asio::steady_timer gate(io_, std::chrono::steady_clock::time_point::max());

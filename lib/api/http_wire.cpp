@@ -1,0 +1,82 @@
+// Role: request bytes and the lean response reader (see http_wire.hpp).
+#include "api/http_wire.hpp"
+
+#include <algorithm>
+
+namespace submitd::api {
+namespace {
+
+std::string_view method_name(Method m) {
+  switch (m) {
+    case Method::get: return "GET";
+    case Method::post: return "POST";
+    case Method::patch: return "PATCH";
+  }
+  return "GET";
+}
+
+// A request line or header value may not hold control characters (CR and LF above all).
+bool fits_in_head(std::string_view s) {
+  return std::none_of(s.begin(), s.end(), [](char c) {
+    auto u = static_cast<unsigned char>(c);
+    return u < 0x20 || u == 0x7f;
+  });
+}
+
+}  // namespace
+
+bool write_request(std::string& out, const HttpCall& call, std::string_view host_header,
+                   std::string_view user_agent) {
+  out.clear();  // keeps the capacity: the buffer is reused call after call
+  if (!fits_in_head(call.target) || call.target.empty() || call.target.find(' ') != std::string::npos ||
+      !fits_in_head(call.authorization) || !fits_in_head(host_header)) {
+    return false;
+  }
+  const bool has_body = call.method != Method::get;
+  out.append(method_name(call.method)).append(" ").append(call.target).append(" HTTP/1.1\r\nHost: ");
+  out.append(host_header).append("\r\nUser-Agent: ").append(user_agent);
+  out.append("\r\nAccept: application/json\r\n");
+  if (!call.authorization.empty()) out.append("Authorization: ").append(call.authorization).append("\r\n");
+  if (has_body) {
+    out.append("Content-Type: application/json\r\nContent-Length: ");
+    out.append(std::to_string(call.body.size())).append("\r\n\r\n").append(call.body);
+  } else {
+    out.append("\r\n");
+  }
+  return true;
+}
+
+ResponseReader::ResponseReader(std::uint64_t max_body) { body_limit(max_body); }
+
+void ResponseReader::on_request_impl(verb, string_view, string_view, int, error_code& ec) {
+  ec = boost::beast::http::error::bad_method;  // never called for a response parser
+}
+
+void ResponseReader::on_response_impl(int code, string_view, int, error_code&) { status_ = code; }
+
+void ResponseReader::on_field_impl(field name, string_view, string_view value, error_code&) {
+  if (name == field::retry_after) retry_after_.assign(value.data(), value.size());
+}
+
+void ResponseReader::on_header_impl(error_code&) {}
+
+void ResponseReader::on_body_init_impl(const boost::optional<std::uint64_t>& content_length, error_code&) {
+  // The parser has already refused a Content-Length over the body limit.
+  if (content_length) body_.reserve(static_cast<std::size_t>(*content_length));
+}
+
+std::size_t ResponseReader::on_body_impl(string_view body, error_code&) {
+  body_.append(body.data(), body.size());
+  return body.size();
+}
+
+void ResponseReader::on_chunk_header_impl(std::uint64_t, string_view, error_code&) {}
+
+std::size_t ResponseReader::on_chunk_body_impl(std::uint64_t, string_view body, error_code&) {
+  body_.append(body.data(), body.size());
+  return body.size();
+}
+
+void ResponseReader::on_finish_impl(error_code&) {}
+
+}  // namespace submitd::api

@@ -1,0 +1,55 @@
+// Role: the bytes of one API exchange, without sockets: the request as it goes on the wire
+// (head and body in one reusable buffer) and a response reader that keeps only what the
+// daemon uses (status, body, Retry-After, keep-alive). The pool used Beast's message types
+// before; their per-field allocations and serializer were a tenth of the daemon's CPU per
+// job against a fast server (bench/README.md). Plain code, unit tested byte by byte.
+#pragma once
+
+#include <boost/beast/http/basic_parser.hpp>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "api/http_call.hpp"
+
+namespace submitd::api {
+
+// Replaces `out` with the HTTP/1.1 request for `call` (keep-alive; a body and its
+// Content-Length for POST/PATCH). Returns false, leaving `out` empty, when the target or the
+// token holds a byte that cannot be in a request line or header value (a control character):
+// such a request is never sent, so a broken token cannot add headers of its own.
+bool write_request(std::string& out, const HttpCall& call, std::string_view host_header,
+                   std::string_view user_agent);
+
+// One response, read with Beast's parser (limits, chunked bodies, Content-Length and
+// Connection handling are its own); header fields other than Retry-After are not stored.
+class ResponseReader final : public boost::beast::http::basic_parser<false> {
+ public:
+  explicit ResponseReader(std::uint64_t max_body);
+
+  int status() const { return status_; }
+  std::string& body() { return body_; }
+  const std::string& retry_after() const { return retry_after_; }
+
+ private:
+  using error_code = boost::system::error_code;
+  using string_view = boost::beast::string_view;
+  using field = boost::beast::http::field;
+  using verb = boost::beast::http::verb;
+
+  void on_request_impl(verb, string_view, string_view, int, error_code& ec) override;
+  void on_response_impl(int code, string_view reason, int version, error_code& ec) override;
+  void on_field_impl(field name, string_view name_string, string_view value, error_code& ec) override;
+  void on_header_impl(error_code& ec) override;
+  void on_body_init_impl(const boost::optional<std::uint64_t>& content_length, error_code& ec) override;
+  std::size_t on_body_impl(string_view body, error_code& ec) override;
+  void on_chunk_header_impl(std::uint64_t size, string_view extensions, error_code& ec) override;
+  std::size_t on_chunk_body_impl(std::uint64_t remain, string_view body, error_code& ec) override;
+  void on_finish_impl(error_code& ec) override;
+
+  int status_ = 0;
+  std::string body_;
+  std::string retry_after_;
+};
+
+}  // namespace submitd::api

@@ -1,0 +1,148 @@
+// Role: unit tests of the request bytes and the lean response reader (api/http_wire), and of
+// the token grant's header-safety check. No sockets: bytes in, bytes out.
+#include "api/http_wire.hpp"
+
+#include <gtest/gtest.h>
+
+#include <boost/asio/buffer.hpp>
+
+#include "api/responses.hpp"
+
+namespace submitd::api {
+namespace {
+
+HttpCall call_of(Method m, std::string target, std::string body = "", std::string token = "") {
+  HttpCall c;
+  c.method = m;
+  c.target = std::move(target);
+  c.body = std::move(body);
+  c.authorization = std::move(token);
+  return c;
+}
+
+TEST(RequestBytes, GetHasNoBodyOrLength) {
+  std::string out;
+  ASSERT_TRUE(write_request(out, call_of(Method::get, "/v1/customer/jobs/abc", "", "tok.en"), "api.example:8443",
+                            "bytenite-submitd/1"));
+  EXPECT_EQ(out,
+            "GET /v1/customer/jobs/abc HTTP/1.1\r\nHost: api.example:8443\r\nUser-Agent: bytenite-submitd/1\r\n"
+            "Accept: application/json\r\nAuthorization: tok.en\r\n\r\n");
+}
+
+TEST(RequestBytes, PatchCarriesTypeLengthAndBodyAndTheBufferIsReused) {
+  std::string out = std::string(500, 'x');  // left over from an earlier call
+  const auto capacity = out.capacity();
+  ASSERT_TRUE(write_request(out, call_of(Method::patch, "/v1/j/1/params", R"({"a":1})", "t"), "h", "ua"));
+  EXPECT_EQ(out,
+            "PATCH /v1/j/1/params HTTP/1.1\r\nHost: h\r\nUser-Agent: ua\r\nAccept: application/json\r\n"
+            "Authorization: t\r\nContent-Type: application/json\r\nContent-Length: 7\r\n\r\n{\"a\":1}");
+  EXPECT_EQ(out.capacity(), capacity);
+}
+
+TEST(RequestBytes, PostWithoutTokenOrBodySaysLengthZero) {
+  std::string out;
+  ASSERT_TRUE(write_request(out, call_of(Method::post, "/v1/auth/access_token"), "h", "ua"));
+  EXPECT_EQ(out,
+            "POST /v1/auth/access_token HTTP/1.1\r\nHost: h\r\nUser-Agent: ua\r\nAccept: application/json\r\n"
+            "Content-Type: application/json\r\nContent-Length: 0\r\n\r\n");
+}
+
+TEST(RequestBytes, ControlCharactersInTokenOrTargetAreNeverSent) {
+  std::string out = "old";
+  EXPECT_FALSE(write_request(out, call_of(Method::get, "/v1/x", "", "tok\r\nX-Evil: 1"), "h", "ua"));
+  EXPECT_TRUE(out.empty());
+  EXPECT_FALSE(write_request(out, call_of(Method::get, "/v1/x\nHost: other"), "h", "ua"));
+  EXPECT_FALSE(write_request(out, call_of(Method::get, "/v1/x y"), "h", "ua"));
+  EXPECT_FALSE(write_request(out, call_of(Method::get, ""), "h", "ua"));
+  EXPECT_FALSE(write_request(out, call_of(Method::get, "/v1/x", "", std::string("a\0b", 3)), "h", "ua"));
+}
+
+// Feeds `wire` to a reader in pieces of `piece` bytes, as reads from a socket would.
+struct Fed {
+  bool done = false;
+  boost::system::error_code ec;
+};
+Fed feed(ResponseReader& r, std::string_view wire, std::size_t piece) {
+  Fed f;
+  std::string pending;
+  std::size_t at = 0;
+  while (!r.is_done() && at < wire.size()) {
+    pending.append(wire.substr(at, piece));
+    at += std::min(piece, wire.size() - at);
+    std::size_t used = r.put(boost::asio::buffer(pending), f.ec);
+    if (f.ec == boost::beast::http::error::need_more) {
+      f.ec = {};
+      continue;
+    }
+    if (f.ec) return f;
+    pending.erase(0, used);
+    while (!pending.empty() && !r.is_done()) {
+      used = r.put(boost::asio::buffer(pending), f.ec);
+      if (f.ec == boost::beast::http::error::need_more) {
+        f.ec = {};
+        break;
+      }
+      if (f.ec) return f;
+      pending.erase(0, used);
+    }
+  }
+  f.done = r.is_done();
+  return f;
+}
+
+TEST(ResponseBytes, StatusBodyRetryAfterAndKeepAlive) {
+  const std::string wire =
+      "HTTP/1.1 503 Service Unavailable\r\nServer: x\r\nRetry-After: 7\r\nContent-Type: application/json\r\n"
+      "Content-Length: 13\r\n\r\n{\"error\":\"x\"}";
+  for (std::size_t piece : {std::size_t{1}, std::size_t{5}, wire.size()}) {
+    ResponseReader r(1024);
+    Fed f = feed(r, wire, piece);
+    ASSERT_FALSE(f.ec) << f.ec.message();
+    ASSERT_TRUE(f.done) << "piece " << piece;
+    EXPECT_EQ(r.status(), 503);
+    EXPECT_EQ(r.body(), "{\"error\":\"x\"}");
+    EXPECT_EQ(r.retry_after(), "7");
+    EXPECT_TRUE(r.keep_alive());
+  }
+}
+
+TEST(ResponseBytes, ChunkedBodyAndConnectionClose) {
+  const std::string wire =
+      "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+      "4\r\n{\"ok\r\n5\r\n\":tru\r\n2\r\ne}\r\n0\r\n\r\n";
+  ResponseReader r(1024);
+  Fed f = feed(r, wire, 3);
+  ASSERT_FALSE(f.ec) << f.ec.message();
+  ASSERT_TRUE(f.done);
+  EXPECT_EQ(r.status(), 200);
+  EXPECT_EQ(r.body(), "{\"ok\":true}");
+  EXPECT_TRUE(r.retry_after().empty());
+  EXPECT_FALSE(r.keep_alive());
+}
+
+TEST(ResponseBytes, BodiesOverTheLimitAreRefusedLengthOrChunked) {
+  ResponseReader by_length(10);
+  Fed f = feed(by_length, "HTTP/1.1 200 OK\r\nContent-Length: 11\r\n\r\n01234567890", 64);
+  EXPECT_EQ(f.ec, boost::beast::http::error::body_limit);
+  ResponseReader by_chunks(10);
+  f = feed(by_chunks, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n6\r\n012345\r\n6\r\n678901\r\n0\r\n\r\n", 64);
+  EXPECT_EQ(f.ec, boost::beast::http::error::body_limit);
+}
+
+TEST(ResponseBytes, ARequestIsNotAResponse) {
+  ResponseReader r(1024);
+  Fed f = feed(r, "GET / HTTP/1.1\r\nHost: x\r\n\r\n", 64);
+  EXPECT_TRUE(f.ec);
+  EXPECT_FALSE(f.done);
+}
+
+TEST(TokenGrant, ATokenThatCouldBreakAHeaderIsUnreadable) {
+  EXPECT_TRUE(parse_token_response(R"({"token":"abc.DEF-_~+/=","expiresIn":"3600"})"));
+  EXPECT_FALSE(parse_token_response(R"({"token":"abc\r\nX-Evil: 1","expiresIn":"3600"})"));
+  EXPECT_FALSE(parse_token_response(R"({"token":"abc def","expiresIn":"3600"})"));
+  EXPECT_FALSE(parse_token_response(R"({"token":"abc\u0000","expiresIn":"3600"})"));
+  EXPECT_FALSE(parse_token_response(R"({"token":"abc\u007f","expiresIn":"3600"})"));
+}
+
+}  // namespace
+}  // namespace submitd::api
