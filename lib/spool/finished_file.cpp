@@ -70,7 +70,15 @@ void FinishedFileWriter::append(int fd, std::string_view text, const fs::path& w
 }
 
 void FinishedFileWriter::add_outcome(std::string_view json_line) {
-  append(outcome_fd_, json_line, outcome_tmp_);
+  constexpr std::size_t kWriteAt = 8 * 1024;  // a few dozen lines; memory stays small per file
+  pending_outcomes_.append(json_line);
+  if (pending_outcomes_.size() >= kWriteAt) write_pending_outcomes();
+}
+
+void FinishedFileWriter::write_pending_outcomes() {
+  if (pending_outcomes_.empty()) return;
+  append(outcome_fd_, pending_outcomes_, outcome_tmp_);
+  pending_outcomes_.clear();
 }
 
 void FinishedFileWriter::add_failed_request(std::string_view request_text) {
@@ -94,6 +102,7 @@ fs::path FinishedFileWriter::held_retry_path(const SpoolPaths& paths, const std:
 }
 
 void FinishedFileWriter::hold() {
+  write_pending_outcomes();
   sync_and_close(outcome_fd_, outcome_tmp_);
   sync_and_close(retry_fd_, retry_tmp_);
   // Retry first: a held outcome is what says "held" at recovery, so it must come last.
@@ -121,6 +130,7 @@ void FinishedFileWriter::adopt_held_retry() {
 }
 
 PlacedNames FinishedFileWriter::finish() {
+  write_pending_outcomes();
   sync_and_close(outcome_fd_, outcome_tmp_);
   sync_and_close(retry_fd_, retry_tmp_);
   const fs::path& dest = any_failed_ ? paths_.failed : paths_.done;

@@ -23,6 +23,9 @@ class FinishedFileWriter {
   FinishedFileWriter(const FinishedFileWriter&) = delete;
   FinishedFileWriter& operator=(const FinishedFileWriter&) = delete;
 
+  // Outcome lines are gathered and written 8 KiB at a time (one write per line was a system
+  // call per job); nothing is lost by that: until finish() or hold() the outcome file is a
+  // temporary that a restart rebuilds from the journal. A refused write throws here or there.
   void add_outcome(std::string_view json_line);
   // The request exactly as given, one line (newlines inside a .json file become spaces,
   // which JSON treats alike), for STEM.retry.jsonl.
@@ -47,11 +50,13 @@ class FinishedFileWriter {
 
  private:
   void append(int fd, std::string_view text, const std::filesystem::path& what);
+  void write_pending_outcomes();
 
   const SpoolPaths& paths_;
   ClaimedFile file_;
   std::filesystem::path outcome_tmp_, retry_tmp_;
   int outcome_fd_ = -1;
+  std::string pending_outcomes_;  // lines not yet written to outcome_fd_
   int retry_fd_ = -1;
   bool any_failed_ = false;
   bool has_retry_lines_ = false;

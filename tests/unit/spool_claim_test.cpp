@@ -135,6 +135,30 @@ TEST_F(SpoolTest, FinishedFilesNeverOverwrite) {
   EXPECT_TRUE(fs::is_empty(paths_.active));
 }
 
+// Outcome lines are written in batches: every line reaches the placed (or held) file, in
+// order, on both sides of a batch boundary.
+TEST_F(SpoolTest, OutcomeLinesAreAllWrittenInOrderAcrossBatches) {
+  std::string expected;
+  for (int held = 0; held < 2; ++held) {
+    drop(held ? "h.jsonl" : "p.jsonl", "{}\n");
+    auto c = claim_file(paths_, held ? "h.jsonl" : "p.jsonl");
+    ASSERT_TRUE(c);
+    FinishedFileWriter w(paths_, *c);
+    expected.clear();
+    for (int line = 1; line <= 1000; ++line) {  // about 30 KiB: several batches and a rest
+      std::string l = "{\"line\":" + std::to_string(line) + ",\"status\":\"submitted\"}\n";
+      expected += l;
+      w.add_outcome(l);
+    }
+    if (held) {
+      w.hold();
+      EXPECT_EQ(read(FinishedFileWriter::held_outcome_path(paths_, c->claim_id)), expected);
+    } else {
+      EXPECT_EQ(read(w.finish().outcome), expected);
+    }
+  }
+}
+
 TEST_F(SpoolTest, PruningDeletesOnlyOldFilesInDone) {
   auto put = [&](const fs::path& dir, const std::string& name, std::chrono::hours age) {
     std::ofstream(dir / name) << "x";
