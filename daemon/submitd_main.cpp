@@ -118,7 +118,9 @@ int run_daemon(const std::string& config_path, config::Settings settings, std::s
   InstanceLock lock(paths.state);
   Uuid job_namespace = load_or_create_job_namespace(paths.state);
 
-  asio::io_context io(1);
+  // One thread runs the io_context and owns every socket; other threads (the journal's) only
+  // post to it. So the scheduler keeps its lock but socket operations need none.
+  asio::io_context io(BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO);
   SystemClock clock;
   metrics::DaemonMetrics metrics(SUBMITD_VERSION);
   std::unique_ptr<prometheus::Exposer> exposer;

@@ -4,13 +4,18 @@
 namespace submitd::journal {
 namespace {
 
-[[noreturn]] void throw_for(sqlite3* db, int rc, std::string_view what) {
-  std::string message = std::string(what) + ": " + (db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+std::string describe(sqlite3* db, int rc, std::string_view what) {
+  return std::string(what) + ": " + (db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+}
+
+[[noreturn]] void throw_error(int rc, std::string message) {
   JournalError e(message);
   int primary = rc & 0xff;
   e.disk_full = primary == SQLITE_FULL || primary == SQLITE_IOERR;
   throw e;
 }
+
+[[noreturn]] void throw_for(sqlite3* db, int rc, std::string_view what) { throw_error(rc, describe(db, rc, what)); }
 
 }  // namespace
 
@@ -35,7 +40,7 @@ Statement& Statement::operator=(Statement&& o) noexcept {
 }
 
 Statement& Statement::bind(int index, std::string_view text) {
-  int rc = sqlite3_bind_text(stmt_, index, text.data(), static_cast<int>(text.size()), SQLITE_TRANSIENT);
+  int rc = sqlite3_bind_text(stmt_, index, text.data(), static_cast<int>(text.size()), SQLITE_STATIC);
   if (rc != SQLITE_OK) throw_for(db_, rc, "binding a journal value");
   return *this;
 }
@@ -56,7 +61,9 @@ bool Statement::step() {
   int rc = sqlite3_step(stmt_);
   if (rc == SQLITE_ROW) return true;
   if (rc == SQLITE_DONE) return false;
-  throw_for(db_, rc, "journal statement");
+  std::string message = describe(db_, rc, "journal statement");
+  reset();  // no binding may outlive the values it points to
+  throw_error(rc, std::move(message));
 }
 
 void Statement::reset() {

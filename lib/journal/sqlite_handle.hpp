@@ -29,7 +29,11 @@ class Statement {
   Statement(const Statement&) = delete;
   Statement& operator=(const Statement&) = delete;
 
+  // The text is not copied (a copy per value was a malloc per value on the journal's hot
+  // path): it must stay alive until reset(), which every use calls right after step(). A
+  // temporary string cannot be bound (that overload is deleted), and a failed step() resets.
   Statement& bind(int index, std::string_view text);
+  Statement& bind(int index, std::string&& text) = delete;
   Statement& bind(int index, std::int64_t value);
   Statement& bind_null(int index);
   // Steps once: true when a row is available, false when done. Throws JournalError.
