@@ -83,7 +83,7 @@ class JournalStore {
     bool read_only = false;  // a second connection for lookups on another thread
     // Group commit: a commit follows the previous one no sooner than this, so the records of
     // many requests share one transaction and one fsync. Adds at most this much latency.
-    std::chrono::microseconds group_commit_window{5000};
+    std::chrono::microseconds group_commit_window{20000};
   };
 
   // Opens or creates the journal. Throws JournalError naming the file on any trouble,
