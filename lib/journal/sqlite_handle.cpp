@@ -1,6 +1,8 @@
 // Role: the SQLite RAII wrappers (see sqlite_handle.hpp).
 #include "journal/sqlite_handle.hpp"
 
+#include <mutex>
+
 namespace submitd::journal {
 namespace {
 
@@ -82,6 +84,12 @@ std::string Statement::column_text(int index) const {
 bool Statement::column_is_null(int index) const { return sqlite3_column_type(stmt_, index) == SQLITE_NULL; }
 
 Database::Database(const std::string& path, int flags) : path_(path) {
+  // Once per process, before SQLite initializes: no memory statistics. Debian's SQLite keeps
+  // them by default, which puts a global mutex around every one of its mallocs (and it has
+  // no lookaside, so a statement makes several); nothing here reads them. Later calls would
+  // be refused harmlessly (SQLITE_MISUSE), hence the once.
+  static std::once_flag configured;
+  std::call_once(configured, [] { sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0); });
   int rc = sqlite3_open_v2(path.c_str(), &db_, flags | SQLITE_OPEN_NOMUTEX, nullptr);
   if (rc != SQLITE_OK) {
     std::string message = "cannot open the journal " + path + ": " +

@@ -26,7 +26,8 @@ JobSubmission::JobSubmission(spool::JobRequest request, std::string job_id, cons
                              SubmissionOptions options, MonoTime accepted, Resume resume)
     : request_(std::move(request)),
       job_id_(std::move(job_id)),
-      paths_(paths),
+      jobs_path_(paths.customer_prefix + "/jobs"),
+      job_path_(jobs_path_ + "/" + job_id_),
       options_(options),
       accepted_(accepted),
       // A recovered request may have been run before the crash: look before creating again
@@ -48,13 +49,15 @@ Stage JobSubmission::after(Stage s) const {
 
 api::HttpCall JobSubmission::current_call() const {
   api::HttpCall call;
-  const std::string job_path = paths_.customer_prefix + "/jobs/" + job_id_;
   switch (stage_) {
     case Stage::create: {
       call.endpoint = api::Endpoint::create;
       call.method = api::Method::post;
-      call.target = paths_.customer_prefix + "/jobs";
-      std::string body = "{\"templateId\":";
+      call.target = jobs_path_;
+      std::string body;
+      body.reserve(96 + request_.template_id.size() + request_.name.size() + request_.request_id.size() +
+                   request_.description.size());
+      body += "{\"templateId\":";
       append_json_string(body, request_.template_id);
       body += ",\"name\":";
       append_json_string(body, request_.name.empty() ? request_.request_id : request_.name);
@@ -72,7 +75,7 @@ api::HttpCall JobSubmission::current_call() const {
     case Stage::datasource: {
       call.endpoint = api::Endpoint::datasource;
       call.method = api::Method::patch;
-      call.target = job_path + "/datasource";
+      call.target = job_path_ + "/datasource";
       static constexpr std::string_view kBypass = R"({"dataSourceDescriptor":"bypass"})";
       call.body = fmt::format(
           "{{\"dataSource\":{},\"dataDestination\":{}}}",
@@ -85,21 +88,21 @@ api::HttpCall JobSubmission::current_call() const {
     case Stage::params:
       call.endpoint = api::Endpoint::params;
       call.method = api::Method::patch;
-      call.target = job_path + "/params";
+      call.target = job_path_ + "/params";
       call.body = request_.params_json;
       call.replay_safe = true;
       break;
     case Stage::check_run:
       call.endpoint = api::Endpoint::get;
       call.method = api::Method::get;
-      call.target = job_path;
+      call.target = job_path_;
       call.replay_safe = true;
       break;
     case Stage::run:
     case Stage::done:
       call.endpoint = api::Endpoint::run;
       call.method = api::Method::post;
-      call.target = job_path + "/run";
+      call.target = job_path_ + "/run";
       call.body = run_body(request_.config_json, options_.force_test_jobs);
       call.replay_safe = false;  // never blindly re-sent: see check_run
       break;

@@ -73,7 +73,8 @@ class JobSubmission {
 
   spool::JobRequest request_;
   std::string job_id_;
-  JobPaths paths_;
+  std::string jobs_path_;  // <prefix>/jobs, where a job is created
+  std::string job_path_;   // <prefix>/jobs/<job id>: built once, every later call starts with it
   SubmissionOptions options_;
   MonoTime accepted_;
   Stage stage_;

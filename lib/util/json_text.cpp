@@ -42,6 +42,7 @@ std::size_t utf8_sequence_length(std::string_view text, std::size_t i) {
 
 void append_json_string(std::string& out, std::string_view text) {
   static constexpr char kHex[] = "0123456789abcdef";
+  out.reserve(out.size() + text.size() + 2);  // the usual case: nothing to escape
   out.push_back('"');
   for (std::size_t i = 0; i < text.size();) {
     auto c = static_cast<unsigned char>(text[i]);
