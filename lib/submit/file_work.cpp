@@ -189,11 +189,13 @@ asio::awaitable<void> SpoolService::work_file(spool::ClaimedFile claimed) {
     log::info("{} interrupted; it stays in active/ and is resumed at the next start", w.file.original_name);
     co_return;
   }
+  // The requests' finishes are durable before the file is placed or held: once its outcome
+  // is in done/, a lookup by requestId (GET /v1/jobs/{id}) must say so too, and a restart
+  // trusts a held file's journal rows (and followed rows) to be complete. The wait is at
+  // most one group commit window, per file.
+  co_await journal_.flush();
   if (settings_.follow.enabled && w.jobs_run > 0) {
-    // Job following: the file waits in active/ until every job it started has ended. Its
-    // requests' finishes (and followed rows) must be durable before it is marked held: a
-    // restart trusts a held file's journal rows to be complete.
-    co_await journal_.flush();
+    // Job following: the file waits in active/ until every job it started has ended.
     bool held = false;
     try {
       w.writer.hold();
