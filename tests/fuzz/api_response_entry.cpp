@@ -4,7 +4,10 @@
 // printable and valid UTF-8 (it lands in outcome files and logs) and never quotes a body that
 // is not JSON; a grant always has a token and a positive lifetime; a Retry-After delay stays
 // in [0, cap], equals the header's seconds when it is a plain number, and moves with `now`
-// by no more than `now` moved. Every parser is deterministic.
+// by no more than `now` moved. The same bytes are also read as a whole HTTP response
+// (api::ResponseReader, the transport's reader): fed at once or in two pieces it gives the
+// same status, body and Retry-After, and never a body over its limit. Every parser is
+// deterministic.
 #include "api_response_entry.hpp"
 
 #include <simdjson.h>
@@ -19,6 +22,7 @@
 #include <string_view>
 
 #include "api/api_error.hpp"
+#include "api/http_wire.hpp"
 #include "api/responses.hpp"
 #include "submit/follow_book.hpp"
 #include "submit/retry_policy.hpp"
@@ -76,6 +80,9 @@ void check_token_response(std::string_view body) {
   std::optional<api::TokenGrant> grant = api::parse_token_response(body);
   if (grant) {
     require(!grant->token.empty(), "token grant has a token");
+    require(std::none_of(grant->token.begin(), grant->token.end(),
+                         [](char c) { return static_cast<unsigned char>(c) <= 0x20 || c == 0x7f; }),
+            "a granted token can go into a header as is", grant->token);
     require(grant->lifetime > seconds(0), "token grant has a positive lifetime");
   }
   std::optional<api::TokenGrant> again = api::parse_token_response(body);
@@ -83,6 +90,67 @@ void check_token_response(std::string_view body) {
   if (grant)
     require(again->token == grant->token && again->lifetime == grant->lifetime,
             "parse_token_response is deterministic (value)");
+}
+
+struct ReadResponse {
+  bool done = false;
+  bool failed = false;
+  int status = 0;
+  std::string body, retry_after;
+};
+
+// Feeds `wire` to a fresh reader, split once at `split`, as two socket reads would arrive.
+ReadResponse read_response(std::string_view wire, std::size_t split, std::uint64_t limit) {
+  api::ResponseReader reader(limit);
+  ReadResponse out;
+  std::string pending;
+  boost::system::error_code ec;
+  for (std::string_view piece : {wire.substr(0, split), wire.substr(split)}) {
+    pending.append(piece);
+    while (!pending.empty() && !reader.is_done()) {
+      std::size_t used = reader.put(boost::asio::buffer(pending), ec);
+      if (ec == boost::beast::http::error::need_more) {
+        ec = {};
+        break;
+      }
+      if (ec) {
+        out.failed = true;
+        return out;
+      }
+      pending.erase(0, used);
+    }
+  }
+  if (!reader.is_done() && reader.need_eof()) {
+    reader.put_eof(ec);  // the server closed: a body delimited by the close is complete
+    if (ec) {
+      out.failed = true;
+      return out;
+    }
+  }
+  out.done = reader.is_done();
+  if (out.done) {
+    out.status = reader.status();
+    out.body = reader.body();
+    out.retry_after = reader.retry_after();
+    require(reader.body().size() <= limit, "a response body stays within its limit");
+  }
+  return out;
+}
+
+void check_http_response(std::string_view wire, uint8_t knob) {
+  constexpr std::uint64_t kLimit = 4096;
+  ReadResponse whole = read_response(wire, wire.size(), kLimit);
+  ReadResponse split = read_response(wire, wire.empty() ? 0 : knob % (wire.size() + 1), kLimit);
+  // Beast refuses some malformed starts early when it sees them at once and only at the
+  // header limit (or the deadline) when they trickle in: both are failures for the pool. What
+  // must never happen is a response read whole one way and refused or different the other.
+  require(!(whole.done && split.failed) && !(split.done && whole.failed), "a response reads the same in pieces");
+  require(whole.done == split.done, "a complete response is complete in pieces too");
+  if (whole.done) {
+    require(whole.status >= 100 && whole.status <= 999, "a read response has a status");
+    require(whole.status == split.status && whole.body == split.body && whole.retry_after == split.retry_after,
+            "a response's status, body and Retry-After do not depend on how it arrived", whole.body);
+  }
 }
 
 void check_job_state(std::string_view body) {
@@ -201,6 +269,7 @@ int api_response_one_input(const uint8_t* data, size_t size) {
   check_job_state(body);
   check_job_readers(body);
   check_retry_after(body, knob);
+  check_http_response(body, knob);
   return 0;
 }
 
