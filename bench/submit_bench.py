@@ -19,6 +19,10 @@ Subcommands (each one command; results go to --out, default bench/results/):
            C / (4 x RTT). Writes wan.md, wan.json, wan.png.
   scale    bench/spool_drain.py's backlog drain for 10k, 100k, 1M requests: jobs/s and peak RSS.
            Writes scale.md, scale.json.
+  ab       Two (or more) daemon builds against one nginx, interleaved A B A B ... (--bins DIR,DIR,
+           --repeat N, --daemon-jobs N), with wrk's limit measured first in the same run: which
+           build is faster, and its ratio to the limit. Prints a table (jobs/s, ratio, CPU s per
+           1,000 jobs, peak RSS) and the medians; writes nothing to bench/results/.
   smoke    A few seconds of `compare` (and a short `wan`) into a temp dir with assertions; used
            by the CTest label `bench` (ctest --test-dir build -L bench). Exit 77 = tools missing.
 
@@ -790,6 +794,44 @@ def scale(args):
 # smoke (CTest label bench)
 
 
+def ab(args):
+    """Interleaved A/B of daemon builds against one nginx (the same machine state for all)."""
+    bins = [b for b in args.bins.split(",") if b]
+    if len(bins) < 2:
+        raise SystemExit("ab needs --bins A,B (two or more build/bin directories)")
+    load_before = wait_for_quiet(args.max_load, args.max_wait)
+    work = tempfile.mkdtemp(prefix="submit-bench-ab-")
+    server = Nginx(work, args.server_cpu)
+    server.start()
+    rows = []
+    try:
+        limit = run_wrk(server, args, args.wrk_seconds, work)
+        print(f"# load average before: {load_before}; wrk limit {limit['jobs_per_s']:,.0f} jobs/s", flush=True)
+        jobs = args.daemon_jobs or int(limit["jobs_per_s"] * 0.6 * args.daemon_seconds)
+        for round_ in range(args.repeat):
+            for b in bins:
+                args.bin = b
+                r = run_daemon(server, args, jobs, work)
+                if r["submitted"] != r["jobs"]:
+                    raise RuntimeError(f"{b}: {r['submitted']} of {r['jobs']} submitted")
+                rows.append((b, r))
+                print(f"{round_ + 1} {b}: {r['jobs_per_s']:,.0f} jobs/s = {r['jobs_per_s'] / limit['jobs_per_s']:.3f}"
+                      f" x wrk, {r['cpu_s_per_1000']:.4f} CPU s / 1000 jobs, {r['peak_rss_mib']:.1f} MiB", flush=True)
+    finally:
+        server.stop()
+        if not args.keep:
+            shutil.rmtree(work, ignore_errors=True)
+    median = lambda v: sorted(v)[len(v) // 2]  # noqa: E731
+    print(f"\n| build | jobs/s (each run) | median | x wrk ({limit['jobs_per_s']:,.0f}) | CPU s / 1000 jobs (each) | median |")
+    print("| --- | --- | ---: | ---: | --- | ---: |")
+    for b in bins:
+        mine = [r for x, r in rows if x == b]
+        rates, cpus = [r["jobs_per_s"] for r in mine], [r["cpu_s_per_1000"] for r in mine]
+        print(f"| {b} | {' / '.join(f'{v:,.0f}' for v in rates)} | {median(rates):,.0f} | "
+              f"{median(rates) / limit['jobs_per_s']:.2f} | {' / '.join(f'{v:.4f}' for v in cpus)} | {median(cpus):.4f} |")
+    return 0
+
+
 def smoke(args):
     missing = [t for t in ("wrk", "nginx", "taskset", "openssl") if not shutil.which(t)]
     if not os.path.exists(NJS_MODULE):
@@ -847,7 +889,7 @@ def smoke(args):
 
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("command", choices=["compare", "wan", "scale", "all", "smoke"])
+    p.add_argument("command", choices=["compare", "wan", "scale", "all", "ab", "smoke"])
     p.add_argument("--bin", default=os.path.join(REPO, "build", "bin"))
     p.add_argument("--out", default=os.path.join(HERE, "results"))
     p.add_argument("--servers", default="nginx,emulator")
@@ -869,9 +911,13 @@ def main():
     p.add_argument("--max-load", type=float, default=0.5)
     p.add_argument("--max-wait", type=float, default=600)
     p.add_argument("--keep", action="store_true", help="keep the work directory (logs)")
+    p.add_argument("--bins", default="", help="ab: build/bin directories to compare, comma-separated")
+    p.add_argument("--repeat", type=int, default=3, help="ab: rounds (each runs every build once)")
     args = p.parse_args()
     if args.command == "smoke":
         return smoke(args)
+    if args.command == "ab":
+        return ab(args)
     if args.command in ("compare", "all"):
         compare(args, servers=tuple(args.servers.split(",")))
     if args.command in ("wan", "all"):
