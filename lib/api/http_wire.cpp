@@ -52,7 +52,12 @@ void ResponseReader::on_request_impl(verb, string_view, string_view, int, error_
   ec = boost::beast::http::error::bad_method;  // never called for a response parser
 }
 
-void ResponseReader::on_response_impl(int code, string_view, int, error_code&) { status_ = code; }
+void ResponseReader::on_response_impl(int code, string_view, int, error_code& ec) {
+  // Beast takes any three digits; a status under 100 is no HTTP answer at all (and would read
+  // as "no status" further up), so it is refused like any other malformed response.
+  if (code < 100) ec = boost::beast::http::error::bad_status;
+  status_ = code;
+}
 
 void ResponseReader::on_field_impl(field name, string_view, string_view value, error_code&) {
   if (name == field::retry_after) retry_after_.assign(value.data(), value.size());

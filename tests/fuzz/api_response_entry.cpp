@@ -109,6 +109,7 @@ ReadResponse read_response(std::string_view wire, std::size_t split, std::uint64
     pending.append(piece);
     while (!pending.empty() && !reader.is_done()) {
       std::size_t used = reader.put(boost::asio::buffer(pending), ec);
+      pending.erase(0, used);  // bytes may be used even when it asks for more
       if (ec == boost::beast::http::error::need_more) {
         ec = {};
         break;
@@ -117,7 +118,6 @@ ReadResponse read_response(std::string_view wire, std::size_t split, std::uint64
         out.failed = true;
         return out;
       }
-      pending.erase(0, used);
     }
   }
   if (!reader.is_done() && reader.need_eof()) {
