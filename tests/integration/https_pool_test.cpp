@@ -13,6 +13,7 @@
 
 #include "api/https_pool.hpp"
 #include "harness.hpp"
+#include "pool_call.hpp"
 
 namespace fs = std::filesystem;
 namespace asio = boost::asio;
@@ -33,18 +34,8 @@ class PoolOverTls : public TempDirTest {
     s.connections = 1;
     return s;
   }
-  // Runs one call to completion on `io`.
   api::HttpResult call(api::HttpsPool& pool, api::Method method, bool replay_safe) {
-    api::HttpCall c;
-    c.endpoint = api::Endpoint::list;
-    c.method = method;
-    c.target = "/v1/customer/jobs";  // no token: the emulator answers 401, which is an answer
-    c.body = method == api::Method::get ? "" : "{}";
-    c.replay_safe = replay_safe;
-    io_.restart();
-    auto done = asio::co_spawn(io_, pool.send(std::move(c)), asio::use_future);
-    io_.run();
-    return done.get();
+    return run_pool_call(io_, pool, method, replay_safe);
   }
   asio::io_context io_;
 };

@@ -19,6 +19,7 @@
 #include "api/proxy_settings.hpp"
 #include "connect_proxy.hpp"
 #include "harness.hpp"
+#include "pool_call.hpp"
 #include "ledger.hpp"
 
 namespace fs = std::filesystem;
@@ -60,17 +61,7 @@ class PoolThroughProxy : public TempDirTest {
     s.proxy = api::parse_proxy_url(proxy_url, "HTTPS_PROXY");
     return s;
   }
-  api::HttpResult call(api::HttpsPool& pool) {
-    api::HttpCall c;
-    c.endpoint = api::Endpoint::list;
-    c.method = api::Method::get;
-    c.target = "/v1/customer/jobs";  // no token: the emulator answers 401, which is an answer
-    c.replay_safe = true;
-    io_.restart();
-    auto done = asio::co_spawn(io_, pool.send(std::move(c)), asio::use_future);
-    io_.run();
-    return done.get();
-  }
+  api::HttpResult call(api::HttpsPool& pool) { return run_pool_call(io_, pool, api::Method::get, true); }
   asio::io_context io_;
 };
 
