@@ -30,6 +30,7 @@ struct ApiResponse {
   std::optional<int> retry_after_s;
   Disposition disposition = Disposition::respond;
   std::chrono::milliseconds delay{0};
+  bool interim_103 = false;  // precede the answer with "HTTP/1.1 103 Early Hints"
 };
 
 }  // namespace emulator

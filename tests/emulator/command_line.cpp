@@ -67,6 +67,7 @@ A local stand-in for the ByteNite REST API over TLS (tests, demo, benchmarks).
   --reset-before P          probability of dropping the connection before doing the work
   --reset-after P           probability of doing the work, then dropping the connection
   --latency-ms N            delay added to every API answer
+  --interim-103 P           probability of a "103 Early Hints" interim answer first
   --idle-timeout-s N        close a keep-alive connection idle this long (default 60)
   --seed N                  seed for fault draws (replayable runs)
   --ready-file PATH         write {"port","caFile","pid"} here once listening
@@ -131,6 +132,7 @@ ParsedCommandLine parse_command_line(const std::vector<std::string>& args) {
       {"--reset-before", {probability(o.faults.reset_before), "a probability in [0, 1]"}},
       {"--reset-after", {probability(o.faults.reset_after), "a probability in [0, 1]"}},
       {"--latency-ms", {integer(o.faults.latency_ms, 0, 3'600'000), "milliseconds >= 0"}},
+      {"--interim-103", {probability(o.faults.interim_103), "a probability in [0, 1]"}},
       {"--idle-timeout-s", {integer(o.idle_timeout_s, 1, 86'400), "seconds >= 1"}},
       {"--seed",
        {[&o](const std::string& v) {

@@ -71,6 +71,8 @@ ApiResponse Emulator::handle(const ApiRequest& request) {
                               "nothing was done, retry later");
       r.retry_after_s = fault.retry_after_s;
       r.delay = fault.latency;
+      r.interim_103 = fault.interim_103;
+      if (r.interim_103) ledger_.add(Ledger::Count::interim_103);
       return r;
     }
     case FaultDecision::Before::none:
@@ -79,6 +81,8 @@ ApiResponse Emulator::handle(const ApiRequest& request) {
 
   ApiResponse r = route_api(request, path, query);
   r.delay = fault.latency;
+  r.interim_103 = fault.interim_103;
+  if (r.interim_103) ledger_.add(Ledger::Count::interim_103);
   if (fault.reset_after) {
     ledger_.add(Ledger::Count::resets_after);
     r.disposition = Disposition::reset_after_work;

@@ -40,6 +40,7 @@ FaultDecision FaultPlan::decide(std::string_view method, std::string_view path) 
     return d;
   }
 
+  d.interim_103 = draw(knobs_.interim_103);
   if (draw(knobs_.reset_before)) {
     d.before = FaultDecision::Before::reset;
   } else if (draw(knobs_.fail_503)) {

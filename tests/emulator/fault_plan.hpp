@@ -1,6 +1,6 @@
 // FaultPlan: decides, per API request, whether to misbehave and how: answer 503 or 429
-// without doing the work, drop the connection before or after doing the work, and how long to
-// delay the answer. Random faults use their own seeded RandomSource (--seed) so a run can be
+// without doing the work, drop the connection before or after doing the work, how long to
+// delay the answer, and whether a 103 interim answer goes first. Random faults use their own seeded RandomSource (--seed) so a run can be
 // replayed; scripted faults (POST /_emulator/fail-next) are consumed first, for deterministic
 // tests. The decision is plain data; the HTTP layer carries it out.
 #pragma once
@@ -24,6 +24,9 @@ struct FaultKnobs {
   double reset_after = 0.0;   // probability of doing the work, then dropping the connection
   int retry_after_s = 1;      // Retry-After value on 429 (and scripted 503s)
   int latency_ms = 0;         // added to every API answer
+  // probability of an interim "103 Early Hints" answer before the real one (RFC 9110 says a
+  // client must read past 1xx answers; a proxy or load balancer may send them)
+  double interim_103 = 0.0;
 };
 
 // One scripted fault: applies to the next `count` API requests that match.
@@ -43,6 +46,7 @@ struct FaultDecision {
   int status = 0;                    // when before == status
   std::optional<int> retry_after_s;  // header to send with that status
   bool reset_after = false;          // do the work, then drop the connection
+  bool interim_103 = false;          // send a 103 Early Hints before the answer
   std::chrono::milliseconds latency{0};
 };
 

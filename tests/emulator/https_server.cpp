@@ -11,6 +11,7 @@
 #include <boost/asio/ssl.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
@@ -111,6 +112,7 @@ class Session : public std::enable_shared_from_this<Session> {
     if (answer.disposition == Disposition::reset_before) return reset();
 
     reset_after_work_ = answer.disposition == Disposition::reset_after_work;
+    interim_103_ = answer.interim_103;
     response_ = {};
     response_.version(req.version());
     response_.result(static_cast<unsigned>(answer.status));
@@ -140,8 +142,23 @@ class Session : public std::enable_shared_from_this<Session> {
   void send() {
     if (reset_after_work_) return reset();
     beast::get_lowest_layer(stream_).expires_after(write_timeout);
+    if (interim_103_) {
+      // An interim answer first, as a proxy or load balancer may send: the client must read
+      // past it to the real one.
+      static constexpr std::string_view kEarlyHints =
+          "HTTP/1.1 103 Early Hints\r\nLink: </v1/openapi.json>; rel=preload\r\n\r\n";
+      net::async_write(stream_, net::buffer(kEarlyHints.data(), kEarlyHints.size()),
+                        beast::bind_front_handler(&Session::on_interim_written, shared_from_this()));
+      return;
+    }
     http::async_write(stream_, response_,
                       beast::bind_front_handler(&Session::on_write, shared_from_this()));
+  }
+
+  void on_interim_written(beast::error_code ec, std::size_t) {
+    if (ec) return;
+    interim_103_ = false;
+    send();
   }
 
   void on_write(beast::error_code ec, std::size_t) {
@@ -178,6 +195,7 @@ class Session : public std::enable_shared_from_this<Session> {
   http::response<http::string_body> response_;
   bool keep_alive_ = true;
   bool reset_after_work_ = false;
+  bool interim_103_ = false;
   bool from_loopback_ = false;
 };
 

@@ -20,6 +20,7 @@ boost::json::object Ledger::summary_json(std::uint64_t jobs) const {
   faults["injectedOther"] = get(Count::injected_other);
   faults["resetsBefore"] = get(Count::resets_before);
   faults["resetsAfter"] = get(Count::resets_after);
+  faults["interim103"] = get(Count::interim_103);
   out["faults"] = std::move(faults);
 
   boost::json::object totals;

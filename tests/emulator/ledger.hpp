@@ -49,6 +49,7 @@ class Ledger {
     injected_other,  // scripted statuses other than 503/429
     resets_before,
     resets_after,
+    interim_103,  // 103 Early Hints sent before an answer
     count_
   };
 

@@ -86,6 +86,7 @@ ApiResponse Emulator::config_report() {
   o["resetAfter"] = k.reset_after;
   o["retryAfterS"] = k.retry_after_s;
   o["latencyMs"] = k.latency_ms;
+  o["interim103"] = k.interim_103;
   o["tokenLifetimeS"] = tokens_.lifetime().count();
   o["jobDurationMs"] = job_duration_ms_.load();
   o["scriptedFaultsPending"] = faults_.scripted_pending();
@@ -116,6 +117,7 @@ ApiResponse Emulator::configure(std::string_view body_text) {
                           : key == "fail429"     ? &k.fail_429
                           : key == "resetBefore" ? &k.reset_before
                           : key == "resetAfter"  ? &k.reset_after
+                          : key == "interim103"  ? &k.interim_103
                                                  : nullptr;
     if (probability) {
       auto p = as_probability(v);
@@ -137,7 +139,7 @@ ApiResponse Emulator::configure(std::string_view body_text) {
     } else {
       return hook_error(400, "unknown config key \"" + std::string(key) +
                                  "\" (known: fail503, fail429, resetBefore, resetAfter, "
-                                 "retryAfterS, latencyMs, tokenLifetimeS, jobDurationMs, apiKeys)");
+                                 "retryAfterS, latencyMs, interim103, tokenLifetimeS, jobDurationMs, apiKeys)");
     }
   }
   faults_.set_knobs(k);

@@ -128,6 +128,16 @@ TEST_F(FaultInjection, LatencyIsAskedForOnApiAnswersOnly) {
   EXPECT_EQ(call("GET", "/_emulator/ledger/summary").raw.delay.count(), 0);
 }
 
+TEST_F(FaultInjection, InterimAnswersAreAskedForOnApiAnswersAndCounted) {
+  configure(R"({"interim103":1})");
+  EXPECT_TRUE(call("GET", jobs()).raw.interim_103);
+  EXPECT_FALSE(call("GET", "/_emulator/ledger/summary").raw.interim_103);
+  configure(R"({"interim103":0})");
+  EXPECT_FALSE(call("GET", jobs()).raw.interim_103);
+  EXPECT_EQ(n(ledger().at("faults").at("interim103")), 1);
+  EXPECT_EQ(call("POST", "/_emulator/config", R"({"interim103":2})").status, 400);  // a probability
+}
+
 TEST_F(FaultInjection, TestHooksAreNeverFaulted) {
   configure(R"({"fail503":1,"resetBefore":1})");
   EXPECT_EQ(call("GET", "/_emulator/ledger").status, 200);
