@@ -46,6 +46,8 @@ bool write_request(std::string& out, const HttpCall& call, std::string_view host
   return true;
 }
 
+bool is_interim(int status) { return status >= 100 && status < 200 && status != 101; }
+
 ResponseReader::ResponseReader(std::uint64_t max_body) { body_limit(max_body); }
 
 void ResponseReader::on_request_impl(verb, string_view, string_view, int, error_code& ec) {

@@ -21,6 +21,12 @@ namespace submitd::api {
 bool write_request(std::string& out, const HttpCall& call, std::string_view host_header,
                    std::string_view user_agent);
 
+// A 1xx answer other than 101 is interim (RFC 9110 15.2: a client must read past any number
+// of them to the final answer, even unasked; a proxy or load balancer may send 103 Early
+// Hints). The pool reads on after one, up to kMaxInterimAnswers per call.
+bool is_interim(int status);
+inline constexpr int kMaxInterimAnswers = 8;
+
 // One response, read with Beast's parser (limits, chunked bodies, Content-Length and
 // Connection handling are its own); header fields other than Retry-After are not stored.
 class ResponseReader final : public boost::beast::http::basic_parser<false> {

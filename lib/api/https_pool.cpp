@@ -25,7 +25,9 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 #include <deque>
+#include <optional>
 #include <stdexcept>
+#include <tuple>
 #include <vector>
 
 #include "api/http_wire.hpp"
@@ -320,8 +322,23 @@ struct HttpsPool::Impl : std::enable_shared_from_this<HttpsPool::Impl> {
       drop(slot, true);
       co_return;
     }
-    ResponseReader parser(kMaxResponseBody);
-    auto [rec, rn] = co_await http::async_read(*c.stream, c.buffer, parser, kTuple);
+    // Interim answers (1xx, e.g. 103 Early Hints) are read past to the final one: taking one
+    // as the answer would also leave the real answer to be read as the next call's.
+    std::optional<ResponseReader> parser;
+    error_code rec;
+    std::size_t rn = 0;
+    for (int interim = 0;; ++interim) {
+      parser.emplace(kMaxResponseBody);
+      std::tie(rec, rn) = co_await http::async_read(*c.stream, c.buffer, *parser, kTuple);
+      if (rec || !is_interim(parser->status())) break;
+      if (interim == kMaxInterimAnswers) {
+        out.failure = TransportFailure::reset;
+        out.failure_detail = "the server sent more than " + std::to_string(kMaxInterimAnswers) +
+                             " interim (1xx) answers and no final one";
+        drop(slot, true);
+        co_return;
+      }
+    }
     if (rec) {
       out.failure = io_failure(rec);
       out.failure_detail = rec == beast::error::timeout
@@ -335,12 +352,12 @@ struct HttpsPool::Impl : std::enable_shared_from_this<HttpsPool::Impl> {
       drop(slot, true);
       co_return;
     }
-    out.status = parser.status();
-    out.body = std::move(parser.body());
-    out.retry_after = parser.retry_after();
+    out.status = parser->status();
+    out.body = std::move(parser->body());
+    out.retry_after = parser->retry_after();
     remember_session(c);
     slots.call_done(slot);
-    if (!parser.keep_alive()) drop(slot, false);
+    if (!parser->keep_alive()) drop(slot, false);
   }
 
   asio::awaitable<HttpResult> send(const HttpCall& call) {

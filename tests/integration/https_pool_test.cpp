@@ -13,6 +13,7 @@
 
 #include "api/https_pool.hpp"
 #include "harness.hpp"
+#include "ledger.hpp"
 #include "pool_call.hpp"
 
 namespace fs = std::filesystem;
@@ -64,6 +65,22 @@ TEST_F(PoolOverTls, ReusesConnectionsAndReplacesOneTheServerClosedResumingTls) {
   EXPECT_EQ(pool.stats().open, 0u);
   auto next = call(pool, api::Method::post, false);  // a fresh connection works
   EXPECT_TRUE(next.has_response()) << next.failure_detail;
+}
+
+// A 103 Early Hints before every answer (as a proxy or load balancer may send): each call
+// gets its own final answer. Taking the 103 as the answer would also leave the real one to be
+// read as the next call's, so two calls on one connection show it.
+TEST_F(PoolOverTls, InterimAnswersAreReadPastToTheFinalOne) {
+  Emulator emulator(dir_ / "emulator", {"--interim-103", "1"});
+  api::HttpsPool pool(io_.get_executor(), settings_for(emulator));
+  for (int i = 0; i < 3; ++i) {
+    auto r = call(pool, i == 1 ? api::Method::post : api::Method::get, true);
+    ASSERT_TRUE(r.has_response()) << r.failure_detail;
+    EXPECT_EQ(r.status, 401) << r.body;  // no token: the emulator's own answer
+    EXPECT_NE(r.body.find("token"), std::string::npos) << r.body;
+  }
+  EXPECT_EQ(pool.stats().connects, 1u);
+  EXPECT_EQ(ledger_count(emulator, "faults.interim103"), 3);
 }
 
 TEST_F(PoolOverTls, SlowServerMeetsTheRequestDeadline) {

@@ -83,6 +83,29 @@ TEST_F(SubmitFlow, ThousandRequestsAsJsonAndJsonlBecomeExactlyOneJobEach) {
   for (const auto& line : outcomes) EXPECT_EQ(line.find(DaemonUnderTest::kApiKey), std::string::npos);
 }
 
+// Interim 1xx answers before a third of the API's answers: every request still becomes one
+// job with one run, and nothing is confused with another call's answer.
+TEST_F(SubmitFlow, InterimAnswersFromTheApiChangeNothing) {
+  Emulator emulator(dir_ / "emulator", {"--interim-103", "0.3", "--seed", "7"});
+  DaemonUnderTest daemon(dir_ / "daemon", emulator);
+  daemon.drop("interim.jsonl", request_lines(1, 300));
+  daemon.start();
+  ASSERT_TRUE(eventually([&] { return daemon.count_files("done", ".outcome.jsonl") == 1; }, 60s))
+      << read_file(daemon.log_file());
+  auto outcomes = all_outcomes(daemon);
+  ASSERT_EQ(outcomes.size(), 300u);
+  for (const auto& line : outcomes) EXPECT_NE(line.find("\"status\":\"submitted\""), std::string::npos) << line;
+  auto ledger = read_ledger(emulator);
+  ASSERT_EQ(ledger.size(), 300u);
+  for (const auto& [id, job] : ledger) {
+    EXPECT_EQ(job.creates, 1) << id;
+    EXPECT_EQ(job.runs, 1) << id;
+    EXPECT_TRUE(job.data_source_set) << id;
+  }
+  EXPECT_GT(ledger_count(emulator, "faults.interim103"), 200);  // of at least 1,201 answers
+  EXPECT_EQ(daemon.stop(), 0);
+}
+
 TEST_F(SubmitFlow, BadInputGetsActionableOutcomesAndStopsNothing) {
   Emulator emulator(dir_ / "emulator");
   DaemonUnderTest daemon(dir_ / "daemon", emulator);

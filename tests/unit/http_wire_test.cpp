@@ -123,6 +123,31 @@ TEST(ResponseBytes, BodiesOverTheLimitAreRefusedLengthOrChunked) {
   EXPECT_EQ(f.ec, boost::beast::http::error::body_limit);
 }
 
+TEST(ResponseBytes, AnInterimAnswerEndsAtItsHeadAndTheFinalOneFollows) {
+  EXPECT_TRUE(is_interim(100));
+  EXPECT_TRUE(is_interim(103));
+  EXPECT_TRUE(is_interim(199));
+  EXPECT_FALSE(is_interim(101));  // switching protocols is final
+  EXPECT_FALSE(is_interim(200));
+  EXPECT_FALSE(is_interim(99));
+  const std::string wire =
+      "HTTP/1.1 103 Early Hints\r\nLink: </a>; rel=preload\r\n\r\n"
+      "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}";
+  ResponseReader interim(1024);
+  boost::system::error_code ec;
+  std::size_t used = interim.put(boost::asio::buffer(wire), ec);
+  ASSERT_FALSE(ec) << ec.message();
+  ASSERT_TRUE(interim.is_done());
+  EXPECT_EQ(interim.status(), 103);
+  EXPECT_TRUE(interim.body().empty());
+  ResponseReader final_answer(1024);
+  Fed f = feed(final_answer, std::string_view(wire).substr(used), 4);
+  ASSERT_FALSE(f.ec) << f.ec.message();
+  ASSERT_TRUE(f.done);
+  EXPECT_EQ(final_answer.status(), 200);
+  EXPECT_EQ(final_answer.body(), "{}");
+}
+
 TEST(ResponseBytes, AStatusUnder100IsRefused) {
   ResponseReader r(1024);
   Fed f = feed(r, "HTTP/1.1 000 OK\r\nContent-Length: 2\r\n\r\n{}", 64);
