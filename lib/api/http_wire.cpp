@@ -1,7 +1,7 @@
 // Role: request bytes and the lean response reader (see http_wire.hpp).
 #include "api/http_wire.hpp"
 
-#include <algorithm>
+#include "util/header_text.hpp"
 
 namespace submitd::api {
 namespace {
@@ -15,21 +15,13 @@ std::string_view method_name(Method m) {
   return "GET";
 }
 
-// A request line or header value may not hold control characters (CR and LF above all).
-bool fits_in_head(std::string_view s) {
-  return std::none_of(s.begin(), s.end(), [](char c) {
-    auto u = static_cast<unsigned char>(c);
-    return u < 0x20 || u == 0x7f;
-  });
-}
-
 }  // namespace
 
 bool write_request(std::string& out, const HttpCall& call, std::string_view host_header,
                    std::string_view user_agent) {
   out.clear();  // keeps the capacity: the buffer is reused call after call
-  if (!fits_in_head(call.target) || call.target.empty() || call.target.find(' ') != std::string::npos ||
-      !fits_in_head(call.authorization) || !fits_in_head(host_header)) {
+  if (call.target.empty() || !is_single_token(call.target) || !fits_in_header(call.authorization) ||
+      !fits_in_header(host_header)) {
     return false;
   }
   const bool has_body = call.method != Method::get;

@@ -6,6 +6,8 @@
 #include <charconv>
 #include <cstdint>
 
+#include "util/header_text.hpp"
+
 namespace submitd::api {
 
 std::optional<TokenGrant> parse_token_response(std::string_view body) {
@@ -17,10 +19,7 @@ std::optional<TokenGrant> parse_token_response(std::string_view body) {
   if (root["token"].get(token) || token.empty()) return std::nullopt;
   // The token goes into a header as is: a control character or a space there (after JSON
   // unescaping) would end the header or add one, so such a grant is unreadable.
-  for (char c : token) {
-    auto u = static_cast<unsigned char>(c);
-    if (u <= 0x20 || u == 0x7f) return std::nullopt;
-  }
+  if (!is_single_token(token)) return std::nullopt;
   std::int64_t seconds = 0;
   auto expires = root["expiresIn"];
   if (expires.error()) return std::nullopt;

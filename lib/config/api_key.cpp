@@ -1,13 +1,13 @@
 // Role: locate and read the API key (see api_key.hpp). Messages name places, never content.
 #include "config/api_key.hpp"
 
-#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
 
 #include "config/load.hpp"
 #include "config/small_file.hpp"
+#include "util/header_text.hpp"
 
 namespace submitd::config {
 namespace {
@@ -75,11 +75,7 @@ std::string clean_key(std::string key, const std::string& where) {
   while (start < key.size() && is_space(key[start])) ++start;
   key.erase(0, start);
   if (key.empty()) throw ConfigError("the API key from " + where + " is empty");
-  bool bad = std::any_of(key.begin(), key.end(), [](char c) {
-    auto u = static_cast<unsigned char>(c);
-    return u < 0x21 || u == 0x7f;
-  });
-  if (bad)
+  if (!is_single_token(key))
     throw ConfigError("the API key from " + where +
                       " contains whitespace or control characters inside it; expected one token");
   return key;
