@@ -41,6 +41,7 @@ import shutil
 import signal
 import socket
 import ssl
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -821,7 +822,7 @@ def ab(args):
         server.stop()
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)
-    median = lambda v: sorted(v)[len(v) // 2]  # noqa: E731
+    median = statistics.median_high
     print(f"\n| build | jobs/s (each run) | median | x wrk ({limit['jobs_per_s']:,.0f}) | CPU s / 1000 jobs (each) | median |")
     print("| --- | --- | ---: | ---: | --- | ---: |")
     for b in bins:
