@@ -55,38 +55,33 @@ ApiResponse Emulator::handle(const ApiRequest& request) {
 
   ledger_.add(Ledger::Count::requests);
   const FaultDecision fault = faults_.decide(request.method, path);
+  ApiResponse r;
   switch (fault.before) {
-    case FaultDecision::Before::reset: {
+    case FaultDecision::Before::reset:
       ledger_.add(Ledger::Count::resets_before);
-      ApiResponse r;
       r.disposition = Disposition::reset_before;
       return r;
-    }
-    case FaultDecision::Before::status: {
+    case FaultDecision::Before::status:
       ledger_.add(fault.status == 503   ? Ledger::Count::injected_503
                   : fault.status == 429 ? Ledger::Count::injected_429
                                         : Ledger::Count::injected_other);
-      ApiResponse r = generic(fault.status, "injected fault",
-                              "bytenite-emulator answered this request with an injected error; "
-                              "nothing was done, retry later");
+      r = generic(fault.status, "injected fault",
+                  "bytenite-emulator answered this request with an injected error; "
+                  "nothing was done, retry later");
       r.retry_after_s = fault.retry_after_s;
-      r.delay = fault.latency;
-      r.interim_103 = fault.interim_103;
-      if (r.interim_103) ledger_.add(Ledger::Count::interim_103);
-      return r;
-    }
+      break;
     case FaultDecision::Before::none:
+      r = route_api(request, path, query);
+      if (fault.reset_after) {
+        ledger_.add(Ledger::Count::resets_after);
+        r.disposition = Disposition::reset_after_work;
+      }
       break;
   }
-
-  ApiResponse r = route_api(request, path, query);
   r.delay = fault.latency;
-  r.interim_103 = fault.interim_103;
+  // A 103 goes out only ahead of an answer that is sent (a reset sends nothing).
+  r.interim_103 = fault.interim_103 && r.disposition == Disposition::respond;
   if (r.interim_103) ledger_.add(Ledger::Count::interim_103);
-  if (fault.reset_after) {
-    ledger_.add(Ledger::Count::resets_after);
-    r.disposition = Disposition::reset_after_work;
-  }
   return r;
 }
 

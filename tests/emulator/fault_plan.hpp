@@ -1,8 +1,9 @@
 // FaultPlan: decides, per API request, whether to misbehave and how: answer 503 or 429
 // without doing the work, drop the connection before or after doing the work, how long to
-// delay the answer, and whether a 103 interim answer goes first. Random faults use their own seeded RandomSource (--seed) so a run can be
-// replayed; scripted faults (POST /_emulator/fail-next) are consumed first, for deterministic
-// tests. The decision is plain data; the HTTP layer carries it out.
+// delay the answer, and whether a 103 interim answer goes first. Random faults use their own
+// seeded RandomSource (--seed) so a run can be replayed; scripted faults (POST
+// /_emulator/fail-next) are consumed first, for deterministic tests. The decision is plain
+// data; the HTTP layer carries it out.
 #pragma once
 
 #include <chrono>
