@@ -38,12 +38,14 @@ TEST_F(SubmitFlow, ThousandRequestsAsJsonAndJsonlBecomeExactlyOneJobEach) {
     daemon.drop(fmt::format("batch-{}.jsonl", f), body);
   }
   daemon.start();
-  ASSERT_TRUE(eventually([&] { return daemon.count_files("done", ".outcome.jsonl") == 505; }, 120s))
+  // The outcome is placed before its input leaves active/ (README, step 5): wait for both.
+  ASSERT_TRUE(eventually([&] { return daemon.count_files("done", ".outcome.jsonl") == 505 &&
+                                      fs::is_empty(daemon.spool() / "active"); }, 120s))
       << "done/ has " << daemon.count_files("done", ".outcome.jsonl") << " outcome files; log:\n"
       << read_file(daemon.log_file());
   EXPECT_EQ(daemon.count_files("failed", ""), 0u);
   EXPECT_TRUE(fs::is_empty(daemon.spool() / "incoming"));
-  EXPECT_TRUE(fs::is_empty(daemon.spool() / "active"));
+  EXPECT_EQ(daemon.count_files("done", "") - daemon.count_files("done", ".outcome.jsonl"), 505u);  // the inputs
 
   auto outcomes = all_outcomes(daemon);
   ASSERT_EQ(outcomes.size(), 1000u);
