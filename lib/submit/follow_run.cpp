@@ -210,7 +210,12 @@ asio::awaitable<void> SpoolService::place_if_all_ended(std::string claim_id) {
   co_await journal_.flush();
   std::map<std::uint64_t, std::string> finals;  // by line
   for (auto& row : journal_.followed_of_claim(claim_id)) {
-    if (row.final_json.empty()) co_return;  // still running: placed when it ends
+    if (row.final_json.empty()) {
+      // Still running: placed when it ends. With following turned off since (a restart),
+      // nothing will end it here: the file is placed now with the ends known so far.
+      if (settings_.follow.enabled) co_return;
+      continue;
+    }
     finals.emplace(row.line, std::move(row.final_json));
   }
   held = held_files_.find(claim_id);

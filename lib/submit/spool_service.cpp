@@ -295,18 +295,16 @@ asio::awaitable<void> SpoolService::run() {
   for (const auto& file : recovered) live.push_back(file.claim_id);
   journal_.forget_claims_except(std::move(live));
   for (auto& file : recovered) {
-    if (file.held && settings_.follow.enabled) {
-      log::info("following the jobs of {} again (claim {})", file.original_name, file.claim_id);
+    if (file.held) {
+      // Following turned off meanwhile: placed at once, with the ends recorded so far.
+      if (settings_.follow.enabled) {
+        log::info("following the jobs of {} again (claim {})", file.original_name, file.claim_id);
+      } else {
+        log::info("placing {} (claim {}) with the job ends known so far: job following is off",
+                  file.original_name, file.claim_id);
+      }
       hold_file(std::move(file));
       continue;
-    }
-    if (file.held) {
-      // Following was turned off meanwhile: work the file again; its outcome is rebuilt from
-      // the journal (nothing is sent twice) and placed as soon as its submissions are known.
-      std::error_code ignored;
-      std::filesystem::remove(spool::FinishedFileWriter::held_outcome_path(paths_, file.claim_id), ignored);
-      std::filesystem::remove(spool::FinishedFileWriter::held_retry_path(paths_, file.claim_id), ignored);
-      file.held = false;
     }
     log::info("resuming interrupted file {} (claim {})", file.original_name, file.claim_id);
     start_file(std::move(file));

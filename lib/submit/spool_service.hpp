@@ -161,7 +161,8 @@ class SpoolService {
   void record_end(const std::string& job_id, const std::string& final, std::string_view label,
                   std::optional<double> duration_s);
   void reload_followed_from_journal();
-  // Places a held file once none of its jobs is still running; spawn_placement runs it on its own.
+  // Places a held file once none of its jobs is still running (at once when following is
+  // off: a restart after it was turned off); spawn_placement runs it on its own.
   boost::asio::awaitable<void> place_if_all_ended(std::string claim_id);
   void spawn_placement(std::string claim_id);
   boost::asio::awaitable<void> send_abort(std::string job_id);

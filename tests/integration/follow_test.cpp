@@ -231,3 +231,50 @@ TEST_F(Follow, AbortQueuedAndRunningJobsAndGiveUpOnOneThatOutlivesItsTimeout) {
   EXPECT_EQ(unix_http(socket, "POST", "/v1/jobs/it-2/abort", "").status, 409);
   EXPECT_EQ(daemon.stop(), 0);
 }
+
+// Following turned off while a file waits, held, for its jobs: the next start places it at
+// once, sending nothing again, with `final` on the line of the job that had ended (README).
+TEST_F(Follow, TurnedOffWhileAFileWaitsPlacesItWithoutSendingAnythingAgain) {
+  Emulator emulator(dir_ / "emulator", {"--job-duration-ms", "600000"});  // they end only when aborted
+  const fs::path socket = dir_ / "control.sock";
+  DaemonUnderTest daemon(dir_ / "daemon", emulator,
+                         "\n[follow]\nenabled = true\npoll_interval_s = 1\n"
+                         "[control]\nsocket = \"" + socket.string() + "\"\n");
+  constexpr int kLines = 10;
+  daemon.drop("batch.jsonl", request_lines(0, kLines));
+  daemon.start();
+  auto held = [&] { return daemon.count_files("active", ".outcome.held") == 1; };
+  ASSERT_TRUE(eventually([&] { return ledger_count(emulator, "totals.runs") == kLines && held(); }, 30s))
+      << read_file(daemon.log_file());
+  ASSERT_EQ(unix_http(socket, "POST", "/v1/jobs/it-0/abort", "").status, 202);
+  ASSERT_TRUE(eventually([&] {
+    return unix_http(socket, "GET", "/v1/jobs/it-0", "").body.find("JOB_STATE_ABORTED") != std::string::npos;
+  }, 20s)) << read_file(daemon.log_file());
+  EXPECT_TRUE(held());  // nine jobs still run
+  ASSERT_EQ(daemon.stop(), 0);
+
+  std::string config = read_file(daemon.config_file());
+  const auto at = config.find("enabled = true");
+  ASSERT_NE(at, std::string::npos) << config;
+  config.replace(at, 14, "enabled = false");
+  write_file(daemon.config_file(), config);
+  daemon.start();
+  ASSERT_TRUE(eventually([&] { return daemon.count_files("done", ".outcome.jsonl") == 1; }, 20s))
+      << read_file(daemon.log_file());
+  auto outcomes = outcomes_by_request(daemon);
+  ASSERT_EQ(outcomes.size(), static_cast<std::size_t>(kLines));
+  for (const auto& [id, o] : outcomes) {
+    EXPECT_EQ(o.status, "submitted") << id;
+    EXPECT_EQ(o.has_final, id == "it-0") << id;
+  }
+  EXPECT_EQ(outcomes["it-0"].final_state, "JOB_STATE_ABORTED");
+  auto looked_up = unix_http(socket, "GET", "/v1/jobs/it-0", "");
+  EXPECT_NE(looked_up.body.find("JOB_STATE_ABORTED"), std::string::npos) << looked_up.body;
+  auto ledger = read_ledger(emulator);
+  EXPECT_EQ(ledger.size(), static_cast<std::size_t>(kLines));
+  for (const auto& [id, job] : ledger) {
+    EXPECT_EQ(job.creates, 1) << id;
+    EXPECT_EQ(job.runs, 1) << id;
+  }
+  EXPECT_EQ(daemon.stop(), 0);
+}
