@@ -7,6 +7,8 @@
 // Through a proxy, a connection is a TCP connection to the proxy, a CONNECT exchange (bounded
 // in size and time), then the same TLS handshake with the API host inside the tunnel; a
 // refused CONNECT is a connect failure naming the proxy's answer.
+// A call's deadline is kept by one watchdog per pool (a timer ticking while calls are in
+// flight), not by a timer per read and write: those were about a tenth of the CPU per job.
 // Runs on a single-threaded executor: slots and waiters need no locks.
 #include "api/https_pool.hpp"
 
@@ -16,6 +18,7 @@
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -24,6 +27,8 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
+#include <algorithm>
+#include <chrono>
 #include <deque>
 #include <optional>
 #include <stdexcept>
@@ -57,6 +62,10 @@ struct Connection {
   std::string request;  // the request being sent; its capacity is reused call after call
   SSL_SESSION* session = nullptr;  // kept to resume TLS on reconnect
   const SSL_SESSION* session_copied_from = nullptr;  // the live session `session` copies (identity only)
+  // While a call is on this connection: when its answer must be in. Past it the watchdog
+  // cancels the socket's operations and sets `timed_out`.
+  std::optional<std::chrono::steady_clock::time_point> deadline;
+  bool timed_out = false;
 
   ~Connection() {
     if (session != nullptr) SSL_SESSION_free(session);
@@ -81,12 +90,15 @@ struct HttpsPool::Impl : std::enable_shared_from_this<HttpsPool::Impl> {
   CallObserver observer;
   bool stopping = false;
   std::uint64_t lookups = 0;
+  asio::steady_timer watchdog_timer;
+  bool watchdog_running = false;
 
   Impl(asio::any_io_executor ex, PoolSettings s, const Clock& c)
       : executor(std::move(ex)),
         settings(std::move(s)),
         clock(c),
-        slots(settings.connections, settings.idle_timeout) {
+        slots(settings.connections, settings.idle_timeout),
+        watchdog_timer(executor) {
     host_header = settings.port == 443 ? settings.host
                                        : settings.host + ":" + std::to_string(settings.port);
     tls.set_verify_mode(ssl::verify_peer);
@@ -312,9 +324,14 @@ struct HttpsPool::Impl : std::enable_shared_from_this<HttpsPool::Impl> {
       out.failure_detail = "refused to send a request whose path or token holds a control character";
       co_return;  // nothing was sent: the connection stays as it was
     }
-    auto& lowest = beast::get_lowest_layer(*c.stream);
-    lowest.expires_after(settings.request_timeout);
+    beast::get_lowest_layer(*c.stream).expires_never();  // the watchdog keeps the deadline
+    watch(c);
+    struct Unwatch {
+      Connection& c;
+      ~Unwatch() { c.deadline.reset(); }
+    } unwatch{c};
     auto [wec, wn] = co_await asio::async_write(*c.stream, asio::buffer(c.request), kTuple);
+    if (wec && c.timed_out) wec = beast::error::timeout;
     if (wec) {
       out.failure = io_failure(wec);
       out.failure_detail = "sending the request failed: " + wec.message();
@@ -330,6 +347,7 @@ struct HttpsPool::Impl : std::enable_shared_from_this<HttpsPool::Impl> {
     for (int interim = 0;; ++interim) {
       parser.emplace(kMaxResponseBody);
       std::tie(rec, rn) = co_await http::async_read(*c.stream, c.buffer, *parser, kTuple);
+      if (rec && c.timed_out) rec = beast::error::timeout;
       if (rec || !is_interim(parser->status())) break;
       if (interim == kMaxInterimAnswers) {
         out.failure = TransportFailure::reset;
@@ -360,6 +378,38 @@ struct HttpsPool::Impl : std::enable_shared_from_this<HttpsPool::Impl> {
     if (!parser->keep_alive()) drop(slot, false);
   }
 
+  // Starts the call's deadline on `c`, and the watchdog if it is not running.
+  void watch(Connection& c) {
+    c.deadline = std::chrono::steady_clock::now() + settings.request_timeout;
+    c.timed_out = false;
+    if (watchdog_running) return;
+    watchdog_running = true;
+    asio::co_spawn(executor, watchdog(shared_from_this()), asio::detached);
+  }
+
+  // Ticks while any call is in flight (a tenth of the request timeout, 5-100 ms, so a deadline
+  // is met that much late at most), cancelling the socket operations of calls past theirs;
+  // ends when none is in flight, and at shutdown.
+  asio::awaitable<void> watchdog(std::shared_ptr<Impl> /*keeps the pool alive while it ticks*/) {
+    const auto tick = std::clamp<std::chrono::milliseconds>(settings.request_timeout / 10, std::chrono::milliseconds(5),
+                                                            std::chrono::milliseconds(100));
+    for (bool in_flight = true; in_flight && !stopping;) {
+      watchdog_timer.expires_after(tick);
+      co_await watchdog_timer.async_wait(kTuple);
+      const auto now = std::chrono::steady_clock::now();
+      in_flight = false;
+      for (auto& c : connections) {
+        if (!c->deadline) continue;
+        in_flight = true;
+        if (now < *c->deadline || c->timed_out || !c->stream) continue;
+        c->timed_out = true;
+        error_code ignored;
+        beast::get_lowest_layer(*c->stream).socket().cancel(ignored);
+      }
+    }
+    watchdog_running = false;
+  }
+
   asio::awaitable<HttpResult> send(const HttpCall& call) {
     auto self = shared_from_this();  // keep the pool alive while this call runs
     auto started = std::chrono::steady_clock::now();
@@ -387,6 +437,7 @@ struct HttpsPool::Impl : std::enable_shared_from_this<HttpsPool::Impl> {
 
   void shutdown() {
     stopping = true;
+    watchdog_timer.cancel();
     for (auto* w : waiters) w->cancel();
     for (std::size_t i = 0; i < connections.size(); ++i) {
       if (!slots.health(i).busy) drop(i, false);
