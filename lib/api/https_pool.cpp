@@ -7,8 +7,9 @@
 // Through a proxy, a connection is a TCP connection to the proxy, a CONNECT exchange (bounded
 // in size and time), then the same TLS handshake with the API host inside the tunnel; a
 // refused CONNECT is a connect failure naming the proxy's answer.
-// A call's deadline is kept by one watchdog per pool (a timer ticking while calls are in
-// flight), not by a timer per read and write: those were about a tenth of the CPU per job.
+// Deadlines (connect, CONNECT, handshake, each call) are kept by one watchdog per pool, a
+// timer ticking while any is running, not by a timer per read and write: Beast's timed
+// stream did that and cost about a tenth of the CPU per job.
 // Runs on a single-threaded executor: slots and waiters need no locks.
 #include "api/https_pool.hpp"
 
@@ -18,6 +19,7 @@
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/connect.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl.hpp>
@@ -26,7 +28,6 @@
 #include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-#include <boost/beast/ssl.hpp>
 #include <algorithm>
 #include <chrono>
 #include <deque>
@@ -54,7 +55,7 @@ constexpr std::uint64_t kMaxResponseBody = 8 * 1024 * 1024;
 // A proxy's answer to CONNECT is a status line and a few headers.
 constexpr std::uint32_t kMaxProxyAnswerHead = 16 * 1024;
 
-using TlsStream = beast::ssl_stream<beast::tcp_stream>;
+using TlsStream = ssl::stream<tcp::socket>;
 
 struct Connection {
   std::unique_ptr<TlsStream> stream;
@@ -62,15 +63,21 @@ struct Connection {
   std::string request;  // the request being sent; its capacity is reused call after call
   SSL_SESSION* session = nullptr;  // kept to resume TLS on reconnect
   const SSL_SESSION* session_copied_from = nullptr;  // the live session `session` copies (identity only)
-  // While a call is on this connection: when its answer must be in. Past it the watchdog
-  // cancels the socket's operations and sets `timed_out`.
+  // While a connect or a call runs on this connection: when it must be done, and the socket
+  // the watchdog closes past it (then `timed_out` is set).
   std::optional<std::chrono::steady_clock::time_point> deadline;
+  tcp::socket* watched = nullptr;
   bool timed_out = false;
 
   ~Connection() {
     if (session != nullptr) SSL_SESSION_free(session);
   }
 };
+
+// What an operation on `c` failed with: a timeout when the watchdog had closed its socket.
+error_code timed(const Connection& c, const error_code& ec) {
+  return ec && c.timed_out ? error_code(beast::error::timeout) : ec;
+}
 
 TransportFailure io_failure(const error_code& ec) {
   return ec == beast::error::timeout ? TransportFailure::timeout : TransportFailure::reset;
@@ -120,10 +127,12 @@ struct HttpsPool::Impl : std::enable_shared_from_this<HttpsPool::Impl> {
     Connection& c = *connections[slot];
     if (c.stream) {
       error_code ignored;
-      beast::get_lowest_layer(*c.stream).socket().close(ignored);
+      c.stream->next_layer().close(ignored);
       c.stream.reset();
       c.buffer.clear();
     }
+    c.deadline.reset();
+    c.watched = nullptr;
     slots.closed(slot, after_failure);
   }
 
@@ -179,12 +188,13 @@ struct HttpsPool::Impl : std::enable_shared_from_this<HttpsPool::Impl> {
 
   // Asks the proxy, on a fresh TCP connection to it, for a tunnel to the API host. True when
   // it answered 2xx with nothing after its answer's head (the TLS handshake comes next).
-  asio::awaitable<bool> open_tunnel(beast::tcp_stream& tcp, HttpResult& out) {
+  asio::awaitable<bool> open_tunnel(Connection& c, tcp::socket& tcp, HttpResult& out) {
     const ProxyServer& proxy = *settings.proxy;
     const std::string where = "proxy " + proxy.display();
     const std::string head = connect_request_head(proxy, settings.host, settings.port);  // holds credentials
-    tcp.expires_after(settings.connect_timeout);  // one deadline for the whole CONNECT exchange
+    restart_deadline(c, settings.connect_timeout);  // one deadline for the whole CONNECT exchange
     auto [wec, wn] = co_await asio::async_write(tcp, asio::buffer(head), kTuple);
+    wec = timed(c, wec);
     if (wec) {
       out.failure = wec == beast::error::timeout ? TransportFailure::timeout : TransportFailure::connect;
       out.failure_detail = "sending CONNECT to " + where + " failed: " + wec.message();
@@ -195,6 +205,7 @@ struct HttpsPool::Impl : std::enable_shared_from_this<HttpsPool::Impl> {
     parser.skip(true);  // the answer's body, if any, is never read: a refusal closes the connection
     parser.header_limit(kMaxProxyAnswerHead);
     auto [rec, rn] = co_await http::async_read_header(tcp, buffer, parser, kTuple);
+    rec = timed(c, rec);
     if (rec) {
       if (rec == beast::error::timeout) {
         out.failure = TransportFailure::timeout;
@@ -261,19 +272,21 @@ struct HttpsPool::Impl : std::enable_shared_from_this<HttpsPool::Impl> {
       }
     }
 
-    auto& lowest = beast::get_lowest_layer(*stream);
-    lowest.expires_after(settings.connect_timeout);
-    auto [cec, ep] = co_await lowest.async_connect(*endpoints, kTuple);
+    tcp::socket& socket = stream->next_layer();
+    const Watched watched = watch(c, socket, settings.connect_timeout);
+    auto [cec, ep] = co_await asio::async_connect(socket, *endpoints, kTuple);
+    cec = timed(c, cec);
     if (cec) {
       out.failure = cec == beast::error::timeout ? TransportFailure::timeout : TransportFailure::connect;
       out.failure_detail = "cannot connect to " + dial_what + ": " + cec.message();
       co_return false;
     }
     error_code ignored;
-    lowest.socket().set_option(tcp::no_delay(true), ignored);
-    if (via_proxy && !co_await open_tunnel(lowest, out)) co_return false;
-    lowest.expires_after(settings.connect_timeout);
+    socket.set_option(tcp::no_delay(true), ignored);
+    if (via_proxy && !co_await open_tunnel(c, socket, out)) co_return false;
+    restart_deadline(c, settings.connect_timeout);
     auto [hec] = co_await stream->async_handshake(ssl::stream_base::client, kTuple);
+    hec = timed(c, hec);
     if (hec) {
       long verify = SSL_get_verify_result(ssl_handle);
       if (hec == beast::error::timeout) {
@@ -324,14 +337,9 @@ struct HttpsPool::Impl : std::enable_shared_from_this<HttpsPool::Impl> {
       out.failure_detail = "refused to send a request whose path or token holds a control character";
       co_return;  // nothing was sent: the connection stays as it was
     }
-    beast::get_lowest_layer(*c.stream).expires_never();  // the watchdog keeps the deadline
-    watch(c);
-    struct Unwatch {
-      Connection& c;
-      ~Unwatch() { c.deadline.reset(); }
-    } unwatch{c};
+    const Watched watched = watch(c, c.stream->next_layer(), settings.request_timeout);
     auto [wec, wn] = co_await asio::async_write(*c.stream, asio::buffer(c.request), kTuple);
-    if (wec && c.timed_out) wec = beast::error::timeout;
+    wec = timed(c, wec);
     if (wec) {
       out.failure = io_failure(wec);
       out.failure_detail = "sending the request failed: " + wec.message();
@@ -347,7 +355,7 @@ struct HttpsPool::Impl : std::enable_shared_from_this<HttpsPool::Impl> {
     for (int interim = 0;; ++interim) {
       parser.emplace(kMaxResponseBody);
       std::tie(rec, rn) = co_await http::async_read(*c.stream, c.buffer, *parser, kTuple);
-      if (rec && c.timed_out) rec = beast::error::timeout;
+      rec = timed(c, rec);
       if (rec || !is_interim(parser->status())) break;
       if (interim == kMaxInterimAnswers) {
         out.failure = TransportFailure::reset;
@@ -378,33 +386,56 @@ struct HttpsPool::Impl : std::enable_shared_from_this<HttpsPool::Impl> {
     if (!parser->keep_alive()) drop(slot, false);
   }
 
-  // Starts the call's deadline on `c`, and the watchdog if it is not running.
-  void watch(Connection& c) {
-    c.deadline = std::chrono::steady_clock::now() + settings.request_timeout;
-    c.timed_out = false;
-    if (watchdog_running) return;
-    watchdog_running = true;
-    asio::co_spawn(executor, watchdog(shared_from_this()), asio::detached);
+  // Ends the watch of a connection (its deadline) when the connect or call is over.
+  struct Watched {
+    explicit Watched(Connection& watched) : c(watched) {}
+    Watched(const Watched&) = delete;
+    Watched& operator=(const Watched&) = delete;
+    Connection& c;
+    ~Watched() {
+      c.deadline.reset();
+      c.watched = nullptr;
+    }
+  };
+
+  // Puts `socket` (of `c`) under the watchdog with `limit` from now, starting the watchdog if
+  // it is not running.
+  [[nodiscard]] Watched watch(Connection& c, tcp::socket& socket, std::chrono::milliseconds limit) {
+    c.watched = &socket;
+    restart_deadline(c, limit);
+    if (!watchdog_running) {
+      watchdog_running = true;
+      asio::co_spawn(executor, watchdog(shared_from_this()), asio::detached);
+    }
+    return Watched{c};
   }
 
-  // Ticks while any call is in flight (a tenth of the request timeout, 5-100 ms, so a deadline
-  // is met that much late at most), cancelling the socket operations of calls past theirs;
-  // ends when none is in flight, and at shutdown.
+  // The next step of a connect (CONNECT, handshake) gets a deadline of its own.
+  static void restart_deadline(Connection& c, std::chrono::milliseconds limit) {
+    c.deadline = std::chrono::steady_clock::now() + limit;
+    c.timed_out = false;
+  }
+
+  // Ticks while anything is watched (a tenth of the shorter timeout, 5-100 ms: a deadline is
+  // met that much late at most) and closes the socket of whatever is past its deadline (closed,
+  // not cancelled: connecting would go on to the next address); ends when nothing is watched,
+  // and at shutdown.
   asio::awaitable<void> watchdog(std::shared_ptr<Impl> /*keeps the pool alive while it ticks*/) {
-    const auto tick = std::clamp<std::chrono::milliseconds>(settings.request_timeout / 10, std::chrono::milliseconds(5),
-                                                            std::chrono::milliseconds(100));
-    for (bool in_flight = true; in_flight && !stopping;) {
+    const auto tick = std::clamp<std::chrono::milliseconds>(
+        std::min(settings.request_timeout, settings.connect_timeout) / 10, std::chrono::milliseconds(5),
+        std::chrono::milliseconds(100));
+    for (bool watching = true; watching && !stopping;) {
       watchdog_timer.expires_after(tick);
       co_await watchdog_timer.async_wait(kTuple);
       const auto now = std::chrono::steady_clock::now();
-      in_flight = false;
+      watching = false;
       for (auto& c : connections) {
-        if (!c->deadline) continue;
-        in_flight = true;
-        if (now < *c->deadline || c->timed_out || !c->stream) continue;
+        if (!c->deadline || c->watched == nullptr) continue;
+        watching = true;
+        if (now < *c->deadline || c->timed_out) continue;
         c->timed_out = true;
         error_code ignored;
-        beast::get_lowest_layer(*c->stream).socket().cancel(ignored);
+        c->watched->close(ignored);
       }
     }
     watchdog_running = false;

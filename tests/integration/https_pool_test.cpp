@@ -104,6 +104,24 @@ TEST_F(PoolOverTls, SlowServerMeetsTheRequestDeadline) {
   EXPECT_EQ(late.failure, api::TransportFailure::timeout) << late.failure_detail;
 }
 
+TEST_F(PoolOverTls, SilentServerMeetsTheConnectDeadlineInTheHandshake) {
+  Emulator emulator(dir_ / "emulator");  // for its CA file only
+  auto settings = settings_for(emulator);
+  // Takes TCP connections (the kernel does, from the backlog) and never says a word of TLS.
+  asio::ip::tcp::acceptor silent(io_, {asio::ip::make_address("127.0.0.1"), 0});
+  settings.port = silent.local_endpoint().port();
+  settings.connect_timeout = 300ms;
+  api::HttpsPool pool(io_.get_executor(), settings);
+  auto started = std::chrono::steady_clock::now();
+  auto r = call(pool, api::Method::get, true);
+  auto took = std::chrono::steady_clock::now() - started;
+  EXPECT_EQ(r.failure, api::TransportFailure::timeout) << r.failure_detail;
+  EXPECT_NE(r.failure_detail.find("handshake"), std::string::npos) << r.failure_detail;
+  EXPECT_GE(took, 300ms);
+  EXPECT_LT(took, 4s);
+  EXPECT_EQ(pool.open_connections(), 0u);
+}
+
 TEST_F(PoolOverTls, ClosedPortFailsAsConnectFailure) {
   Emulator emulator(dir_ / "emulator");
   auto settings = settings_for(emulator);
