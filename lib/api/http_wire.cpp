@@ -78,4 +78,30 @@ std::size_t ResponseReader::on_chunk_body_impl(std::uint64_t, string_view body, 
 
 void ResponseReader::on_finish_impl(error_code&) {}
 
+Fed feed(ResponseReader& reader, boost::beast::flat_buffer& received, boost::system::error_code& ec) {
+  ec = {};
+  while (!reader.is_done()) {
+    if (received.size() == 0) return Fed::more;
+    const std::size_t used = reader.put(received.data(), ec);
+    received.consume(used);
+    if (ec == boost::beast::http::error::need_more) {
+      ec = {};
+      return Fed::more;
+    }
+    if (ec) return Fed::failed;
+  }
+  return Fed::done;
+}
+
+Fed feed_close(ResponseReader& reader, boost::system::error_code& ec) {
+  ec = {};
+  if (reader.is_done()) return Fed::done;
+  if (!reader.got_some()) {
+    ec = boost::beast::http::error::end_of_stream;
+    return Fed::failed;
+  }
+  reader.put_eof(ec);  // done when the body ends with the close; partial_message otherwise
+  return ec ? Fed::failed : Fed::done;
+}
+
 }  // namespace submitd::api

@@ -1,10 +1,12 @@
 // Role: the bytes of one API exchange, without sockets: the request as it goes on the wire
-// (head and body in one reusable buffer) and a response reader that keeps only what the
-// daemon uses (status, body, Retry-After, keep-alive). The pool used Beast's message types
+// (head and body in one reusable buffer), a response reader that keeps only what the
+// daemon uses (status, body, Retry-After, keep-alive), and the feeding of received bytes to
+// it (the pool's read loop only adds the reads; Beast's composed read is not used). The pool used Beast's message types
 // before; their per-field allocations and serializer were a tenth of the daemon's CPU per
 // job against a fast server (bench/README.md). Plain code, unit tested byte by byte.
 #pragma once
 
+#include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http/basic_parser.hpp>
 #include <cstdint>
 #include <string>
@@ -57,5 +59,22 @@ class ResponseReader final : public boost::beast::http::basic_parser<false> {
   std::string body_;
   std::string retry_after_;
 };
+
+// Reading one answer is a loop of: feed what has arrived, and read more while it says so.
+// The pool does the reads; this is the rest, shared with the tests and the fuzz target.
+enum class Fed {
+  done,    // a whole answer is read; bytes after it stay in the buffer (the next answer's)
+  more,    // every byte was taken in and more are needed
+  failed,  // not a valid answer (or over a limit): `ec` says why
+};
+
+// Gives the reader what `received` holds, dropping every byte it used (Beast's parser may
+// use bytes even when it asks for more).
+Fed feed(ResponseReader& reader, boost::beast::flat_buffer& received, boost::system::error_code& ec);
+
+// The server closed the connection (a clean end of stream) before the answer was complete: an
+// answer whose body ends with the close is now done; anything else failed (`end_of_stream`
+// when nothing of it had come, `partial_message` when cut short).
+Fed feed_close(ResponseReader& reader, boost::system::error_code& ec);
 
 }  // namespace submitd::api

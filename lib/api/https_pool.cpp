@@ -52,6 +52,8 @@ using boost::system::error_code;
 constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
 // Responses are small JSON documents; refuse anything absurd instead of buffering it.
 constexpr std::uint64_t kMaxResponseBody = 8 * 1024 * 1024;
+// Reads ask for up to one TLS record's worth of bytes.
+constexpr std::size_t kReadSize = 16 * 1024;
 // A proxy's answer to CONNECT is a status line and a few headers.
 constexpr std::uint32_t kMaxProxyAnswerHead = 16 * 1024;
 
@@ -351,11 +353,10 @@ struct HttpsPool::Impl : std::enable_shared_from_this<HttpsPool::Impl> {
     // as the answer would also leave the real answer to be read as the next call's.
     std::optional<ResponseReader> parser;
     error_code rec;
-    std::size_t rn = 0;
+    std::size_t received = 0;  // bytes of this call's answers, interim ones included
     for (int interim = 0;; ++interim) {
       parser.emplace(kMaxResponseBody);
-      std::tie(rec, rn) = co_await http::async_read(*c.stream, c.buffer, *parser, kTuple);
-      rec = timed(c, rec);
+      rec = co_await read_answer(c, *parser, received);
       if (rec || !is_interim(parser->status())) break;
       if (interim == kMaxInterimAnswers) {
         out.failure = TransportFailure::reset;
@@ -372,7 +373,7 @@ struct HttpsPool::Impl : std::enable_shared_from_this<HttpsPool::Impl> {
                                : "connection lost before the response: " + rec.message();
       // Nothing at all came back and the server closed: the classic stale keep-alive case
       // (stream_truncated is a TLS peer that closed without close_notify, which servers do).
-      stale = rn == 0 && (rec == http::error::end_of_stream || rec == asio::error::eof ||
+      stale = received == 0 && (rec == http::error::end_of_stream || rec == asio::error::eof ||
                           rec == asio::error::connection_reset ||
                           rec == ssl::error::stream_truncated);
       drop(slot, true);
@@ -384,6 +385,26 @@ struct HttpsPool::Impl : std::enable_shared_from_this<HttpsPool::Impl> {
     remember_session(c);
     slots.call_done(slot);
     if (!parser->keep_alive()) drop(slot, false);
+  }
+
+  // Reads one answer on `c` into `reader`: what c.buffer already holds first, then reads of
+  // up to one TLS record at a time. Bytes after the answer stay in c.buffer.
+  asio::awaitable<error_code> read_answer(Connection& c, ResponseReader& reader, std::size_t& received) {
+    error_code ec;
+    Fed fed = feed(reader, c.buffer, ec);
+    while (fed == Fed::more) {
+      auto [rec, n] = co_await c.stream->async_read_some(c.buffer.prepare(kReadSize), kTuple);
+      c.buffer.commit(n);
+      received += n;
+      if (n > 0) {
+        fed = feed(reader, c.buffer, ec);  // an error, if any, comes again with the next read
+      } else if (rec == asio::error::eof) {
+        fed = feed_close(reader, ec);
+      } else {
+        co_return timed(c, rec ? rec : error_code(asio::error::connection_reset));
+      }
+    }
+    co_return fed == Fed::done ? error_code{} : ec;
   }
 
   // Ends the watch of a connection (its deadline) when the connect or call is over.

@@ -99,34 +99,22 @@ struct ReadResponse {
   std::string body, retry_after;
 };
 
-// Feeds `wire` to a fresh reader, split once at `split`, as two socket reads would arrive.
+// Feeds `wire` to a fresh reader, split once at `split`, as two socket reads would bring it,
+// then closes the connection: the pool's own feeding (api::feed, api::feed_close).
 ReadResponse read_response(std::string_view wire, std::size_t split, std::uint64_t limit) {
   api::ResponseReader reader(limit);
   ReadResponse out;
-  std::string pending;
+  boost::beast::flat_buffer received;
   boost::system::error_code ec;
+  api::Fed fed = api::Fed::more;
   for (std::string_view piece : {wire.substr(0, split), wire.substr(split)}) {
-    pending.append(piece);
-    while (!pending.empty() && !reader.is_done()) {
-      std::size_t used = reader.put(boost::asio::buffer(pending), ec);
-      pending.erase(0, used);  // bytes may be used even when it asks for more
-      if (ec == boost::beast::http::error::need_more) {
-        ec = {};
-        break;
-      }
-      if (ec) {
-        out.failed = true;
-        return out;
-      }
-    }
+    if (fed != api::Fed::more) break;
+    received.commit(boost::asio::buffer_copy(received.prepare(piece.size()), boost::asio::buffer(piece)));
+    fed = api::feed(reader, received, ec);
   }
-  if (!reader.is_done() && reader.need_eof()) {
-    reader.put_eof(ec);  // the server closed: a body delimited by the close is complete
-    if (ec) {
-      out.failed = true;
-      return out;
-    }
-  }
+  if (fed == api::Fed::more) fed = api::feed_close(reader, ec);
+  require((fed == api::Fed::failed) == static_cast<bool>(ec), "a failed feed says why, and only then");
+  out.failed = fed == api::Fed::failed;
   out.done = reader.is_done();
   if (out.done) {
     out.status = reader.status();

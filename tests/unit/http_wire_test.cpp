@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <boost/asio/buffer.hpp>
+#include <boost/beast/core/buffers_to_string.hpp>
 
 #include "api/responses.hpp"
 
@@ -57,31 +58,29 @@ TEST(RequestBytes, ControlCharactersInTokenOrTargetAreNeverSent) {
   EXPECT_FALSE(write_request(out, call_of(Method::get, "/v1/x", "", std::string("a\0b", 3)), "h", "ua"));
 }
 
-// Feeds `wire` to a reader in pieces of `piece` bytes, as reads from a socket would. The
-// parser may use bytes even when it asks for more, so what it used is always dropped.
-struct Fed {
+// `wire` arriving in pieces of `piece` bytes, as reads from a socket would bring it, each
+// given to the reader with api::feed (the pool's own feeding) until it is done or fails.
+struct Arrival {
   bool done = false;
   boost::system::error_code ec;
+  std::string left;  // bytes after the answer, still in the buffer
 };
-Fed feed(ResponseReader& r, std::string_view wire, std::size_t piece) {
-  Fed f;
-  std::string pending;
+Arrival arrive(ResponseReader& r, std::string_view wire, std::size_t piece, bool then_close = false) {
+  Arrival a;
+  boost::beast::flat_buffer received;
   std::size_t at = 0;
-  while (!r.is_done() && at < wire.size()) {
-    pending.append(wire.substr(at, piece));
-    at += std::min(piece, wire.size() - at);
-    while (!pending.empty() && !r.is_done()) {
-      std::size_t used = r.put(boost::asio::buffer(pending), f.ec);
-      pending.erase(0, used);
-      if (f.ec == boost::beast::http::error::need_more) {
-        f.ec = {};
-        break;
-      }
-      if (f.ec) return f;
-    }
+  Fed fed = Fed::more;
+  while (fed == Fed::more && at < wire.size()) {
+    const std::size_t n = std::min(piece, wire.size() - at);
+    received.commit(boost::asio::buffer_copy(received.prepare(n), boost::asio::buffer(wire.substr(at, n))));
+    at += n;
+    fed = feed(r, received, a.ec);
   }
-  f.done = r.is_done();
-  return f;
+  if (fed == Fed::more && then_close) fed = feed_close(r, a.ec);
+  a.done = fed == Fed::done;
+  EXPECT_EQ(fed == Fed::failed, static_cast<bool>(a.ec)) << a.ec.message();
+  a.left = boost::beast::buffers_to_string(received.data());
+  return a;
 }
 
 TEST(ResponseBytes, StatusBodyRetryAfterAndKeepAlive) {
@@ -90,7 +89,7 @@ TEST(ResponseBytes, StatusBodyRetryAfterAndKeepAlive) {
       "Content-Length: 13\r\n\r\n{\"error\":\"x\"}";
   for (std::size_t piece : {std::size_t{1}, std::size_t{5}, wire.size()}) {
     ResponseReader r(1024);
-    Fed f = feed(r, wire, piece);
+    Arrival f = arrive(r, wire, piece);
     ASSERT_FALSE(f.ec) << f.ec.message();
     ASSERT_TRUE(f.done) << "piece " << piece;
     EXPECT_EQ(r.status(), 503);
@@ -105,7 +104,7 @@ TEST(ResponseBytes, ChunkedBodyAndConnectionClose) {
       "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
       "4\r\n{\"ok\r\n5\r\n\":tru\r\n2\r\ne}\r\n0\r\n\r\n";
   ResponseReader r(1024);
-  Fed f = feed(r, wire, 3);
+  Arrival f = arrive(r, wire, 3);
   ASSERT_FALSE(f.ec) << f.ec.message();
   ASSERT_TRUE(f.done);
   EXPECT_EQ(r.status(), 200);
@@ -116,10 +115,10 @@ TEST(ResponseBytes, ChunkedBodyAndConnectionClose) {
 
 TEST(ResponseBytes, BodiesOverTheLimitAreRefusedLengthOrChunked) {
   ResponseReader by_length(10);
-  Fed f = feed(by_length, "HTTP/1.1 200 OK\r\nContent-Length: 11\r\n\r\n01234567890", 64);
+  Arrival f = arrive(by_length, "HTTP/1.1 200 OK\r\nContent-Length: 11\r\n\r\n01234567890", 64);
   EXPECT_EQ(f.ec, boost::beast::http::error::body_limit);
   ResponseReader by_chunks(10);
-  f = feed(by_chunks, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n6\r\n012345\r\n6\r\n678901\r\n0\r\n\r\n", 64);
+  f = arrive(by_chunks, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n6\r\n012345\r\n6\r\n678901\r\n0\r\n\r\n", 64);
   EXPECT_EQ(f.ec, boost::beast::http::error::body_limit);
 }
 
@@ -134,30 +133,48 @@ TEST(ResponseBytes, AnInterimAnswerEndsAtItsHeadAndTheFinalOneFollows) {
       "HTTP/1.1 103 Early Hints\r\nLink: </a>; rel=preload\r\n\r\n"
       "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}";
   ResponseReader interim(1024);
-  boost::system::error_code ec;
-  std::size_t used = interim.put(boost::asio::buffer(wire), ec);
-  ASSERT_FALSE(ec) << ec.message();
-  ASSERT_TRUE(interim.is_done());
+  Arrival first = arrive(interim, wire, wire.size());
+  ASSERT_FALSE(first.ec) << first.ec.message();
+  ASSERT_TRUE(first.done);
   EXPECT_EQ(interim.status(), 103);
   EXPECT_TRUE(interim.body().empty());
+  // The final answer's bytes stay in the buffer, unused, for the next reader.
+  EXPECT_EQ(first.left, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}");
   ResponseReader final_answer(1024);
-  Fed f = feed(final_answer, std::string_view(wire).substr(used), 4);
+  Arrival f = arrive(final_answer, first.left, 4);
   ASSERT_FALSE(f.ec) << f.ec.message();
   ASSERT_TRUE(f.done);
   EXPECT_EQ(final_answer.status(), 200);
   EXPECT_EQ(final_answer.body(), "{}");
+  EXPECT_TRUE(f.left.empty());
+}
+
+TEST(ResponseBytes, ABodyEndedByTheCloseIsCompleteOtherwiseACloseCutsItShort) {
+  ResponseReader until_close(1024);
+  Arrival a = arrive(until_close, "HTTP/1.1 200 OK\r\n\r\n{\"a\":1}", 5, true);
+  ASSERT_TRUE(a.done) << a.ec.message();
+  EXPECT_EQ(until_close.body(), "{\"a\":1}");
+  EXPECT_FALSE(until_close.keep_alive());
+  ResponseReader cut(1024);
+  a = arrive(cut, "HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\n{\"a\"", 5, true);
+  EXPECT_FALSE(a.done);
+  EXPECT_EQ(a.ec, boost::beast::http::error::partial_message);
+  ResponseReader nothing(1024);
+  a = arrive(nothing, "", 5, true);
+  EXPECT_FALSE(a.done);
+  EXPECT_EQ(a.ec, boost::beast::http::error::end_of_stream);
 }
 
 TEST(ResponseBytes, AStatusUnder100IsRefused) {
   ResponseReader r(1024);
-  Fed f = feed(r, "HTTP/1.1 000 OK\r\nContent-Length: 2\r\n\r\n{}", 64);
+  Arrival f = arrive(r, "HTTP/1.1 000 OK\r\nContent-Length: 2\r\n\r\n{}", 64);
   EXPECT_EQ(f.ec, boost::beast::http::error::bad_status);
   EXPECT_FALSE(f.done);
 }
 
 TEST(ResponseBytes, ARequestIsNotAResponse) {
   ResponseReader r(1024);
-  Fed f = feed(r, "GET / HTTP/1.1\r\nHost: x\r\n\r\n", 64);
+  Arrival f = arrive(r, "GET / HTTP/1.1\r\nHost: x\r\n\r\n", 64);
   EXPECT_TRUE(f.ec);
   EXPECT_FALSE(f.done);
 }
