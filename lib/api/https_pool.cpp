@@ -38,6 +38,7 @@
 
 #include "api/http_wire.hpp"
 #include "api/pool_slots.hpp"
+#include "util/wait_line.hpp"
 
 namespace submitd::api {
 namespace {
@@ -95,7 +96,7 @@ struct HttpsPool::Impl : std::enable_shared_from_this<HttpsPool::Impl> {
   ssl::context tls{ssl::context::tls_client};
   std::vector<std::unique_ptr<Connection>> connections;
   PoolSlots slots;
-  std::deque<asio::steady_timer*> waiters;
+  WaitLine waiting;  // calls waiting for a free slot
   CallObserver observer;
   bool stopping = false;
   std::uint64_t lookups = 0;
@@ -107,6 +108,7 @@ struct HttpsPool::Impl : std::enable_shared_from_this<HttpsPool::Impl> {
         settings(std::move(s)),
         clock(c),
         slots(settings.connections, settings.idle_timeout),
+        waiting(executor),
         watchdog_timer(executor) {
     host_header = settings.port == 443 ? settings.host
                                        : settings.host + ":" + std::to_string(settings.port);
@@ -142,20 +144,13 @@ struct HttpsPool::Impl : std::enable_shared_from_this<HttpsPool::Impl> {
     for (;;) {
       if (stopping) co_return std::nullopt;
       if (auto lease = slots.acquire(clock.now())) co_return lease;
-      asio::steady_timer wake(executor, std::chrono::steady_clock::time_point::max());
-      waiters.push_back(&wake);
-      co_await wake.async_wait(kTuple);
-      std::erase(waiters, &wake);
+      co_await waiting.wait();  // woken by a release (or shutdown): try again
     }
   }
 
   void release(std::size_t slot) {
     slots.release(slot, clock.now());
-    if (!waiters.empty()) {
-      asio::steady_timer* first = waiters.front();
-      waiters.pop_front();
-      first->cancel();
-    }
+    waiting.wake_one(true);
   }
 
   // Resolves `host` (the API host, or the proxy) with the connect deadline (getaddrinfo has
@@ -490,7 +485,7 @@ struct HttpsPool::Impl : std::enable_shared_from_this<HttpsPool::Impl> {
   void shutdown() {
     stopping = true;
     watchdog_timer.cancel();
-    for (auto* w : waiters) w->cancel();
+    waiting.wake_all(false);
     for (std::size_t i = 0; i < connections.size(); ++i) {
       if (!slots.health(i).busy) drop(i, false);
     }
