@@ -1,8 +1,6 @@
 // Role: JSON rendering of outcome records (see outcome.hpp).
 #include "spool/outcome.hpp"
 
-#include <fmt/format.h>
-
 #include "util/json_text.hpp"
 
 namespace submitd::spool {
@@ -17,7 +15,14 @@ std::string_view status_name(SubmitStatus s) {
 }
 
 std::string outcome_json_line(const OutcomeRecord& r) {
-  std::string out = fmt::format("{{\"v\":{},\"line\":{},\"requestId\":", kOutcomeFormatVersion, r.line);
+  // Built by appending (no format strings): one of these per request.
+  std::string out;
+  out.reserve(256);
+  out += "{\"v\":";
+  append_json_int(out, kOutcomeFormatVersion);
+  out += ",\"line\":";
+  append_json_int(out, static_cast<long long>(r.line));
+  out += ",\"requestId\":";
   append_json_string(out, r.request_id);
   out += ",\"jobId\":";
   if (r.job_id.empty()) {
@@ -25,13 +30,18 @@ std::string outcome_json_line(const OutcomeRecord& r) {
   } else {
     append_json_string(out, r.job_id);
   }
-  out += fmt::format(",\"status\":\"{}\",\"acceptedAt\":\"{}\",\"finishedAt\":\"{}\",\"attempts\":{}",
-                     status_name(r.status), rfc3339(r.accepted_at), rfc3339(r.finished_at),
-                     r.attempts);
+  out.append(",\"status\":\"").append(status_name(r.status));
+  out.append("\",\"acceptedAt\":\"").append(rfc3339(r.accepted_at));
+  out.append("\",\"finishedAt\":\"").append(rfc3339(r.finished_at));
+  out += "\",\"attempts\":";
+  append_json_int(out, r.attempts);
   if (r.error) {
     out += ",\"error\":{\"stage\":";
     append_json_string(out, r.error->stage);
-    if (r.error->http_status != 0) out += fmt::format(",\"httpStatus\":{}", r.error->http_status);
+    if (r.error->http_status != 0) {
+      out += ",\"httpStatus\":";
+      append_json_int(out, r.error->http_status);
+    }
     out += ",\"message\":";
     append_json_string(out, r.error->message);
     out += "}";

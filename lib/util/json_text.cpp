@@ -1,6 +1,9 @@
 // Role: JSON string escaping (see json_text.hpp).
 #include "util/json_text.hpp"
 
+#include <charconv>
+#include <iterator>
+
 #include <cstdint>
 
 namespace submitd {
@@ -82,6 +85,12 @@ std::string json_string(std::string_view text) {
   out.reserve(text.size() + 2);
   append_json_string(out, text);
   return out;
+}
+
+void append_json_int(std::string& out, long long value) {
+  char digits[24];
+  auto [end, ec] = std::to_chars(std::begin(digits), std::end(digits), value);
+  out.append(digits, end);
 }
 
 }  // namespace submitd

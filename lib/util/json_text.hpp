@@ -13,4 +13,7 @@ namespace submitd {
 void append_json_string(std::string& out, std::string_view text);
 std::string json_string(std::string_view text);
 
+// Appends `value` in decimal (a JSON number).
+void append_json_int(std::string& out, long long value);
+
 }  // namespace submitd

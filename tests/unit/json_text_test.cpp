@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+using submitd::append_json_int;
 using submitd::json_string;
 
 TEST(JsonText, EscapesQuotesBackslashesAndControls) {
@@ -17,4 +18,14 @@ TEST(JsonText, KeepsValidUtf8AndReplacesInvalidBytes) {
   EXPECT_EQ(json_string("\xC0\xAF"), R"("\ufffd\ufffd")");       // overlong '/'
   EXPECT_EQ(json_string("\xED\xA0\x80"), R"("\ufffd\ufffd\ufffd")");  // surrogate
   EXPECT_EQ(json_string("\xE2\x82"), R"("\ufffd\ufffd")");        // truncated
+}
+
+TEST(JsonText, IntegersAreAppendedInDecimal) {
+  std::string out = "[";
+  append_json_int(out, 0);
+  out += ",";
+  append_json_int(out, -42);
+  out += ",";
+  append_json_int(out, 9223372036854775807LL);
+  EXPECT_EQ(out, "[0,-42,9223372036854775807");
 }
