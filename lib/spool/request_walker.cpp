@@ -1,6 +1,8 @@
 // Role: the non-template parts of the strict On-Demand walk (see request_walker.hpp).
 #include "spool/request_walker.hpp"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 
 #include <iterator>
@@ -70,14 +72,23 @@ void JsonWalker::push_key(std::string_view key) {
   // Made printable here, once: the path only ever ends up in messages.
   std::string& path = scratch_.path;
   if (!path.empty()) path += '.';
-  for (size_t i = 0; i < key.size() && i < 64; ++i) {
-    auto c = static_cast<unsigned char>(key[i]);
-    if (c < 0x20 || c == 0x7f)
-      path += '?';
-    else if (c == '"' || c == '\\')
-      path += {'\\', static_cast<char>(c)};
-    else
-      path += static_cast<char>(c);
+  const std::string_view shown = key.substr(0, 64);
+  auto plain = [](char ch) {
+    auto c = static_cast<unsigned char>(ch);
+    return c >= 0x20 && c != 0x7f && c != '"' && c != '\\';
+  };
+  if (std::all_of(shown.begin(), shown.end(), plain)) {
+    path.append(shown);  // the usual key, at once (this runs for every key of every request)
+  } else {
+    for (char ch : shown) {
+      auto c = static_cast<unsigned char>(ch);
+      if (c < 0x20 || c == 0x7f)
+        path += '?';
+      else if (c == '"' || c == '\\')
+        path += {'\\', static_cast<char>(c)};
+      else
+        path += static_cast<char>(c);
+    }
   }
   if (key.size() > 64) path += "...";
 }

@@ -4,7 +4,6 @@
 // the key (config), the token grant (API responses) and the request writer.
 #pragma once
 
-#include <algorithm>
 #include <string_view>
 
 namespace submitd {
@@ -14,12 +13,19 @@ inline bool is_control_byte(char c) {
   return u < 0x20 || u == 0x7f;
 }
 
-// No control characters: fits in a request line or header value.
-inline bool fits_in_header(std::string_view s) { return std::none_of(s.begin(), s.end(), is_control_byte); }
+// No control characters: fits in a request line or header value. (No early exit: the
+// request writer checks the token on every call, and a loop without one vectorizes.)
+inline bool fits_in_header(std::string_view s) {
+  bool bad = false;
+  for (char c : s) bad |= is_control_byte(c);
+  return !bad;
+}
 
 // No control characters and no whitespace (a key or a token).
 inline bool is_single_token(std::string_view s) {
-  return std::none_of(s.begin(), s.end(), [](char c) { return c == ' ' || is_control_byte(c); });
+  bool bad = false;
+  for (char c : s) bad |= c == ' ' || is_control_byte(c);
+  return !bad;
 }
 
 }  // namespace submitd
