@@ -30,7 +30,6 @@
 #include <boost/beast/http.hpp>
 #include <algorithm>
 #include <chrono>
-#include <deque>
 #include <optional>
 #include <stdexcept>
 #include <tuple>
