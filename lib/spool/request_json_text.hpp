@@ -3,6 +3,7 @@
 // so the spool library needs no extra translation unit for them.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -44,20 +45,29 @@ inline bool is_json_number(std::string_view s) {
   return i == s.size();
 }
 
-// For messages: at most 64 bytes, control characters and quotes made visible.
-inline std::string printable(std::string_view s) {
-  std::string out;
-  for (size_t i = 0; i < s.size() && i < 64; ++i) {
-    auto c = static_cast<unsigned char>(s[i]);
-    if (c < 0x20 || c == 0x7f)
-      out += '?';
-    else if (c == '"' || c == '\\')
-      out += {'\\', static_cast<char>(c)};
-    else
-      out += static_cast<char>(c);
+// For messages: appends at most 64 bytes of `s`, control characters (as '?') and quotes
+// made visible, "..." when cut. Runs for every key of every request (the walker's path), so a
+// plain key goes in at once.
+inline void append_printable(std::string& out, std::string_view s) {
+  const std::string_view shown = s.substr(0, 64);
+  auto plain = [](char ch) {
+    auto c = static_cast<unsigned char>(ch);
+    return c >= 0x20 && c != 0x7f && c != '"' && c != '\\';
+  };
+  if (std::all_of(shown.begin(), shown.end(), plain)) {
+    out.append(shown);
+  } else {
+    for (char ch : shown) {
+      auto c = static_cast<unsigned char>(ch);
+      if (c < 0x20 || c == 0x7f)
+        out += '?';
+      else if (c == '"' || c == '\\')
+        out += {'\\', static_cast<char>(c)};
+      else
+        out += static_cast<char>(c);
+    }
   }
   if (s.size() > 64) out += "...";
-  return out;
 }
 
 // Offset just past the first complete JSON object/array/string in `text` (leading space

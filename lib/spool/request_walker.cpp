@@ -72,25 +72,7 @@ void JsonWalker::push_key(std::string_view key) {
   // Made printable here, once: the path only ever ends up in messages.
   std::string& path = scratch_.path;
   if (!path.empty()) path += '.';
-  const std::string_view shown = key.substr(0, 64);
-  auto plain = [](char ch) {
-    auto c = static_cast<unsigned char>(ch);
-    return c >= 0x20 && c != 0x7f && c != '"' && c != '\\';
-  };
-  if (std::all_of(shown.begin(), shown.end(), plain)) {
-    path.append(shown);  // the usual key, at once (this runs for every key of every request)
-  } else {
-    for (char ch : shown) {
-      auto c = static_cast<unsigned char>(ch);
-      if (c < 0x20 || c == 0x7f)
-        path += '?';
-      else if (c == '"' || c == '\\')
-        path += {'\\', static_cast<char>(c)};
-      else
-        path += static_cast<char>(c);
-    }
-  }
-  if (key.size() > 64) path += "...";
+  append_printable(path, key);
 }
 
 void JsonWalker::check_duplicates(size_t mark) {

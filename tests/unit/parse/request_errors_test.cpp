@@ -198,6 +198,24 @@ TEST(RequestErrors, FieldNamesInMessagesAreMadePrintable) {
       "line 3: field \"params.a?b\": duplicate key: each key may appear only once in an object");
 }
 
+TEST(JsonText, PrintableKeysForMessages) {
+  auto printable = [](std::string_view key) {
+    std::string out = "path.";
+    append_printable(out, key);
+    return out;
+  };
+  EXPECT_EQ(printable("templateId"), "path.templateId");
+  EXPECT_EQ(printable("a\nb\x7f"), "path.a?b?");
+  EXPECT_EQ(printable("say \"hi\" \\ bye"), "path.say \\\"hi\\\" \\\\ bye");
+  EXPECT_EQ(printable(std::string(64, 'k')), "path." + std::string(64, 'k'));
+  EXPECT_EQ(printable(std::string(65, 'k')), "path." + std::string(64, 'k') + "...");
+  EXPECT_EQ(printable(std::string(70, '"')), "path." + [] {
+    std::string escaped;
+    for (int i = 0; i < 64; ++i) escaped += "\\\"";
+    return escaped;
+  }() + "...");
+}
+
 TEST(JsonText, NumberGrammar) {
   for (const char* good :
        {"0", "-0", "12", "1.5", "-1.5e10", "1E+2", "1e-2", "123456789012345678901234567890"})
