@@ -65,10 +65,10 @@ struct Connection {
   std::string request;  // the request being sent; its capacity is reused call after call
   SSL_SESSION* session = nullptr;  // kept to resume TLS on reconnect
   const SSL_SESSION* session_copied_from = nullptr;  // the live session `session` copies (identity only)
-  // While a connect or a call runs on this connection: when it must be done, and the socket
-  // the watchdog closes past it (then `timed_out` is set).
-  std::optional<std::chrono::steady_clock::time_point> deadline;
+  // While a connect or a call runs on this connection, `watched` is its socket, which the
+  // watchdog closes once `deadline` has passed (then `timed_out` is set); null otherwise.
   tcp::socket* watched = nullptr;
+  std::chrono::steady_clock::time_point deadline;
   bool timed_out = false;
 
   ~Connection() {
@@ -134,7 +134,6 @@ struct HttpsPool::Impl : std::enable_shared_from_this<HttpsPool::Impl> {
       c.stream.reset();
       c.buffer.clear();
     }
-    c.deadline.reset();
     c.watched = nullptr;
     slots.closed(slot, after_failure);
   }
@@ -401,16 +400,13 @@ struct HttpsPool::Impl : std::enable_shared_from_this<HttpsPool::Impl> {
     co_return fed == Fed::done ? error_code{} : ec;
   }
 
-  // Ends the watch of a connection (its deadline) when the connect or call is over.
+  // Ends the watch of a connection when the connect or call is over.
   struct Watched {
     explicit Watched(Connection& watched) : c(watched) {}
     Watched(const Watched&) = delete;
     Watched& operator=(const Watched&) = delete;
     Connection& c;
-    ~Watched() {
-      c.deadline.reset();
-      c.watched = nullptr;
-    }
+    ~Watched() { c.watched = nullptr; }
   };
 
   // Puts `socket` (of `c`) under the watchdog with `limit` from now, starting the watchdog if
@@ -445,9 +441,9 @@ struct HttpsPool::Impl : std::enable_shared_from_this<HttpsPool::Impl> {
       const auto now = std::chrono::steady_clock::now();
       watching = false;
       for (auto& c : connections) {
-        if (!c->deadline || c->watched == nullptr) continue;
+        if (c->watched == nullptr) continue;
         watching = true;
-        if (now < *c->deadline || c->timed_out) continue;
+        if (now < c->deadline || c->timed_out) continue;
         c->timed_out = true;
         error_code ignored;
         c->watched->close(ignored);
