@@ -109,7 +109,8 @@ JournalStats Journal::stats() const {
 void Journal::apply(std::deque<Record>& batch, std::vector<AcceptVerdict>& verdicts) {
   // A request's progress is written before its finish: when both are in this batch (one
   // transaction), the finish alone says it all. Most are: the run takes less than a window.
-  std::vector<std::pair<std::string_view, std::uint64_t>> finished;
+  using RowKey = std::pair<std::string_view, std::uint64_t>;  // claim id, line
+  std::vector<RowKey> finished;
   for (const auto& r : batch) {
     if (auto* f = std::get_if<Finish>(&r.what)) finished.emplace_back(f->claim_id, f->line);
   }
@@ -120,9 +121,7 @@ void Journal::apply(std::deque<Record>& batch, std::vector<AcceptVerdict>& verdi
     if (auto* a = std::get_if<Accept>(&what)) {
       verdicts[i] = store_->accept(*a);
     } else if (auto* p = std::get_if<Progress>(&what)) {
-      if (std::binary_search(finished.begin(), finished.end(), std::pair<std::string_view, std::uint64_t>(p->claim_id, p->line))) {
-        continue;
-      }
+      if (std::binary_search(finished.begin(), finished.end(), RowKey(p->claim_id, p->line))) continue;
       store_->progress(p->claim_id, p->line, p->step);
     } else if (auto* f = std::get_if<Finish>(&what)) {
       store_->finish(*f);

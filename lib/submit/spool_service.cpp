@@ -296,7 +296,8 @@ asio::awaitable<void> SpoolService::run() {
   journal_.forget_claims_except(std::move(live));
   for (auto& file : recovered) {
     if (file.held) {
-      // Following turned off meanwhile: placed at once, with the ends recorded so far.
+      // Its jobs are followed again; or, with following turned off meanwhile, the placement
+      // does not wait and keeps the ends recorded so far (place_if_all_ended).
       if (settings_.follow.enabled) {
         log::info("following the jobs of {} again (claim {})", file.original_name, file.claim_id);
       } else {
