@@ -45,7 +45,7 @@ def drain_under_callgrind(bin_dir, files, work):
     """Runs spool_drain.py with the daemon of `bin_dir` under callgrind; returns its Ir."""
     wrapped = tempfile.mkdtemp(prefix="wrapped-bin-", dir=work)
     os.symlink(os.path.join(bin_dir, "bytenite-emulator"), os.path.join(wrapped, "bytenite-emulator"))
-    out_file = os.path.join(work, f"callgrind-{os.getpid()}-{len(os.listdir(work))}.out")
+    out_file = os.path.join(wrapped, "callgrind.out")
     daemon = os.path.join(wrapped, "bytenite-submitd")
     with open(daemon, "w") as f:
         f.write("#!/bin/sh\n")

@@ -254,9 +254,10 @@ TEST_F(Follow, TurnedOffWhileAFileWaitsPlacesItWithoutSendingAnythingAgain) {
   ASSERT_EQ(daemon.stop(), 0);
 
   std::string config = read_file(daemon.config_file());
-  const auto at = config.find("enabled = true");
+  const std::string_view following_on = "enabled = true";
+  const auto at = config.find(following_on);
   ASSERT_NE(at, std::string::npos) << config;
-  config.replace(at, 14, "enabled = false");
+  config.replace(at, following_on.size(), "enabled = false");
   write_file(daemon.config_file(), config);
   daemon.start();
   ASSERT_TRUE(eventually([&] { return daemon.count_files("done", ".outcome.jsonl") == 1; }, 20s))
