@@ -8,6 +8,9 @@
 #include <charconv>
 #include <cstring>
 
+#include "util/host_port.hpp"
+#include "util/percent.hpp"
+
 namespace submitd::api {
 namespace {
 
@@ -43,36 +46,6 @@ std::optional<std::vector<std::uint8_t>> ip_bytes(std::string_view text) {
   if (::inet_pton(AF_INET, s.c_str(), buf.data()) == 1) return std::vector<std::uint8_t>(buf.begin(), buf.begin() + 4);
   if (::inet_pton(AF_INET6, s.c_str(), buf.data()) == 1) return std::vector<std::uint8_t>(buf.begin(), buf.end());
   return std::nullopt;
-}
-
-std::optional<std::uint16_t> parse_port(std::string_view s) {
-  unsigned v = 0;
-  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-  if (s.empty() || ec != std::errc{} || p != s.data() + s.size() || v == 0 || v > 65535) return std::nullopt;
-  return static_cast<std::uint16_t>(v);
-}
-
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-std::optional<std::string> percent_decode(std::string_view s) {
-  std::string out;
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    if (s[i] != '%') {
-      out += s[i];
-      continue;
-    }
-    if (i + 2 >= s.size()) return std::nullopt;
-    int hi = hex_value(s[i + 1]), lo = hex_value(s[i + 2]);
-    if (hi < 0 || lo < 0) return std::nullopt;
-    out += static_cast<char>(hi * 16 + lo);
-    i += 2;
-  }
-  return out;
 }
 
 // A scheme is printed in errors only when it looks like one (it precedes "://", so it holds no
@@ -161,39 +134,33 @@ ProxyServer parse_proxy_url(std::string_view value, std::string_view variable) {
     if (u->empty()) throw fail("the proxy URL has '@' but no user name before it");
     out.authorization = "Basic " + base64_encode(*u + ":" + *p);
   }
-  std::string_view host, port;
-  bool has_port = false;
-  if (!hostport.empty() && hostport.front() == '[') {
-    auto close = hostport.find(']');
-    if (close == std::string_view::npos) throw fail("the proxy host has '[' without ']'");
-    host = hostport.substr(1, close - 1);
-    std::string_view after = hostport.substr(close + 1);
-    if (!after.empty()) {
-      if (after.front() != ':') throw fail("unexpected text after the bracketed proxy address");
-      port = after.substr(1);
-      has_port = true;
-    }
-    auto bytes = ip_bytes(host);
-    if (!bytes || bytes->size() != 16) throw fail("\"" + std::string(host) + "\" in brackets is not an IPv6 address");
-  } else {
-    auto colon = hostport.find(':');
-    if (colon != std::string_view::npos && hostport.find(':', colon + 1) != std::string_view::npos) {
+  const HostPort parts = parse_host_port(hostport, 1);
+  switch (parts.error) {
+    case HostPortError::none: break;
+    case HostPortError::unclosed_bracket: throw fail("the proxy host has '[' without ']'");
+    case HostPortError::not_ipv6:
+      throw fail("\"" + std::string(parts.host) + "\" in brackets is not an IPv6 address");
+    case HostPortError::text_after_bracket:
+      throw fail("unexpected text after the bracketed proxy address");
+    case HostPortError::unbracketed_ipv6:
       throw fail("an IPv6 proxy address must be in brackets, e.g. http://[::1]:3128");
-    }
-    host = hostport.substr(0, colon);
-    if (colon != std::string_view::npos) {
-      port = hostport.substr(colon + 1);
-      has_port = true;
-    }
-    if (host.empty()) throw fail("the proxy URL names no host");
-    if (!valid_host_name(host)) throw fail("the proxy host \"" + std::string(host) + "\" is not a host name or address");
   }
-  out.host = lower(host);
+  // A bracketed host is already a checked IPv6 address; a bare one must be a name or IPv4.
+  if (!parts.bracketed) {
+    if (parts.host.empty()) throw fail("the proxy URL names no host");
+    if (!valid_host_name(parts.host)) {
+      throw fail("the proxy host \"" + std::string(parts.host) +
+                 "\" is not a host name or address");
+    }
+  }
+  out.host = lower(parts.host);
   if (!out.host.empty() && out.host.back() == '.') out.host.pop_back();
-  if (has_port) {
-    auto p = parse_port(port);
-    if (!p) throw fail("the proxy port \"" + std::string(port) + "\" is not a number from 1 to 65535");
-    out.port = *p;
+  if (parts.port_text) {
+    if (!parts.port) {
+      throw fail("the proxy port \"" + std::string(*parts.port_text) +
+                 "\" is not a number from 1 to 65535");
+    }
+    out.port = *parts.port;
   }
   return out;
 }
@@ -237,7 +204,7 @@ std::vector<NoProxyRule> parse_no_proxy(std::string_view value, std::string_view
       if (port.empty()) throw fail("has ':' but no port");
     }
     if (!port.empty()) {
-      auto p = parse_port(port);
+      auto p = parse_port_number(port, 1);
       if (!p) throw fail("has a port that is not a number from 1 to 65535");
       rule.port = *p;
     }

@@ -1,8 +1,7 @@
 // Role: performs token exchanges for TokenState (see token_cache.hpp). Single-threaded
-// executor: waiters are parked on timers that are cancelled to wake them.
+// executor: waiters are parked in a WaitLine and woken with the exchange's verdict.
 #include "api/token_cache.hpp"
 
-#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -22,12 +21,8 @@ TokenCache::TokenCache(asio::any_io_executor executor, Transport& transport, std
       token_target_(std::move(token_target)),
       api_key_(std::move(api_key)),
       clock_(clock),
-      state_(timing) {}
-
-void TokenCache::wake_waiters() {
-  for (auto* w : waiters_) w->cancel();
-  waiters_.clear();
-}
+      state_(timing),
+      waiters_(executor_) {}
 
 asio::awaitable<TokenResult> TokenCache::token() {
   for (;;) {
@@ -59,14 +54,11 @@ asio::awaitable<TokenResult> TokenCache::token() {
         co_return held;
       }
       case TokenState::Action::wait: {
-        const std::uint64_t failures_before = failures_;
-        asio::steady_timer wake(executor_, std::chrono::steady_clock::time_point::max());
-        waiters_.push_back(&wake);
-        co_await wake.async_wait(asio::as_tuple(asio::use_awaitable));
-        std::erase(waiters_, &wake);
+        const bool refreshed = co_await waiters_.wait();
         // The refresh we waited for failed: report its failure rather than starting an
-        // exchange per waiter (single-flight also under failure).
-        if (failures_ != failures_before && last_failure_) co_return *last_failure_;
+        // exchange per waiter (single-flight also under failure). A success, or a failure
+        // already superseded, goes round again: decide() now has a token or a new verdict.
+        if (!refreshed && last_failure_) co_return *last_failure_;
         break;
       }
     }
@@ -74,7 +66,6 @@ asio::awaitable<TokenResult> TokenCache::token() {
 }
 
 asio::awaitable<TokenResult> TokenCache::exchange() {
-  ++exchanges_;
   if (on_exchange) on_exchange();
   HttpCall call;
   call.endpoint = Endpoint::token;
@@ -91,7 +82,7 @@ asio::awaitable<TokenResult> TokenCache::exchange() {
     if (auto grant = parse_token_response(result.body)) {
       state_.refresh_succeeded(grant->token, grant->lifetime, clock_.now());
       last_failure_.reset();
-      wake_waiters();
+      waiters_.wake_all(true);
       out.token = grant->token;
       co_return out;
     }
@@ -107,8 +98,7 @@ asio::awaitable<TokenResult> TokenCache::exchange() {
     state_.refresh_failed();
   }
   last_failure_ = out;
-  ++failures_;
-  wake_waiters();
+  waiters_.wake_all(false);
   co_return out;
 }
 

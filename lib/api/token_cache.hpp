@@ -5,9 +5,7 @@
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
-#include <boost/asio/steady_timer.hpp>
 
-#include <deque>
 #include <functional>
 #include <optional>
 #include <string>
@@ -15,6 +13,7 @@
 #include "api/http_call.hpp"
 #include "api/transport.hpp"
 #include "api/token_state.hpp"
+#include "util/wait_line.hpp"
 
 namespace submitd::api {
 
@@ -40,13 +39,11 @@ class TokenCache {
     state_.key_replaced();
   }
 
-  std::uint64_t exchanges() const { return exchanges_; }
   bool has_token() const { return !state_.token().empty(); }
   std::function<void()> on_exchange;  // metrics hook: called for every exchange attempt
 
  private:
   boost::asio::awaitable<TokenResult> exchange();
-  void wake_waiters();
 
   boost::asio::any_io_executor executor_;
   Transport& transport_;
@@ -54,10 +51,10 @@ class TokenCache {
   std::string api_key_;
   const Clock& clock_;
   TokenState state_;
-  std::deque<boost::asio::steady_timer*> waiters_;
+  // Callers waiting for the exchange in flight; woken with true when it minted a token, false
+  // when it failed (they then report last_failure_ rather than each starting an exchange).
+  WaitLine waiters_;
   std::optional<TokenResult> last_failure_;
-  std::uint64_t exchanges_ = 0;
-  std::uint64_t failures_ = 0;  // failed exchanges so far; tells a waiter its refresh failed
 };
 
 

@@ -2,7 +2,8 @@
 #include "config/address.hpp"
 
 #include <algorithm>
-#include <charconv>
+
+#include "util/host_port.hpp"
 
 namespace submitd::config {
 namespace {
@@ -22,21 +23,6 @@ bool is_host_name(std::string_view h) {
                      [](char c) { return is_alnum(c) || c == '-' || c == '.'; });
 }
 
-bool is_ipv6_literal(std::string_view h) {
-  return h.find(':') != h.npos &&
-         std::all_of(h.begin(), h.end(), [](char c) { return is_hex(c) || c == ':' || c == '.'; });
-}
-
-std::optional<uint16_t> parse_port(std::string_view s, uint32_t min) {
-  unsigned value = 0;
-  if (s.empty() || !std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; }))
-    return std::nullopt;
-  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), value);
-  if (ec != std::errc{} || end != s.data() + s.size() || value < min || value > 65535)
-    return std::nullopt;
-  return static_cast<uint16_t>(value);
-}
-
 // RFC 3986 pchar minus percent-decoding subtleties: unreserved, sub-delims, ':', '@', "%XX".
 bool is_path_chars(std::string_view seg) {
   for (size_t i = 0; i < seg.size(); ++i) {
@@ -52,37 +38,23 @@ bool is_path_chars(std::string_view seg) {
   return true;
 }
 
-// Splits "host:port" / "[v6]:port"; the port part is returned unparsed (nullopt: no ':').
-bool split_host_port(std::string_view authority, std::string_view& host,
-                     std::optional<std::string_view>& port, std::string& why) {
-  if (!authority.empty() && authority.front() == '[') {
-    size_t close = authority.find(']');
-    if (close == authority.npos) {
-      why = "unterminated '[' of an IPv6 address";
-      return false;
-    }
-    host = authority.substr(1, close - 1);
-    if (!is_ipv6_literal(host)) {
-      why = "not a valid IPv6 address between '[' and ']'";
-      return false;
-    }
-    std::string_view rest = authority.substr(close + 1);
-    if (rest.empty()) return true;
-    if (rest.front() != ':') {
+// Splits "host:port" / "[v6]:port" (util/host_port.hpp); nullopt with `why` set when the
+// shape is wrong. Host and port checks are left to the caller, which words them.
+std::optional<HostPort> split_authority(std::string_view authority, std::uint16_t min_port,
+                                        std::string& why) {
+  HostPort parts = parse_host_port(authority, min_port);
+  switch (parts.error) {
+    case HostPortError::none: return parts;
+    case HostPortError::unclosed_bracket: why = "unterminated '[' of an IPv6 address"; break;
+    case HostPortError::not_ipv6: why = "not a valid IPv6 address between '[' and ']'"; break;
+    case HostPortError::text_after_bracket:
       why = "unexpected text after ']' (expected ':port')";
-      return false;
-    }
-    port = rest.substr(1);
-    return true;
+      break;
+    case HostPortError::unbracketed_ipv6:
+      why = "an IPv6 address must be written in brackets, e.g. [::1]";
+      break;
   }
-  size_t colon = authority.rfind(':');
-  host = authority.substr(0, colon);
-  if (colon != authority.npos) port = authority.substr(colon + 1);
-  if (host.find(':') != host.npos) {
-    why = "an IPv6 address must be written in brackets, e.g. [::1]";
-    return false;
-  }
-  return true;
+  return std::nullopt;
 }
 
 }  // namespace
@@ -123,27 +95,25 @@ std::optional<BaseUrl> parse_base_url(std::string_view url, std::string& why) {
     why = "must not contain user info ('user@'); the API key belongs in api.api_key_file";
     return std::nullopt;
   }
-  std::string_view host;
-  std::optional<std::string_view> port_text;
-  if (!split_host_port(authority, host, port_text, why)) return std::nullopt;
-  if (host.empty()) {
+  auto parts = split_authority(authority, 1, why);
+  if (!parts) return std::nullopt;
+  if (parts->host.empty()) {
     why = "must have a host, e.g. https://api.bytenite.com/v1";
     return std::nullopt;
   }
-  if (!is_ipv6_literal(host) && !is_host_name(host)) {
+  if (!parts->bracketed && !is_host_name(parts->host)) {
     why = "the host must be a DNS name, an IPv4 address or a bracketed IPv6 address";
     return std::nullopt;
   }
   BaseUrl out;
-  out.host.assign(host);
+  out.host.assign(parts->host);
   std::transform(out.host.begin(), out.host.end(), out.host.begin(), lower);
-  if (port_text) {
-    auto port = parse_port(*port_text, 1);
-    if (!port) {
+  if (parts->port_text) {
+    if (!parts->port) {
       why = "the port must be a number between 1 and 65535";
       return std::nullopt;
     }
-    out.port = *port;
+    out.port = *parts->port;
   }
   while (!path.empty() && path.back() == '/') path.remove_suffix(1);  // "/v1/" means "/v1"
   // Check each segment: no empty, "." or ".." segments, only URL path characters.
@@ -162,27 +132,25 @@ std::optional<BaseUrl> parse_base_url(std::string_view url, std::string& why) {
 
 std::optional<ListenAddress> parse_listen_address(std::string_view text, std::string& why) {
   constexpr const char* kExpected = "expected host:port or [v6-address]:port, e.g. 127.0.0.1:9464";
-  std::string_view host;
-  std::optional<std::string_view> port_text;
-  if (!split_host_port(text, host, port_text, why)) return std::nullopt;
-  if (!port_text) {
+  auto parts = split_authority(text, 0, why);
+  if (!parts) return std::nullopt;
+  if (!parts->port_text) {
     why = std::string("missing port: ") + kExpected;
     return std::nullopt;
   }
-  if (host.empty()) {
+  if (parts->host.empty()) {
     why = std::string("missing host (use 0.0.0.0 or [::] for all interfaces): ") + kExpected;
     return std::nullopt;
   }
-  if (!is_ipv6_literal(host) && !is_host_name(host)) {
+  if (!parts->bracketed && !is_host_name(parts->host)) {
     why = std::string("not a valid host: ") + kExpected;
     return std::nullopt;
   }
-  auto port = parse_port(*port_text, 0);
-  if (!port) {
+  if (!parts->port) {
     why = "the port must be a number between 0 and 65535";
     return std::nullopt;
   }
-  return ListenAddress{std::string(host), *port};
+  return ListenAddress{std::string(parts->host), *parts->port};
 }
 
 }  // namespace submitd::config

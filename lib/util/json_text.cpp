@@ -4,44 +4,9 @@
 #include <charconv>
 #include <iterator>
 
-#include <cstdint>
+#include "util/utf8.hpp"
 
 namespace submitd {
-namespace {
-
-// Length of the valid UTF-8 sequence starting at text[i], or 0 if it is invalid.
-std::size_t utf8_sequence_length(std::string_view text, std::size_t i) {
-  auto byte = [&](std::size_t k) { return static_cast<std::uint8_t>(text[k]); };
-  std::uint8_t b0 = byte(i);
-  std::size_t need;
-  std::uint32_t cp;
-  if (b0 < 0x80) return 1;
-  if ((b0 & 0xE0) == 0xC0) {
-    need = 2;
-    cp = b0 & 0x1F;
-  } else if ((b0 & 0xF0) == 0xE0) {
-    need = 3;
-    cp = b0 & 0x0F;
-  } else if ((b0 & 0xF8) == 0xF0) {
-    need = 4;
-    cp = b0 & 0x07;
-  } else {
-    return 0;
-  }
-  if (i + need > text.size()) return 0;
-  for (std::size_t k = 1; k < need; ++k) {
-    if ((byte(i + k) & 0xC0) != 0x80) return 0;
-    cp = (cp << 6) | (byte(i + k) & 0x3F);
-  }
-  // Reject overlong forms, surrogates and values past U+10FFFF.
-  if ((need == 2 && cp < 0x80) || (need == 3 && cp < 0x800) || (need == 4 && cp < 0x10000) ||
-      (cp >= 0xD800 && cp <= 0xDFFF) || cp > 0x10FFFF) {
-    return 0;
-  }
-  return need;
-}
-
-}  // namespace
 
 void append_json_string(std::string& out, std::string_view text) {
   static constexpr char kHex[] = "0123456789abcdef";

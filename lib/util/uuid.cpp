@@ -1,6 +1,8 @@
 // Role: UUID v4/v5 generation and parsing (RFC 4122), using OpenSSL's SHA-1 for v5.
 #include "util/uuid.hpp"
 
+#include "util/percent.hpp"
+
 #include <openssl/evp.h>
 #include <sys/random.h>
 
@@ -10,13 +12,6 @@
 
 namespace submitd {
 namespace {
-
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
 
 void set_version_and_variant(Uuid& id, int version) {
   id.bytes[6] = static_cast<std::uint8_t>((id.bytes[6] & 0x0F) | (version << 4));
@@ -47,8 +42,8 @@ std::optional<Uuid> Uuid::parse(std::string_view text) {
       ++i;
       continue;
     }
-    int hi = hex_value(text[i]);
-    int lo = hex_value(text[i + 1]);
+    int hi = hex_digit_value(text[i]);
+    int lo = hex_digit_value(text[i + 1]);
     if (hi < 0 || lo < 0) return std::nullopt;
     id.bytes[byte++] = static_cast<std::uint8_t>(hi << 4 | lo);
     i += 2;
