@@ -2,15 +2,17 @@
 #include "control/control_api.hpp"
 
 #include <fmt/format.h>
-#include <simdjson.h>
 
 #include <ctime>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "spool/outcome.hpp"
+#include "spool/request_identity.hpp"
 #include "spool/request_parser.hpp"
 #include "util/json_text.hpp"
+#include "util/percent.hpp"
 
 namespace submitd::control {
 
@@ -19,39 +21,21 @@ namespace {
 constexpr std::string_view kJobsPrefix = "/v1/jobs/";
 constexpr std::string_view kAbortSuffix = "/abort";
 constexpr std::size_t kMaxRequestIdLength = 128;  // as the request parser allows
-constexpr std::size_t kMaxFinalBytes = 1024 * 1024;  // a "final" copied into GET /v1/jobs/{id}
-
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
 
 // The requestId one path segment names. %XX escapes are decoded first (a client may send ':'
 // as %3A), then the result is held to the request parser's alphabet, so a '/' (raw or %2F),
 // a space or a broken escape never reaches a hook. nullopt: not a requestId.
 std::optional<std::string> request_id_of(std::string_view segment) {
   if (segment.size() > 3 * kMaxRequestIdLength) return std::nullopt;
-  std::string id;
-  for (std::size_t i = 0; i < segment.size(); ++i) {
-    if (segment[i] != '%') {
-      id.push_back(segment[i]);
-      continue;
-    }
-    if (i + 2 >= segment.size()) return std::nullopt;
-    int hi = hex_value(segment[i + 1]);
-    int lo = hex_value(segment[i + 2]);
-    if (hi < 0 || lo < 0) return std::nullopt;
-    id.push_back(static_cast<char>(hi * 16 + lo));
-    i += 2;
-  }
+  std::optional<std::string> decoded = percent_decode(segment);
+  if (!decoded) return std::nullopt;
+  const std::string& id = *decoded;
   if (id.empty() || id.size() > kMaxRequestIdLength ||
       id.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._:-") !=
           std::string::npos) {
     return std::nullopt;
   }
-  return id;
+  return decoded;
 }
 
 ControlAnswer bad_request_id() { return {400, error_json("a requestId is 1 to 128 of A-Z a-z 0-9 . _ : -")}; }
@@ -63,19 +47,6 @@ void append_job_id(std::string& out, const std::string& job_id) {
   } else {
     append_json_string(out, job_id);
   }
-}
-
-// The "final" member of an outcome record (added by job following) as JSON text, or "null"
-// when there is none or it is not what following writes (an object with a string "state"),
-// or is unreasonably large.
-std::string final_of(simdjson::dom::element record) {
-  simdjson::dom::element final_value;
-  if (record["final"].get(final_value) || !final_value.is_object()) return "null";
-  std::string_view state;
-  if (final_value["state"].get(state)) return "null";
-  std::string text = simdjson::minify(final_value);
-  if (text.size() > kMaxFinalBytes) return "null";
-  return text;
 }
 
 }  // namespace
@@ -123,29 +94,22 @@ ControlAnswer ControlApi::handle(std::string_view method, std::string_view targe
   return {404, error_json("no such endpoint; try GET /v1/status")};
 }
 
-ControlAnswer ControlApi::post_jobs(std::string_view body) {
-  if (body.find_first_not_of(" \t\r\n") == std::string_view::npos) {
-    return {400, error_json("no body: post one JSON object, or JSON Lines (one request per line)")};
-  }
-  DaemonStatus now = hooks_.status();
-  if (now.backlog_files >= limits_.max_backlog_files) {
-    return {503, error_json(fmt::format("the backlog is full ({} files waiting); try again later", now.backlog_files)), 5};
-  }
-  spool::RequestParser parser;
-  struct Line {
+namespace {
+
+// A post's requests as they go into the spool: acceptable ones in their line positions (refused
+// and blank lines stay empty, so line numbers, and hence jobIds, match the posted body), and
+// the refused ones with their reasons.
+struct PostedLines {
+  struct Accepted {
     std::uint64_t number;
     std::string request_id;
   };
-  std::vector<Line> accepted;
+  std::vector<Accepted> accepted;
   std::vector<std::pair<std::uint64_t, std::string>> rejected;
   std::string content;
-  std::size_t json_lines = 0;
+  std::size_t json_lines = 0;  // lines that were JSON at all (else: "the body is not JSON")
 
-  // One object spread over several lines is one request; otherwise one request per line.
-  auto whole = parser.parse(body, 1);
-  bool single = std::holds_alternative<spool::JobRequest>(whole) && body.find('\n') != std::string_view::npos &&
-                body.find('\n') < body.find_last_not_of(" \t\r\n");
-  auto consider = [&](std::uint64_t number, std::string_view text, spool::ParseOutcome parsed) {
+  void consider(std::uint64_t number, std::string_view text, spool::ParseOutcome parsed) {
     if (auto* req = std::get_if<spool::JobRequest>(&parsed)) {
       accepted.push_back({number, req->request_id});
       content.append(text);
@@ -156,7 +120,51 @@ ControlAnswer ControlApi::post_jobs(std::string_view body) {
       rejected.emplace_back(number, spool::to_string(err));
     }
     content.push_back('\n');
-  };
+  }
+};
+
+// One request per line, each held to the size limit.
+void read_json_lines(std::string_view body, std::uint64_t max_request_bytes, spool::RequestParser& parser,
+                     PostedLines& out) {
+  std::uint64_t number = 0;
+  std::size_t start = 0;
+  while (start <= body.size()) {
+    std::size_t end = body.find('\n', start);
+    if (end == std::string_view::npos) end = body.size();
+    std::string_view text = body.substr(start, end - start);
+    if (!text.empty() && text.back() == '\r') text.remove_suffix(1);
+    ++number;
+    if (text.find_first_not_of(" \t") == std::string_view::npos) {
+      out.content.push_back('\n');  // blank lines are not requests, in the spool either
+    } else if (text.size() > max_request_bytes) {
+      out.rejected.emplace_back(number, fmt::format("line {}: the line is longer than {} bytes "
+                                                    "(spool.max_request_bytes)", number, max_request_bytes));
+      ++out.json_lines;
+      out.content.push_back('\n');
+    } else {
+      out.consider(number, text, parser.parse(text, number));
+    }
+    if (end == body.size()) break;
+    start = end + 1;
+  }
+}
+
+}  // namespace
+
+ControlAnswer ControlApi::post_jobs(std::string_view body) {
+  if (body.find_first_not_of(" \t\r\n") == std::string_view::npos) {
+    return {400, error_json("no body: post one JSON object, or JSON Lines (one request per line)")};
+  }
+  DaemonStatus now = hooks_.status();
+  if (now.backlog_files >= limits_.max_backlog_files) {
+    return {503, error_json(fmt::format("the backlog is full ({} files waiting); try again later", now.backlog_files)), 5};
+  }
+  spool::RequestParser parser;
+  PostedLines posted;
+  // One object spread over several lines is one request; otherwise one request per line.
+  auto whole = parser.parse(body, 1);
+  bool single = std::holds_alternative<spool::JobRequest>(whole) && body.find('\n') != std::string_view::npos &&
+                body.find('\n') < body.find_last_not_of(" \t\r\n");
   if (single && body.size() > limits_.max_request_bytes) {
     return {413, error_json(fmt::format("the request is {} bytes; a request may be at most {} bytes "
                                         "(spool.max_request_bytes)", body.size(), limits_.max_request_bytes))};
@@ -167,46 +175,25 @@ ControlAnswer ControlApi::post_jobs(std::string_view body) {
     for (char& c : flat) {
       if (c == '\n' || c == '\r') c = ' ';
     }
-    consider(1, flat, std::move(whole));
+    posted.consider(1, flat, std::move(whole));
   } else {
-    std::uint64_t number = 0;
-    std::size_t start = 0;
-    while (start <= body.size()) {
-      std::size_t end = body.find('\n', start);
-      if (end == std::string_view::npos) end = body.size();
-      std::string_view text = body.substr(start, end - start);
-      if (!text.empty() && text.back() == '\r') text.remove_suffix(1);
-      ++number;
-      if (text.find_first_not_of(" \t") == std::string_view::npos) {
-        content.push_back('\n');  // blank lines are not requests, in the spool either
-      } else if (text.size() > limits_.max_request_bytes) {
-        rejected.emplace_back(number, fmt::format("line {}: the line is longer than {} bytes "
-                                                  "(spool.max_request_bytes)", number, limits_.max_request_bytes));
-        ++json_lines;
-        content.push_back('\n');
-      } else {
-        consider(number, text, parser.parse(text, number));
-      }
-      if (end == body.size()) break;
-      start = end + 1;
-    }
+    read_json_lines(body, limits_.max_request_bytes, parser, posted);
   }
-  if (accepted.empty() && json_lines == 0) {
+  if (posted.accepted.empty() && posted.json_lines == 0) {
     return {400, error_json("the body is not JSON: post one JSON object, or JSON Lines (one request per line)")};
   }
-
   std::string claim_id;
-  if (!accepted.empty()) {
+  if (!posted.accepted.empty()) {
     try {
-      claim_id = hooks_.store(content, fmt::format("posted-{}-{}.jsonl", std::time(nullptr), ++posts_));
+      claim_id = hooks_.store(posted.content, fmt::format("posted-{}-{}.jsonl", std::time(nullptr), ++posts_));
     } catch (const std::exception& e) {
       return {503, error_json(std::string("the requests could not be stored: ") + e.what()), 5};
     }
   }
   std::string out = "{\"accepted\":[";
-  for (std::size_t i = 0; i < accepted.size(); ++i) {
-    const auto& a = accepted[i];
-    std::string request_id = a.request_id.empty() ? claim_id + ":" + std::to_string(a.number) : a.request_id;
+  for (std::size_t i = 0; i < posted.accepted.size(); ++i) {
+    const auto& a = posted.accepted[i];
+    std::string request_id = a.request_id.empty() ? spool::request_key(claim_id, a.number) : a.request_id;
     out += fmt::format("{}{{\"line\":{},\"requestId\":", i ? "," : "", a.number);
     append_json_string(out, request_id);
     out += ",\"jobId\":";
@@ -214,13 +201,13 @@ ControlAnswer ControlApi::post_jobs(std::string_view body) {
     out += "}";
   }
   out += "],\"rejected\":[";
-  for (std::size_t i = 0; i < rejected.size(); ++i) {
-    out += fmt::format("{}{{\"line\":{},\"error\":", i ? "," : "", rejected[i].first);
-    append_json_string(out, rejected[i].second);
+  for (std::size_t i = 0; i < posted.rejected.size(); ++i) {
+    out += fmt::format("{}{{\"line\":{},\"error\":", i ? "," : "", posted.rejected[i].first);
+    append_json_string(out, posted.rejected[i].second);
     out += "}";
   }
   out += "]}";
-  return {accepted.empty() ? 400 : 202, std::move(out)};
+  return {posted.accepted.empty() ? 400 : 202, std::move(out)};
 }
 
 ControlAnswer ControlApi::get_job(std::string_view segment) {
@@ -241,16 +228,13 @@ ControlAnswer ControlApi::get_job(std::string_view segment) {
   std::string error = "null";
   std::string final_json = "null";
   if (found->finished) {
-    simdjson::dom::parser parser;
-    simdjson::dom::element record;
-    if (parser.parse(simdjson::padded_string(found->outcome_line)).get(record)) {
-      return {500, error_json("the journal's record of this request is unreadable")};
-    }
-    std::string_view status;
-    if (!record["status"].get(status)) state = std::string(status);
-    if (record["attempts"].get(attempts)) attempts = 0;
-    if (auto e = record["error"]; !e.error()) error = simdjson::minify(e.value_unsafe());
-    final_json = final_of(record);
+    spool::ParsedOutcome record = spool::parse_outcome_line(found->outcome_line);
+    if (!record.ok) return {500, error_json("the journal's record of this request is unreadable")};
+    if (!record.status.empty()) state = record.status;
+    attempts = record.attempts;
+    error = record.error_json.value_or("null");
+    // "final" is passed on only in the shape following writes (see ParsedOutcome::final_json).
+    final_json = record.final_json.value_or("null");
   }
   out += ",\"state\":";
   append_json_string(out, state);

@@ -5,8 +5,6 @@
 
 #include <charconv>
 
-#include "util/json_text.hpp"
-
 namespace submitd::submit {
 
 bool FollowBook::add(FollowedJob job) {
@@ -90,43 +88,11 @@ std::optional<std::int64_t> job_timeout_seconds(std::string_view config_json) {
   return n;
 }
 
-namespace {
-void append_string_or_null(std::string& out, std::string_view text) {
-  if (text.empty()) {
-    out += "null";
-  } else {
-    append_json_string(out, text);
-  }
-}
-}  // namespace
-
-std::string final_json(const api::JobSeen& job, const std::vector<api::JobResult>& results) {
-  std::string out = "{\"state\":";
-  append_string_or_null(out, job.state);
-  out += ",\"errorMessage\":";
-  append_string_or_null(out, job.error_message);
-  out += ",\"endedAt\":";
-  append_string_or_null(out, job.ended_at);
-  out += ",\"durationSeconds\":";
-  out += job.duration_s ? std::to_string(*job.duration_s) : "null";
-  out += ",\"results\":[";
-  for (std::size_t i = 0; i < results.size(); ++i) {
-    out += i ? ",{\"name\":" : "{\"name\":";
-    append_json_string(out, results[i].name);
-    out += ",\"link\":";
-    append_json_string(out, results[i].link);
-    out += "}";
-  }
-  out += "]}";
-  return out;
-}
-
-std::string gave_up_json(const FollowedJob& job) {
-  std::string out = "{\"state\":";
-  append_string_or_null(out, job.last_state);
-  out += ",\"errorMessage\":\"not ended within its jobTimeout plus follow.give_up_margin_s; no longer "
-         "followed\",\"endedAt\":null,\"durationSeconds\":null,\"results\":[],\"gaveUp\":true}";
-  return out;
+spool::JobEnd job_end(const api::JobSeen& job, const std::vector<api::JobResult>& results) {
+  spool::JobEnd end{job.state, job.error_message, job.ended_at, job.duration_s, {}};
+  end.results.reserve(results.size());
+  for (const auto& r : results) end.results.push_back({r.name, r.link});
+  return end;
 }
 
 std::string_view ended_label(std::string_view api_state) {
@@ -134,25 +100,6 @@ std::string_view ended_label(std::string_view api_state) {
   if (api_state == "JOB_STATE_FAILED") return "failed";
   if (api_state == "JOB_STATE_ABORTED" || api_state == "JOB_STATE_CANCELLED") return "aborted";
   return "other";
-}
-
-std::string with_final(std::string_view outcome_line, std::string_view final_object) {
-  std::string_view body = outcome_line;
-  bool newline = false;
-  while (!body.empty() && (body.back() == '\n' || body.back() == '\r')) {
-    body.remove_suffix(1);
-    newline = true;
-  }
-  if (body.size() < 2 || body.front() != '{' || body.back() != '}' ||
-      body.find("\"final\":") != std::string_view::npos) {
-    return std::string(outcome_line);
-  }
-  std::string out(body.substr(0, body.size() - 1));
-  out += ",\"final\":";
-  out += final_object;
-  out += "}";
-  if (newline) out += "\n";
-  return out;
 }
 
 }  // namespace submitd::submit

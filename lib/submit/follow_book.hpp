@@ -1,7 +1,7 @@
 // Role: job following's decisions, as plain logic: which jobs are followed (bounded: the rest
 // wait in the journal), how many of each file are still running, which are past their give-up
 // time, whether a poll round reads the paginated job list or one job at a time, and what a
-// job's end looks like in the outcome ("final") and in the metrics (a bounded state label).
+// job's end is in the spool's terms (spool::JobEnd) and in the metrics (a bounded state label).
 #pragma once
 
 #include <cstddef>
@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "api/responses.hpp"
+#include "spool/outcome.hpp"
 #include "util/clock.hpp"
 
 namespace submitd::submit {
@@ -67,17 +68,10 @@ bool list_is_cheaper(std::size_t followed, std::uint64_t list_total, std::size_t
 // or unusable.
 std::optional<std::int64_t> job_timeout_seconds(std::string_view config_json);
 
-// The outcome's "final" object for a job that ended: state, errorMessage, endedAt,
-// durationSeconds and results (name, link).
-std::string final_json(const api::JobSeen& job, const std::vector<api::JobResult>& results);
-// ... and for a job given up on: its last seen state, why, no end time.
-std::string gave_up_json(const FollowedJob& job);
+// A job's end as the API reported it, in the plain form spool::final_json writes.
+spool::JobEnd job_end(const api::JobSeen& job, const std::vector<api::JobResult>& results);
 
 // The bounded label for jobs_ended_total{state}: complete, failed, aborted, gave_up, other.
 std::string_view ended_label(std::string_view api_state);
-
-// The outcome line with "final" added (before its closing brace); the line as is when it is
-// not a JSON object line or already has one.
-std::string with_final(std::string_view outcome_line, std::string_view final_object);
 
 }  // namespace submitd::submit

@@ -170,7 +170,7 @@ void check_job_readers(std::string_view body) {
     for (const auto& r : *results) require(bounded_utf8(r.name) && bounded_utf8(r.link), "result fields are bounded UTF-8");
   }
   if (job) {
-    std::string final = submit::final_json(*job, results.value_or(std::vector<api::JobResult>{}));
+    std::string final = spool::final_json(submit::job_end(*job, results.value_or(std::vector<api::JobResult>{})));
     simdjson::dom::parser parser;
     simdjson::dom::element e;
     require(!parser.parse(simdjson::padded_string(final)).get(e) && e.is_object(), "final record is a JSON object", final);

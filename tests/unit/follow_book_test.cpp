@@ -1,9 +1,8 @@
 // Unit tests of job following's plain decisions: the bounded book, per-file counts, give-up
-// times, list-or-single-reads, jobTimeout reading, and the "final" records.
+// times, list-or-single-reads, jobTimeout reading, and a job's end in the spool's terms.
 #include "submit/follow_book.hpp"
 
 #include <gtest/gtest.h>
-#include <simdjson.h>
 
 namespace submitd::submit {
 namespace {
@@ -65,33 +64,25 @@ TEST(FollowBook, JobTimeoutFromTheRequestConfig) {
   EXPECT_FALSE(job_timeout_seconds("[1]"));
 }
 
-TEST(FollowBook, FinalRecordsAreJsonAndMergeIntoOutcomeLines) {
+TEST(FollowBook, JobEndCarriesWhatTheApiReported) {
+  // The text of "final" is spool::final_json's (outcome_test); here, that nothing is lost or
+  // mixed up on the way from the API's types to the spool's.
   api::JobSeen seen;
   seen.id = "j";
   seen.state = "JOB_STATE_FAILED";
-  seen.error_message = "bad \"input\"";
+  seen.error_message = "bad input";
+  seen.started_at = "2026-01-01T00:00:00Z";
   seen.ended_at = "2026-01-01T00:01:00Z";
   seen.duration_s = 60;
-  std::string final = final_json(seen, {{"out_0/a", "https://x/a?sig=1"}});
-  simdjson::dom::parser parser;
-  simdjson::dom::element e;
-  ASSERT_FALSE(parser.parse(simdjson::padded_string(final)).get(e)) << final;
-  EXPECT_EQ(std::string_view(e["errorMessage"]), "bad \"input\"");
-  EXPECT_EQ(int64_t(e["durationSeconds"]), 60);
-  EXPECT_EQ(std::string_view(e["results"].at(0)["link"]), "https://x/a?sig=1");
-
-  std::string merged = with_final("{\"v\":1,\"status\":\"submitted\"}\n", final);
-  ASSERT_FALSE(parser.parse(simdjson::padded_string(merged)).get(e)) << merged;
-  EXPECT_EQ(std::string_view(e["final"]["state"]), "JOB_STATE_FAILED");
-  EXPECT_EQ(merged.back(), '\n');
-  EXPECT_EQ(with_final(merged, final), merged);  // once only
-  EXPECT_EQ(with_final("garbage", final), "garbage");
-
-  FollowedJob stuck = job("j", "c");
-  std::string gave_up = gave_up_json(stuck);
-  ASSERT_FALSE(parser.parse(simdjson::padded_string(gave_up)).get(e)) << gave_up;
-  EXPECT_TRUE(e["state"].is_null());
-  EXPECT_TRUE(bool(e["gaveUp"]));
+  spool::JobEnd end = job_end(seen, {{"out_0/a", "https://x/a"}, {"out_1/b", "https://x/b"}});
+  EXPECT_EQ(end.state, "JOB_STATE_FAILED");
+  EXPECT_EQ(end.error_message, "bad input");
+  EXPECT_EQ(end.ended_at, "2026-01-01T00:01:00Z");
+  EXPECT_EQ(end.duration_s, 60);
+  ASSERT_EQ(end.results.size(), 2u);
+  EXPECT_EQ(end.results[1].name, "out_1/b");
+  EXPECT_EQ(end.results[1].link, "https://x/b");
+  EXPECT_FALSE(job_end(api::JobSeen{}, {}).duration_s);
 }
 
 TEST(FollowBook, EndedLabelsAreBounded) {
