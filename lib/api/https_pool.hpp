@@ -1,7 +1,7 @@
 // Role: the thin Asio layer that carries HttpCalls to the API host over a pool of TLS
 // keep-alive connections. Certificate and host-name verification are always on (system store
 // or a given CA file), with SNI. Every phase (resolve+connect, handshake, write, read) has a
-// deadline. Beast stays inside https_pool.cpp so only one translation unit pays for it.
+// deadline. Beast and Asio's SSL stay inside the pool's two .cpp files, so only they pay for it.
 // With a proxy, each connection is a CONNECT tunnel through it; TLS (SNI, verification,
 // session resumption) is still end to end with the API host.
 #pragma once
