@@ -14,8 +14,8 @@ class Transport {
   virtual ~Transport() = default;
   // Never throws for network trouble: failures come back as HttpResult::failure. `call` is
   // read while the returned awaitable runs: the caller keeps it alive until that completes
-  // (co_await it at once). Taken by reference because the hot path would copy every call's
-  // target, body and token otherwise (bench/README.md).
+  // (co_await it at once). Taken by reference: every call's target, body and token would be
+  // copied otherwise, on the hot path.
   virtual boost::asio::awaitable<HttpResult> send(const HttpCall& call) = 0;
 };
 

@@ -6,7 +6,7 @@
 #include <system_error>
 
 #include "spool/claim.hpp"
-#include "spool/request_source.hpp"
+#include "spool/input_reader.hpp"
 
 namespace submitd::cli {
 
@@ -34,7 +34,7 @@ void validate_input(const std::filesystem::path& file, std::uint64_t max_request
     ~Closer() { ::close(fd); }
   } closer{opened.fd};
   spool::RequestParser parser;
-  spool::RequestSource source(opened.fd, claimed.kind, opened.size, max_request_bytes, parser);
+  spool::InputReader source(opened.fd, claimed.kind, opened.size, max_request_bytes, parser);
   try {
     while (auto item = source.next()) {
       if (auto* why = std::get_if<std::string>(&item->parsed)) {

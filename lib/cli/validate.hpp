@@ -1,5 +1,5 @@
 // Role: `bytenite-submit validate`: checks input files offline with the daemon's own reader
-// and validator (spool::RequestSource), so it refuses exactly what the daemon would refuse,
+// and validator (spool::InputReader), so it refuses exactly what the daemon would refuse,
 // in the same words, without sending anything anywhere.
 #pragma once
 

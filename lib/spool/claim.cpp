@@ -90,7 +90,7 @@ std::vector<ClaimedFile> recover_claims(const SpoolPaths& paths) {
     file.active_path = entry.path();
     file.recovered = true;
     std::error_code held_ec;
-    file.held = fs::exists(paths.active / ("." + file.claim_id + ".outcome.held"), held_ec);
+    file.awaiting_jobs = fs::exists(paths.active / ("." + file.claim_id + ".outcome.held"), held_ec);
     classify_claimed(file);
     std::error_code ec;
     auto t = fs::symlink_status(entry.path(), ec).type() == fs::file_type::regular
@@ -104,7 +104,7 @@ std::vector<ClaimedFile> recover_claims(const SpoolPaths& paths) {
   // placement and its clean-up), or a retry file held without its outcome (a crash inside
   // hold(); the file is worked again and writes both anew).
   std::map<std::string, bool> held_by_claim;
-  for (const auto& [t, f] : found) held_by_claim[f.claim_id] = f.held;
+  for (const auto& [t, f] : found) held_by_claim[f.claim_id] = f.awaiting_jobs;
   for (const auto& entry : fs::directory_iterator(paths.active)) {
     std::string name = entry.path().filename().string();
     if (!name.starts_with(".") || !name.ends_with(".held") || name.size() < 18) continue;

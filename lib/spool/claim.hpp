@@ -24,7 +24,7 @@ struct ClaimedFile {
   InputKind kind = InputKind::unreadable;
   std::string reject_reason;  // for unreadable inputs: why, for the outcome file
   bool recovered = false;     // found in active/ at start-up (a previous run was interrupted)
-  bool held = false;          // its submissions ended; it waits for its jobs' ends (following)
+  bool awaiting_jobs = false;  // its submissions ended; its outcome is held until its jobs end (following)
 };
 
 std::string new_claim_id();

@@ -1,7 +1,7 @@
 // Role: a first-come-first-served counting semaphore for coroutines on one executor: the
 // in-flight places of the submission pipeline. A released place goes straight to the oldest
 // waiter, which alone is woken: with thousands of requests waiting, waking them all on every
-// release (as Wakeup::notify_all does) would cost more CPU than the work itself.
+// release (as wake_all does) would cost more CPU than the work itself.
 #pragma once
 
 #include <boost/asio/any_io_executor.hpp>

@@ -116,6 +116,16 @@ void JobSubmission::finish_failed(Stage at, int http_status, std::string message
   stage_ = Stage::done;
 }
 
+JobSubmission::AbortBeforeRun JobSubmission::abort_before_run(std::string message) {
+  if (stage_ != Stage::create && stage_ != Stage::datasource && stage_ != Stage::params) {
+    return AbortBeforeRun::too_late;
+  }
+  // A create may have reached the API even when its answer did not come back.
+  const bool draft_may_exist = stage_ != Stage::create || attempts_ > 0;
+  finish_failed(stage_, 0, std::move(message));
+  return draft_may_exist ? AbortBeforeRun::abandoned_with_draft : AbortBeforeRun::abandoned;
+}
+
 JobSubmission::Step JobSubmission::on_reply(const api::ApiReply& reply, MonoTime now,
                                             WallTime wall_now, double jitter) {
   ++attempts_;
@@ -177,13 +187,7 @@ JobSubmission::Step JobSubmission::on_reply(const api::ApiReply& reply, MonoTime
   if (stage_ == Stage::run && !reply.token_unavailable) {
     stage_ = Stage::check_run;
   }
-  std::chrono::milliseconds delay = backoff_delay(options_.timing, retries_in_row_, jitter);
-  if (reply.key_rejected || h.failure == api::TransportFailure::certificate) {
-    delay = std::max(delay, options_.timing.blocked_delay);
-  }
-  if (h.has_response() && !h.retry_after.empty()) {
-    delay = std::max(delay, retry_after_delay(h.retry_after, wall_now, options_.timing.retry_after_cap));
-  }
+  std::chrono::milliseconds delay = transient_delay(options_.timing, retries_in_row_, reply, wall_now, jitter);
   // Never sleep past the give-up age: the request should end when its age says so.
   auto until_give_up = std::chrono::ceil<std::chrono::milliseconds>(accepted_ + options_.give_up_after - now);
   delay = std::min(delay, until_give_up);

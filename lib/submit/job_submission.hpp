@@ -55,17 +55,16 @@ class JobSubmission {
   Step on_reply(const api::ApiReply& reply, MonoTime now, WallTime wall_now, double jitter);
 
   bool finished() const { return stage_ == Stage::done; }
-  // Abort by request, before the run: the request ends failed at its current stage with
-  // `message`. (From the run on, the job is aborted through the API instead.)
-  void abandon(std::string message) {
-    if (stage_ != Stage::done) finish_failed(stage_, 0, std::move(message));
-  }
+  // Abort by request. Before the run, the submission ends failed at its current stage with
+  // `message`, and the answer says whether a draft may exist (its abort then deletes it).
+  // From the run on it is too late here: the job is aborted through the API once it runs.
+  enum class AbortBeforeRun { too_late, abandoned, abandoned_with_draft };
+  AbortBeforeRun abort_before_run(std::string message);
   Stage stage() const { return stage_; }
   int attempts() const { return attempts_; }
   spool::SubmitStatus status() const { return status_; }
   const std::optional<spool::OutcomeError>& error() const { return error_; }
   const std::string& job_id() const { return job_id_; }
-  const spool::JobRequest& request() const { return request_; }
 
  private:
   Stage after(Stage s) const;

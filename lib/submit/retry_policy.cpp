@@ -49,6 +49,17 @@ std::chrono::milliseconds backoff_delay(const RetryTiming& t, int attempt, doubl
   return std::chrono::milliseconds(static_cast<std::int64_t>(ceiling * std::clamp(jitter, 0.0, 1.0)));
 }
 
+std::chrono::milliseconds transient_delay(const RetryTiming& t, int retries_in_row, const api::ApiReply& reply,
+                                          WallTime now, double jitter) {
+  std::chrono::milliseconds delay = backoff_delay(t, retries_in_row, jitter);
+  const auto& h = reply.http;
+  if (reply.key_rejected || h.failure == api::TransportFailure::certificate) delay = std::max(delay, t.blocked_delay);
+  if (h.has_response() && !h.retry_after.empty()) {
+    delay = std::max(delay, retry_after_delay(h.retry_after, now, t.retry_after_cap));
+  }
+  return delay;
+}
+
 std::chrono::milliseconds retry_after_delay(std::string_view header, WallTime now,
                                             std::chrono::milliseconds cap) {
   using namespace std::chrono;

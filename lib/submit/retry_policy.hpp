@@ -35,6 +35,12 @@ std::string describe_failure(const api::ApiReply& reply);
 // caller so tests are deterministic.
 std::chrono::milliseconds backoff_delay(const RetryTiming& t, int attempt, double jitter);
 
+// The wait before trying again after transient trouble: the backoff for the `retries_in_row`th
+// retry, at least blocked_delay for a refused key or certificate (configuration trouble), and
+// at least the server's Retry-After (capped).
+std::chrono::milliseconds transient_delay(const RetryTiming& t, int retries_in_row, const api::ApiReply& reply,
+                                          WallTime now, double jitter);
+
 // Parses Retry-After as delta-seconds or an HTTP date (relative to `now`); clamped to the cap.
 std::chrono::milliseconds retry_after_delay(std::string_view header, WallTime now,
                                             std::chrono::milliseconds cap);

@@ -22,4 +22,15 @@ void write(Level level, std::string_view message) {
   std::fwrite(line.data(), 1, line.size(), stderr);
 }
 
+void escaped(std::exception_ptr e, const char* what) {
+  if (!e) return;
+  try {
+    std::rethrow_exception(e);
+  } catch (const std::exception& x) {
+    error("{} ended with an exception: {}", what, x.what());
+  } catch (...) {
+    error("{} ended with an unknown exception", what);
+  }
+}
+
 }  // namespace submitd::log

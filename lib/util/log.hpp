@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include <exception>
 #include <string_view>
 
 namespace submitd::log {
@@ -31,5 +32,9 @@ template <typename... Args>
 void error(fmt::format_string<Args...> f, Args&&... args) {
   if (enabled(Level::error)) write(Level::error, fmt::format(f, std::forward<Args>(args)...));
 }
+
+// Logs what ended a spawned coroutine with an exception (nothing may escape silently); a
+// null `e` logs nothing. For co_spawn completion handlers.
+void escaped(std::exception_ptr e, const char* what);
 
 }  // namespace submitd::log

@@ -1,19 +1,24 @@
-// Role: coroutines waiting in line on one executor, woken one at a time (the oldest first) or
-// all at once, each with a verdict. A waiter is only its completion handler in a deque and a
-// wake posts it: the pool's callers waiting for a connection and requests waiting for an
-// in-flight place used a timer each (created, scheduled, cancelled), about 2% of the daemon's
-// CPU per job against a fast server (bench/README.md). Single-threaded: no locks.
+// Role: the one waiting primitive of the single-threaded daemon loop. Coroutines wait in line
+// on one executor and are woken one at a time (the oldest first) or all at once, each with a
+// verdict: the pool's callers waiting for a connection, requests waiting for an in-flight
+// place. A waiter in line is only its completion handler in a deque, and a wake posts it (no
+// timer per wait). Beside the line, wait_for() waits with a deadline ("work changed, or look
+// again in a while"); those waiters are woken only by wake_all(). Single-threaded: no locks.
 #pragma once
 
 #include <boost/asio/any_completion_handler.hpp>
 #include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include <chrono>
 #include <cstddef>
 #include <deque>
+#include <list>
 #include <utility>
 
 namespace submitd {
@@ -41,9 +46,21 @@ class WaitLine {
     return true;
   }
 
-  void wake_all(bool verdict) {
+  // Returns after wake_all() or once `timeout` has passed, whichever comes first. A timed
+  // waiter stands beside the line: wake_one() passes it by, since a place handed on must go
+  // to a waiter that takes it.
+  boost::asio::awaitable<void> wait_for(std::chrono::steady_clock::duration timeout) {
+    boost::asio::steady_timer timer(executor_, timeout);
+    auto it = timed_.insert(timed_.end(), &timer);
+    co_await timer.async_wait(boost::asio::as_tuple(boost::asio::use_awaitable));
+    timed_.erase(it);
+  }
+
+  // Wakes everyone: those in line with `verdict`, and the timed waiters.
+  void wake_all(bool verdict = false) {
     while (wake_one(verdict)) {
     }
+    for (auto* timer : timed_) timer->cancel();
   }
 
   std::size_t size() const { return parked_.size(); }
@@ -52,6 +69,7 @@ class WaitLine {
   using Handler = boost::asio::any_completion_handler<void(bool)>;
   boost::asio::any_io_executor executor_;
   std::deque<Handler> parked_;
+  std::list<boost::asio::steady_timer*> timed_;  // each a waiter's own timer, on its frame
 };
 
 }  // namespace submitd

@@ -251,6 +251,48 @@ TEST(RunBody, ForcedTestJobsOverrideWhateverTheRequestSaid) {
   EXPECT_EQ(submit::run_body(R"({"nested":{"a":[1,2]}})", true), R"({"nested":{"a":[1,2]},"isTestJob":true})");
 }
 
+TEST_F(JobSubmissionTest, AbortBeforeTheFirstCallEndsItWithNoDraftToDelete) {
+  auto s = make();
+  EXPECT_EQ(s.abort_before_run("aborted"), JobSubmission::AbortBeforeRun::abandoned);
+  EXPECT_TRUE(s.finished());
+  EXPECT_EQ(s.status(), spool::SubmitStatus::failed);
+  ASSERT_TRUE(s.error());
+  EXPECT_EQ(s.error()->stage, "create");
+  EXPECT_EQ(s.error()->message, "aborted");
+}
+
+TEST_F(JobSubmissionTest, AbortAfterACreateWasSentSaysADraftMayExist) {
+  // A create whose answer was lost may have made the job: its abort must be sent.
+  auto lost_create = make();
+  feed(lost_create, lost());
+  EXPECT_EQ(lost_create.stage(), Stage::create);
+  EXPECT_EQ(lost_create.abort_before_run("aborted"), JobSubmission::AbortBeforeRun::abandoned_with_draft);
+  EXPECT_TRUE(lost_create.finished());
+
+  auto configured = make();
+  feed(configured, ok());  // created
+  feed(configured, ok());  // datasource
+  EXPECT_EQ(configured.stage(), Stage::params);
+  EXPECT_EQ(configured.abort_before_run("aborted"), JobSubmission::AbortBeforeRun::abandoned_with_draft);
+  EXPECT_EQ(configured.error()->stage, "params");
+}
+
+TEST_F(JobSubmissionTest, AbortFromTheRunOnIsTooLateAndChangesNothing) {
+  auto s = make();
+  feed(s, ok());
+  feed(s, ok());
+  feed(s, ok());
+  ASSERT_EQ(s.stage(), Stage::run);
+  EXPECT_EQ(s.abort_before_run("aborted"), JobSubmission::AbortBeforeRun::too_late);
+  EXPECT_FALSE(s.finished());
+  EXPECT_EQ(s.current_call().endpoint, api::Endpoint::run);
+
+  auto recovered = make(sample_request(), true);  // reads the job first: a run may have gone out
+  ASSERT_EQ(recovered.stage(), Stage::check_run);
+  EXPECT_EQ(recovered.abort_before_run("aborted"), JobSubmission::AbortBeforeRun::too_late);
+  EXPECT_FALSE(recovered.finished());
+}
+
 TEST_F(JobSubmissionTest, ForceTestJobsShapesTheRunCall) {
   options.force_test_jobs = true;
   auto r = sample_request();

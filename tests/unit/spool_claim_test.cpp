@@ -196,7 +196,7 @@ TEST_F(SpoolTest, HeldFilesAreRecoveredAsHeldAndTheirRetryFileSurvivesAFailedPla
   ASSERT_TRUE(fs::exists(held_retry));
   auto recovered = recover_claims(paths_);  // a restart keeps held files and says so
   ASSERT_EQ(recovered.size(), 1u);
-  EXPECT_TRUE(recovered[0].held);
+  EXPECT_TRUE(recovered[0].awaiting_jobs);
   EXPECT_TRUE(fs::exists(held_outcome));
 
   // A placement that fails (failed/ is gone) gives the retry file back to be held.
@@ -231,7 +231,7 @@ TEST_F(SpoolTest, LeftoverHeldFilesWithoutTheirInputAreRemovedAtRecovery) {
   std::ofstream(FinishedFileWriter::held_retry_path(paths_, claimed->claim_id)) << "y\n";
   auto recovered = recover_claims(paths_);
   ASSERT_EQ(recovered.size(), 1u);
-  EXPECT_FALSE(recovered[0].held);
+  EXPECT_FALSE(recovered[0].awaiting_jobs);
   EXPECT_FALSE(fs::exists(paths_.active / ".0123456789abcdef.outcome.held"));
   EXPECT_FALSE(fs::exists(FinishedFileWriter::held_retry_path(paths_, claimed->claim_id)));
 }

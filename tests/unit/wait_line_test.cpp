@@ -43,6 +43,39 @@ TEST(WaitLine, WakesTheOldestFirstEachWithItsVerdictAndOnlyFromTheExecutor) {
   EXPECT_EQ(woke, (std::vector<std::string>{"a+", "b-", "c-"}));
 }
 
+TEST(WaitLine, TimedWaitersAreWokenByWakeAllOrTheirDeadlineNeverByWakeOne) {
+  asio::io_context io;
+  WaitLine line(io.get_executor());
+  std::vector<std::string> woke;
+  asio::co_spawn(io, [&]() -> asio::awaitable<void> {
+    co_await line.wait_for(std::chrono::hours(1));
+    woke.push_back("timed");
+  }, asio::detached);
+  asio::co_spawn(io, [&]() -> asio::awaitable<void> {
+    co_await line.wait();
+    woke.push_back("in line");
+  }, asio::detached);
+  io.poll();
+  EXPECT_EQ(line.size(), 1u);  // the timed waiter stands beside the line
+  EXPECT_TRUE(line.wake_one(true));
+  io.poll();
+  EXPECT_EQ(woke, (std::vector<std::string>{"in line"}));
+  EXPECT_FALSE(line.wake_one(true));  // passes the timed waiter by
+  line.wake_all();
+  io.poll();
+  EXPECT_EQ(woke, (std::vector<std::string>{"in line", "timed"}));
+
+  // A deadline already past: it returns by itself once the executor runs.
+  io.restart();  // the polls above ran out of work, which stops the io_context
+  bool returned = false;
+  asio::co_spawn(io, [&]() -> asio::awaitable<void> {
+    co_await line.wait_for(std::chrono::milliseconds(0));
+    returned = true;
+  }, asio::detached);
+  io.run();
+  EXPECT_TRUE(returned);
+}
+
 TEST(FifoSemaphore, PlacesPassInArrivalOrderAndCloseSendsTheRestAwayEmptyHanded) {
   asio::io_context io;
   submit::FifoSemaphore places(io.get_executor(), 1);

@@ -1,5 +1,5 @@
-// Role: reading the requests of one input (see request_source.hpp).
-#include "spool/request_source.hpp"
+// Role: reading the requests of one input (see input_reader.hpp).
+#include "spool/input_reader.hpp"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -13,14 +13,14 @@
 
 namespace submitd::spool {
 
-RequestSource::RequestSource(int fd, InputKind kind, std::uint64_t file_size,
+InputReader::InputReader(int fd, InputKind kind, std::uint64_t file_size,
                              std::uint64_t max_request_bytes, RequestParser& parser)
     : fd_(fd), kind_(kind), file_size_(file_size), max_request_bytes_(max_request_bytes), parser_(parser) {
   if (kind_ == InputKind::jsonl) lines_.emplace(fd_, max_request_bytes_);
 }
 
-std::optional<SourceItem> RequestSource::next() {
-  SourceItem item;
+std::optional<InputItem> InputReader::next() {
+  InputItem item;
   if (kind_ == InputKind::json) {
     if (whole_file_done_) return std::nullopt;
     whole_file_done_ = true;

@@ -17,7 +17,7 @@
 
 namespace submitd::spool {
 
-struct SourceItem {
+struct InputItem {
   std::uint64_t line = 0;  // 0: the file as a whole
   // Where the request's text is in the file (for a retry file); length 0: nothing to retry.
   std::uint64_t offset = 0;
@@ -26,13 +26,13 @@ struct SourceItem {
   bool ok() const { return std::holds_alternative<JobRequest>(parsed); }
 };
 
-class RequestSource {
+class InputReader {
  public:
   // `kind` is json or jsonl; `file_size` from fstat of `fd`.
-  RequestSource(int fd, InputKind kind, std::uint64_t file_size, std::uint64_t max_request_bytes,
+  InputReader(int fd, InputKind kind, std::uint64_t file_size, std::uint64_t max_request_bytes,
                 RequestParser& parser);
   // The next request, or nullopt at the end. Throws std::system_error when reading fails.
-  std::optional<SourceItem> next();
+  std::optional<InputItem> next();
 
  private:
   int fd_;

@@ -1,0 +1,96 @@
+// Role: the submission engine's wiring, start and stop (see engine.hpp).
+#include "submit/engine.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+
+#include "util/log.hpp"
+
+namespace submitd::submit {
+namespace asio = boost::asio;
+
+namespace {
+
+SchedulerSettings with_follow(SchedulerSettings s, const FollowSettings& follow) {
+  s.follow = follow;
+  return s;
+}
+
+FileRunnerSettings with_follow(FileRunnerSettings s, const FollowSettings& follow) {
+  s.following = follow.enabled;
+  return s;
+}
+
+}  // namespace
+
+Engine::Engine(asio::any_io_executor executor, const spool::SpoolPaths& paths, EngineSettings settings,
+               api::ApiClient& api, journal::Journal& journal, JobPaths job_paths, Uuid job_namespace,
+               const Clock& clock, SubmitEvents& events)
+    : executor_(executor),
+      paths_(paths),
+      journal_(journal),
+      work_changed_(executor),
+      storage_(paths, settings.storage, journal, clock, events, work_changed_),
+      scheduler_(executor, with_follow(settings.scheduler, settings.follow), api, journal, job_paths, clock, events),
+      follower_(executor, paths, settings.follow, api, journal, storage_, job_paths, clock, events),
+      files_(executor, paths, with_follow(settings.files, settings.follow), scheduler_, journal, storage_,
+             job_namespace, clock, events, work_changed_),
+      spool_(executor, paths, settings.spool, files_, storage_, journal, clock, events, work_changed_),
+      posts_(paths, files_, storage_, [this] { spool_.note_arrival(); }) {
+  scheduler_.on_submitted([this](FollowedJob job) { follower_.follow(std::move(job)); });
+  files_.on_hold([this](spool::ClaimedFile file) { follower_.hold_file(std::move(file)); });
+}
+
+void Engine::stop() {
+  spool_.stop();
+  posts_.stop();
+  files_.stop();
+  scheduler_.stop();
+  follower_.stop();
+  work_changed_.wake_all();
+}
+
+void Engine::resume_interrupted() {
+  auto recovered = spool::recover_claims(paths_);
+  // Records of files no longer in active/ (placed, but the crash came before the journal
+  // forgot them) are compaction leftovers.
+  std::vector<std::string> live;
+  for (const auto& file : recovered) live.push_back(file.claim_id);
+  journal_.forget_claims_except(std::move(live));
+  for (auto& file : recovered) {
+    if (!file.awaiting_jobs) {
+      log::info("resuming interrupted file {} (claim {})", file.original_name, file.claim_id);
+      files_.start(std::move(file));
+      continue;
+    }
+    // Its jobs are followed again; or, with following turned off meanwhile, it is placed at
+    // once with the ends recorded so far.
+    if (follower_.enabled()) {
+      log::info("following the jobs of {} again (claim {})", file.original_name, file.claim_id);
+    } else {
+      log::info("placing {} (claim {}) with the job ends known so far: job following is off", file.original_name,
+                file.claim_id);
+    }
+    follower_.hold_file(std::move(file));
+  }
+}
+
+asio::awaitable<void> Engine::run() {
+  scheduler_.load_pause();
+  resume_interrupted();
+  asio::co_spawn(executor_, follower_.run(), [](std::exception_ptr e) { log::escaped(e, "job following"); });
+  asio::co_spawn(executor_, posts_.run(), [](std::exception_ptr e) { log::escaped(e, "posted source"); });
+  co_await spool_.run();
+  while (files_.working() > 0) co_await work_changed_.wait_for(std::chrono::milliseconds(50));
+}
+
+AbortResult Engine::abort(const std::string& request_id) {
+  AbortPlan plan = plan_abort(journal_.lookup(request_id), follower_.enabled());
+  switch (plan.action) {
+    case AbortPlan::Action::stop_before_run: scheduler_.abort_before_run(plan.answer.job_id); break;
+    case AbortPlan::Action::send_abort: scheduler_.send_abort(plan.answer.job_id); break;
+    case AbortPlan::Action::none: break;
+  }
+  return plan.answer;
+}
+
+}  // namespace submitd::submit

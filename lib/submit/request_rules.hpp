@@ -1,0 +1,48 @@
+// Role: the plain decisions about a request's and a file's end, apart from any coroutine so
+// unit tests reach them: what happens to a given requestId when its submission ends, until
+// when a submitted job is followed, whether a worked file is placed, held for its jobs or
+// left in active/, and whether a held file's jobs have all ended.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "journal/journal_store.hpp"
+#include "spool/outcome.hpp"
+#include "util/clock.hpp"
+
+namespace submitd::submit {
+
+// A requestId given by the producer is an idempotency key. It is released when the request
+// failed before a run could have been sent (so the fixed request may be dropped again under
+// the same id), kept with its outcome otherwise (a run was sent: the job may exist), and
+// left alone for a duplicate (its record names the earlier job, whose entry must stay).
+enum class RequestIdFate { none, release, keep };
+RequestIdFate request_id_fate(bool request_id_given, spool::SubmitStatus status,
+                              const std::optional<spool::OutcomeError>& error);
+
+// When following gives up on a job: the request's own jobTimeout (config.jobTimeout, else
+// `default_timeout`) plus `margin`, counted from `submitted_at`.
+WallTime follow_give_up_at(WallTime submitted_at, std::string_view config_json,
+                           std::chrono::seconds default_timeout, std::chrono::seconds margin);
+
+// What becomes of a file once none of its requests is running.
+enum class FileEnd {
+  stays_in_active,  // interrupted (stop, an unreadable input): resumed at the next start
+  hold_for_jobs,    // following: it waits in active/ until every job it ran has ended
+  place,            // its outcome and input go to done/ or failed/ now
+};
+FileEnd file_end(bool interrupted, std::size_t unwritten_outcomes, bool following, std::size_t jobs_run);
+
+// A held file may be placed once each of its followed jobs has an end recorded, or at once
+// when following is off (a restart after it was turned off: nothing would end them). Returns
+// the recorded ends by input line, or nullopt while a job is still running.
+std::optional<std::map<std::uint64_t, std::string>> ends_if_all_ended(
+    const std::vector<journal::FollowedRow>& rows, bool following);
+
+}  // namespace submitd::submit

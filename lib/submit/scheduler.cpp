@@ -1,0 +1,267 @@
+// Role: the scheduler (see scheduler.hpp): a request's way through the API. The decisions are
+// JobSubmission's, the pacer's and request_rules'; this is the Asio around them.
+#include "submit/scheduler.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+
+#include "submit/request_rules.hpp"
+#include "util/durable_fs.hpp"
+#include "util/log.hpp"
+
+namespace submitd::submit {
+namespace asio = boost::asio;
+using spool::SubmitStatus;
+
+namespace {
+
+std::int64_t unix_ms(WallTime t) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+}
+
+}  // namespace
+
+Scheduler::Scheduler(asio::any_io_executor executor, SchedulerSettings settings, api::ApiClient& api,
+                     journal::Journal& journal, JobPaths job_paths, const Clock& clock, SubmitEvents& events)
+    : executor_(executor),
+      settings_(std::move(settings)),
+      api_(api),
+      journal_(journal),
+      job_paths_(std::move(job_paths)),
+      clock_(clock),
+      events_(events),
+      rng_(std::random_device{}()),
+      max_accepted_(settings_.max_accepted > 0 ? settings_.max_accepted : 4 * settings_.max_inflight),
+      inflight_places_(executor, settings_.max_inflight),
+      pacer_(RateLimiter(settings_.rate_limit_per_second, std::max(1.0, settings_.rate_limit_per_second / 10)),
+             RetryBudget(settings_.retry_budget),
+             // Burst of one: a cap on cost should not allow a minute's worth at once.
+             RateLimiter(settings_.max_jobs_per_minute / 60.0, 1)),
+      sleepers_(executor),
+      resumed_(executor) {}
+
+void Scheduler::stop() {
+  stopping_ = true;
+  sleepers_.wake_all();
+  resumed_.wake_all();
+  inflight_places_.close();
+}
+
+void Scheduler::apply_live_settings(double rate_limit_per_second, RetryBudgetSettings budget, RetryTiming timing) {
+  settings_.rate_limit_per_second = rate_limit_per_second;
+  settings_.retry_budget = budget;
+  settings_.submission.timing = timing;
+  pacer_.replace_call_rules(RateLimiter(rate_limit_per_second, std::max(1.0, rate_limit_per_second / 10)),
+                            RetryBudget(budget));
+}
+
+void Scheduler::load_pause() {
+  paused_ = std::filesystem::exists(settings_.pause_marker);
+  events_.paused_changed(paused_);
+  if (paused_) log::warn("starting paused (state/paused exists): nothing is sent to the API until resume");
+}
+
+void Scheduler::set_paused(bool paused) {
+  const auto& marker = settings_.pause_marker;
+  if (paused) {
+    write_file_durably(marker, "paused by the control socket; POST /v1/resume (or bytenite-submit resume) ends it\n", 0640);
+  } else {
+    std::error_code ec;
+    std::filesystem::remove(marker, ec);
+    if (ec) throw std::system_error(ec, "remove " + marker.string());
+    fsync_dir(marker.parent_path());
+  }
+  if (paused_ == paused) return;
+  paused_ = paused;
+  log::info("{}", paused ? "paused: intake goes on, nothing is sent to the API until resume"
+                         : "resumed: submitting again");
+  events_.paused_changed(paused);
+  if (!paused) resumed_.wake_all();
+}
+
+void Scheduler::abort_before_run(const std::string& job_id) {
+  abort_requested_.insert(job_id);
+  sleepers_.wake_all();
+  resumed_.wake_all();
+}
+
+void Scheduler::accepted_changed(int by) {
+  if (by > 0) {
+    ++accepted_;
+    events_.request_accepted();
+  } else {
+    --accepted_;
+  }
+  events_.inflight_changed(accepted_);
+}
+
+void Scheduler::log_escaped(std::exception_ptr e) { log::escaped(e, "submission"); }
+
+asio::awaitable<bool> Scheduler::wait_outside(WaitLine& wakeup, std::chrono::nanoseconds delay, bool& holding_place) {
+  inflight_places_.release();
+  holding_place = false;
+  co_await wakeup.wait_for(delay);
+  holding_place = co_await inflight_places_.acquire();
+  co_return holding_place;
+}
+
+void Scheduler::log_deferral(const JobSubmission& submission, const api::HttpCall& call,
+                             const api::ApiReply& reply, std::chrono::milliseconds delay) {
+  const std::string reason = retry_reason(reply);
+  events_.retry_scheduled(call.endpoint, reason);
+  // Said loudly, but at most every 10 s: during an outage thousands of requests would
+  // otherwise each log the same line.
+  if (auto skipped = deferral_log_.allow(clock_.now())) {
+    log::warn("API trouble, deferring requests: {}{}", describe_failure(reply), log::Limiter::note(*skipped));
+  }
+  log::debug("job {}: {} deferred for {} ms ({})", submission.job_id(), api::endpoint_name(call.endpoint),
+             delay.count(), reason);
+}
+
+asio::awaitable<bool> Scheduler::drive(JobSubmission& submission, const Ticket& ticket, bool& holding_place) {
+  std::uniform_real_distribution<double> jitter(0.0, 1.0);
+  bool retry = false;
+  while (!submission.finished()) {
+    // A request that must wait (pause, pacing, backoff) gives its in-flight place to another
+    // and queues for one again afterwards, behind new work: waiting retries never starve it.
+    while (paused_ && !stopping_ && !abort_requested_.count(submission.job_id())) {
+      if (!co_await wait_outside(resumed_, std::chrono::hours(24 * 365), holding_place)) co_return false;
+    }
+    if (stopping_) co_return false;
+    if (abort_requested_.count(submission.job_id())) {
+      auto verdict = submission.abort_before_run("aborted on request before it was run (POST /v1/jobs/{requestId}/abort)");
+      if (verdict == JobSubmission::AbortBeforeRun::abandoned_with_draft) send_abort(submission.job_id());
+      if (verdict != JobSubmission::AbortBeforeRun::too_late) co_return true;
+    }
+    // A run starts a job: the cost cap (submit.max_jobs_per_minute) applies to it; reading a
+    // job (check_run) is not capped.
+    auto admission = pacer_.admit(retry, submission.stage() == Stage::run, clock_.now());
+    if (admission.wait.count() > 0) {
+      events_.call_paced(paced_label(admission.by));
+      if (!co_await wait_outside(sleepers_, admission.wait, holding_place)) co_return false;
+    }
+    api::HttpCall call = submission.current_call();
+    api::ApiReply reply = co_await api_.send(std::move(call));  // only call.endpoint is read after
+    const Stage before = submission.stage();
+    auto step = submission.on_reply(reply, clock_.now(), clock_.wall_now(), jitter(rng_));
+    retry = step.kind == JobSubmission::Step::Kind::wait;
+    // Progress is journaled without waiting: if it is lost, recovery reads the job instead.
+    // Only "configured" changes what recovery does (read the job, then at most run it).
+    if (before != Stage::run && submission.stage() == Stage::run) {
+      journal_.progress(ticket.claim_id, ticket.record.line, journal::Step::configured);
+    }
+    if (retry) {
+      log_deferral(submission, call, reply, step.delay);
+      if (!co_await wait_outside(sleepers_, step.delay, holding_place)) co_return false;
+    }
+  }
+  co_return true;
+}
+
+asio::awaitable<RequestEnd> Scheduler::run(Ticket ticket) {
+  RequestEnd end;
+  end.record = std::move(ticket.record);
+  const spool::JobRequest& req = *ticket.request;
+  journal::Accept acceptance{ticket.claim_id, req.line, req.request_id, ticket.request_id_given, end.record.job_id,
+                             unix_ms(clock_.wall_now())};
+  // Durable before any API call: a crash from here on finds the request in the journal, and
+  // its requestId is claimed against duplicates.
+  journal::AcceptVerdict verdict = co_await journal_.accept(acceptance);
+  bool holding_place = false;
+  using Kind = journal::AcceptVerdict::Kind;
+  if (verdict.kind == Kind::finished) {
+    // Finished before a restart: its outcome stands; nothing is sent again.
+    end.outcome_line = std::move(verdict.outcome_line);
+    end.record.status = static_cast<SubmitStatus>(verdict.status);
+    end.completed = true;
+  } else if (verdict.kind == Kind::duplicate) {
+    end.record.status = SubmitStatus::duplicate;
+    end.record.job_id = verdict.earlier_job_id;
+    end.record.attempts = 0;
+    end.completed = true;
+    log::info("request {} is a duplicate of job {} (requestId accepted before)", req.request_id, verdict.earlier_job_id);
+  } else {
+    using Resume = JobSubmission::Resume;
+    Resume resume = Resume::none;
+    if (verdict.kind == Kind::resumed) {
+      resume = verdict.step >= journal::Step::configured ? Resume::configured : Resume::unknown;
+    } else if (ticket.recovered && journal_.created()) {
+      resume = Resume::unknown;  // no journal from before: calls may have gone out
+    }
+    JobSubmission submission(req, end.record.job_id, job_paths_, settings_.submission, ticket.accepted_mono, resume);
+    try {
+      // The in-flight place is taken only now: waiting for the journal's commit is not API
+      // work, and holding a place through it would idle the pipeline.
+      holding_place = co_await inflight_places_.acquire();
+      if (holding_place) end.completed = co_await drive(submission, ticket, holding_place);
+    } catch (const std::exception& e) {
+      log::error("job {}: submission stopped by an exception: {}", submission.job_id(), e.what());
+    }
+    end.record.status = submission.status();
+    end.record.attempts = submission.attempts();
+    end.record.error = submission.error();
+  }
+  end.record.finished_at = clock_.wall_now();
+  if (end.completed && end.outcome_line.empty()) journal_end(ticket, end);
+  if (abort_requested_.erase(end.record.job_id) > 0 && end.record.status == SubmitStatus::submitted) {
+    send_abort(end.record.job_id);  // the abort came while the run was on its way: the job runs
+  }
+  if (holding_place) inflight_places_.release();
+  co_return end;
+}
+
+void Scheduler::journal_end(const Ticket& ticket, RequestEnd& end) {
+  const auto& record = end.record;
+  auto stage = record.error ? std::string_view(record.error->stage) : "";
+  events_.request_finished(record.status, stage, clock_.now() - ticket.accepted_mono);
+  if (record.error) {
+    log::info("request {} (job {}) failed at {}: {}", record.request_id, record.job_id, record.error->stage,
+              record.error->message);
+  }
+  journal::Finish finish{ticket.claim_id, record.line, spool::outcome_json_line(record), static_cast<int>(record.status),
+                         std::nullopt, record.job_id};
+  switch (request_id_fate(ticket.request_id_given, record.status, record.error)) {
+    case RequestIdFate::release: finish.release_request_id = record.request_id; break;
+    case RequestIdFate::keep: finish.keep_for_request_id = record.request_id; break;
+    case RequestIdFate::none: break;
+  }
+  if (settings_.follow.enabled && record.status == SubmitStatus::submitted) {
+    const WallTime give_up_at = follow_give_up_at(clock_.wall_now(), ticket.request->config_json,
+                                                  settings_.follow.default_job_timeout, settings_.follow.give_up_margin);
+    finish.follow_deadline_ms = unix_ms(give_up_at);
+    if (followed_) followed_(FollowedJob{record.job_id, ticket.claim_id, record.line, give_up_at, {}});
+  }
+  end.outcome_line = finish.outcome_line;
+  journal_.finish(std::move(finish));
+}
+
+void Scheduler::send_abort(std::string job_id) {
+  asio::co_spawn(executor_, abort_job(std::move(job_id)), [](std::exception_ptr e) { log::escaped(e, "abort"); });
+}
+
+asio::awaitable<void> Scheduler::abort_job(std::string job_id) {
+  std::uniform_real_distribution<double> jitter(0.0, 1.0);
+  AbortCall abort(std::move(job_id), job_paths_, settings_.submission.timing);
+  bool retry = false;
+  while (!stopping_) {
+    // Paced like every call (an abort is not a run: the cost cap does not apply).
+    auto admission = pacer_.admit(retry, false, clock_.now());
+    if (admission.wait.count() > 0) co_await sleepers_.wait_for(admission.wait);
+    if (stopping_) break;
+    auto reply = co_await api_.send(abort.call());
+    auto step = abort.on_reply(reply, clock_.wall_now(), jitter(rng_));
+    if (!step.again) {
+      if (abort.result() == AbortCall::Result::sent) {
+        log::info("job {}: abort sent", abort.job_id());
+      } else if (abort.result() == AbortCall::Result::refused) {
+        log::warn("job {}: the API refused the abort: {}", abort.job_id(), describe_failure(reply));
+      } else {
+        log::warn("job {}: the abort could not be sent (API trouble); abort again later", abort.job_id());
+      }
+      co_return;
+    }
+    retry = true;
+    co_await sleepers_.wait_for(step.delay);
+  }
+}
+
+}  // namespace submitd::submit

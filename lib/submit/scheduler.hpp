@@ -1,0 +1,150 @@
+// Role: the scheduler drives accepted requests through the API: it keeps the count of
+// accepted, unfinished requests (memory's bound), the in-flight places (API work at once),
+// pacing (rate limit, retry budget, cost cap), pause, and the set of requests to abort. For
+// one request it journals the acceptance (durable before any call), runs its JobSubmission
+// call by call, journals the end and reports it. It knows no files: a source's runner hands
+// it a ticket of values and gets the end back through a callback.
+// The in-flight limit is where an adaptive concurrency limit plugs in (inflight_places_).
+// Single-threaded: everything runs on one executor.
+#pragma once
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/co_spawn.hpp>
+
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <random>
+#include <set>
+
+#include "api/api_client.hpp"
+#include "journal/journal.hpp"
+#include "spool/outcome.hpp"
+#include "spool/request_parser.hpp"
+#include "submit/abort_call.hpp"
+#include "submit/fifo_semaphore.hpp"
+#include "submit/follow_book.hpp"
+#include "submit/follow_settings.hpp"
+#include "submit/job_submission.hpp"
+#include "submit/pacing.hpp"
+#include "submit/submit_events.hpp"
+#include "util/wait_line.hpp"
+#include "util/clock.hpp"
+#include "util/log_limiter.hpp"
+
+namespace submitd::submit {
+
+struct SchedulerSettings {
+  std::size_t max_inflight = 256;  // requests at some API step at once
+  // Requests accepted and not finished, counting those waiting to retry (which give their
+  // in-flight place to others meanwhile). Bounds memory; 0 means 4 x max_inflight.
+  std::size_t max_accepted = 0;
+  SubmissionOptions submission;
+  double rate_limit_per_second = 0;  // API calls per second over all requests; 0 = no limit
+  double max_jobs_per_minute = 0;    // runs sent per minute at most; 0: no cap
+  RetryBudgetSettings retry_budget;
+  std::filesystem::path pause_marker;  // <state>/paused: a pause survives a restart
+  FollowSettings follow;               // enabled: submitted jobs are handed to `followed`
+};
+
+// One accepted request, as values: nothing in it refers back to where it came from.
+struct Ticket {
+  std::shared_ptr<const spool::JobRequest> request;
+  std::string claim_id;       // the request is "<claim id>:<line>" (spool/request_identity.hpp)
+  bool request_id_given = false;
+  bool recovered = false;     // its input was found in active/ at start: calls may have gone out
+  MonoTime accepted_mono;
+  spool::OutcomeRecord record;  // line, requestId, jobId, acceptance time and warnings
+};
+
+// How a request ended.
+struct RequestEnd {
+  bool completed = false;       // false: interrupted by stop(); resumed at the next start
+  spool::OutcomeRecord record;  // with status, attempts, error and finish time
+  std::string outcome_line;     // the journaled outcome line, when there is one
+};
+
+class Scheduler {
+ public:
+  using OnSubmitted = std::function<void(FollowedJob)>;
+
+  Scheduler(boost::asio::any_io_executor executor, SchedulerSettings settings, api::ApiClient& api,
+            journal::Journal& journal, JobPaths job_paths, const Clock& clock, SubmitEvents& events);
+
+  // Whether another request may be accepted now (memory's bound).
+  bool has_room() const { return accepted_ < max_accepted_; }
+  // Accepts a request and runs it on its own; `on_end(RequestEnd)` is called on the executor
+  // when it ends. (A template: the callback goes into the coroutine's completion handler as
+  // is, with no allocation of its own per request.)
+  template <typename OnEnd>
+  void submit(Ticket ticket, OnEnd on_end) {
+    accepted_changed(+1);
+    boost::asio::co_spawn(executor_, run(std::move(ticket)),
+                          [this, on_end = std::move(on_end)](std::exception_ptr e, RequestEnd end) mutable {
+                            if (e) log_escaped(e);
+                            accepted_changed(-1);
+                            on_end(std::move(end));
+                          });
+  }
+  // Job following: where submitted jobs go (set once, before work starts).
+  void on_submitted(OnSubmitted followed) { followed_ = std::move(followed); }
+
+  // Interrupts waiting requests and closes the in-flight places; accepted work ends interrupted.
+  void stop();
+  // Pause: nothing is sent to the API until resume (intake goes on). Kept in the pause marker,
+  // so it survives a restart. Throws std::system_error when the marker cannot be stored.
+  void set_paused(bool paused);
+  bool paused() const { return paused_; }
+  // Reads the pause marker at start.
+  void load_pause();
+  // Wakes every request waiting to retry so it tries again now (e.g. after a new API key).
+  void retry_waiting_now() { sleepers_.wake_all(); }
+  // SIGHUP: new rate limit and retry budget (they start afresh) and retry timing (for
+  // requests from now on).
+  void apply_live_settings(double rate_limit_per_second, RetryBudgetSettings budget, RetryTiming timing);
+  // An unfinished request is stopped before its run (or its job aborted right after it).
+  void abort_before_run(const std::string& job_id);
+  // Sends the API's abort for a job, on its own, paced and retried like any call.
+  void send_abort(std::string job_id);
+
+  std::size_t accepted() const { return accepted_; }
+
+ private:
+  void accepted_changed(int by);
+  static void log_escaped(std::exception_ptr e);
+  boost::asio::awaitable<RequestEnd> run(Ticket ticket);
+  // Runs the submission to its end; false when interrupted by stop(). `holding_place` says
+  // whether the request holds an in-flight place when it returns.
+  boost::asio::awaitable<bool> drive(JobSubmission& submission, const Ticket& ticket, bool& holding_place);
+  // Gives the in-flight place up while waiting on `wakeup`, then queues for one again.
+  boost::asio::awaitable<bool> wait_outside(WaitLine& wakeup, std::chrono::nanoseconds delay, bool& holding_place);
+  void log_deferral(const JobSubmission& submission, const api::HttpCall& call, const api::ApiReply& reply,
+                    std::chrono::milliseconds delay);
+  // The end into the journal (with the requestId's fate and the follow deadline).
+  void journal_end(const Ticket& ticket, RequestEnd& end);
+  boost::asio::awaitable<void> abort_job(std::string job_id);
+
+  boost::asio::any_io_executor executor_;
+  SchedulerSettings settings_;
+  api::ApiClient& api_;
+  journal::Journal& journal_;
+  JobPaths job_paths_;
+  const Clock& clock_;
+  SubmitEvents& events_;
+  OnSubmitted followed_;
+  std::mt19937_64 rng_;
+  bool stopping_ = false;
+  bool paused_ = false;
+  std::size_t accepted_ = 0;  // accepted and not finished (in flight or waiting)
+  std::size_t max_accepted_;
+  FifoSemaphore inflight_places_;  // requests making API calls now
+  CallPacer pacer_;
+  WaitLine sleepers_;  // requests waiting to retry: woken at stop, or when their trouble may be fixed
+  WaitLine resumed_;   // requests held by a pause
+  std::set<std::string> abort_requested_;  // jobIds whose submission must stop
+  // Repeated trouble is logged once per interval, with a count of what was left out.
+  log::Limiter deferral_log_{std::chrono::seconds(10)};
+};
+
+}  // namespace submitd::submit

@@ -1,0 +1,158 @@
+// Role: the spool directory as a request source (see spool_source.hpp).
+#include "submit/spool_source.hpp"
+
+#include <sys/inotify.h>
+#include <unistd.h>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <cstring>
+#include <vector>
+
+#include "spool/retention.hpp"
+#include "util/durable_fs.hpp"
+#include "util/log.hpp"
+
+namespace submitd::submit {
+namespace asio = boost::asio;
+
+SpoolSource::SpoolSource(asio::any_io_executor executor, const spool::SpoolPaths& paths, SpoolSourceSettings settings,
+                         Intake& intake, StorageWatch& storage, journal::Journal& journal, const Clock& clock,
+                         SubmitEvents& events, WaitLine& work_changed)
+    : executor_(executor),
+      paths_(paths),
+      settings_(settings),
+      intake_(intake),
+      storage_(storage),
+      journal_(journal),
+      clock_(clock),
+      events_(events),
+      work_changed_(work_changed),
+      housekeeping_(executor) {}
+
+SpoolSource::~SpoolSource() {
+  if (inotify_fd_ >= 0) ::close(inotify_fd_);
+}
+
+void SpoolSource::stop() {
+  stopping_ = true;
+  if (inotify_fd_ >= 0) {
+    ::close(inotify_fd_);  // ends the pending read with an error, so watch_incoming returns
+    inotify_fd_ = -1;
+  }
+  housekeeping_.wake_all();
+  work_changed_.wake_all();
+}
+
+asio::awaitable<void> SpoolSource::run() {
+  asio::co_spawn(executor_, housekeeping_hourly(), [](std::exception_ptr e) { log::escaped(e, "housekeeping"); });
+  asio::co_spawn(executor_, watch_incoming(), [](std::exception_ptr e) { log::escaped(e, "watcher"); });
+  while (!stopping_) {
+    claim_available();
+    co_await work_changed_.wait_for(settings_.rescan_interval);
+  }
+}
+
+asio::awaitable<void> SpoolSource::watch_incoming() {
+  int fd = ::inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+  if (fd < 0 || ::inotify_add_watch(fd, paths_.incoming.c_str(), IN_MOVED_TO | IN_CLOSE_WRITE) < 0) {
+    log::warn("inotify on {} unavailable ({}); relying on the periodic rescan", paths_.incoming.string(),
+              std::strerror(errno));
+    if (fd >= 0) ::close(fd);
+    co_return;
+  }
+  // The descriptor object must not own the fd: stop() closes it to end the read.
+  inotify_fd_ = fd;
+  asio::posix::stream_descriptor watch(executor_, ::dup(fd));
+  watching_ = true;
+  alignas(inotify_event) char buf[4096];
+  while (!stopping_) {
+    // Events are only a hint (overflow included): any of them means "rescan now".
+    auto [ec, n] = co_await watch.async_read_some(asio::buffer(buf), asio::as_tuple(asio::use_awaitable));
+    if (ec || stopping_) break;
+    // Names of arrivals go to the claim order, so new files are not queued behind a backlog.
+    for (std::size_t at = 0; at + sizeof(inotify_event) <= n;) {
+      const auto* event = reinterpret_cast<const inotify_event*>(buf + at);
+      if (event->len > 0 && event->name[0] != '\0' && event->name[0] != '.') claim_order_.announced(event->name);
+      at += sizeof(inotify_event) + event->len;
+    }
+    work_changed_.wake_all();
+  }
+  watching_ = false;
+}
+
+void SpoolSource::claim_available() {
+  if (stopping_ || !storage_.allows_new_work()) return;
+  const std::size_t capacity = intake_.room();
+  // With no room to claim, scan only now and then, for the backlog figures: a directory of a
+  // million files costs a second to scan.
+  if (capacity == 0 && clock_.now() - last_scan_ < std::chrono::seconds(10)) return;
+  last_scan_ = clock_.now();
+  spool::IncomingScan scan;
+  try {
+    scan = spool::scan_incoming(paths_, capacity);
+  } catch (const std::exception& e) {
+    if (auto skipped = scan_error_log_.allow(clock_.now())) {
+      log::error("cannot scan incoming/: {}{}", e.what(), log::Limiter::note(*skipped));
+    }
+    return;
+  }
+  report_backlog(scan);
+  std::vector<spool::ClaimedFile> claimed;
+  for (const auto& name : claim_order_.next(scan.oldest, capacity)) {
+    try {
+      if (auto file = spool::claim_file(paths_, name)) claimed.push_back(std::move(*file));
+    } catch (const std::exception& e) {
+      if (auto skipped = claim_error_log_.allow(clock_.now())) {
+        log::error("cannot claim incoming/{}: {}{}", name, e.what(), log::Limiter::note(*skipped));
+      }
+    }
+  }
+  if (claimed.empty()) return;
+  // The claims must be on disk before any of their requests is journaled: a claim lost to a
+  // power cut would otherwise be claimed again under a new claim id, i.e. new jobIds, i.e.
+  // duplicate jobs. One fsync of each directory serves the whole batch.
+  try {
+    fsync_dir(paths_.active);
+    fsync_dir(paths_.incoming);
+  } catch (const std::exception& e) {
+    // Not started: they stay in active/ and are resumed (from the journal) at the next start,
+    // after which the claim is certainly on disk.
+    log::error("cannot sync the claims of {} files: {}; they stay in active/ until the next start", claimed.size(),
+               e.what());
+    storage_.note_write_failure("sync claims", e);
+    return;
+  }
+  for (auto& file : claimed) intake_.start(std::move(file));
+}
+
+void SpoolSource::report_backlog(const spool::IncomingScan& scan) {
+  std::optional<WallTime> oldest = scan.oldest_mtime;
+  if (auto working = intake_.oldest_drop(); working && (!oldest || *working < *oldest)) oldest = working;
+  double age = oldest ? std::max(0.0, std::chrono::duration<double>(clock_.wall_now() - *oldest).count()) : 0.0;
+  backlog_files_ = scan.files + intake_.working();
+  oldest_waiting_age_s_ = age;
+  events_.backlog_changed(backlog_files_, age);
+}
+
+asio::awaitable<void> SpoolSource::housekeeping_hourly() {
+  while (!stopping_) {
+    auto cutoff = clock_.wall_now() - settings_.request_id_retention;
+    journal_.prune_request_ids(std::chrono::duration_cast<std::chrono::milliseconds>(cutoff.time_since_epoch()).count());
+    if (settings_.done_retention.count() > 0) {
+      try {
+        std::size_t removed = spool::prune_done(paths_, clock_.wall_now() - settings_.done_retention);
+        if (removed > 0) {
+          log::info("pruned {} files from done/ (older than {} days)", removed, settings_.done_retention.count());
+        }
+      } catch (const std::exception& e) {
+        log::error("cannot prune done/: {}", e.what());
+      }
+    }
+    co_await housekeeping_.wait_for(std::chrono::hours(1));
+  }
+}
+
+}  // namespace submitd::submit
