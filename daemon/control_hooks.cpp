@@ -1,0 +1,91 @@
+// Role: the control hooks and the status snapshot (see control_hooks.hpp).
+#include "control_hooks.hpp"
+
+#include "api/https_pool.hpp"
+#include "api/token_cache.hpp"
+#include "journal/journal.hpp"
+#include "spool/request_identity.hpp"
+#include "submit/engine.hpp"
+
+namespace submitd {
+
+namespace {
+
+control::AbortAnswer abort_answer_of(submit::AbortResult result) {
+  using From = submit::AbortResult::Kind;
+  using To = control::AbortAnswer::Kind;
+  control::AbortAnswer answer;
+  switch (result.kind) {
+    case From::requested:
+      answer.kind = To::requested;
+      break;
+    case From::already_ended:
+      answer.kind = To::already_ended;
+      break;
+    case From::not_followed:
+      answer.kind = To::not_followed;
+      break;
+    case From::unknown:
+      answer.kind = To::unknown;
+      break;
+  }
+  answer.job_id = std::move(result.job_id);
+  answer.message = std::move(result.message);
+  return answer;
+}
+
+}  // namespace
+
+control::DaemonStatus daemon_status(const DaemonParts& parts) {
+  const submit::Engine& engine = parts.engine;
+  control::DaemonStatus st;
+  st.version = SUBMITD_VERSION;
+  st.backlog_files = engine.spool().backlog_files();
+  st.oldest_waiting_age_s = engine.spool().oldest_waiting_age_s();
+  st.spool_watched = engine.spool().watching();
+  st.inflight = engine.scheduler().accepted();
+  st.paused = engine.scheduler().paused();
+  st.active_files = engine.files().working();
+  st.force_test_jobs = parts.settings.submit.force_test_jobs;
+  st.max_jobs_per_minute = parts.settings.submit.max_jobs_per_minute;
+  auto journal = parts.journal.stats();
+  st.journal_ok = !journal.stalled;
+  st.journal_error = journal.last_error;
+  st.storage_full = engine.storage().full();
+  st.storage_problem = engine.storage().reason();
+  st.follow_enabled = parts.settings.follow.enabled;
+  st.followed_jobs = engine.follower().followed_jobs();
+  st.files_waiting = engine.follower().files_waiting();
+  st.token_held = parts.tokens.has_token();
+  st.api_connections = parts.pool.open_connections();
+  st.api_answering = parts.api_health.answering();
+  st.api_trouble = parts.api_health.trouble();
+  return st;
+}
+
+control::ControlHooks make_control_hooks(const DaemonParts& parts) {
+  control::ControlHooks hooks;
+  hooks.status = [parts] { return daemon_status(parts); };
+  hooks.store = [&engine = parts.engine](const std::string& content, const std::string& name) {
+    return engine.posts().accept(content, name);
+  };
+  hooks.job_id = [&job_namespace = parts.job_namespace](const std::string& claim_id,
+                                                        std::uint64_t line) {
+    return spool::job_id_for(job_namespace, claim_id, line);
+  };
+  hooks.lookup = [&journal = parts.journal](
+                     const std::string& request_id) -> std::optional<control::RequestLookup> {
+    auto found = journal.lookup(request_id);
+    if (!found) return std::nullopt;
+    return control::RequestLookup{found->job_id, found->finished, found->outcome_line};
+  };
+  hooks.set_paused = [&engine = parts.engine](bool paused) {
+    engine.scheduler().set_paused(paused);
+  };
+  hooks.abort = [&engine = parts.engine](const std::string& request_id) {
+    return abort_answer_of(engine.abort(request_id));
+  };
+  return hooks;
+}
+
+}  // namespace submitd

@@ -1,0 +1,87 @@
+// Role: config::Settings to the libraries' settings structs (see settings_of_config.hpp).
+#include "settings_of_config.hpp"
+
+namespace submitd {
+
+log::Level log_level_of(config::LogLevel level) {
+  switch (level) {
+    case config::LogLevel::debug:
+      return log::Level::debug;
+    case config::LogLevel::info:
+      return log::Level::info;
+    case config::LogLevel::warning:
+      return log::Level::warning;
+    case config::LogLevel::error:
+      return log::Level::error;
+  }
+  return log::Level::info;
+}
+
+api::PoolSettings pool_settings_of(const config::ApiSettings& api) {
+  api::PoolSettings pool;
+  pool.host = api.host;
+  pool.port = api.port;
+  if (api.ca_file) pool.ca_file = api.ca_file->string();
+  pool.connections = api.connections;
+  pool.connect_timeout = api.connect_timeout;
+  pool.request_timeout = api.request_timeout;
+  // An untrusted certificate is a configuration problem, like a refused key: both wait the
+  // one documented api.blocked_retry before trying again.
+  pool.certificate_hold = api.blocked_retry;
+  return pool;
+}
+
+api::TokenTiming token_timing_of(const config::ApiSettings& api) {
+  api::TokenTiming timing;
+  timing.key_refused_hold = api.blocked_retry;
+  return timing;
+}
+
+journal::JournalStore::Options journal_options_of(const config::Settings& settings,
+                                                  const std::filesystem::path& state_dir) {
+  journal::JournalStore::Options options;
+  options.file = state_dir / "journal.sqlite";
+  options.durable = settings.state.fsync;
+  options.request_id_retention = settings.submit.request_id_retention;
+  return options;
+}
+
+submit::RetryTiming retry_timing_of(const config::ApiSettings& api) {
+  submit::RetryTiming timing;
+  timing.base = api.retry_base;
+  timing.cap = api.retry_cap;
+  timing.retry_after_cap = api.retry_after_cap;
+  timing.blocked_delay = api.blocked_retry;
+  return timing;
+}
+
+submit::RetryBudgetSettings retry_budget_of(const config::ApiSettings& api) {
+  // The file says "retries per 100 fresh calls"; the budget counts retries per fresh call.
+  return {api.retry_budget_percent / 100.0, static_cast<double>(api.retry_budget_min_per_second)};
+}
+
+submit::EngineSettings engine_settings_of(const config::Settings& settings,
+                                          const std::filesystem::path& state_dir) {
+  submit::EngineSettings e;
+  e.scheduler.max_inflight = settings.api.max_inflight;
+  e.scheduler.submission.give_up_after = settings.spool.give_up_after;
+  e.scheduler.submission.force_test_jobs = settings.submit.force_test_jobs;
+  e.scheduler.submission.timing = retry_timing_of(settings.api);
+  e.scheduler.rate_limit_per_second = settings.api.rate_limit_per_second;
+  e.scheduler.max_jobs_per_minute = settings.submit.max_jobs_per_minute;
+  e.scheduler.retry_budget = retry_budget_of(settings.api);
+  e.scheduler.pause_marker = state_dir / "paused";  // a pause survives a restart
+  e.files.max_request_bytes = settings.spool.max_request_bytes;
+  e.files.max_active_files = settings.spool.max_active_files;
+  e.spool.rescan_interval = settings.spool.rescan_interval;
+  e.spool.request_id_retention = settings.submit.request_id_retention;
+  e.spool.done_retention = settings.spool.done_retention;
+  e.storage.min_free_bytes = settings.spool.min_free_bytes;
+  e.follow.enabled = settings.follow.enabled;
+  e.follow.poll_interval = settings.follow.poll_interval;
+  e.follow.max_followed = settings.follow.max_followed;
+  e.follow.give_up_margin = settings.follow.give_up_margin;
+  return e;
+}
+
+}  // namespace submitd
