@@ -8,15 +8,21 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
+#include <optional>
 #include <sstream>
 #include <stdexcept>
 
+#include "spool/claim.hpp"
 #include "util/durable_fs.hpp"
 
 namespace submitd {
 
-InstanceLock::InstanceLock(const std::filesystem::path& state_dir) {
-  auto path = state_dir / "lock";
+std::filesystem::path state_lock_file(const spool::SpoolPaths& paths) { return paths.state / "lock"; }
+std::filesystem::path spool_lock_file(const spool::SpoolPaths& paths) {
+  return paths.root / ".bytenite-submitd.lock";
+}
+
+InstanceLock::InstanceLock(const std::filesystem::path& path) {
   fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
   if (fd_ < 0) {
     throw std::runtime_error("cannot open lock file " + path.string() + ": " + std::strerror(errno));
@@ -45,8 +51,22 @@ InstanceLock::~InstanceLock() {
   if (fd_ >= 0) ::close(fd_);
 }
 
-Uuid load_or_create_job_namespace(const std::filesystem::path& state_dir) {
-  auto path = state_dir / "namespace-uuid";
+namespace {
+
+// A claimed input left in active/ by an earlier run ("<16 hex claim id>.<name>").
+std::optional<std::string> first_claimed_file(const std::filesystem::path& active) {
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(active, ec)) {
+    const std::string name = entry.path().filename().string();
+    if (name.size() > 17 && name[16] == '.' && spool::is_claim_id(std::string_view(name).substr(0, 16))) return name;
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+Uuid load_or_create_job_namespace(const spool::SpoolPaths& paths) {
+  auto path = paths.state / "namespace-uuid";
   std::ifstream in(path);
   if (in) {
     std::string text;
@@ -54,6 +74,12 @@ Uuid load_or_create_job_namespace(const std::filesystem::path& state_dir) {
     if (auto id = Uuid::parse(text)) return *id;
     throw std::runtime_error(path.string() + " is damaged (expected one UUID); restore it from a backup: "
                              "jobIds of requests in flight depend on it");
+  }
+  if (auto claimed = first_claimed_file(paths.active)) {
+    throw std::runtime_error(path.string() + " is missing, but " + (paths.active / *claimed).string() +
+                             " (and maybe more in active/) was claimed by an earlier run under it: every jobId "
+                             "of those files depends on it. Restore the file from a backup of the state "
+                             "directory; a new one would orphan their jobs and could run some twice");
   }
   Uuid id = uuid_v4_random();
   write_file_durably(path, id.str() + "\n", 0600);

@@ -146,8 +146,9 @@ int run_daemon(const std::string& config_path, config::Settings settings, std::s
                const api::ProxyEnvironment& proxy_env) {
   auto paths = spool::make_spool_paths(settings.spool.dir, settings.state.dir);
   spool::ensure_spool_layout(paths);
-  InstanceLock lock(paths.state);
-  const Uuid job_namespace = load_or_create_job_namespace(paths.state);
+  InstanceLock state_lock(state_lock_file(paths));
+  InstanceLock spool_lock(spool_lock_file(paths));  // a second daemon with its own state dir
+  const Uuid job_namespace = load_or_create_job_namespace(paths);
 
   // One thread runs the io_context and owns every socket; other threads (the journal's) only
   // post to it. So the scheduler keeps its lock but socket operations need none.

@@ -45,7 +45,8 @@ class Journal {
   Journal(const Journal&) = delete;
   Journal& operator=(const Journal&) = delete;
 
-  // True when there was no journal file before this start.
+  // True when nothing was known from before this start (no journal file, or one without a
+  // schema): recovered requests must then read their jobs before sending anything.
   bool created() const { return created_; }
 
   // Records the acceptance of a request; completes once it is durable, with the verdict.

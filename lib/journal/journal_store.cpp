@@ -54,7 +54,21 @@ JournalStore::JournalStore(const Options& options)
     : options_(options),
       created_(!std::filesystem::exists(options.file)),
       db_(options.file.string(), open_flags(options.read_only)) {
-  std::int64_t version = db_.scalar_int("PRAGMA user_version");
+  std::int64_t version = 0;
+  try {
+    // Reads the file's header: a file that is not a database (truncated, overwritten) fails here.
+    version = db_.scalar_int("PRAGMA user_version");
+    if (version > 0) db_.scalar_int("SELECT count(*) FROM sqlite_schema");
+  } catch (const JournalError& e) {
+    throw JournalError("the journal " + options.file.string() + " cannot be read (" + e.what() +
+                       "). Restore it with its -wal file from a backup; or move the three journal.sqlite* "
+                       "files aside to start with an empty journal (requests of files in active/ then read "
+                       "their jobs before sending anything)");
+  }
+  // An existing file without a schema (emptied, its WAL lost before the first checkpoint, a
+  // backup restored without its -wal) knows nothing of earlier work: like no journal at all,
+  // recovered requests must read their jobs before sending anything.
+  if (version == 0) created_ = true;
   if (version > kJournalFormatVersion) {
     throw JournalError("the journal " + options.file.string() + " has format version " +
                        std::to_string(version) + ", written by a newer bytenite-submitd; this one reads "

@@ -90,7 +90,8 @@ class JournalStore {
   // including a format version this daemon does not know.
   explicit JournalStore(const Options& options);
 
-  // True when this open created the file (there was no journal before).
+  // True when nothing was known from before this start: there was no journal file, or one
+  // without a schema (emptied, its WAL lost, restored without its -wal).
   bool created() const { return created_; }
 
   void begin();

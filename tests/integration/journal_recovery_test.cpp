@@ -242,3 +242,77 @@ TEST_F(JournalRecovery, FiveThousandRequestsSurviveRepeatedSigkillUnderFaults) {
   EXPECT_EQ(journal_rows(daemon), 0u);
   std::fprintf(stderr, "5000 requests, %d SIGKILLs, exactly one job and one run each\n", kills);
 }
+
+// A journal that exists but knows nothing (emptied, its WAL lost, restored without -wal) is
+// no journal: the requests of a file in active/ read their jobs before sending anything.
+// Before, it passed for a journal that had seen none of them: every job that had run was
+// created again, refused as started, and recorded failed with its requestId released.
+TEST_F(JournalRecovery, EmptiedJournalMakesRecoveredRequestsReadTheirJobsFirst) {
+  Emulator emulator(dir_ / "emulator", {"--job-duration-ms", "600000"});  // still running later
+  DaemonUnderTest daemon(dir_ / "daemon", emulator, "\n[follow]\nenabled = true\npoll_interval_s = 1\n");
+  constexpr int kLines = 10;
+  daemon.drop("batch.jsonl", request_lines(0, kLines));
+  daemon.start();
+  // Following holds the file in active/ once its jobs run: a file interrupted after its runs.
+  ASSERT_TRUE(eventually([&] {
+    return ledger_count(emulator, "totals.runs") == kLines && daemon.count_files("active", ".outcome.held") == 1;
+  }, 30s)) << read_file(daemon.log_file());
+  ASSERT_EQ(daemon.stop(), 0);
+  for (const auto& e : fs::directory_iterator(daemon.spool() / "active")) {
+    if (e.path().filename().string().ends_with(".held")) fs::remove(e.path());
+  }
+  const fs::path journal = daemon.spool() / "state" / "journal.sqlite";
+  fs::resize_file(journal, 0);
+  fs::remove(journal.string() + "-wal");
+  fs::remove(journal.string() + "-shm");
+  std::string config = read_file(daemon.config_file());
+  config.replace(config.find("enabled = true"), 14, "enabled = false");
+  write_file(daemon.config_file(), config);
+
+  daemon.start();
+  ASSERT_TRUE(eventually([&] { return daemon.count_files("done", ".outcome.jsonl") == 1; }, 30s))
+      << read_file(daemon.log_file());
+  auto outcomes = parse_outcomes(read_lines(daemon.spool() / "done" / "batch.jsonl.outcome.jsonl"));
+  ASSERT_EQ(outcomes.size(), static_cast<std::size_t>(kLines));
+  for (const auto& o : outcomes) EXPECT_EQ(o.status, "submitted") << o.request_id;
+  auto ledger = read_ledger(emulator);
+  ASSERT_EQ(ledger.size(), static_cast<std::size_t>(kLines));
+  for (const auto& [id, job] : ledger) {
+    EXPECT_EQ(job.creates, 1) << id;
+    EXPECT_EQ(job.runs, 1) << id;
+    EXPECT_EQ(job.rejected_runs, 0) << id;
+  }
+  EXPECT_EQ(daemon.stop(), 0);
+}
+
+// A journal that is not a database at all is refused at start, naming the file.
+TEST_F(JournalRecovery, UnreadableJournalIsRefusedNamingTheFile) {
+  Emulator emulator(dir_ / "emulator");
+  DaemonUnderTest daemon(dir_ / "daemon", emulator);
+  fs::create_directories(daemon.spool() / "state");
+  const fs::path journal = daemon.spool() / "state" / "journal.sqlite";
+  write_file(journal, std::string(4096, 'x'));
+  daemon.start();
+  ASSERT_TRUE(daemon.process());
+  EXPECT_EQ(daemon.process()->wait_exit(20s), 1) << read_file(daemon.log_file());
+  const std::string log = read_file(daemon.log_file());
+  EXPECT_NE(log.find("the journal " + journal.string() + " cannot be read"), std::string::npos) << log;
+  EXPECT_EQ(ledger_count(emulator, "totals.jobs"), 0);
+}
+
+// The namespace is what every jobId of a claimed file derives from: while active/ holds such a
+// file, a missing namespace-uuid is not made anew (drafts orphaned, runs sent twice).
+TEST_F(JournalRecovery, MissingNamespaceWithClaimedFilesIsRefused) {
+  Emulator emulator(dir_ / "emulator");
+  DaemonUnderTest daemon(dir_ / "daemon", emulator);
+  fs::create_directories(daemon.spool() / "active");
+  write_file(daemon.spool() / "active" / "0123456789abcdef.left.jsonl", request_lines(0, 3));
+  daemon.start();
+  ASSERT_TRUE(daemon.process());
+  EXPECT_EQ(daemon.process()->wait_exit(20s), 1) << read_file(daemon.log_file());
+  const std::string log = read_file(daemon.log_file());
+  EXPECT_NE(log.find("namespace-uuid is missing"), std::string::npos) << log;
+  EXPECT_NE(log.find("0123456789abcdef.left.jsonl"), std::string::npos) << log;
+  EXPECT_FALSE(fs::exists(daemon.spool() / "state" / "namespace-uuid"));
+  EXPECT_EQ(ledger_count(emulator, "totals.jobs"), 0);
+}

@@ -182,6 +182,38 @@ TEST_F(SubmitFlow, SecondDaemonOnTheSameSpoolRefusesToStart) {
   EXPECT_EQ(daemon.stop(), 0);
 }
 
+// Another state directory does not make another spool: the spool itself is locked too (two
+// daemons resuming the same active/ files under two namespaces made 532 jobs of 300 requests).
+TEST_F(SubmitFlow, SecondDaemonWithItsOwnStateDirectoryOnTheSameSpoolRefusesToStart) {
+  Emulator emulator(dir_ / "emulator");
+  DaemonUnderTest daemon(dir_ / "daemon", emulator);
+  daemon.start();
+  ASSERT_TRUE(eventually([&] { return read_file(daemon.log_file()).find("watching") != std::string::npos; }, 10s));
+  const fs::path second_config = dir_ / "second.toml";
+  write_file(second_config, read_file(daemon.config_file()) + "\n[state]\ndir = \"" + (dir_ / "state2").string() + "\"\n");
+  ChildProcess second({(bin_dir() / "bytenite-submitd").string(), "--config", second_config.string()},
+                      dir_ / "second.log");
+  EXPECT_EQ(second.wait_exit(10s), 1);
+  EXPECT_NE(read_file(dir_ / "second.log").find("already running on this spool"), std::string::npos)
+      << read_file(dir_ / "second.log");
+  EXPECT_EQ(daemon.stop(), 0);
+}
+
+// A file name is text from outside: logged, it must not forge a line (journald would take
+// "<2>FORGED" as a critical message from the daemon).
+TEST_F(SubmitFlow, AFileNameCannotForgeALogLine) {
+  Emulator emulator(dir_ / "emulator");
+  DaemonUnderTest daemon(dir_ / "daemon", emulator);
+  daemon.drop("a\n<2>FORGED.json", request_line(1));
+  daemon.start();
+  ASSERT_TRUE(eventually([&] { return daemon.count_files("done", ".outcome.jsonl") == 1; }, 30s))
+      << read_file(daemon.log_file());
+  EXPECT_EQ(daemon.stop(), 0);
+  const std::string log = read_file(daemon.log_file());
+  EXPECT_EQ(log.find("\n<2>FORGED"), std::string::npos) << log;
+  EXPECT_NE(log.find("a\\x0a<2>FORGED.json"), std::string::npos) << log;
+}
+
 TEST_F(SubmitFlow, MetricsCountWhatHappenedAndHoldNoSecrets) {
   Emulator emulator(dir_ / "emulator");
   DaemonUnderTest daemon(dir_ / "daemon", emulator, "\n[metrics]\nlisten = \"127.0.0.1:0\"\n");
