@@ -14,7 +14,10 @@ enum class Level { debug = 7, info = 6, warning = 4, error = 3 };
 
 void set_min_level(Level level);
 bool enabled(Level level);
+// Writes one line: control characters in `message` (newlines included) are written as \xNN,
+// so nothing logged can forge a line of its own.
 void write(Level level, std::string_view message);
+std::string one_line(std::string_view message);
 
 template <typename... Args>
 void debug(fmt::format_string<Args...> f, Args&&... args) {
