@@ -4,7 +4,8 @@
 namespace submitd::api {
 
 void ApiHealth::observe(const HttpResult& result) {
-  answering_ = result.has_response() && result.status < 500;
+  // A redirect is an answer, but not the API's: trouble to report (check api.base_url).
+  answering_ = result.has_response() && result.status < 500 && (result.status < 300 || result.status >= 400);
   if (answering_) return;
   trouble_ = result.has_response() ? "HTTP " + std::to_string(result.status)
                                    : std::string(transport_failure_name(result.failure));

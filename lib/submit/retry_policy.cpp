@@ -16,6 +16,9 @@ Verdict classify(const api::ApiReply& reply) {
   if (!h.has_response()) return Verdict::transient;
   int s = h.status;
   if (s >= 200 && s < 300) return Verdict::success;
+  // A redirect is configuration trouble (a moved API, a proxy's login page), like a refused
+  // certificate: never followed (the token must not travel), never a request's failure.
+  if (is_redirect(s)) return Verdict::transient;
   // 401 here means a fresh token was refused too: trouble with the key, not the request.
   if (s == 401 || s == 408 || s == 425 || s == 429 || s >= 500) return Verdict::transient;
   return Verdict::final_failure;
@@ -30,6 +33,7 @@ std::string retry_reason(const api::ApiReply& reply) {
     return std::string(api::transport_failure_name(h.failure));
   }
   if (h.status == 429) return "429";
+  if (is_redirect(h.status)) return "redirect";
   if (h.status == 401) return "401";
   if (h.status >= 500) return "5xx";
   return "other";
@@ -39,6 +43,10 @@ std::string describe_failure(const api::ApiReply& reply) {
   if (reply.token_unavailable) return reply.token_error;
   const auto& h = reply.http;
   if (!h.has_response()) return h.failure_detail;
+  if (is_redirect(h.status)) {
+    return "the API answered HTTP " + std::to_string(h.status) +
+           " (a redirect, not followed: the token must not travel); check api.base_url and any proxy in between";
+  }
   return api::parse_api_error(h.status, h.body).message;
 }
 
@@ -53,7 +61,10 @@ std::chrono::milliseconds transient_delay(const RetryTiming& t, int retries_in_r
                                           WallTime now, double jitter) {
   std::chrono::milliseconds delay = backoff_delay(t, retries_in_row, jitter);
   const auto& h = reply.http;
-  if (reply.key_rejected || h.failure == api::TransportFailure::certificate) delay = std::max(delay, t.blocked_delay);
+  if (reply.key_rejected || h.failure == api::TransportFailure::certificate ||
+      (h.has_response() && is_redirect(h.status))) {
+    delay = std::max(delay, t.blocked_delay);
+  }
   if (h.has_response() && !h.retry_after.empty()) {
     delay = std::max(delay, retry_after_delay(h.retry_after, now, t.retry_after_cap));
   }

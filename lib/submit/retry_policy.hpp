@@ -24,7 +24,11 @@ struct RetryTiming {
 
 Verdict classify(const api::ApiReply& reply);
 
-// The reason label for retries_total: timeout, reset, tls, connect, 429, 5xx, 401, token.
+// 3xx: the API (or something in front of it) points elsewhere. Deferred like a refused
+// certificate, retried only every blocked_delay, and described loudly.
+inline bool is_redirect(int http_status) { return http_status >= 300 && http_status < 400; }
+
+// The reason label for retries_total: timeout, reset, tls, connect, 429, 5xx, 401, token, redirect.
 std::string retry_reason(const api::ApiReply& reply);
 
 // What went wrong, for a person: the token trouble, the transport failure, or the API's

@@ -1,5 +1,6 @@
 // Role: the API-health rule: not known to answer before the first call; answering on any
-// HTTP status below 500 (a refusal is an answer); otherwise the trouble names the status or
+// HTTP status below 500 (a refusal is an answer) but a redirect (the API moved, or something
+// in front of it answers: configuration trouble); otherwise the trouble names the status or
 // the transport failure, and the latest call decides.
 #include "api/api_health.hpp"
 
@@ -30,12 +31,21 @@ TEST(ApiHealth, NoCallYetIsTrouble) {
   EXPECT_EQ(health.trouble(), "no call yet");
 }
 
-TEST(ApiHealth, AnyStatusBelow500IsAnswering) {
-  for (int code : {200, 201, 204, 301, 400, 401, 404, 429, 499}) {
+TEST(ApiHealth, AnyStatusBelow500ButARedirectIsAnswering) {
+  for (int code : {200, 201, 204, 400, 401, 404, 429, 499}) {
     ApiHealth health;
     health.observe(status(code));
     EXPECT_TRUE(health.answering()) << code;
     EXPECT_EQ(health.trouble(), "") << code;
+  }
+}
+
+TEST(ApiHealth, ARedirectIsTroubleNamingTheStatus) {
+  for (int code : {301, 302, 307, 308}) {
+    ApiHealth health;
+    health.observe(status(code));
+    EXPECT_FALSE(health.answering()) << code;
+    EXPECT_EQ(health.trouble(), "HTTP " + std::to_string(code));
   }
 }
 

@@ -35,6 +35,20 @@ TEST(RetryPolicy, Classifies) {
   EXPECT_EQ(submit::classify(no_token), Verdict::transient);
 }
 
+TEST(RetryPolicy, RedirectsAreConfigurationTroubleDeferredSlowlyNeverFollowedOrFailed) {
+  submit::RetryTiming t;
+  t.base = 100ms;
+  t.blocked_delay = 60000ms;
+  const WallTime now = WallTime(std::chrono::seconds(1'000'000));
+  for (int s : {301, 302, 303, 307, 308}) {
+    EXPECT_EQ(submit::classify(reply_with(s)), Verdict::transient) << s;
+    EXPECT_EQ(submit::retry_reason(reply_with(s)), "redirect") << s;
+    EXPECT_GE(submit::transient_delay(t, 1, reply_with(s), now, 0.5), 60000ms) << s;
+    EXPECT_NE(submit::describe_failure(reply_with(s)).find("api.base_url"), std::string::npos) << s;
+  }
+  EXPECT_LT(submit::transient_delay(t, 1, reply_with(503), now, 0.5), 60000ms);
+}
+
 TEST(RetryPolicy, ReasonsAreMetricLabels) {
   EXPECT_EQ(submit::retry_reason(reply_with(429)), "429");
   EXPECT_EQ(submit::retry_reason(reply_with(503)), "5xx");
