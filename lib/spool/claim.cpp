@@ -56,16 +56,29 @@ void classify_claimed(ClaimedFile& file) {
   }
 }
 
+namespace {
+
+WallTime wall_time_of(const struct timespec& t) {
+  return WallTime(std::chrono::duration_cast<WallTime::duration>(std::chrono::seconds(t.tv_sec) +
+                                                                 std::chrono::nanoseconds(t.tv_nsec)));
+}
+
+}  // namespace
+
 std::optional<ClaimedFile> claim_file(const SpoolPaths& paths, const std::string& name) {
   ClaimedFile file;
   file.claim_id = new_claim_id();
   file.original_name = name;
   file.active_path = paths.active / (file.claim_id + "." + name);
   fs::path from = paths.incoming / name;
+  struct stat st {};
+  file.arrived = ::lstat(from.c_str(), &st) == 0 ? wall_time_of(st.st_ctim) : WallTime(std::chrono::system_clock::now());
   if (auto ec = rename_noreplace(from, file.active_path)) {
     if (ec.value() == ENOENT) return std::nullopt;
     throw std::system_error(ec, "claim " + from.string());
   }
+  // Not a symlink's target: AT_SYMLINK_NOFOLLOW. A failure only leaves the producer's time.
+  ::utimensat(AT_FDCWD, file.active_path.c_str(), nullptr, AT_SYMLINK_NOFOLLOW);
   classify_claimed(file);
   return file;
 }
@@ -89,6 +102,9 @@ std::vector<ClaimedFile> recover_claims(const SpoolPaths& paths) {
     file.original_name = name.substr(17);
     file.active_path = entry.path();
     file.recovered = true;
+    // Its claim set its times (rename, then utimensat): the change time is the claim's.
+    struct stat st {};
+    if (::lstat(file.active_path.c_str(), &st) == 0) file.arrived = wall_time_of(st.st_ctim);
     std::error_code held_ec;
     file.awaiting_jobs = fs::exists(paths.active / ("." + file.claim_id + ".outcome.held"), held_ec);
     classify_claimed(file);
@@ -134,7 +150,7 @@ IncomingScan scan_incoming(const SpoolPaths& paths, std::size_t keep) {
     throw std::system_error(errno, std::generic_category(), "open " + paths.incoming.string());
   }
   int dfd = ::dirfd(dir);
-  std::optional<struct timespec> oldest;
+  std::optional<struct timespec> earliest;
   for (;;) {
     errno = 0;
     dirent* e = ::readdir(dir);
@@ -144,7 +160,7 @@ IncomingScan scan_incoming(const SpoolPaths& paths, std::size_t keep) {
     struct stat st {};
     if (::fstatat(dfd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) continue;  // raced away
     ++scan.files;
-    if (!oldest || older({st.st_mtim, {}}, {*oldest, {}})) oldest = st.st_mtim;
+    if (!earliest || older({st.st_ctim, {}}, {*earliest, {}})) earliest = st.st_ctim;
     if (keep == 0) continue;
     Entry entry{st.st_mtim, std::string(name)};
     if (heap.size() < keep) {
@@ -160,10 +176,7 @@ IncomingScan scan_incoming(const SpoolPaths& paths, std::size_t keep) {
   std::sort_heap(heap.begin(), heap.end(), older);
   scan.oldest.reserve(heap.size());
   for (auto& [t, n] : heap) scan.oldest.push_back(std::move(n));
-  if (oldest) {
-    scan.oldest_mtime = WallTime(std::chrono::duration_cast<WallTime::duration>(
-        std::chrono::seconds(oldest->tv_sec) + std::chrono::nanoseconds(oldest->tv_nsec)));
-  }
+  if (earliest) scan.earliest_arrival = wall_time_of(*earliest);
   return scan;
 }
 

@@ -24,6 +24,7 @@ struct ClaimedFile {
   InputKind kind = InputKind::unreadable;
   std::string reject_reason;  // for unreadable inputs: why, for the outcome file
   bool recovered = false;     // found in active/ at start-up (a previous run was interrupted)
+  WallTime arrived{};          // when it reached incoming/ (claimed or recovered: see claim_file)
   bool awaiting_jobs = false;  // its submissions ended; its outcome is held until its jobs end (following)
 };
 
@@ -31,7 +32,8 @@ std::string new_claim_id();
 bool is_claim_id(std::string_view text);
 
 // Claims incoming/<name>. Returns nullopt when the file is gone (another claimer won).
-// Throws std::system_error on other rename failures.
+// Throws std::system_error on other rename failures. The claimed file's modification time is
+// set to the claim time: retention in done/ counts from there, whatever the producer set.
 std::optional<ClaimedFile> claim_file(const SpoolPaths& paths, const std::string& name);
 
 // Files left in active/ by an interrupted run, in claim order, to be worked again with
@@ -39,12 +41,14 @@ std::optional<ClaimedFile> claim_file(const SpoolPaths& paths, const std::string
 std::vector<ClaimedFile> recover_claims(const SpoolPaths& paths);
 
 // One pass over incoming/ (hidden names skipped): how many files wait, the `keep` oldest of
-// them by modification time (oldest first), and the oldest time. Memory is bounded by `keep`
-// however many files wait.
+// them by modification time (oldest first: the producer's order), and when the longest-waiting
+// one arrived. Arrival is the inode's change time, which the rename into incoming/ sets and a
+// producer cannot set back (an old mtime is no reason to report a fresh drop as old). Memory is
+// bounded by `keep` however many files wait.
 struct IncomingScan {
   std::size_t files = 0;
   std::vector<std::string> oldest;
-  std::optional<WallTime> oldest_mtime;
+  std::optional<WallTime> earliest_arrival;
 };
 IncomingScan scan_incoming(const SpoolPaths& paths, std::size_t keep);
 

@@ -26,12 +26,9 @@ std::string join_warnings(const std::vector<std::string>& w) {
   return out;
 }
 
-// When the file was dropped (its mtime survives the claim's rename), else now.
+// When the file arrived: as its claim saw it, else (posted, recovered) now.
 WallTime dropped_at(const spool::ClaimedFile& file, WallTime now) {
-  struct stat st {};
-  if (::lstat(file.active_path.c_str(), &st) != 0) return now;
-  return WallTime(std::chrono::duration_cast<WallTime::duration>(std::chrono::seconds(st.st_mtim.tv_sec) +
-                                                                 std::chrono::nanoseconds(st.st_mtim.tv_nsec)));
+  return file.arrived == WallTime{} ? now : file.arrived;
 }
 
 }  // namespace

@@ -129,7 +129,7 @@ void SpoolSource::claim_available() {
 }
 
 void SpoolSource::report_backlog(const spool::IncomingScan& scan) {
-  std::optional<WallTime> oldest = scan.oldest_mtime;
+  std::optional<WallTime> oldest = scan.earliest_arrival;
   if (auto working = intake_.oldest_drop(); working && (!oldest || *working < *oldest)) oldest = working;
   double age = oldest ? std::max(0.0, std::chrono::duration<double>(clock_.wall_now() - *oldest).count()) : 0.0;
   backlog_files_ = scan.files + intake_.working();
@@ -145,7 +145,8 @@ asio::awaitable<void> SpoolSource::housekeeping_hourly() {
       try {
         std::size_t removed = spool::prune_done(paths_, clock_.wall_now() - settings_.done_retention);
         if (removed > 0) {
-          log::info("pruned {} files from done/ (older than {} days)", removed, settings_.done_retention.count());
+          log::info("pruned {} files from done/ (placed more than {} days ago)", removed,
+                    std::chrono::duration_cast<std::chrono::days>(settings_.done_retention).count());
         }
       } catch (const std::exception& e) {
         log::error("cannot prune done/: {}", e.what());

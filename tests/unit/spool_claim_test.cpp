@@ -66,10 +66,28 @@ TEST_F(SpoolTest, ScanCountsEveryFileKeepsTheOldestAndSkipsHiddenNames) {
   auto scan = scan_incoming(paths_, 3);
   EXPECT_EQ(scan.files, 5u);
   EXPECT_EQ(scan.oldest, (std::vector<std::string>{"e.json", "a.json", "d.jsonl"}));
-  ASSERT_TRUE(scan.oldest_mtime);
-  EXPECT_GT(std::chrono::system_clock::now() - *scan.oldest_mtime, std::chrono::hours(9));
+  // The waiting is counted from arrival, not from the mtime a producer gave its files.
+  ASSERT_TRUE(scan.earliest_arrival);
+  EXPECT_LT(std::chrono::system_clock::now() - *scan.earliest_arrival, std::chrono::hours(1));
   EXPECT_TRUE(scan_incoming(paths_, 0).oldest.empty());
   EXPECT_EQ(scan_incoming(paths_, 0).files, 5u);
+}
+
+// A producer's mtime is not trusted: a fresh drop dated 30 days back is neither reported as
+// 30 days old nor pruned from done/ at the next prune; retention counts from the claim.
+TEST_F(SpoolTest, ClaimTimeReplacesTheProducersMtime) {
+  drop("dated.json", "{}");
+  const auto month_ago = fs::file_time_type::clock::now() - std::chrono::hours(24 * 30);
+  fs::last_write_time(paths_.incoming / "dated.json", month_ago);
+  auto file = claim_file(paths_, "dated.json");
+  ASSERT_TRUE(file);
+  EXPECT_LT(std::chrono::system_clock::now() - file->arrived, std::chrono::hours(1));
+  EXPECT_GT(fs::last_write_time(file->active_path), month_ago + std::chrono::hours(24 * 29));
+  fs::rename(file->active_path, paths_.done / "dated.json");  // placed, keeping its times
+  EXPECT_EQ(prune_done(paths_, std::chrono::system_clock::now() - std::chrono::hours(24 * 7)), 0u);
+  EXPECT_TRUE(fs::exists(paths_.done / "dated.json"));
+  auto recovered = recover_claims(paths_);
+  EXPECT_TRUE(recovered.empty());
 }
 
 TEST_F(SpoolTest, ClaimMovesIntoActiveUnderAClaimId) {
