@@ -134,21 +134,25 @@ JobSubmission::Step JobSubmission::on_reply(const api::ApiReply& reply, MonoTime
   const auto& h = reply.http;
 
   if (verdict == Verdict::success) {
-    retries_in_row_ = 0;
     if (stage_ == Stage::check_run) {
       std::string state = api::job_state_from_body(h.body);
-      if (!state.empty() && state != "JOB_STATE_NEW") {
+      // An answer that does not say the job's state: read it again (a run is never sent
+      // blind: the job may be running), like any transient trouble.
+      if (state.empty()) return defer(reply, now, wall_now, jitter);
+      retries_in_row_ = 0;
+      if (state != "JOB_STATE_NEW") {
         status_ = spool::SubmitStatus::submitted;  // the earlier run took
         stage_ = Stage::done;
         return {Step::Kind::finished};
       }
-      // Still a draft (or unknown shape): configure it fully again, then run. The PATCHes
-      // are idempotent, and a recovered request may have stopped before them, unless the
-      // journal says it was configured and the job is plainly a draft.
-      bool configured = configured_before_ && state == "JOB_STATE_NEW";
+      // Still a draft: configure it fully again, then run. The PATCHes are idempotent, and a
+      // recovered request may have stopped before them, unless the journal says it was
+      // configured.
+      bool configured = configured_before_;
       stage_ = runs_sent_ > 0 || configured ? Stage::run : Stage::create;
       return {Step::Kind::call};
     }
+    retries_in_row_ = 0;
     stage_ = after(stage_);
     if (stage_ == Stage::done) {
       status_ = spool::SubmitStatus::submitted;
@@ -174,6 +178,11 @@ JobSubmission::Step JobSubmission::on_reply(const api::ApiReply& reply, MonoTime
     return {Step::Kind::finished};
   }
 
+  return defer(reply, now, wall_now, jitter);
+}
+
+JobSubmission::Step JobSubmission::defer(const api::ApiReply& reply, MonoTime now, WallTime wall_now, double jitter) {
+  const auto& h = reply.http;
   // Transient: defer. Give up only after the configured age, with the last error.
   if (now - accepted_ >= options_.give_up_after) {
     finish_failed(stage_, h.has_response() ? h.status : 0,

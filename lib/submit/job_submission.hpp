@@ -68,6 +68,8 @@ class JobSubmission {
 
  private:
   Stage after(Stage s) const;
+  // Transient trouble (or a job whose state could not be read): wait and try the stage again.
+  Step defer(const api::ApiReply& reply, MonoTime now, WallTime wall_now, double jitter);
   void finish_failed(Stage at, int http_status, std::string message);
 
   spool::JobRequest request_;

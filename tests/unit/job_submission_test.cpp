@@ -236,10 +236,31 @@ TEST_F(JobSubmissionTest, JournalSaysConfiguredSoADraftOnlyNeedsItsRun) {
   EXPECT_EQ(feed(s, ok()).kind, Kind::finished);
   EXPECT_EQ(s.status(), spool::SubmitStatus::submitted);
 
-  // An answer without a readable state gets the full configuration again.
+  // An answer without a readable state is read again: never a run (or a create) sent blind.
   JobSubmission unsure(sample_request(), job_id, paths, options, clock.now(), JobSubmission::Resume::configured);
-  feed(unsure, ok("{}"));
-  EXPECT_EQ(unsure.current_call().endpoint, api::Endpoint::create);
+  auto step = feed(unsure, ok("{}"));
+  EXPECT_EQ(step.kind, Kind::wait);
+  EXPECT_EQ(unsure.current_call().endpoint, api::Endpoint::get);
+  step = feed(unsure, ok(R"({"job":{"id":"j"}})"));
+  EXPECT_EQ(step.kind, Kind::wait);
+  EXPECT_EQ(unsure.current_call().endpoint, api::Endpoint::get);
+  EXPECT_EQ(feed(unsure, job_in_state("JOB_STATE_NEW")).kind, Kind::call);
+  EXPECT_EQ(unsure.current_call().endpoint, api::Endpoint::run);
+  EXPECT_EQ(feed(unsure, ok()).kind, Kind::finished);
+
+  // A lost run whose job cannot be read does not give up early and never runs twice.
+  auto lost_run = make();
+  feed(lost_run, ok());
+  feed(lost_run, ok());
+  feed(lost_run, ok());
+  ASSERT_EQ(lost_run.current_call().endpoint, api::Endpoint::run);
+  feed(lost_run, lost());
+  for (int i = 0; i < 5; ++i) {
+    ASSERT_EQ(lost_run.current_call().endpoint, api::Endpoint::get);
+    EXPECT_EQ(feed(lost_run, ok("not json")).kind, Kind::wait);
+  }
+  EXPECT_EQ(feed(lost_run, job_in_state("JOB_STATE_RUNNING")).kind, Kind::finished);
+  EXPECT_EQ(lost_run.status(), spool::SubmitStatus::submitted);
 }
 
 TEST(RunBody, ForcedTestJobsOverrideWhateverTheRequestSaid) {
