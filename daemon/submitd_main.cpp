@@ -88,7 +88,11 @@ std::string exposer_address(const config::MetricsSettings& m) {
 std::unique_ptr<prometheus::Exposer> start_metrics_exposer(const config::MetricsSettings& m,
                                                            metrics::DaemonMetrics& metrics) {
   if (!m.enabled) return nullptr;
-  auto exposer = std::make_unique<prometheus::Exposer>(exposer_address(m), 2);
+  // civetweb gives a connection a worker until its request has come: with 2 workers and its
+  // 30 s default, two idle connections delayed a scrape by 30 s and eight made it fail. Idle
+  // connections now wait at most 2 s, with 8 workers to share.
+  auto exposer = std::make_unique<prometheus::Exposer>(std::vector<std::string>{
+      "listening_ports", exposer_address(m), "num_threads", "8", "request_timeout_ms", "2000"});
   exposer->RegisterCollectable(metrics.registry());
   auto ports = exposer->GetListeningPorts();  // the real one when the file asked for port 0
   log::info("metrics on http://{}/metrics",

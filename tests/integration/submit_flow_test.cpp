@@ -2,7 +2,12 @@
 // requests dropped as .json and .jsonl files all become exactly one configured, running job
 // (the emulator's ledger proves it), bad input gets actionable outcomes without stopping the
 // rest, and the API key never leaks. (Crash recovery is journal_recovery_test.)
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
 #include <simdjson.h>
 
 #include <gtest/gtest.h>
@@ -212,6 +217,41 @@ TEST_F(SubmitFlow, AFileNameCannotForgeALogLine) {
   const std::string log = read_file(daemon.log_file());
   EXPECT_EQ(log.find("\n<2>FORGED"), std::string::npos) << log;
   EXPECT_NE(log.find("a\\x0a<2>FORGED.json"), std::string::npos) << log;
+}
+
+// Idle TCP connections to the metrics port (a port scan, a stuck client) held the exporter's
+// two threads for 30 s each: eight of them made a scrape fail. They are timed out now, and a
+// scrape is served while they sit there.
+TEST_F(SubmitFlow, IdleConnectionsDoNotStallTheMetricsPort) {
+  Emulator emulator(dir_ / "emulator");
+  DaemonUnderTest daemon(dir_ / "daemon", emulator, "\n[metrics]\nlisten = \"127.0.0.1:0\"\n");
+  daemon.start();
+  ASSERT_TRUE(eventually([&] { return daemon.metrics_port().has_value(); }, 10s)) << read_file(daemon.log_file());
+  const std::uint16_t port = *daemon.metrics_port();
+  auto connect_local = [&] {
+    int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(port);
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    EXPECT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+    return fd;
+  };
+  std::vector<int> idle;
+  for (int i = 0; i < 8; ++i) idle.push_back(connect_local());
+  // The scrape, with a bound on the wait so a stalled exporter fails the test, not the run.
+  int fd = connect_local();
+  timeval limit{10, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof(limit));
+  const std::string request = "GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
+  ASSERT_EQ(::write(fd, request.data(), request.size()), static_cast<ssize_t>(request.size()));
+  std::string answer;
+  char buf[8192];
+  for (ssize_t n; (n = ::read(fd, buf, sizeof(buf))) > 0;) answer.append(buf, static_cast<std::size_t>(n));
+  ::close(fd);
+  for (int c : idle) ::close(c);
+  EXPECT_NE(answer.find("bytenite_submitd_jobs_accepted_total"), std::string::npos) << answer;
+  EXPECT_EQ(daemon.stop(), 0);
 }
 
 TEST_F(SubmitFlow, MetricsCountWhatHappenedAndHoldNoSecrets) {
