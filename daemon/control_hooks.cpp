@@ -58,8 +58,11 @@ control::DaemonStatus daemon_status(const DaemonParts& parts) {
   st.files_waiting = engine.follower().files_waiting();
   st.token_held = parts.tokens.has_token();
   st.api_connections = parts.pool.open_connections();
-  st.api_answering = parts.api_health.answering();
-  st.api_trouble = parts.api_health.trouble();
+  // A token endpoint answering 200 with no usable token is not the API answering.
+  const bool grant_unusable = parts.tokens.grant_unusable();
+  st.api_answering = parts.api_health.answering() && !grant_unusable;
+  st.api_trouble = grant_unusable ? "the token endpoint answers 200 without a usable token"
+                                  : parts.api_health.trouble();
   return st;
 }
 

@@ -82,11 +82,17 @@ asio::awaitable<TokenResult> TokenCache::exchange() {
     if (auto grant = parse_token_response(result.body)) {
       state_.refresh_succeeded(grant->token, grant->lifetime, clock_.now());
       last_failure_.reset();
+      grant_unusable_ = false;
       waiters_.wake_all(true);
       out.token = grant->token;
       co_return out;
     }
-    out.error = "token exchange answered 200 without a usable token and expiresIn";
+    // Not the API's answer (a captive portal's page, a token with spaces or line breaks):
+    // configuration trouble like a refused key, so asked again once per hold, not per caller.
+    out.key_rejected = true;
+    grant_unusable_ = true;
+    out.error = "the token endpoint answered 200 without a usable token and expiresIn (check api.base_url); "
+                "asked again every api.blocked_retry_s";
   } else {
     out.key_rejected = result.status == 401 || result.status == 403;
     out.error = "token exchange refused: " + parse_api_error(result.status, result.body).message;

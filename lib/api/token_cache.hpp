@@ -19,7 +19,8 @@ namespace submitd::api {
 
 struct TokenResult {
   std::string token;  // empty on failure
-  // On failure: why (for outcomes/logs; never the key), and whether the key itself was refused.
+  // On failure: why (for outcomes/logs; never the key), and whether the key itself was refused
+  // (or the endpoint gave no usable token: configuration trouble either way, retried slowly).
   std::string error;
   bool key_rejected = false;
   HttpResult last;  // the exchange's raw result, for metrics and classification
@@ -40,6 +41,8 @@ class TokenCache {
   }
 
   bool has_token() const { return !state_.token().empty(); }
+  // The last exchange got a 200 that held no usable token: the API does not really answer.
+  bool grant_unusable() const { return grant_unusable_; }
   std::function<void()> on_exchange;  // metrics hook: called for every exchange attempt
 
  private:
@@ -55,6 +58,7 @@ class TokenCache {
   // when it failed (they then report last_failure_ rather than each starting an exchange).
   WaitLine waiters_;
   std::optional<TokenResult> last_failure_;
+  bool grant_unusable_ = false;
 };
 
 

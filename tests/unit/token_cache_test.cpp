@@ -125,6 +125,35 @@ TEST_F(TokenCacheTest, RefusedKeyIsAskedAgainOncePerHoldNotPerCaller) {
   EXPECT_NE(transport.calls.back().body.find("rotated-key"), std::string::npos);
 }
 
+// A 200 without a usable token (an HTML page, a token with a CRLF) was asked again at once by
+// every next caller, about 11 times a second: now it is held like a refused key.
+TEST_F(TokenCacheTest, UnusableGrantIsHeldLikeARefusedKeyAndReported) {
+  for (std::string body : {std::string("<html><body>Sign in to the Wi-Fi</body></html>"),
+                           std::string(R"({"token":"abc\r\nX-Evil: 1","expiresIn":3600})")}) {
+    make_cache();
+    transport.calls.clear();
+    transport.answer = [body](const api::HttpCall&) { return http(200, body); };
+    auto first = ask_many(1);
+    settle(io);
+    ASSERT_TRUE(first[0]->has_value());
+    EXPECT_FALSE((*first[0])->ok());
+    EXPECT_TRUE((*first[0])->key_rejected);
+    EXPECT_NE((*first[0])->error.find("api.base_url"), std::string::npos) << (*first[0])->error;
+    EXPECT_TRUE(cache->grant_unusable());
+    clock.advance(59s);
+    ask_many(20);
+    settle(io);
+    EXPECT_EQ(transport.calls.size(), 1u) << body;  // within the hold: no new exchange
+    clock.advance(1s);
+    transport.answer = [](const api::HttpCall&) { return grant("tok-good", 3600); };
+    auto later = ask_many(1);
+    settle(io);
+    EXPECT_EQ((*later[0])->token, "tok-good");
+    EXPECT_FALSE(cache->grant_unusable());
+    EXPECT_EQ(transport.calls.size(), 2u);
+  }
+}
+
 TEST_F(TokenCacheTest, SoftMarginRefreshesInTheBackgroundWhileCallersKeepTheToken) {
   ask_many(1);
   settle(io);
