@@ -131,7 +131,8 @@ def run_once(args, fsync, work):
         summary = ledger_summary(port, ca)
         jobs = args.files * args.lines
         failed = os.listdir(os.path.join(spool, "failed"))
-        ok = summary["totals"]["jobs"] == jobs and summary["totals"]["runs"] == jobs and not failed
+        ok = (summary["totals"]["jobs"] == jobs and summary["totals"]["runs"] == jobs
+              and summary["totals"]["rejectedRuns"] == 0 and not failed)
         return {"fsync": fsync, "jobs": jobs, "seconds": elapsed, "jobs_per_s": jobs / elapsed,
                 "cpu_s_per_1000": cpu / jobs * 1000, "peak_rss_mib": rss,
                 "ledger_ok": ok, "runs": summary["totals"]["runs"]}

@@ -444,7 +444,8 @@ def run_daemon(server, args, jobs, work, lines_per_file=1000):
     lat.sort()
     span = (max(finished) - min(accepted)) if submitted else float("nan")
     ledger = server.ledger()
-    ledger_ok = None if ledger is None else (ledger["totals"]["jobs"] == jobs and ledger["totals"]["runs"] == jobs)
+    ledger_ok = None if ledger is None else (ledger["totals"]["jobs"] == jobs and ledger["totals"]["runs"] == jobs
+                                             and ledger["totals"]["rejectedRuns"] == 0)
     shutil.rmtree(spool, ignore_errors=True)
     pct = lambda q: lat[min(len(lat) - 1, int(q * len(lat)))] * 1000 if lat else float("nan")  # noqa: E731
     return {"client": "daemon", "jobs": jobs, "outcomes": outcomes, "submitted": submitted,
@@ -474,7 +475,8 @@ def run_peer(server, args, seconds, work):
     led1 = server.ledger()
     ledger_ok = None
     if led1 is not None:
-        ledger_ok = led1["totals"]["runs"] - led0["totals"]["runs"] == r["jobs"]
+        ledger_ok = (led1["totals"]["runs"] - led0["totals"]["runs"] == r["jobs"]
+                     and led1["totals"]["rejectedRuns"] == led0["totals"]["rejectedRuns"])
     r.update({"client": "aiohttp", "cpu_s_per_1000": cpu / max(r["jobs"], 1) * 1000, "client_cpu_s": cpu,
               "peak_rss_mib": rss, "server_cpu_s": s1 - s0, "other_cpu_s": (m1 - m0) - cpu - (s1 - s0),
               "ledger_ok": ledger_ok, "command": " ".join(cmd[3:4] + ["bench/aiohttp_peer.py"] + cmd[5:])})

@@ -137,7 +137,7 @@ TEST_P(DiskFullBoth, StopsClaimingKeepsEverythingAndResumesWhenSpaceIsBack) {
   EXPECT_EQ(ledger.size(), static_cast<std::size_t>(kFiles * kPerFile));
   for (const auto& [id, job] : ledger) {
     EXPECT_EQ(job.creates, 1) << id;
-    EXPECT_EQ(job.runs, 1) << id;
+    EXPECT_TRUE(ran_once(job)) << id;
   }
   // Said once, and said when it ended; the key never written.
   const std::string log = read_file(daemon.log_file());

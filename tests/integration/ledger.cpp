@@ -28,6 +28,11 @@ std::string request_lines(int first, int count) {
   return lines;
 }
 
+::testing::AssertionResult ran_once(const LedgerJob& job) {
+  if (job.runs == 1 && job.rejected_runs == 0) return ::testing::AssertionSuccess();
+  return ::testing::AssertionFailure() << job.runs << " runs accepted, " << job.rejected_runs << " refused";
+}
+
 std::map<std::string, LedgerJob> read_ledger(Emulator& emulator) {
   auto answer = emulator.get("/_emulator/ledger");
   EXPECT_EQ(answer.status, 200) << answer.failure;

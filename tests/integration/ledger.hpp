@@ -3,6 +3,8 @@
 // record the daemon wrote, so each test file asserts on the same readings.
 #pragma once
 
+#include <gtest/gtest.h>
+
 #include <cstdint>
 #include <map>
 #include <string>
@@ -22,6 +24,11 @@ struct LedgerJob {
   bool data_source_set = false, params_set = false;
   bool test_job = false;  // run with isTestJob true
 };
+
+// Exactly one run accepted and none refused. The emulator refuses a second run of a started
+// job, and the daemon reads such a refusal as "already running": counting accepted runs alone
+// would not see a run sent twice.
+::testing::AssertionResult ran_once(const LedgerJob& job);
 
 // Every job the emulator holds, by id (adds a test failure if the ledger cannot be read).
 std::map<std::string, LedgerJob> read_ledger(Emulator& emulator);
