@@ -172,18 +172,26 @@ TEST_F(SubmitFlow, BadInputGetsActionableOutcomesAndStopsNothing) {
   EXPECT_EQ(daemon.stop(), 0);
 }
 
+namespace {
+
+// Runs a second daemon with `config` beside the running `daemon`: it must exit 1 naming the
+// reason. `config` differs from the first one's in what the test varies (e.g. the state dir).
+void expect_second_daemon_refused(DaemonUnderTest& daemon, const fs::path& config, const fs::path& log) {
+  ASSERT_TRUE(eventually([&] { return read_file(daemon.log_file()).find("watching") != std::string::npos; }, 10s));
+  ChildProcess second({(bin_dir() / "bytenite-submitd").string(), "--config", config.string()}, log);
+  EXPECT_EQ(second.wait_exit(10s), 1);
+  EXPECT_NE(read_file(log).find("already running on this spool"), std::string::npos) << read_file(log);
+  EXPECT_EQ(daemon.stop(), 0);
+}
+
+}  // namespace
+
 TEST_F(SubmitFlow, SecondDaemonOnTheSameSpoolRefusesToStart) {
   Emulator emulator(dir_ / "emulator");
   DaemonUnderTest daemon(dir_ / "daemon", emulator);
   daemon.start();
   ASSERT_TRUE(eventually([&] { return fs::exists(daemon.spool() / "state" / "lock"); }, 10s));
-  ASSERT_TRUE(eventually([&] { return read_file(daemon.log_file()).find("watching") != std::string::npos; }, 10s));
-  ChildProcess second({(bin_dir() / "bytenite-submitd").string(), "--config", daemon.config_file().string()},
-                      dir_ / "second.log");
-  EXPECT_EQ(second.wait_exit(10s), 1);
-  EXPECT_NE(read_file(dir_ / "second.log").find("already running on this spool"), std::string::npos)
-      << read_file(dir_ / "second.log");
-  EXPECT_EQ(daemon.stop(), 0);
+  expect_second_daemon_refused(daemon, daemon.config_file(), dir_ / "second.log");
 }
 
 // Another state directory does not make another spool: the spool itself is locked too (two
@@ -192,15 +200,9 @@ TEST_F(SubmitFlow, SecondDaemonWithItsOwnStateDirectoryOnTheSameSpoolRefusesToSt
   Emulator emulator(dir_ / "emulator");
   DaemonUnderTest daemon(dir_ / "daemon", emulator);
   daemon.start();
-  ASSERT_TRUE(eventually([&] { return read_file(daemon.log_file()).find("watching") != std::string::npos; }, 10s));
   const fs::path second_config = dir_ / "second.toml";
   write_file(second_config, read_file(daemon.config_file()) + "\n[state]\ndir = \"" + (dir_ / "state2").string() + "\"\n");
-  ChildProcess second({(bin_dir() / "bytenite-submitd").string(), "--config", second_config.string()},
-                      dir_ / "second.log");
-  EXPECT_EQ(second.wait_exit(10s), 1);
-  EXPECT_NE(read_file(dir_ / "second.log").find("already running on this spool"), std::string::npos)
-      << read_file(dir_ / "second.log");
-  EXPECT_EQ(daemon.stop(), 0);
+  expect_second_daemon_refused(daemon, second_config, dir_ / "second.log");
 }
 
 // A file name is text from outside: logged, it must not forge a line (journald would take
