@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite, from a fresh Debian 12 machine: installs dependencies, builds the
 # release preset (warnings as errors) and runs every test (unit + integration + end-to-end);
-# then builds the ASan+UBSan preset with clang and runs the unit tests and short fuzz runs.
+# then the ASan+UBSan preset (clang: unit and integration tests, short fuzz runs) and the
+# ThreadSanitizer preset (clang: unit and integration tests).
 #   deploy/test.sh            everything (what CI runs)
 #   deploy/test.sh --release  only the release build and its tests
 set -euo pipefail
@@ -21,7 +22,7 @@ if [[ "${1:-}" == "--release" ]]; then exit 0; fi
 echo "== ASan+UBSan build (clang)"
 cmake --preset asan
 cmake --build --preset asan -j "$JOBS"
-echo "== ASan+UBSan unit tests"
+echo "== ASan+UBSan unit and integration tests"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   ctest --preset asan -j "$JOBS" --timeout 600
 echo "== short fuzz runs"
@@ -44,4 +45,9 @@ fuzz_run request_parser "${FUZZ_SECONDS:-60}"
 # API responses (error bodies, token grant, job state, Retry-After). The dictionary supplies
 # the JSON keys and multi-byte UTF-8 that mutation alone finds slowly.
 fuzz_run api_response "${FUZZ_API_SECONDS:-30}" -dict=tests/fuzz/api_response.dict
+echo "== ThreadSanitizer build (clang)"
+cmake --preset tsan
+cmake --build --preset tsan -j "$JOBS"
+echo "== ThreadSanitizer unit and integration tests"
+TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 ctest --preset tsan -j "$JOBS" --timeout 900
 echo "deploy/test.sh: all passed"
