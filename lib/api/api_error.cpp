@@ -4,18 +4,15 @@
 #include <fmt/format.h>
 #include <simdjson.h>
 
+#include "util/utf8.hpp"
+
 namespace submitd::api {
 namespace {
 
 // Error text from the server ends up in outcome files; keep it printable and short.
 std::string sanitize(std::string_view text, std::size_t limit = 300) {
   bool cut = text.size() > limit;
-  if (cut) {
-    // Cut on a character boundary: never leave half of a multi-byte UTF-8 character.
-    std::size_t end = limit;
-    while (end > 0 && (static_cast<unsigned char>(text[end]) & 0xC0) == 0x80) --end;
-    text = text.substr(0, end);
-  }
+  if (cut) text = utf8_prefix(text, limit);  // never half of a multi-byte character
   std::string out;
   out.reserve(text.size() + 3);
   for (char ch : text) {

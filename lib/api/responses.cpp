@@ -7,6 +7,7 @@
 #include <cstdint>
 
 #include "util/header_text.hpp"
+#include "util/utf8.hpp"
 
 namespace submitd::api {
 
@@ -52,10 +53,7 @@ namespace {
 
 // A string field cut to kMaxFieldBytes on a UTF-8 character boundary.
 std::string bounded(std::string_view text) {
-  if (text.size() <= kMaxFieldBytes) return std::string(text);
-  std::size_t cut = kMaxFieldBytes;
-  while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;
-  return std::string(text.substr(0, cut));
+  return std::string(utf8_prefix(text, kMaxFieldBytes));
 }
 
 std::string string_field(simdjson::dom::element e, const char* key) {

@@ -11,8 +11,12 @@
 #include <system_error>
 #include <vector>
 
+#include <fmt/format.h>
+
+#include "spool/claim.hpp"
 #include "util/durable_fs.hpp"
 #include "util/unique_fd.hpp"
+#include "util/utf8.hpp"
 
 namespace submitd::cli {
 namespace fs = std::filesystem;
@@ -47,7 +51,11 @@ std::string drop_into_spool(const fs::path& spool, const std::string& name, int 
   if (base.empty() || base.string()[0] == '.' || (ext != ".json" && ext != ".jsonl")) {
     throw std::invalid_argument("'" + name + "': the spool takes NAME.json (one request) or NAME.jsonl (one per line)");
   }
-  const fs::path tmp = spool / "tmp" / ("." + base.string() + "." + random_hex(8) + ".part");
+  if (base.string().size() > spool::kLongestClaimableName) {
+    throw std::invalid_argument(fmt::format("'{}': a spool file name may be at most {} bytes (this one has {})",
+                                            base.string(), spool::kLongestClaimableName, base.string().size()));
+  }
+  const fs::path tmp = spool / "tmp" / ("." + std::string(utf8_prefix(base.string(), 200)) + "." + random_hex(8) + ".part");
   try {
     copy_synced(source_fd, tmp);
   } catch (...) {
@@ -55,7 +63,8 @@ std::string drop_into_spool(const fs::path& spool, const std::string& name, int 
     fs::remove(tmp, ignored);
     throw;
   }
-  std::string stem = base.stem().string();
+  // A clash gets a random part before the extension; the stem gives up bytes to make room for it.
+  const std::string stem(utf8_prefix(base.stem().string(), spool::kLongestClaimableName - 9 - ext.size()));
   for (int attempt = 0; attempt < 8; ++attempt) {
     std::string final_name = attempt == 0 ? base.string() : stem + "." + random_hex(4) + ext;
     auto ec = rename_noreplace(tmp, spool / "incoming" / final_name);

@@ -12,6 +12,7 @@
 #include <system_error>
 
 #include "util/durable_fs.hpp"
+#include "util/utf8.hpp"
 
 namespace submitd::spool {
 namespace fs = std::filesystem;
@@ -31,6 +32,14 @@ bool ends_with(std::string_view s, std::string_view suffix) {
 }  // namespace
 
 void classify_claimed(ClaimedFile& file) {
+  if (file.name_shortened) {
+    file.kind = InputKind::unreadable;
+    file.reject_reason = "had a name longer than " + std::to_string(kLongestClaimableName) +
+                         " bytes, too long to claim (the claim id needs the rest of the 255); it is kept under its "
+                         "first bytes and " + std::string(kShortenedNameSuffix) +
+                         ": give it a shorter name and drop it again";
+    return;
+  }
   struct stat st {};
   if (::lstat(file.active_path.c_str(), &st) != 0) {
     file.kind = InputKind::unreadable;
@@ -69,7 +78,13 @@ std::optional<ClaimedFile> claim_file(const SpoolPaths& paths, const std::string
   ClaimedFile file;
   file.claim_id = new_claim_id();
   file.original_name = name;
-  file.active_path = paths.active / (file.claim_id + "." + name);
+  char separator = '.';
+  if (name.size() > kLongestClaimableName) {
+    file.name_shortened = true;
+    separator = '~';
+    file.original_name = std::string(utf8_prefix(name, kShortenedNameBytes)) + std::string(kShortenedNameSuffix);
+  }
+  file.active_path = paths.active / (file.claim_id + separator + file.original_name);
   fs::path from = paths.incoming / name;
   struct stat st {};
   file.arrived = ::lstat(from.c_str(), &st) == 0 ? wall_time_of(st.st_ctim) : WallTime(std::chrono::system_clock::now());
@@ -94,11 +109,13 @@ std::vector<ClaimedFile> recover_claims(const SpoolPaths& paths) {
       fs::remove(entry.path(), ignored);  // an unfinished outcome temp: rebuilt on rework
       continue;
     }
-    if (name.size() < 18 || name[16] != '.' || !is_claim_id(std::string_view(name).substr(0, 16))) {
+    if (name.size() < 18 || (name[16] != '.' && name[16] != '~') ||
+        !is_claim_id(std::string_view(name).substr(0, 16))) {
       continue;  // not ours; leave it alone
     }
     ClaimedFile file;
     file.claim_id = name.substr(0, 16);
+    file.name_shortened = name[16] == '~';
     file.original_name = name.substr(17);
     file.active_path = entry.path();
     file.recovered = true;
@@ -135,7 +152,8 @@ std::vector<ClaimedFile> recover_claims(const SpoolPaths& paths) {
   return out;
 }
 
-IncomingScan scan_incoming(const SpoolPaths& paths, std::size_t keep) {
+IncomingScan scan_incoming(const SpoolPaths& paths, std::size_t keep,
+                           const std::function<bool(std::string_view)>& passed_by) {
   using Entry = std::pair<struct timespec, std::string>;
   auto older = [](const Entry& a, const Entry& b) {
     if (a.first.tv_sec != b.first.tv_sec) return a.first.tv_sec < b.first.tv_sec;
@@ -161,7 +179,7 @@ IncomingScan scan_incoming(const SpoolPaths& paths, std::size_t keep) {
     if (::fstatat(dfd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) continue;  // raced away
     ++scan.files;
     if (!earliest || older({st.st_ctim, {}}, {*earliest, {}})) earliest = st.st_ctim;
-    if (keep == 0) continue;
+    if (keep == 0 || (passed_by && passed_by(name))) continue;
     Entry entry{st.st_mtim, std::string(name)};
     if (heap.size() < keep) {
       heap.push_back(std::move(entry));

@@ -12,6 +12,20 @@ void ClaimOrder::announced(std::string name) {
   if (announced_.size() > max_announced_) announced_.pop_front();
 }
 
+void ClaimOrder::claim_failed(const std::string& name, MonoTime now) {
+  std::erase(announced_, name);
+  if (resting_.size() >= max_announced_ && !resting_.contains(name)) {
+    auto longest = std::min_element(resting_.begin(), resting_.end(),
+                                    [](const auto& a, const auto& b) { return a.second < b.second; });
+    resting_.erase(longest);
+  }
+  resting_[name] = now + rest_;
+}
+
+void ClaimOrder::wake_rested(MonoTime now) {
+  std::erase_if(resting_, [now](const auto& entry) { return entry.second <= now; });
+}
+
 std::vector<std::string> ClaimOrder::next(const std::vector<std::string>& oldest, std::size_t capacity) {
   std::vector<std::string> out;
   std::unordered_set<std::string> taken;
@@ -20,7 +34,7 @@ std::vector<std::string> ClaimOrder::next(const std::vector<std::string>& oldest
     while (!announced_.empty()) {
       std::string name = std::move(announced_.front());
       announced_.pop_front();
-      if (taken.insert(name).second) {
+      if (!resting(name) && taken.insert(name).second) {
         out.push_back(std::move(name));
         return true;
       }
@@ -30,7 +44,7 @@ std::vector<std::string> ClaimOrder::next(const std::vector<std::string>& oldest
   auto take_oldest = [&] {
     while (from_oldest < oldest.size()) {
       const std::string& name = oldest[from_oldest++];
-      if (taken.insert(name).second) {
+      if (!resting(name) && taken.insert(name).second) {
         out.push_back(name);
         return true;
       }

@@ -9,6 +9,7 @@
 
 #include "util/durable_fs.hpp"
 #include "util/fd_io.hpp"
+#include "util/utf8.hpp"
 
 namespace submitd::spool {
 namespace fs = std::filesystem;
@@ -29,6 +30,20 @@ std::pair<std::string, std::string> split_name(const std::string& name) {
   auto dot = name.rfind('.');
   if (dot == std::string::npos || dot == 0) return {name, ""};
   return {name.substr(0, dot), name.substr(dot)};
+}
+
+constexpr std::string_view kOutcomeSuffix = ".outcome.jsonl";  // the longest suffix a placed name gets
+
+// The base name of a same-name drop's files: the claim id, which is unique, inserted before
+// the extension. A long name would push its outcome's name past NAME_MAX, so the stem loses
+// bytes from its end (at a character boundary) to make room: placement can never fail on a name.
+std::string base_with_claim_id(std::string stem, std::string& ext, const std::string& claim_id) {
+  const std::size_t room = kNameMax - kOutcomeSuffix.size() - 1 - claim_id.size();  // for stem + ext
+  if (ext.size() >= room / 2) {  // not a real extension: keep it as part of the stem
+    stem += ext;
+    ext.clear();
+  }
+  return std::string(utf8_prefix(stem, room - ext.size())) + "." + claim_id;
 }
 
 void sync_and_close(int& fd, const fs::path& p) {
@@ -140,9 +155,9 @@ PlacedNames FinishedFileWriter::finish() {
   // claim id, which is unique, inserted before the extension for all three.
   PlacedNames names;
   for (int variant = 0; variant < 2; ++variant) {
-    std::string base = variant == 0 ? stem : stem + "." + file_.claim_id;
+    std::string base = variant == 0 ? stem : base_with_claim_id(stem, ext, file_.claim_id);
     names.input = dest / (base + ext);
-    names.outcome = dest / (base + ext + ".outcome.jsonl");
+    names.outcome = dest / (base + ext + std::string(kOutcomeSuffix));
     // Only failures that can be retried as written (not an unreadable file) make a retry file.
     names.retry = has_retry_lines_ ? dest / (base + ".retry.jsonl") : fs::path{};
     std::error_code ec;

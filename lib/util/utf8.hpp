@@ -56,4 +56,17 @@ inline std::size_t first_invalid_utf8(std::string_view text) {
   return std::string_view::npos;
 }
 
+// The longest start of `text` of at most `max_bytes` bytes that does not end inside a UTF-8
+// sequence (a byte that is not well-formed counts as one character), for names cut short.
+inline std::string_view utf8_prefix(std::string_view text, std::size_t max_bytes) {
+  std::size_t end = 0;
+  while (end < text.size()) {
+    const std::size_t len = utf8_sequence_length(text, end);
+    const std::size_t step = len == 0 ? 1 : len;
+    if (end + step > max_bytes) break;
+    end += step;
+  }
+  return text.substr(0, end);
+}
+
 }  // namespace submitd

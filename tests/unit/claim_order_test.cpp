@@ -48,3 +48,30 @@ TEST(ClaimOrder, AnnouncementsAreBounded) {
   EXPECT_EQ(order.announced_count(), 3u);
   EXPECT_EQ(order.next({}, 10), (Names{"n7", "n8", "n9"}));
 }
+
+// A file that cannot be claimed (its claim failed, it is still there) rests: it is not offered
+// again until its rest is over, so it cannot take a claim slot from files that can be claimed.
+TEST(ClaimOrder, AFailedClaimRestsThenIsTriedAgain) {
+  ClaimOrder order(16, std::chrono::seconds(60));
+  const submitd::MonoTime t0{std::chrono::hours(1)};
+  order.announced("stuck");
+  order.claim_failed("stuck", t0);
+  EXPECT_TRUE(order.resting("stuck"));
+  EXPECT_EQ(order.resting_count(), 1u);
+  EXPECT_EQ(order.next({"stuck", "ok"}, 2), (Names{"ok"}));  // neither announced nor from the scan
+  order.wake_rested(t0 + std::chrono::seconds(59));
+  EXPECT_TRUE(order.resting("stuck"));
+  order.wake_rested(t0 + std::chrono::seconds(60));
+  EXPECT_FALSE(order.resting("stuck"));
+  EXPECT_EQ(order.next({"stuck", "ok"}, 2), (Names{"stuck", "ok"}));
+}
+
+TEST(ClaimOrder, RestingNamesAreBounded) {
+  ClaimOrder order(3, std::chrono::seconds(60));
+  const submitd::MonoTime t0{std::chrono::hours(1)};
+  for (int i = 0; i < 5; ++i) order.claim_failed("f" + std::to_string(i), t0 + std::chrono::seconds(i));
+  EXPECT_EQ(order.resting_count(), 3u);
+  EXPECT_FALSE(order.resting("f0"));  // the longest resting were let go first
+  EXPECT_FALSE(order.resting("f1"));
+  EXPECT_TRUE(order.resting("f4"));
+}

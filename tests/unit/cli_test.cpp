@@ -17,6 +17,7 @@
 
 #include "cli/abort.hpp"
 #include "cli/spool_drop.hpp"
+#include "spool/claim.hpp"
 #include "cli/validate.hpp"
 
 namespace fs = std::filesystem;
@@ -68,6 +69,25 @@ TEST_F(CliTest, DropRefusesNamesTheSpoolDoesNotTake) {
   EXPECT_THROW(drop(src, "notes.txt"), std::invalid_argument);
   EXPECT_THROW(drop(src, ".hidden.json"), std::invalid_argument);
   EXPECT_TRUE(fs::is_empty(root_ / "spool" / "incoming"));
+  EXPECT_TRUE(fs::is_empty(root_ / "spool" / "tmp"));
+}
+
+// The longest name the daemon can claim under its own name is taken, twice (the second gets a
+// random part and gives up bytes of its stem for it); one byte more is refused with the limit.
+TEST_F(CliTest, DropTakesNamesUpToTheClaimableLengthAndRefusesLonger) {
+  auto src = write("one.json", "{}");
+  const std::string longest = std::string(submitd::spool::kLongestClaimableName - 5, 'n') + ".json";
+  EXPECT_EQ(drop(src, longest), longest);
+  auto second = drop(src, longest);
+  EXPECT_NE(second, longest);
+  EXPECT_LE(second.size(), submitd::spool::kLongestClaimableName);
+  EXPECT_TRUE(second.ends_with(".json")) << second;
+  try {
+    drop(src, "n" + longest);
+    ADD_FAILURE() << "a name one byte too long was dropped";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find("at most 238 bytes"), std::string::npos) << e.what();
+  }
   EXPECT_TRUE(fs::is_empty(root_ / "spool" / "tmp"));
 }
 

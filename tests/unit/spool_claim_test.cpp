@@ -12,6 +12,7 @@
 #include "spool/claim.hpp"
 #include "spool/retention.hpp"
 #include "spool/finished_file.hpp"
+#include "spool/input_reader.hpp"
 #include "spool/spool_paths.hpp"
 
 namespace fs = std::filesystem;
@@ -252,4 +253,96 @@ TEST_F(SpoolTest, LeftoverHeldFilesWithoutTheirInputAreRemovedAtRecovery) {
   EXPECT_FALSE(recovered[0].awaiting_jobs);
   EXPECT_FALSE(fs::exists(paths_.active / ".0123456789abcdef.outcome.held"));
   EXPECT_FALSE(fs::exists(FinishedFileWriter::held_retry_path(paths_, claimed->claim_id)));
+}
+
+// A name the claim id cannot be put in front of (NAME_MAX is 255) is still claimed, under
+// its first bytes and a marker that survives a restart, and fails with a reason.
+TEST_F(SpoolTest, ANameTooLongToClaimIsClaimedShortenedAndFails) {
+  const std::string longest_ok = std::string(kLongestClaimableName - 5, 'k') + ".json";
+  drop(longest_ok, "{}");
+  auto ok = claim_file(paths_, longest_ok);
+  ASSERT_TRUE(ok);
+  EXPECT_EQ(ok->kind, InputKind::json);
+  EXPECT_EQ(ok->original_name, longest_ok);
+
+  // 239 bytes, the first one too long; made of two-byte characters, cut between two of them.
+  std::string too_long;
+  while (too_long.size() < kLongestClaimableName - 5) too_long += "\xC3\xA9";
+  too_long += ".json";
+  ASSERT_GT(too_long.size(), kLongestClaimableName);
+  drop(too_long, "{}");
+  auto c = claim_file(paths_, too_long);
+  ASSERT_TRUE(c);
+  EXPECT_FALSE(fs::exists(paths_.incoming / too_long));
+  EXPECT_TRUE(c->name_shortened);
+  EXPECT_EQ(c->kind, InputKind::unreadable);
+  EXPECT_NE(c->reject_reason.find("shorter name"), std::string::npos) << c->reject_reason;
+  EXPECT_EQ(c->original_name, too_long.substr(0, kShortenedNameBytes) + std::string(kShortenedNameSuffix));
+  EXPECT_EQ(c->active_path.filename().string(), c->claim_id + "~" + c->original_name);
+
+  // A restart knows it for what it is.
+  auto found = recover_claims(paths_);
+  ASSERT_EQ(found.size(), 2u);
+  const ClaimedFile& again = found[0].claim_id == c->claim_id ? found[0] : found[1];
+  EXPECT_TRUE(again.name_shortened);
+  EXPECT_EQ(again.kind, InputKind::unreadable);
+  EXPECT_EQ(again.original_name, c->original_name);
+
+  FinishedFileWriter w(paths_, *c);
+  w.add_outcome("{\"line\":0}\n");
+  w.note_failure();
+  auto placed = w.finish();
+  EXPECT_EQ(placed.input, paths_.failed / c->original_name);
+  EXPECT_TRUE(fs::exists(placed.outcome));
+}
+
+// A same-name drop gets the claim id in its placed names; a long name gives up bytes of its
+// stem for it rather than fail the placement (which left the file in active/ for good).
+TEST_F(SpoolTest, SameNameDropsOfLongNamesArePlacedUnderNamesThatFit) {
+  for (std::size_t size : {kLongestClaimableName, std::size_t{225}}) {
+    const std::string name = std::string(size - 6, 'n') + ".jsonl";
+    for (int round = 0; round < 2; ++round) {
+      drop(name, "{}\n");
+      auto c = claim_file(paths_, name);
+      ASSERT_TRUE(c) << size;
+      FinishedFileWriter w(paths_, *c);
+      w.add_outcome("{\"line\":1}\n");
+      w.add_failed_request("{}");
+      auto placed = w.finish();
+      for (const fs::path& p : {placed.input, placed.outcome, placed.retry}) {
+        EXPECT_LE(p.filename().string().size(), kNameMax) << p;
+        EXPECT_TRUE(fs::exists(p)) << p;
+      }
+      if (round == 1) {
+        EXPECT_NE(placed.outcome.filename().string().find(c->claim_id), std::string::npos) << placed.outcome;
+        EXPECT_TRUE(placed.input.filename().string().ends_with(c->claim_id + ".jsonl")) << placed.input;
+      }
+    }
+  }
+  EXPECT_TRUE(fs::is_empty(paths_.active));
+}
+
+// Files the caller passes by (their claim failed) are counted but take none of the kept places.
+TEST_F(SpoolTest, ScanKeepsNoPlaceForNamesPassedBy) {
+  int age = 0;
+  for (const char* n : {"stuck-1.json", "stuck-2.json", "next.json", "last.json"}) {
+    drop(n, "{}");
+    fs::last_write_time(paths_.incoming / n, fs::file_time_type::clock::now() - std::chrono::hours(10 - age++));
+  }
+  auto scan = scan_incoming(paths_, 2, [](std::string_view name) { return name.starts_with("stuck"); });
+  EXPECT_EQ(scan.files, 4u);
+  EXPECT_EQ(scan.oldest, (std::vector<std::string>{"next.json", "last.json"}));
+}
+
+// A producer appending to a file after it was dropped: the size read no longer matches.
+TEST_F(SpoolTest, AFileChangedAfterItsReadIsNoticed) {
+  drop("grows.jsonl", "{}\n");
+  int fd = ::open((paths_.incoming / "grows.jsonl").c_str(), O_RDONLY | O_CLOEXEC);
+  ASSERT_GE(fd, 0);
+  EXPECT_FALSE(changed_since_read(fd, 3));
+  std::ofstream(paths_.incoming / "grows.jsonl", std::ios::app) << "{}\n";
+  auto why = changed_since_read(fd, 3);
+  ASSERT_TRUE(why);
+  EXPECT_NE(why->find("3 bytes were read, it now has 6"), std::string::npos) << *why;
+  ::close(fd);
 }

@@ -186,3 +186,15 @@ TEST(Utf8, TruncatedAndBrokenSequencesAreInvalidAtTheirFirstByte) {
 }
 
 }  // namespace
+
+TEST(Utf8, PrefixNeverEndsInsideACharacter) {
+  using submitd::utf8_prefix;
+  EXPECT_EQ(utf8_prefix("abcdef", 4), "abcd");
+  EXPECT_EQ(utf8_prefix("abc", 10), "abc");
+  // "é" is two bytes: a cut at 2 or 3 bytes keeps "a" or "aé", never half of the é.
+  EXPECT_EQ(utf8_prefix("a\xC3\xA9z", 2), "a");
+  EXPECT_EQ(utf8_prefix("a\xC3\xA9z", 3), "a\xC3\xA9");
+  EXPECT_EQ(utf8_prefix("\xF0\x9F\x98\x80", 3), "");
+  // A broken byte counts as one character, so a name that is not UTF-8 still gets cut.
+  EXPECT_EQ(utf8_prefix("\xFF\xFF\xFF", 2), "\xFF\xFF");
+}
