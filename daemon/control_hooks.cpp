@@ -43,6 +43,8 @@ control::DaemonStatus daemon_status(const DaemonParts& parts) {
   st.backlog_files = engine.spool().backlog_files();
   st.oldest_waiting_age_s = engine.spool().oldest_waiting_age_s();
   st.spool_watched = engine.spool().watching();
+  st.spool_problem = engine.spool().incoming_problem();
+  st.unclaimable_files = engine.spool().unclaimable_files();
   st.inflight = engine.scheduler().accepted();
   st.paused = engine.scheduler().paused();
   st.active_files = engine.files().working();

@@ -301,6 +301,11 @@ ControlAnswer ControlApi::status() {
                      "\"paused\":{},\"spoolWatched\":{},\"journalOk\":{},\"tokenHeld\":{},\"apiConnections\":{}",
                      s.backlog_files, s.oldest_waiting_age_s, s.inflight, s.active_files, s.paused,
                      s.spool_watched, s.journal_ok, s.token_held, s.api_connections);
+  if (!s.spool_problem.empty()) {
+    out += ",\"spoolProblem\":";
+    append_json_string(out, s.spool_problem);
+  }
+  out += fmt::format(",\"unclaimableFiles\":{}", s.unclaimable_files);
   if (!s.journal_ok) {
     out += ",\"journalError\":";
     append_json_string(out, s.journal_error);
@@ -328,6 +333,8 @@ ControlAnswer ControlApi::healthz() {
   // Intake works when new files are seen and accepted requests can be made durable; the
   // API being unreachable does not make the daemon unhealthy.
   if (!s.journal_ok) return {503, error_json("the journal cannot commit: " + s.journal_error)};
+  // Drops into a missing or unreadable incoming/ are never seen.
+  if (!s.spool_problem.empty()) return {503, error_json("cannot read incoming/: " + s.spool_problem)};
   // A full disk: posts cannot be stored and nothing new is claimed until space is back.
   if (s.storage_full) return {503, error_json("disk full, not taking new work: " + s.storage_problem)};
   return {200, "{\"ok\":true}"};

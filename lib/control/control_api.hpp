@@ -31,6 +31,8 @@ struct DaemonStatus {
   bool force_test_jobs = false;  // submit.force_test_jobs: every run is a test job
   std::uint64_t max_jobs_per_minute = 0;  // submit.max_jobs_per_minute; 0: no cap
   bool spool_watched = false;
+  std::string spool_problem;          // why incoming/ cannot be scanned (removed, say); empty: fine
+  std::size_t unclaimable_files = 0;  // left in incoming/ after a failed claim, tried again later
   bool journal_ok = true;
   std::string journal_error;
   bool storage_full = false;  // claiming stopped for lack of disk space

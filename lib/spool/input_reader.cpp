@@ -24,6 +24,7 @@ std::optional<InputItem> InputReader::next() {
   if (kind_ == InputKind::json) {
     if (whole_file_done_) return std::nullopt;
     whole_file_done_ = true;
+    whole_file_bytes_ = file_size_;
     if (file_size_ > max_request_bytes_) {
       item.parsed = fmt::format("the file is {} bytes; a request may be at most {} bytes (spool.max_request_bytes)",
                                 file_size_, max_request_bytes_);
@@ -33,6 +34,7 @@ std::optional<InputItem> InputReader::next() {
     ssize_t n = ::pread(fd_, text.data(), text.size(), 0);
     if (n < 0) throw std::system_error(errno, std::generic_category(), "read");
     text.resize(static_cast<std::size_t>(n));
+    whole_file_bytes_ = text.size();
     item.line = 1;
     item.length = text.size();
     auto parsed = parser_.parse(text, 1);
@@ -61,6 +63,17 @@ std::optional<InputItem> InputReader::next() {
     item.parsed = std::get<JobRequest>(std::move(parsed));
   }
   return item;
+}
+
+std::optional<std::string> changed_since_read(int fd, std::uint64_t bytes_read) {
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) return "cannot check the file after reading it: " + std::string(std::strerror(errno));
+  const auto size = static_cast<std::uint64_t>(st.st_size);
+  if (size == bytes_read) return std::nullopt;
+  return fmt::format("the file changed while it was worked: {} bytes were read, it now has {}; what changed after "
+                     "the read was not submitted. Write files in tmp/ and rename them into incoming/ when complete, "
+                     "never write inside incoming/",
+                     bytes_read, size);
 }
 
 OpenedInput open_input(const std::string& path) {

@@ -33,6 +33,8 @@ class InputReader {
                 RequestParser& parser);
   // The next request, or nullopt at the end. Throws std::system_error when reading fails.
   std::optional<InputItem> next();
+  // How much of the file the requests so far were read from (all of it once next() ended).
+  std::uint64_t bytes_read() const { return lines_ ? lines_->bytes_consumed() : whole_file_bytes_; }
 
  private:
   int fd_;
@@ -42,7 +44,13 @@ class InputReader {
   RequestParser& parser_;
   std::optional<JsonlReader> lines_;
   bool whole_file_done_ = false;
+  std::uint64_t whole_file_bytes_ = 0;
 };
+
+// A producer still writing a file after it reached incoming/ (instead of writing in tmp/ and
+// renaming) changes it under the reader: whatever it added after the read is never submitted.
+// The reason to fail the file with, when the size of `fd` is no longer `bytes_read`.
+std::optional<std::string> changed_since_read(int fd, std::uint64_t bytes_read);
 
 // Opens `path` for reading the way the daemon does (no symlinks followed, no blocking on a
 // FIFO) and checks it is a regular file: the descriptor and its size, or the reason it

@@ -125,7 +125,11 @@ asio::awaitable<void> FileRunner::read_requests() {
       co_await admit(std::get<spool::JobRequest>(std::move(item->parsed)), item->offset, item->length);
     }
   }
-  if (r.stopping_) interrupted_ = true;
+  if (r.stopping_) {
+    interrupted_ = true;
+  } else if (!storage_failed_) {
+    bytes_read_ = reader.bytes_read();
+  }
 }
 
 void FileRunner::reject(std::uint64_t line, std::uint64_t offset, std::uint64_t length, std::string message) {
@@ -257,6 +261,7 @@ asio::awaitable<void> FileRunner::again_when_space_is_back() {
 
 asio::awaitable<void> FileRunner::finish() {
   auto& r = runners_;
+  fail_if_changed_since_read();
   if (storage_failed_ && !r.stopping_) {
     co_await again_when_space_is_back();
     co_return;
@@ -290,6 +295,21 @@ asio::awaitable<void> FileRunner::finish() {
     }
   }
   if (no_space) co_await again_when_space_is_back();
+}
+
+void FileRunner::fail_if_changed_since_read() {
+  if (!bytes_read_ || input_.get() < 0) return;
+  auto why = spool::changed_since_read(input_.get(), *bytes_read_);
+  if (!why) return;
+  if (auto skipped = runners_.changed_input_log_.allow(runners_.clock_.now())) {
+    log::error("{}: {}{}", file_.original_name, *why, log::Limiter::note(*skipped));
+  }
+  bytes_read_.reset();  // once: a second finish (after a full disk) must not say it again
+  try {
+    reject(0, 0, 0, std::move(*why));
+  } catch (const std::exception& e) {
+    note_failure(e, "writing the outcome of");
+  }
 }
 
 void FileRunner::place() {

@@ -73,6 +73,7 @@ class FileRunners : public Intake {
   std::size_t active_files_ = 0;
   std::multiset<WallTime> dropped_at_;  // per file being worked: when it was dropped
   log::Limiter request_warning_log_{std::chrono::seconds(10)};
+  log::Limiter changed_input_log_{std::chrono::seconds(10)};
 };
 
 // A request's place in its file's outcome order.
@@ -104,6 +105,8 @@ class FileRunner : public std::enable_shared_from_this<FileRunner> {
   // again once space is back; otherwise it stays in active/ for the next start.
   void note_failure(const std::exception& e, std::string_view doing);
   std::string read_input(std::uint64_t offset, std::uint64_t length) const;
+  // A file that changed after it was read fails, loudly (see spool::changed_since_read).
+  void fail_if_changed_since_read();
   boost::asio::awaitable<void> finish();
   void place();
   // The outcome could not be written for lack of space: once space is back the file is
@@ -121,6 +124,7 @@ class FileRunner : public std::enable_shared_from_this<FileRunner> {
   std::size_t jobs_run_ = 0;  // outcomes with status submitted: jobs that may be followed
   bool interrupted_ = false;
   bool storage_failed_ = false;  // an outcome write failed for lack of space
+  std::optional<std::uint64_t> bytes_read_;  // set once the whole input was read
 };
 
 }  // namespace submitd::submit

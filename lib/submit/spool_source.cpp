@@ -8,6 +8,8 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <algorithm>
+#include <cerrno>
 #include <cstring>
 #include <vector>
 
@@ -30,7 +32,8 @@ SpoolSource::SpoolSource(asio::any_io_executor executor, const spool::SpoolPaths
       clock_(clock),
       events_(events),
       work_changed_(work_changed),
-      housekeeping_(executor) {}
+      housekeeping_(executor),
+      watch_again_(executor) {}
 
 SpoolSource::~SpoolSource() {
   if (inotify_fd_ >= 0) ::close(inotify_fd_);
@@ -43,6 +46,7 @@ void SpoolSource::stop() {
     inotify_fd_ = -1;
   }
   housekeeping_.wake_all();
+  watch_again_.wake_all();
   work_changed_.wake_all();
 }
 
@@ -56,31 +60,59 @@ asio::awaitable<void> SpoolSource::run() {
 }
 
 asio::awaitable<void> SpoolSource::watch_incoming() {
-  int fd = ::inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
-  if (fd < 0 || ::inotify_add_watch(fd, paths_.incoming.c_str(), IN_MOVED_TO | IN_CLOSE_WRITE) < 0) {
-    log::warn("inotify on {} unavailable ({}); relying on the periodic rescan", paths_.incoming.string(),
-              std::strerror(errno));
-    if (fd >= 0) ::close(fd);
-    co_return;
+  // A watch ends when incoming/ is removed or moved away; it is set again on the directory
+  // found under that name once it is back (until then the scan reports it missing).
+  bool warned = false;
+  while (!stopping_) {
+    int fd = ::inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+    if (fd < 0 || ::inotify_add_watch(fd, paths_.incoming.c_str(), IN_MOVED_TO | IN_CLOSE_WRITE | IN_DELETE_SELF |
+                                                                     IN_MOVE_SELF | IN_ONLYDIR) < 0) {
+      int err = errno;
+      if (fd >= 0) ::close(fd);
+      if (err != ENOENT && err != ENOTDIR && !warned) {
+        log::warn("inotify on {} unavailable ({}); relying on the periodic rescan", paths_.incoming.string(),
+                  std::strerror(err));
+        warned = true;
+      }
+      // Cheap to try (no scan): while incoming/ is missing, it is looked for every second.
+      co_await watch_again_.wait_for(std::min<std::chrono::milliseconds>(settings_.rescan_interval, std::chrono::seconds(1)));
+      continue;
+    }
+    work_changed_.wake_all();  // scan now: files may have arrived while nothing watched
+    co_await read_incoming_events(fd);
   }
+}
+
+asio::awaitable<void> SpoolSource::read_incoming_events(int fd) {
   // The descriptor object must not own the fd: stop() closes it to end the read.
   inotify_fd_ = fd;
   asio::posix::stream_descriptor watch(executor_, ::dup(fd));
   watching_ = true;
   alignas(inotify_event) char buf[4096];
-  while (!stopping_) {
+  bool watch_gone = false;
+  while (!stopping_ && !watch_gone) {
     // Events are only a hint (overflow included): any of them means "rescan now".
     auto [ec, n] = co_await watch.async_read_some(asio::buffer(buf), asio::as_tuple(asio::use_awaitable));
     if (ec || stopping_) break;
     // Names of arrivals go to the claim order, so new files are not queued behind a backlog.
     for (std::size_t at = 0; at + sizeof(inotify_event) <= n;) {
       const auto* event = reinterpret_cast<const inotify_event*>(buf + at);
+      if (event->mask & (IN_DELETE_SELF | IN_MOVE_SELF | IN_IGNORED)) watch_gone = true;
       if (event->len > 0 && event->name[0] != '\0' && event->name[0] != '.') claim_order_.announced(event->name);
       at += sizeof(inotify_event) + event->len;
     }
-    work_changed_.wake_all();
+    work_changed_.wake_all();  // a gone directory too: the scan finds out and reports it
   }
   watching_ = false;
+  if (inotify_fd_ == fd) {
+    ::close(fd);
+    inotify_fd_ = -1;
+  }
+  if (watch_gone && !stopping_) {
+    log::error("{} was removed or moved away: new drops are not seen until it is back (the daemon creates it "
+               "at start, or re-create it with mode 2770 and the producers' group)",
+               paths_.incoming.string());
+  }
 }
 
 void SpoolSource::claim_available() {
@@ -90,14 +122,22 @@ void SpoolSource::claim_available() {
   // million files costs a second to scan.
   if (capacity == 0 && clock_.now() - last_scan_ < std::chrono::seconds(10)) return;
   last_scan_ = clock_.now();
+  claim_order_.wake_rested(clock_.now());
   spool::IncomingScan scan;
   try {
-    scan = spool::scan_incoming(paths_, capacity);
+    scan = spool::scan_incoming(paths_, capacity, [this](std::string_view name) { return claim_order_.resting(name); });
   } catch (const std::exception& e) {
+    if (incoming_problem_.empty()) watch_again_.wake_all();
+    incoming_problem_ = e.what();
     if (auto skipped = scan_error_log_.allow(clock_.now())) {
       log::error("cannot scan incoming/: {}{}", e.what(), log::Limiter::note(*skipped));
     }
     return;
+  }
+  if (!incoming_problem_.empty()) {
+    log::info("{} can be read again", paths_.incoming.string());
+    incoming_problem_.clear();
+    watch_again_.wake_all();  // the directory is back: watch it again now, not at the next tick
   }
   report_backlog(scan);
   std::vector<spool::ClaimedFile> claimed;
@@ -105,8 +145,11 @@ void SpoolSource::claim_available() {
     try {
       if (auto file = spool::claim_file(paths_, name)) claimed.push_back(std::move(*file));
     } catch (const std::exception& e) {
+      // It stays in incoming/; resting, it holds no claim slot while the others go on.
+      claim_order_.claim_failed(name, clock_.now());
       if (auto skipped = claim_error_log_.allow(clock_.now())) {
-        log::error("cannot claim incoming/{}: {}{}", name, e.what(), log::Limiter::note(*skipped));
+        log::error("cannot claim incoming/{}: {}; trying it again in a minute{}", name, e.what(),
+                   log::Limiter::note(*skipped));
       }
     }
   }

@@ -10,6 +10,7 @@
 #include <boost/asio/awaitable.hpp>
 
 #include <chrono>
+#include <string>
 
 #include "journal/journal.hpp"
 #include "spool/claim.hpp"
@@ -41,6 +42,10 @@ class SpoolSource : public RequestSource {
   void stop() override;
 
   bool watching() const { return watching_; }
+  // Why incoming/ cannot be scanned (it was removed, say); empty while it can.
+  const std::string& incoming_problem() const { return incoming_problem_; }
+  // Files left in incoming/ after a failed claim, resting before the next try.
+  std::size_t unclaimable_files() const { return claim_order_.resting_count(); }
   // The backlog as last scanned: files waiting or being worked, and the oldest one's age.
   std::size_t backlog_files() const { return backlog_files_; }
   double oldest_waiting_age_s() const { return oldest_waiting_age_s_; }
@@ -49,6 +54,7 @@ class SpoolSource : public RequestSource {
 
  private:
   boost::asio::awaitable<void> watch_incoming();
+  boost::asio::awaitable<void> read_incoming_events(int fd);
   boost::asio::awaitable<void> housekeeping_hourly();
   void claim_available();
   void report_backlog(const spool::IncomingScan& scan);
@@ -63,6 +69,8 @@ class SpoolSource : public RequestSource {
   SubmitEvents& events_;
   WaitLine& work_changed_;  // files arrived, or the intake made room
   WaitLine housekeeping_;
+  WaitLine watch_again_;  // incoming/ may be back: try to watch it
+  std::string incoming_problem_;
   bool stopping_ = false;
   bool watching_ = false;
   int inotify_fd_ = -1;

@@ -127,6 +127,15 @@ TEST(ControlApi, StatusHealthAndRouting) {
             std::string::npos);
   f.status.storage_full = false;
   EXPECT_EQ(f.api.handle("GET", "/healthz", "").status, 200);
+  // incoming/ removed: drops are not seen, so intake does not work.
+  f.status.spool_problem = "open /s/incoming: No such file or directory";
+  auto missing = f.api.handle("GET", "/healthz", "");
+  EXPECT_EQ(missing.status, 503);
+  EXPECT_NE(missing.body.find("cannot read incoming/: open /s/incoming"), std::string::npos) << missing.body;
+  EXPECT_NE(f.api.handle("GET", "/v1/status", "").body.find("\"spoolProblem\":\"open /s/incoming"),
+            std::string::npos);
+  f.status.spool_problem.clear();
+  EXPECT_EQ(f.api.handle("GET", "/healthz", "").status, 200);
   f.status.journal_ok = false;
   f.status.journal_error = "disk I/O error";
   EXPECT_EQ(f.api.handle("GET", "/healthz", "").status, 503);
