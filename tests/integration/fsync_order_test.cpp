@@ -2,8 +2,9 @@
 // under strace (every thread traced to its own file) through a short session that writes
 // every kind of file it writes (claims, outcome and retry files, inputs placed in done/ and
 // failed/, a posted file, the pause marker, the namespace UUID, the journal), and every
-// rename must follow the rules of syscall_trace.hpp. The rules themselves are tested first
-// on made-up traces, so a checker that passes everything would be caught.
+// rename must follow the rules of syscall_trace.hpp, on the timeline of all threads together.
+// The rules themselves are tested first on made-up traces, so a checker that passes
+// everything would be caught.
 #include <signal.h>
 #include <sys/types.h>
 
@@ -24,7 +25,13 @@ namespace {
 
 std::vector<std::string> problems_of(const std::string& trace) {
   std::istringstream in(trace);
-  return durability_problems(parse_thread_trace(in));
+  return check_durability(parse_thread_trace(in)).problems;
+}
+
+// Two threads' traces, with timestamps, as one timeline.
+DurabilityCheck check_threads(const std::string& first, const std::string& second) {
+  std::istringstream a(first), b(second);
+  return check_durability(merge_timelines({parse_thread_trace(a, 1), parse_thread_trace(b, 2)}));
 }
 
 const char* kGood =
@@ -44,7 +51,7 @@ TEST(SyscallTraceRules, AWellOrderedPlacementPasses) {
   ASSERT_EQ(events.size(), 5u);
   EXPECT_EQ(events[2].kind, TraceEvent::Kind::rename);
   EXPECT_EQ(events[2].to, "/s/done/a.jsonl.outcome.jsonl");
-  EXPECT_TRUE(durability_problems(events).empty());
+  EXPECT_TRUE(check_durability(events).problems.empty());
 }
 
 TEST(SyscallTraceRules, EachBrokenRuleIsReported) {
@@ -72,6 +79,54 @@ TEST(SyscallTraceRules, EachBrokenRuleIsReported) {
                           "write(6<TCP:[127.0.0.1:1->127.0.0.1:2]>, \"x\", 1) = 1\n").empty());
 }
 
+// A directory synced only later than the next step that relies on the rename: a socket write
+// (a 202, an API call), or moving the input out of active/ after its outcome.
+TEST(SyscallTraceRules, TheDirectoryMustBeSyncedBeforeTheNextDependentStep) {
+  const std::string claim =
+      "renameat2(AT_FDCWD</>, \"/s/incoming/a.jsonl\", AT_FDCWD</>, \"/s/active/0123456789abcdef.a.jsonl\", "
+      "RENAME_NOREPLACE) = 0\n";
+  const std::string send = "sendmsg(9<TCP:[127.0.0.1:5->127.0.0.1:443]>, {msg_name=NULL}, MSG_NOSIGNAL) = 90\n";
+  const std::string syncs = "fsync(5</s/active>) = 0\nfsync(6</s/incoming>) = 0\n";
+  EXPECT_TRUE(problems_of(claim + syncs + send).empty());
+  auto p = problems_of(claim + send + syncs);
+  ASSERT_EQ(p.size(), 2u);  // both directories, each named
+  EXPECT_NE(p[0].find("before the step after the rename"), std::string::npos) << p[0];
+  // Outcome placed, then the input moved before done/ was synced.
+  p = problems_of(
+      "rename(\"/s/active/.c.outcome.tmp\", \"/s/done/a.jsonl.outcome.jsonl\") = 0\n"
+      "rename(\"/s/active/0123456789abcdef.a.jsonl\", \"/s/done/a.jsonl\") = 0\n"
+      "fsync(4</s/done>) = 0\nfsync(5</s/active>) = 0\n");
+  ASSERT_EQ(p.size(), 1u);
+  EXPECT_NE(p[0].find("directory /s/done not fsynced before the step after the rename /s/active/.c.outcome.tmp"),
+            std::string::npos) << p[0];
+}
+
+// Threads: a file written on one thread and renamed on another still needs its fsync, and a
+// claim journaled by the journal thread must be synced first, whichever thread claimed it.
+TEST(SyscallTraceRules, RulesHoldAcrossThreads) {
+  const std::string writer = "10.000001 write(3</s/state/.p.tmp>, \"x\", 1) = 1\n";
+  const std::string renamer =
+      "10.000002 rename(\"/s/state/.p.tmp\", \"/s/state/paused\") = 0\n10.000003 fsync(4</s/state>) = 0\n";
+  auto check = check_threads(writer, renamer);
+  ASSERT_EQ(check.problems.size(), 1u);
+  EXPECT_NE(check.problems[0].find("without an fsync"), std::string::npos) << check.problems[0];
+
+  const std::string claimer =
+      "20.000001 renameat2(AT_FDCWD</>, \"/s/incoming/a.json\", AT_FDCWD</>, "
+      "\"/s/active/0123456789abcdef.a.json\", RENAME_NOREPLACE) = 0\n"
+      "20.000005 fsync(5</s/active>) = 0\n20.000006 fsync(6</s/incoming>) = 0\n";
+  const std::string early = "20.000003 pwrite64(7</s/state/journal.sqlite-wal>, \"..0123456789abcdef..\", 4096, 0) = 4096\n";
+  const std::string late = "20.000009 pwrite64(7</s/state/journal.sqlite-wal>, \"..0123456789abcdef..\", 4096, 0) = 4096\n";
+  check = check_threads(claimer, early);
+  EXPECT_EQ(check.claims_journaled, 1);
+  ASSERT_EQ(check.problems.size(), 2u);
+  EXPECT_NE(check.problems[0].find("claim 0123456789abcdef journaled before /s/active"), std::string::npos)
+      << check.problems[0];
+  check = check_threads(claimer, late);
+  EXPECT_EQ(check.claims_journaled, 1);
+  EXPECT_TRUE(check.problems.empty()) << check.problems[0];
+}
+
 class FsyncOrder : public TempDirTest {
  protected:
   FsyncOrder() : TempDirTest("fsync-order") {}
@@ -88,8 +143,10 @@ TEST_F(FsyncOrder, EveryFileTheDaemonPlacesIsSyncedBeforeItsRenameAndItsDirector
   // LeakSanitizer cannot run under ptrace and would fail the exit of a sanitizer build; the
   // leak check is the other tests' job.
   daemon.set_env("ASAN_OPTIONS", "detect_leaks=0");
-  daemon.set_wrapper({"/usr/bin/strace", "-f", "-ff", "-qq", "-yy", "-s", "4096", "-o", (traces / "t").string(),
-                      "-e", "trace=write,pwrite64,writev,pwritev,fsync,fdatasync,rename,renameat,renameat2"});
+  daemon.set_wrapper({"/usr/bin/strace", "-f", "-ff", "-qq", "-ttt", "-yy", "-s", "4096", "-o",
+                      (traces / "t").string(), "-e",
+                      "trace=write,pwrite64,writev,pwritev,sendmsg,sendto,sendmmsg,fsync,fdatasync,rename,renameat,"
+                      "renameat2"});
   daemon.drop("good.jsonl", request_line(1) + "\n" + request_line(2) + "\n");
   daemon.drop("mixed.jsonl", request_line(3) + "\n{\"templateId\": 7}\n");
   daemon.start();
@@ -108,20 +165,23 @@ TEST_F(FsyncOrder, EveryFileTheDaemonPlacesIsSyncedBeforeItsRenameAndItsDirector
   ::kill(static_cast<pid_t>(std::stol(children)), SIGTERM);
   ASSERT_EQ(daemon.process()->wait_exit(60s), 0) << read_file(daemon.log_file());
 
-  std::vector<std::string> problems;
-  std::map<std::string, int> renames_into;  // by target directory name
-  int journal_syncs = 0;
-  bool journal_written_after_last_sync = false;
+  std::vector<std::vector<TraceEvent>> threads;
   for (const auto& file : fs::directory_iterator(traces)) {
     std::ifstream in(file.path());
-    auto events = parse_thread_trace(in);
-    for (auto& p : durability_problems(events)) problems.push_back(file.path().filename().string() + ": " + p);
-    for (const auto& e : events) {
-      if (e.kind == TraceEvent::Kind::rename) ++renames_into[fs::path(e.to).parent_path().filename().string()];
-      if (e.path.ends_with("journal.sqlite-wal")) {
-        if (e.kind == TraceEvent::Kind::sync) ++journal_syncs;
-        journal_written_after_last_sync = e.kind == TraceEvent::Kind::write;
-      }
+    threads.push_back(parse_thread_trace(in, static_cast<int>(threads.size())));
+  }
+  const std::vector<TraceEvent> timeline = merge_timelines(std::move(threads));
+  const DurabilityCheck check = check_durability(timeline);
+  const std::vector<std::string>& problems = check.problems;
+  std::map<std::string, int> renames_into;  // by target directory name
+  int journal_syncs = 0, socket_writes = 0;
+  bool journal_written_after_last_sync = false;
+  for (const auto& e : timeline) {
+    if (e.kind == TraceEvent::Kind::send) ++socket_writes;
+    if (e.kind == TraceEvent::Kind::rename) ++renames_into[fs::path(e.to).parent_path().filename().string()];
+    if (e.path.ends_with("journal.sqlite-wal")) {
+      if (e.kind == TraceEvent::Kind::sync) ++journal_syncs;
+      journal_written_after_last_sync = e.kind == TraceEvent::Kind::write;
     }
   }
   for (const auto& p : problems) ADD_FAILURE() << p;
@@ -132,6 +192,10 @@ TEST_F(FsyncOrder, EveryFileTheDaemonPlacesIsSyncedBeforeItsRenameAndItsDirector
   EXPECT_GE(renames_into["done"], 4);
   EXPECT_GE(renames_into["failed"], 3);
   EXPECT_GE(renames_into["state"], 2);
+  // The claims of good.jsonl and mixed.jsonl and the posted file were each found journaled
+  // (on the journal thread) after their syncs: the cross-thread rule was checked on them.
+  EXPECT_GE(check.claims_journaled, 3);
+  EXPECT_GT(socket_writes, 10);  // API calls and answers: the dependent steps were there to check
   // The journal's appends are covered by its own commits' syncs.
   EXPECT_GE(journal_syncs, 1);
   EXPECT_FALSE(journal_written_after_last_sync);
