@@ -2,8 +2,6 @@
 // it opened itself.
 #include "submit/file_runner.hpp"
 
-#include <fcntl.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <boost/asio/co_spawn.hpp>
