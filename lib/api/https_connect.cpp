@@ -213,6 +213,7 @@ asio::awaitable<bool> HttpsPool::Impl::connect(std::size_t slot, HttpResult& out
   c.stream = std::move(stream);
   c.buffer.clear();
   slots.opened(slot, SSL_session_reused(ssl_handle) == 1);
+  report_open();
   co_return true;
 }
 

@@ -2,7 +2,8 @@
 // keep-alive connection opened on demand (https_connect.cpp) and reused. It decides nothing
 // about retries beyond replaying a replay-safe call once when a reused keep-alive connection
 // turns out to have been closed by the server; everything else is reported upwards as a
-// TransportFailure.
+// TransportFailure. Idle connections are watched, so one the server closes is closed and
+// counted at once (the connections gauge follows the count).
 // Deadlines (connect, CONNECT, handshake, each call) are kept by one watchdog per pool, a
 // timer ticking while any is running, not by a timer per read and write: Beast's timed
 // stream did that and cost about a tenth of the CPU per job.
@@ -43,6 +44,41 @@ void HttpsPool::Impl::drop(std::size_t slot, bool after_failure) {
   }
   c.watched = nullptr;
   slots.closed(slot, after_failure);
+  report_open();
+}
+
+void HttpsPool::Impl::report_open() {
+  if (slots.open_count() == reported_open) return;
+  reported_open = slots.open_count();
+  if (open_observer) open_observer(reported_open);
+}
+
+// While a connection sits idle, a wait for its socket to become readable notices the server
+// closing it: an HTTP/1.1 server has nothing to say to a client that asked nothing but its
+// goodbye (close_notify, FIN, RST, or a 408 before closing). The connection is then closed
+// here at once, so the open count is true between calls, instead of the next call meeting a
+// dead connection (which a call that is not safe to repeat would fail on).
+void HttpsPool::Impl::watch_idle(std::size_t slot) {
+  Connection& c = *connections[slot];
+  if (!c.stream || stopping) return;
+  const std::uint64_t watch = ++c.idle_watch;
+  c.stream->next_layer().async_wait(
+      tcp::socket::wait_read, [weak = weak_from_this(), slot, watch](const error_code& ec) {
+        auto self = weak.lock();
+        if (!self || ec) return;  // cancelled: taken for a call, closed, or the pool is gone
+        const Connection& watched = *self->connections[slot];
+        if (watched.idle_watch != watch || !watched.stream || self->slots.health(slot).busy) return;
+        self->drop(slot, false);
+      });
+}
+
+// Before a call uses the connection: its idle watch must neither fire nor linger.
+void HttpsPool::Impl::unwatch_idle(std::size_t slot) {
+  Connection& c = *connections[slot];
+  ++c.idle_watch;
+  if (!c.stream) return;
+  error_code ignored;
+  c.stream->next_layer().cancel(ignored);
 }
 
 asio::awaitable<std::optional<PoolSlots::Lease>> HttpsPool::Impl::acquire() {
@@ -55,6 +91,7 @@ asio::awaitable<std::optional<PoolSlots::Lease>> HttpsPool::Impl::acquire() {
 
 void HttpsPool::Impl::release(std::size_t slot) {
   slots.release(slot, clock.now());
+  watch_idle(slot);
   waiting.wake_one(true);
 }
 
@@ -185,6 +222,7 @@ asio::awaitable<HttpResult> HttpsPool::Impl::send(const HttpCall& call) {
     out.failure_detail = "shutting down";
     co_return out;
   }
+  unwatch_idle(lease->slot);
   if (lease->close_first) drop(lease->slot, false);
   for (int attempt = 0; attempt < 2; ++attempt) {
     out = HttpResult{};
@@ -224,6 +262,12 @@ HttpsPool::~HttpsPool() { shutdown(); }
 asio::awaitable<HttpResult> HttpsPool::send(const HttpCall& call) { return impl_->send(call); }
 
 void HttpsPool::set_observer(CallObserver observer) { impl_->observer = std::move(observer); }
+
+void HttpsPool::set_open_connections_observer(OpenConnectionsObserver observer) {
+  impl_->open_observer = std::move(observer);
+}
+
+void HttpsPool::set_certificate_hold(std::chrono::milliseconds hold) { impl_->settings.certificate_hold = hold; }
 
 std::size_t HttpsPool::open_connections() const { return impl_->slots.open_count(); }
 

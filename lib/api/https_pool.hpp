@@ -52,6 +52,9 @@ struct PoolStats {
 
 // Observes every finished exchange (for metrics); must not block.
 using CallObserver = std::function<void(const HttpCall&, const HttpResult&, std::chrono::nanoseconds)>;
+// Told the number of open connections whenever it changes: a connection opened, or closed by
+// us, by a failure, or by the server while it sat idle (for the connections gauge).
+using OpenConnectionsObserver = std::function<void(std::size_t open)>;
 
 class HttpsPool final : public Transport {
  public:
@@ -67,7 +70,13 @@ class HttpsPool final : public Transport {
   boost::asio::awaitable<HttpResult> send(const HttpCall& call) override;
 
   void set_observer(CallObserver observer);
+  // Also called from shutdown() and the destructor: what it refers to must outlive the pool.
+  void set_open_connections_observer(OpenConnectionsObserver observer);
+  // Connections idle in the pool are watched: one the server closes is closed here at once,
+  // so this stays true between calls, not only after the next call on that connection.
   std::size_t open_connections() const;
+  // A reloaded api.blocked_retry: the hold after the next certificate refusal.
+  void set_certificate_hold(std::chrono::milliseconds hold);
   PoolStats stats() const;
   // Closes idle connections and makes waiting callers fail; used at shutdown.
   void shutdown();

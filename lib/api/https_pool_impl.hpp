@@ -53,6 +53,9 @@ struct Connection {
   tcp::socket* watched = nullptr;
   std::chrono::steady_clock::time_point deadline;
   bool timed_out = false;
+  // Numbers the idle watches of this slot: a watch whose number is no longer current was
+  // disowned (the connection was taken for a call or closed) and must do nothing.
+  std::uint64_t idle_watch = 0;
 
   ~Connection() {
     if (session != nullptr) SSL_SESSION_free(session);
@@ -84,6 +87,8 @@ struct HttpsPool::Impl : std::enable_shared_from_this<HttpsPool::Impl> {
   PoolSlots slots;
   WaitLine waiting;  // calls waiting for a free slot
   CallObserver observer;
+  OpenConnectionsObserver open_observer;
+  std::size_t reported_open = 0;
   bool stopping = false;
   std::uint64_t lookups = 0;
   boost::asio::steady_timer watchdog_timer;
@@ -111,6 +116,9 @@ struct HttpsPool::Impl : std::enable_shared_from_this<HttpsPool::Impl> {
 
   // Slots, calls, the watchdog and shutdown: https_pool.cpp.
   void drop(std::size_t slot, bool after_failure);
+  void report_open();
+  void watch_idle(std::size_t slot);
+  void unwatch_idle(std::size_t slot);
   boost::asio::awaitable<std::optional<PoolSlots::Lease>> acquire();
   void release(std::size_t slot);
   boost::asio::awaitable<void> exchange(std::size_t slot, const HttpCall& call, HttpResult& out, bool& stale);

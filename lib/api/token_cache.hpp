@@ -39,6 +39,8 @@ class TokenCache {
     api_key_ = std::move(api_key);
     state_.key_replaced();
   }
+  // A reloaded api.blocked_retry: the hold after the next refused key.
+  void set_key_refused_hold(std::chrono::milliseconds hold) { state_.set_key_refused_hold(hold); }
 
   bool has_token() const { return !state_.token().empty(); }
   // The last exchange got a 200 that held no usable token: the API does not really answer.

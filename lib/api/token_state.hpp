@@ -48,6 +48,9 @@ class TokenState {
   void key_refused(MonoTime now);
   // A new key was configured: the next caller may exchange at once.
   void key_replaced() { refused_until_.reset(); }
+  // A reloaded api.blocked_retry: used from the next refusal on, like the scheduler's retry
+  // timing, which also leaves waits already under way as they are.
+  void set_key_refused_hold(std::chrono::milliseconds hold) { timing_.key_refused_hold = hold; }
 
   // A request carrying `token` got a 401. Returns true when that token was the current one
   // (now dropped, so the next caller refreshes); false when it was already replaced.

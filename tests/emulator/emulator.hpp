@@ -43,6 +43,8 @@ class Emulator {
   ApiResponse handle(const ApiRequest& request);
 
   const Ledger& ledger() const { return ledger_; }
+  // The HTTPS layer closed a keep-alive connection that stayed idle past its timeout.
+  void connection_closed_idle() { ledger_.add(Ledger::Count::idle_closes); }
   const JobStore& jobs() const { return jobs_; }
   std::string_view customer_prefix() const { return customer_prefix_; }
 

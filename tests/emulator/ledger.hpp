@@ -50,6 +50,8 @@ class Ledger {
     resets_before,
     resets_after,
     interim_103,  // 103 Early Hints sent before an answer
+    // connections
+    idle_closes,  // keep-alive connections closed by the idle timeout (--idle-timeout-s)
     count_
   };
 
@@ -58,7 +60,7 @@ class Ledger {
   void reset();
 
   // {"tokenExchanges":..,"tokenRejections":..,"requests":..,"unauthorized":..,
-  //  "faults":{...},"totals":{"jobs":live_and_deleted_jobs,...}}
+  //  "faults":{...},"connections":{"closedIdle":..},"totals":{"jobs":live_and_deleted_jobs,...}}
   boost::json::object summary_json(std::uint64_t jobs) const;
 
  private:

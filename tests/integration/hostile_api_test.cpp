@@ -238,6 +238,7 @@ TEST_F(HostileApi, KeyRotationMidRunFailsNoRequest) {
       << read_file(daemon.log_file());
   // The old key was never refused, so the new one was in use before the revocation, and the
   // run went on through it (more runs after the revocation, token exchanges with the new key).
+  EXPECT_GE(runs_at_revocation, 40);  // not -1, "no answer from the emulator"
   EXPECT_LT(runs_at_revocation, 400);
   EXPECT_EQ(ledger_count(emulator, "tokenRejections"), 0);
   EXPECT_EQ(daemon.count_files("failed", ""), 0u);

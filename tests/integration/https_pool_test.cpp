@@ -1,15 +1,17 @@
 // Role: the HTTPS connection pool over real TLS against the emulator on 127.0.0.1: keep-alive
-// reuse, a connection the server closed is replaced and the call replayed only when it is
-// safe to repeat, TLS sessions are resumed on reconnect, a slow server meets the request
-// deadline, a closed port fails fast, and a refused certificate is held instead of retried
-// per call. (Runs real time: the server's idle timeout is 1 s.)
+// reuse, a connection the server closes while idle is noticed at once (the open count drops),
+// TLS sessions are resumed on reconnect, a call on a reused connection that dies under it is
+// replayed only when it is safe to repeat, a slow server meets the request deadline, a closed
+// port fails fast, and a refused certificate is held (for the reloaded hold, when changed)
+// instead of retried per call. (The emulator's idle timeout is real time, 1 s: tests wait for
+// its ledger to count the close, never sleep past it.)
 #include <gtest/gtest.h>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/use_future.hpp>
-#include <thread>
+#include <vector>
 
 #include "api/https_pool.hpp"
 #include "harness.hpp"
@@ -41,28 +43,53 @@ class PoolOverTls : public TempDirTest {
   asio::io_context io_;
 };
 
-TEST_F(PoolOverTls, ReusesConnectionsAndReplacesOneTheServerClosedResumingTls) {
+// The emulator closes a connection idle for 1 s. Waited for on its ledger, never slept past.
+TEST_F(PoolOverTls, ReusesConnectionsAndNoticesTheServerClosingAnIdleOneThenResumesTls) {
   Emulator emulator(dir_ / "emulator", {"--idle-timeout-s", "1"});
+  std::vector<std::size_t> reported;  // outlives the pool, which reports at shutdown too
   api::HttpsPool pool(io_.get_executor(), settings_for(emulator));
+  pool.set_open_connections_observer([&](std::size_t open) { reported.push_back(open); });
   for (int i = 0; i < 5; ++i) {
     auto r = call(pool, api::Method::get, true);
     ASSERT_TRUE(r.has_response()) << r.failure_detail;
     EXPECT_EQ(r.status, 401);
   }
   EXPECT_EQ(pool.stats().connects, 1u);  // five calls, one keep-alive connection
+  EXPECT_EQ(pool.open_connections(), 1u);
 
-  std::this_thread::sleep_for(1500ms);  // the server closes the idle connection
+  ASSERT_TRUE(wait_for_idle_closes(emulator, 1));
+  // Between calls the pool sees the close: its count (and the gauge fed from it) drops to 0.
+  // It used to stay 1 until a call met the dead connection.
+  ASSERT_TRUE(run_until(io_, [&] { return pool.open_connections() == 0; }, 10s));
+  EXPECT_EQ(reported, (std::vector<std::size_t>{1, 0}));
+
+  auto next = call(pool, api::Method::post, false);  // even a call not safe to repeat works
+  ASSERT_TRUE(next.has_response()) << next.failure_detail;
+  EXPECT_EQ(pool.stats().connects, 2u);
+  EXPECT_EQ(pool.stats().resumed, 1u);  // the new connection resumed the TLS session
+  EXPECT_EQ(reported, (std::vector<std::size_t>{1, 0, 1}));
+}
+
+// A reused connection that dies under a call without an answer (what meeting a connection
+// the server has just closed looks like; the emulator resets it, so it happens every time):
+// a call safe to repeat is replayed once on a fresh connection, any other is reported.
+TEST_F(PoolOverTls, ReplaysOnlyReplaySafeCallsWhenAReusedConnectionDiesUnderThem) {
+  Emulator emulator(dir_ / "emulator");
+  api::HttpsPool pool(io_.get_executor(), settings_for(emulator));
+  ASSERT_TRUE(call(pool, api::Method::get, true).has_response());
+  ASSERT_EQ(emulator.post("/_emulator/fail-next", R"({"action":"reset-before","method":"GET"})").status, 200);
   auto replayed = call(pool, api::Method::get, true);
   ASSERT_TRUE(replayed.has_response()) << replayed.failure_detail;
   EXPECT_EQ(pool.stats().connects, 2u);
-  EXPECT_EQ(pool.stats().resumed, 1u);  // the new connection resumed the TLS session
+  EXPECT_EQ(pool.stats().resumed, 1u);
 
-  std::this_thread::sleep_for(1500ms);
-  // Not safe to repeat (like run): the stale connection's failure is reported, not replayed.
+  // Not safe to repeat (like run): the failure is reported, not replayed.
+  ASSERT_EQ(emulator.post("/_emulator/fail-next", R"({"action":"reset-before","method":"POST"})").status, 200);
   auto unsafe = call(pool, api::Method::post, false);
-  EXPECT_FALSE(unsafe.has_response());
+  EXPECT_EQ(unsafe.failure, api::TransportFailure::reset) << unsafe.failure_detail;
   EXPECT_EQ(pool.stats().connects, 2u);
   EXPECT_EQ(pool.stats().open, 0u);
+  EXPECT_EQ(ledger_count(emulator, "faults.resetsBefore"), 2);
   auto next = call(pool, api::Method::post, false);  // a fresh connection works
   EXPECT_TRUE(next.has_response()) << next.failure_detail;
 }
@@ -94,8 +121,8 @@ TEST_F(PoolOverTls, SlowServerMeetsTheRequestDeadline) {
   EXPECT_EQ(r.failure, api::TransportFailure::timeout) << r.failure_detail;
   EXPECT_GE(took, 300ms);
   EXPECT_LT(took, 4s);
-  // The deadline is kept by the pool's watchdog, which stops when no call is in flight (or
-  // this test's io_context would never run dry) and starts again with the next call.
+  // The deadline is kept by the pool's watchdog, which stops when no call is in flight (no
+  // ticking while idle) and starts again with the next call.
   ASSERT_EQ(emulator.post("/_emulator/config", R"({"latencyMs":0})").status, 200);
   auto again = call(pool, api::Method::get, true);
   EXPECT_TRUE(again.has_response()) << again.failure_detail;
@@ -148,6 +175,30 @@ TEST_F(PoolOverTls, RefusedCertificateIsHeldNotRetriedPerCall) {
   EXPECT_EQ(second.failure, api::TransportFailure::certificate);
   EXPECT_NE(second.failure_detail.find("not trying again"), std::string::npos) << second.failure_detail;
   EXPECT_EQ(pool.stats().connects, 0u);
+}
+
+// A SIGHUP's api.blocked_retry reaches a running pool (HttpsPool::set_certificate_hold): the
+// next refusal holds connecting for the new time, not the one the pool was built with.
+TEST_F(PoolOverTls, ReloadedCertificateHoldIsUsedFromTheNextRefusal) {
+  Emulator emulator(dir_ / "emulator");
+  Emulator other(dir_ / "other");
+  auto settings = settings_for(emulator);
+  settings.ca_file = other.ca_file().string();
+  settings.certificate_hold = 60s;
+  ManualClock clock;  // the hold is measured on the pool's clock
+  api::HttpsPool pool(io_.get_executor(), settings, clock);
+  pool.set_certificate_hold(5s);
+  EXPECT_EQ(call(pool, api::Method::get, true).failure, api::TransportFailure::certificate);
+  EXPECT_EQ(pool.stats().lookups, 1u);  // one connection tried
+  clock.advance(4s);
+  auto held = call(pool, api::Method::get, true);
+  EXPECT_NE(held.failure_detail.find("not trying again before 5 s"), std::string::npos) << held.failure_detail;
+  EXPECT_EQ(pool.stats().lookups, 1u);
+  clock.advance(1s);
+  auto again = call(pool, api::Method::get, true);
+  EXPECT_EQ(again.failure, api::TransportFailure::certificate);
+  EXPECT_NE(again.failure_detail.find("certificate not accepted"), std::string::npos) << again.failure_detail;
+  EXPECT_EQ(pool.stats().lookups, 2u);  // tried again after 5 s
 }
 
 }  // namespace

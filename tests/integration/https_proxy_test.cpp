@@ -13,7 +13,6 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/use_future.hpp>
 #include <fmt/format.h>
-#include <thread>
 
 #include "api/https_pool.hpp"
 #include "api/proxy_settings.hpp"
@@ -78,7 +77,9 @@ TEST_F(PoolThroughProxy, TunnelsAreKeptAliveTlsIsResumedThroughANewTunnelAndName
   EXPECT_EQ(pool.stats().connects, 1u);
   EXPECT_EQ(pool.stats().lookups, 1u);
 
-  std::this_thread::sleep_for(1500ms);  // the emulator closes the idle connection, so the tunnel ends
+  // The emulator closes the idle connection, so the tunnel ends and the pool sees it close.
+  ASSERT_TRUE(wait_for_idle_closes(emulator, 1));
+  ASSERT_TRUE(run_until(io_, [&] { return pool.open_connections() == 0; }, 10s));
   auto again = call(pool);
   ASSERT_TRUE(again.has_response()) << again.failure_detail;
   EXPECT_EQ(proxy.tunnels(), 2u);
@@ -99,7 +100,8 @@ TEST_F(PoolThroughProxy, DirectConnectionsResolveTheApiHostOnEveryConnectToo) {
   settings.proxy.reset();
   api::HttpsPool pool(io_.get_executor(), settings);
   ASSERT_TRUE(call(pool).has_response());
-  std::this_thread::sleep_for(1500ms);
+  ASSERT_TRUE(wait_for_idle_closes(emulator, 1));
+  ASSERT_TRUE(run_until(io_, [&] { return pool.open_connections() == 0; }, 10s));
   ASSERT_TRUE(call(pool).has_response());
   EXPECT_EQ(pool.stats().connects, 2u);
   EXPECT_EQ(pool.stats().lookups, 2u);

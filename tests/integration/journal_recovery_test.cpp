@@ -123,6 +123,9 @@ TEST_F(JournalRecovery, KilledDaemonReadsOnlyTheJobsWhoseFateItDidNotRecord) {
   daemon.kill_hard();
   auto runs_at_kill = ledger_count(emulator, "totals.runs");
   auto gets_at_kill = ledger_count(emulator, "totals.gets");
+  // -1 is "no answer from the emulator": it must fail here, not pass the bound below.
+  ASSERT_GE(runs_at_kill, 150);
+  ASSERT_GE(gets_at_kill, 0);
   daemon.start();
   ASSERT_TRUE(eventually([&] { return daemon.count_files("done", ".outcome.jsonl") == 1; }, 120s))
       << read_file(daemon.log_file());
@@ -139,7 +142,9 @@ TEST_F(JournalRecovery, KilledDaemonReadsOnlyTheJobsWhoseFateItDidNotRecord) {
   // Without the journal the restart would read every one of the 400 jobs. With it, only the
   // requests accepted and unfinished at the kill (at most 4 x max_inflight = 64) plus the
   // finishes still in the journal's last group-commit window.
-  auto gets_after = ledger_count(emulator, "totals.gets") - gets_at_kill;
+  const auto gets_total = ledger_count(emulator, "totals.gets");
+  ASSERT_GE(gets_total, gets_at_kill);
+  auto gets_after = gets_total - gets_at_kill;
   std::fprintf(stderr, "killed after %lld runs; the restart read %lld jobs\n",
                static_cast<long long>(runs_at_kill), static_cast<long long>(gets_after));
   EXPECT_LE(gets_after, 100);

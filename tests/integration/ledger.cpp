@@ -69,6 +69,11 @@ int64_t ledger_count(Emulator& emulator, const std::string& name) {
   return value;
 }
 
+bool wait_for_idle_closes(Emulator& emulator, int64_t n) {
+  using namespace std::chrono_literals;
+  return eventually([&] { return ledger_count(emulator, "connections.closedIdle") >= n; }, 10s);
+}
+
 std::vector<std::string> all_outcomes(const DaemonUnderTest& d) {
   std::vector<std::string> lines;
   for (const char* sub : {"done", "failed"}) {

@@ -37,6 +37,10 @@ std::map<std::string, LedgerJob> read_ledger(Emulator& emulator);
 // or "totals.jobs"; -1 when the emulator did not answer.
 int64_t ledger_count(Emulator& emulator, const std::string& name);
 
+// Waits (up to 10 s) until the emulator has closed at least `n` keep-alive connections that
+// stayed idle past its --idle-timeout-s; false on timeout, or when the ledger cannot be read.
+bool wait_for_idle_closes(Emulator& emulator, int64_t n);
+
 // Every outcome record of every outcome file in done/ and failed/.
 std::vector<std::string> all_outcomes(const DaemonUnderTest& d);
 

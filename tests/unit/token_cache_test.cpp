@@ -125,6 +125,26 @@ TEST_F(TokenCacheTest, RefusedKeyIsAskedAgainOncePerHoldNotPerCaller) {
   EXPECT_NE(transport.calls.back().body.find("rotated-key"), std::string::npos);
 }
 
+// The daemon's SIGHUP sets a reloaded api.blocked_retry here; the cache used to keep the
+// hold it was built with.
+TEST_F(TokenCacheTest, ReloadedHoldAppliesToTheNextRefusedKey) {
+  transport.answer = [](const api::HttpCall&) {
+    return http(401, R"({"ok":false,"message":"invalid api key"})");
+  };
+  cache->set_key_refused_hold(10s);  // built with 60 s
+  ask_many(1);
+  settle(io);
+  ASSERT_EQ(transport.calls.size(), 1u);
+  clock.advance(9s);
+  ask_many(5);
+  settle(io);
+  EXPECT_EQ(transport.calls.size(), 1u);  // still held
+  clock.advance(1s);
+  ask_many(5);
+  settle(io);
+  EXPECT_EQ(transport.calls.size(), 2u);  // the new hold is over: one exchange, not 60 s later
+}
+
 // A 200 without a usable token (an HTML page, a token with a CRLF) was asked again at once by
 // every next caller, about 11 times a second: now it is held like a refused key.
 TEST_F(TokenCacheTest, UnusableGrantIsHeldLikeARefusedKeyAndReported) {

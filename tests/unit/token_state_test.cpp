@@ -89,6 +89,28 @@ TEST(TokenState, RefusedKeyHoldsExchangesForTheHoldThenAllowsOne) {
   EXPECT_EQ(s.decide(clock.now()), Action::use);
 }
 
+// A SIGHUP with a new api.blocked_retry used to leave the start-up hold in place.
+TEST(TokenState, ReloadedHoldIsUsedFromTheNextRefusal) {
+  ManualClock clock;
+  submitd::api::TokenTiming timing;
+  timing.key_refused_hold = 60s;
+  TokenState s(timing);
+  s.set_key_refused_hold(5s);
+  s.refresh_started();
+  s.key_refused(clock.now());
+  clock.advance(4s);
+  EXPECT_EQ(s.decide(clock.now()), Action::refused);
+  clock.advance(1s);
+  EXPECT_EQ(s.decide(clock.now()), Action::refresh);
+  s.set_key_refused_hold(120s);  // longer too
+  s.refresh_started();
+  s.key_refused(clock.now());
+  clock.advance(119s);
+  EXPECT_EQ(s.decide(clock.now()), Action::refused);
+  clock.advance(1s);
+  EXPECT_EQ(s.decide(clock.now()), Action::refresh);
+}
+
 TEST(TokenState, NewKeyLiftsTheHold) {
   ManualClock clock;
   TokenState s;

@@ -69,6 +69,13 @@ TEST_F(TestHooks, ResetClearsJobsAndCounts) {
   EXPECT_EQ(call("GET", jobs()).status, 200);  // tokens survive a reset
 }
 
+TEST_F(TestHooks, SummaryCountsConnectionsClosedIdle) {
+  EXPECT_EQ(n(call("GET", "/_emulator/ledger/summary").obj().at("connections").at("closedIdle")), 0);
+  emu_->connection_closed_idle();  // what the HTTPS layer reports after its idle timeout
+  emu_->connection_closed_idle();
+  EXPECT_EQ(n(call("GET", "/_emulator/ledger/summary").obj().at("connections").at("closedIdle")), 2);
+}
+
 TEST_F(TestHooks, HooksAnswerLoopbackOnly) {
   ApiRequest req{"GET", "/_emulator/ledger", "", "", false};
   EXPECT_EQ(emu_->handle(req).status, 403);
