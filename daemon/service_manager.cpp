@@ -135,9 +135,13 @@ std::vector<std::string> ServiceManager::apply_fresh_config() {
       running.api.retry_cap = fresh.api.retry_cap;
       running.api.retry_after_cap = fresh.api.retry_after_cap;
       running.api.blocked_retry = fresh.api.blocked_retry;
-      parts_.engine.scheduler().apply_live_settings(running.api.rate_limit_per_second,
-                                                    retry_budget_of(running.api),
-                                                    retry_timing_of(running.api));
+      apply_live_api_settings(
+          running.api,
+          {[this](double rate, submit::RetryBudgetSettings budget, submit::RetryTiming timing) {
+             parts_.engine.scheduler().apply_live_settings(rate, budget, timing);
+           },
+           [this](std::chrono::milliseconds hold) { parts_.pool.set_certificate_hold(hold); },
+           [this](std::chrono::milliseconds hold) { parts_.tokens.set_key_refused_hold(hold); }});
       applied.push_back("rate limit, retry budget and retry timing");
     }
     if (!plan.needs_restart.empty()) {

@@ -60,6 +60,13 @@ submit::RetryBudgetSettings retry_budget_of(const config::ApiSettings& api) {
   return {api.retry_budget_percent / 100.0, static_cast<double>(api.retry_budget_min_per_second)};
 }
 
+void apply_live_api_settings(const config::ApiSettings& api, const LiveApiReceivers& to) {
+  to.scheduler(api.rate_limit_per_second, retry_budget_of(api), retry_timing_of(api));
+  // Through the start-up translations, so a reload gives each part what a start would.
+  to.certificate_hold(pool_settings_of(api).certificate_hold);
+  to.key_refused_hold(token_timing_of(api).key_refused_hold);
+}
+
 submit::EngineSettings engine_settings_of(const config::Settings& settings,
                                           const std::filesystem::path& state_dir) {
   submit::EngineSettings e;
@@ -82,6 +89,24 @@ submit::EngineSettings engine_settings_of(const config::Settings& settings,
   e.follow.max_followed = settings.follow.max_followed;
   e.follow.give_up_margin = settings.follow.give_up_margin;
   return e;
+}
+
+std::uint64_t descriptor_reserve_of(const config::Settings& settings) {
+  // Standard streams, epoll/eventfd/timerfd, inotify, the two locks, the journal's database,
+  // WAL and shared memory, sd_notify, a scan of incoming/ (about 20 in all), the metrics
+  // endpoint (a listener, 8 workers, up to 20 queued connections), and room to spare.
+  constexpr std::uint64_t kFixed = 64;
+  // An API connection, and the socket of a name lookup while it reconnects.
+  const std::uint64_t api = 2ull * settings.api.connections;
+  // A file being worked holds its input open and writes its outcome.
+  const std::uint64_t files = 2ull * settings.spool.max_active_files;
+  return kFixed + api + files;
+}
+
+control::ConnectionCap control_connection_cap_of(const config::Settings& settings,
+                                                 std::uint64_t descriptor_limit) {
+  return control::connection_cap(settings.control.max_connections, descriptor_limit,
+                                 descriptor_reserve_of(settings));
 }
 
 }  // namespace submitd

@@ -4,11 +4,15 @@
 // process rather than the file (the proxy from the environment, paths) is added by the caller.
 #pragma once
 
+#include <chrono>
+#include <cstdint>
 #include <filesystem>
+#include <functional>
 
 #include "api/https_pool.hpp"
 #include "api/token_state.hpp"
 #include "config/settings.hpp"
+#include "control/connection_limit.hpp"
 #include "journal/journal_store.hpp"
 #include "submit/engine.hpp"
 #include "submit/pacing.hpp"
@@ -31,9 +35,30 @@ journal::JournalStore::Options journal_options_of(const config::Settings& settin
 submit::RetryTiming retry_timing_of(const config::ApiSettings& api);
 submit::RetryBudgetSettings retry_budget_of(const config::ApiSettings& api);
 
+// Where a SIGHUP's API settings go: the scheduler's pacing and retry timing, and the two
+// holds api.blocked_retry also sets (connecting after a refused certificate, exchanging after
+// a refused key), which a reload once left at their start-up values. Functions, so what a
+// reload reaches is checked without a running daemon.
+struct LiveApiReceivers {
+  std::function<void(double rate_limit_per_second, submit::RetryBudgetSettings, submit::RetryTiming)> scheduler;
+  std::function<void(std::chrono::milliseconds)> certificate_hold;
+  std::function<void(std::chrono::milliseconds)> key_refused_hold;
+};
+void apply_live_api_settings(const config::ApiSettings& api, const LiveApiReceivers& to);
+
 // Everything the submission engine takes, filled field by field in this one place. The pause
 // marker lives in the state directory as resolved by the spool layout.
 submit::EngineSettings engine_settings_of(const config::Settings& settings,
                                           const std::filesystem::path& state_dir);
+
+// Descriptors the daemon keeps for its own work, whatever the control socket's clients do:
+// a fixed part (measured: about 20 at rest, plus the metrics endpoint's listener, 8 workers
+// and their queue), then two per API connection and two per file worked at once.
+std::uint64_t descriptor_reserve_of(const config::Settings& settings);
+
+// control.max_connections, bounded by `descriptor_limit` (the soft RLIMIT_NOFILE in effect)
+// less descriptor_reserve_of(settings): idle clients can never take the spool's descriptors.
+control::ConnectionCap control_connection_cap_of(const config::Settings& settings,
+                                                 std::uint64_t descriptor_limit);
 
 }  // namespace submitd

@@ -24,6 +24,7 @@
 #include "control/control_server.hpp"
 #include "control_hooks.hpp"
 #include "daemon_parts.hpp"
+#include "descriptor_limit.hpp"
 #include "journal/journal.hpp"
 #include "metrics/metrics.hpp"
 #include "service_manager.hpp"
@@ -125,19 +126,42 @@ void note_unusual_settings(const config::Settings& settings) {
     log::warn("state.fsync = false: journal commits are not synced to disk");
 }
 
+// The soft open-file limit raised to the hard one; what is in effect bounds the control
+// socket's connection cap.
+std::uint64_t raise_open_file_limit() {
+  DescriptorLimit limit = raise_descriptor_limit();
+  if (!limit.failure.empty()) {
+    log::warn("cannot raise the open-file limit from {}: {}", limit.before, limit.failure);
+  } else if (limit.now != limit.before) {
+    log::info("open-file limit raised from {} to {}", limit.before, limit.now);
+  }
+  return limit.now;
+}
+
 // The control socket, when configured or passed by systemd (socket activation); null without.
-std::unique_ptr<control::ControlServer> start_control_server(asio::io_context& io,
-                                                             const config::ControlSettings& c,
-                                                             control::ControlApi& control_api) {
+std::unique_ptr<control::ControlServer> start_control_server(asio::io_context& io, const config::Settings& settings,
+                                                             std::uint64_t descriptor_limit,
+                                                             control::ControlApi& control_api,
+                                                             metrics::DaemonMetrics& metrics) {
+  const config::ControlSettings& c = settings.control;
   control::ServerSettings cs;
   int activated = sd_listen_fds(1);
   if (activated > 0) cs.adopted_fd = SD_LISTEN_FDS_START;
   if (activated <= 0 && !c.socket) return nullptr;
   cs.path = c.socket.value_or("(from systemd)");
   cs.group = c.group;
+  const control::ConnectionCap cap = control_connection_cap_of(settings, descriptor_limit);
+  cs.max_connections = cap.cap;
+  if (cap.bounded_by_descriptors) {
+    log::warn("control socket: at most {} connections, not control.max_connections = {}: the open-file "
+              "limit is {} and {} are kept for the spool, the journal, the API and metrics",
+              cap.cap, c.max_connections, descriptor_limit, descriptor_reserve_of(settings));
+  }
+  cs.on_open_changed = [&metrics](std::size_t open) { metrics.set_control_connections_open(open); };
+  cs.on_refused = [&metrics] { metrics.control_connection_refused(); };
   auto server = std::make_unique<control::ControlServer>(io.get_executor(), cs, control_api);
-  log::info("control socket on {}{}", cs.path.string(),
-            activated > 0 ? " (socket activation)" : "");
+  log::info("control socket on {}{} (at most {} connections)", cs.path.string(),
+            activated > 0 ? " (socket activation)" : "", cap.cap);
   asio::co_spawn(io, server->run(), [](std::exception_ptr e) {
     if (e) log::error("control socket stopped by an exception");
   });
@@ -148,6 +172,7 @@ std::unique_ptr<control::ControlServer> start_control_server(asio::io_context& i
 // in its library. Destroyed in reverse: nothing outlives what it refers to.
 int run_daemon(const std::string& config_path, config::Settings settings, std::string api_key,
                const api::ProxyEnvironment& proxy_env) {
+  const std::uint64_t descriptor_limit = raise_open_file_limit();
   auto paths = spool::make_spool_paths(settings.spool.dir, settings.state.dir);
   spool::ensure_spool_layout(paths);
   InstanceLock state_lock(state_lock_file(paths));
@@ -168,9 +193,10 @@ int run_daemon(const std::string& config_path, config::Settings settings, std::s
   pool.set_observer(
       [&](const api::HttpCall& call, const api::HttpResult& result, std::chrono::nanoseconds d) {
         metrics.api_exchange(call, result, d);
-        metrics.set_connections_open(pool.open_connections());
         api_health.observe(result);
       });
+  // Every change, idle closes included: set only after calls, the gauge kept its last value.
+  pool.set_open_connections_observer([&](std::size_t open) { metrics.set_connections_open(open); });
   api::TokenCache tokens(io.get_executor(), pool, settings.api.base_path + "/auth/access_token",
                          api_key, clock, token_timing_of(settings.api));
   tokens.on_exchange = [&] { metrics.token_refreshed(); };
@@ -186,7 +212,7 @@ int run_daemon(const std::string& config_path, config::Settings settings, std::s
   control::ControlApi control_api(
       make_control_hooks(parts),
       control::ControlLimits{settings.spool.max_request_bytes, settings.control.max_backlog_files});
-  auto control_server = start_control_server(io, settings.control, control_api);
+  auto control_server = start_control_server(io, settings, descriptor_limit, control_api, metrics);
   ServiceManager manager(io, parts, control_server.get(), config_path, std::move(api_key));
   manager.start();
 

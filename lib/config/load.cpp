@@ -40,7 +40,7 @@ const std::array<TableSchema, 8>& schema() {
        {"dir", "max_request_bytes", "rescan_interval_ms", "done_retention_days",
         "give_up_after_s", "max_active_files", "min_free_mb"}},
       {"state", {"dir", "fsync"}},
-      {"control", {"socket", "group", "max_backlog_files"}},
+      {"control", {"socket", "group", "max_backlog_files", "max_connections"}},
       {"metrics", {"listen"}},
       {"log", {"level"}},
       {"submit", {"request_id_retention_days", "force_test_jobs", "max_jobs_per_minute"}},
@@ -335,6 +335,7 @@ void read_rest(const Reader& r, Settings& s) {
     s.control.group = *g;
   }
   read_number(r, "control", "max_backlog_files", 1, 100'000'000, s.control.max_backlog_files);
+  read_number(r, "control", "max_connections", 1, 1'000'000, s.control.max_connections);
   if (auto level = r.string("log", "level")) {
     if (*level == "debug")
       s.log.level = LogLevel::debug;

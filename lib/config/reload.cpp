@@ -54,6 +54,7 @@ const std::vector<std::pair<const char*, Reader>>& start_only_keys() {
       SUBMITD_KEY("control.socket", control.socket),
       SUBMITD_KEY("control.group", control.group),
       SUBMITD_KEY("control.max_backlog_files", control.max_backlog_files),
+      SUBMITD_KEY("control.max_connections", control.max_connections),
       SUBMITD_KEY("metrics.listen", metrics.listen),
       SUBMITD_KEY("submit.request_id_retention_days", submit.request_id_retention),
       SUBMITD_KEY("submit.force_test_jobs", submit.force_test_jobs),

@@ -69,6 +69,7 @@ struct ControlSettings {
   std::optional<std::filesystem::path> socket;  // unset: no control socket
   std::optional<std::string> group;             // group of the socket file; unset: the daemon's
   uint64_t max_backlog_files = 10000;           // POST /v1/jobs answers 503 above this
+  uint32_t max_connections = 256;  // served at once; one more gets 503 (bounded by descriptors)
 };
 
 // [metrics]: the Prometheus endpoint.

@@ -2,6 +2,7 @@
 #include "control/control_server.hpp"
 
 #include <grp.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -14,6 +15,7 @@
 #include <boost/beast/http.hpp>
 #include <stdexcept>
 
+#include "control/connection_limit.hpp"
 #include "util/log.hpp"
 #include "util/log_limiter.hpp"
 
@@ -27,6 +29,33 @@ using Stream = beast::basic_stream<local, asio::any_io_executor>;
 namespace {
 constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
 constexpr std::uint32_t kMaxHeaderBytes = 16 * 1024;
+
+// The open-connection count, shared with each connection's Slot: a connection's coroutine may
+// be destroyed after the server (when the io_context goes) and must not reach into it then.
+struct OpenCount {
+  std::size_t open = 0;
+  std::function<void(std::size_t)> on_change;  // cleared when the server goes
+  void add(bool one_more) {
+    open = one_more ? open + 1 : open - 1;
+    if (on_change) on_change(open);
+  }
+};
+
+// One open connection, counted from its accept to the end of its coroutine (whichever way
+// it ends: the client closes, the read timeout, an exception, the io_context going).
+class Slot {
+ public:
+  explicit Slot(std::shared_ptr<OpenCount> count) : count_(std::move(count)) { count_->add(true); }
+  Slot(Slot&&) noexcept = default;
+  Slot& operator=(Slot&&) = delete;
+  ~Slot() {
+    if (count_) count_->add(false);
+  }
+
+ private:
+  std::shared_ptr<OpenCount> count_;
+};
+
 }  // namespace
 
 struct ControlServer::Impl {
@@ -36,10 +65,14 @@ struct ControlServer::Impl {
   local::acceptor acceptor;
   bool created = false;  // we made the socket file (and remove it at the end)
   bool stopping = false;
-  log::Limiter accept_error_log{std::chrono::seconds(60)};
+  std::shared_ptr<OpenCount> count = std::make_shared<OpenCount>();
+  const std::string busy = busy_response(settings.max_connections);
+  AcceptTrouble accept_trouble;
+  log::Limiter refused_log{std::chrono::seconds(60)};
 
   Impl(asio::any_io_executor ex, ServerSettings s, ControlApi& a)
       : executor(ex), settings(std::move(s)), api(a), acceptor(ex) {
+    count->on_change = settings.on_open_changed;
     boost::system::error_code ec;
     if (settings.adopted_fd >= 0) {
       acceptor.assign(local(), settings.adopted_fd, ec);
@@ -72,10 +105,12 @@ struct ControlServer::Impl {
   }
 
   ~Impl() {
+    count->on_change = nullptr;
     if (created) ::unlink(settings.path.c_str());
   }
 
-  asio::awaitable<void> serve(local::socket socket) {
+  // `slot` counts this connection as open until the coroutine ends.
+  asio::awaitable<void> serve(local::socket socket, [[maybe_unused]] Slot slot) {
     Stream stream(std::move(socket));
     beast::flat_buffer buffer;
     for (;;) {
@@ -119,27 +154,56 @@ struct ControlServer::Impl {
     }
   }
 
+  // Past the cap: answer and close at once, without waiting on the client, so neither the
+  // accept loop nor a descriptor is held. What the client already sent is read (and dropped)
+  // first: a Unix socket closed with unread data resets its peer, which could lose the answer.
+  void refuse(local::socket& socket) {
+    const int fd = socket.native_handle();
+    char sink[4096];
+    for (int i = 0; i < 16 && ::recv(fd, sink, sizeof sink, MSG_DONTWAIT) > 0; ++i) {
+    }
+    // A fresh socket's send buffer takes these few hundred bytes whole; if not, the client
+    // sees the connection closed, which is still an answer.
+    [[maybe_unused]] ssize_t sent = ::send(fd, busy.data(), busy.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+    boost::system::error_code ignored;
+    socket.close(ignored);
+    if (settings.on_refused) settings.on_refused();
+    if (auto skipped = refused_log.allow(std::chrono::steady_clock::now())) {
+      log::warn("control socket: {} connections open, the most allowed: refusing more with 503{}",
+                settings.max_connections, log::Limiter::note(*skipped));
+    }
+  }
+
+  void accept_failed(const boost::system::error_code& ec) {
+    if (auto skipped = accept_trouble.failed(std::chrono::steady_clock::now())) {
+      log::warn("control socket: accept failed: {}; trying again every {} ms{}", ec.message(),
+                kAcceptBackoff.count(), log::Limiter::note(*skipped));
+    }
+  }
+
   asio::awaitable<void> run() {
     while (!stopping) {
       auto [ec, socket] = co_await acceptor.async_accept(kTuple);
       if (ec) {
         if (stopping || ec == asio::error::operation_aborted) break;
-        // E.g. out of descriptors: pause instead of spinning, and say so once a minute.
-        if (auto skipped = accept_error_log.allow(std::chrono::steady_clock::now())) {
-          log::warn("control socket: accept failed: {}{}", ec.message(), log::Limiter::note(*skipped));
-        }
-        asio::steady_timer pause(executor, std::chrono::milliseconds(100));
+        // E.g. out of descriptors: pause instead of spinning (a connection left waiting keeps
+        // the listening socket readable), and say so once per spell.
+        accept_failed(ec);
+        asio::steady_timer pause(executor, kAcceptBackoff);
         co_await pause.async_wait(kTuple);
         continue;
       }
-      asio::co_spawn(executor, serve(std::move(socket)), [](std::exception_ptr e) {
-        if (!e) return;
-        try {
-          std::rethrow_exception(e);
-        } catch (const std::exception& x) {
-          log::error("control socket: a connection ended with an exception: {}", x.what());
-        }
-      });
+      if (auto failures = accept_trouble.succeeded()) {
+        log::info("control socket: accepting again ({} accepts failed meanwhile)", *failures);
+      }
+      if (count->open >= settings.max_connections) {
+        refuse(socket);
+        continue;
+      }
+      // Counted here, not when serve() first runs: co_spawn only posts it, and a burst of
+      // accepts must see the connections accepted just before.
+      asio::co_spawn(executor, serve(std::move(socket), Slot(count)),
+                     [](std::exception_ptr e) { log::escaped(e, "control socket: a connection"); });
     }
   }
 };
@@ -158,5 +222,7 @@ void ControlServer::stop() {
 }
 
 const std::filesystem::path& ControlServer::path() const { return impl_->settings.path; }
+
+std::size_t ControlServer::open_connections() const { return impl_->count->open; }
 
 }  // namespace submitd::control

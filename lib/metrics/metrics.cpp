@@ -53,6 +53,8 @@ DaemonMetrics::DaemonMetrics(const std::string& version) : registry_(std::make_s
   paced_by_job_cap_ = &paced.Add({{"by", "jobs_per_minute"}});
   token_refreshes_ = &BuildCounter().Name(p + "token_refreshes_total").Help("Access-token exchanges").Register(*registry_).Add({});
   connections_open_ = &BuildGauge().Name(p + "connections_open").Help("Open TLS connections to the API").Register(*registry_).Add({});
+  control_open_ = &BuildGauge().Name(p + "control_connections_open").Help("Open connections to the control socket").Register(*registry_).Add({});
+  control_refused_ = &BuildCounter().Name(p + "control_connections_refused_total").Help("Control-socket connections answered 503 at the connection cap").Register(*registry_).Add({});
   paused_ = &BuildGauge().Name(p + "paused").Help("1 while submitting is paused").Register(*registry_).Add({});
   followed_ = &BuildGauge().Name(p + "jobs_followed").Help("Jobs followed now until they end (job following)").Register(*registry_).Add({});
   auto& ended = BuildCounter()
@@ -138,6 +140,10 @@ void DaemonMetrics::api_exchange(const api::HttpCall& call, const api::HttpResul
 
 void DaemonMetrics::token_refreshed() { token_refreshes_->Increment(); }
 void DaemonMetrics::set_connections_open(std::size_t n) { connections_open_->Set(static_cast<double>(n)); }
+
+void DaemonMetrics::set_control_connections_open(std::size_t n) { control_open_->Set(static_cast<double>(n)); }
+
+void DaemonMetrics::control_connection_refused() { control_refused_->Increment(); }
 void DaemonMetrics::paused_changed(bool paused) { paused_->Set(paused ? 1 : 0); }
 void DaemonMetrics::storage_changed(bool full) { storage_full_->Set(full ? 1 : 0); }
 void DaemonMetrics::followed_changed(std::size_t followed) { followed_->Set(static_cast<double>(followed)); }

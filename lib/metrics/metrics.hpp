@@ -40,6 +40,9 @@ class DaemonMetrics final : public submit::SubmitEvents {
                     std::chrono::nanoseconds duration);
   void token_refreshed();
   void set_connections_open(std::size_t n);
+  // The control socket: connections open now, and one refused at its cap.
+  void set_control_connections_open(std::size_t n);
+  void control_connection_refused();
   void paused_changed(bool paused) override;
   void storage_changed(bool full) override;
   void followed_changed(std::size_t followed) override;
@@ -76,6 +79,8 @@ class DaemonMetrics final : public submit::SubmitEvents {
   prometheus::Counter* paced_by_rate_;
   prometheus::Counter* paced_by_job_cap_;
   prometheus::Gauge* connections_open_;
+  prometheus::Gauge* control_open_;
+  prometheus::Counter* control_refused_;
   prometheus::Gauge* paused_;
   prometheus::Gauge* storage_full_;
   // Job following: the ended states' labels are a fixed set (follow_book's ended_label).

@@ -158,7 +158,7 @@ check_unit_contract() {
     'User=bytenite-submitd' 'Group=bytenite-submitd' 'SupplementaryGroups=bytenite-submit' \
     'LoadCredential=api_key:/etc/bytenite-submitd/api_key' 'StateDirectory=bytenite-submitd' \
     'RuntimeDirectory=bytenite-submitd' 'ReadWritePaths=/var/spool/bytenite-submitd' \
-    'Restart=on-failure' 'RestartSec=5s' 'TimeoutStopSec=30s' 'UMask=0027'; do
+    'Restart=on-failure' 'RestartSec=5s' 'TimeoutStopSec=30s' 'UMask=0027' 'LimitNOFILE=65536'; do
     if ! grep -qxF -- "$line" "$service"; then
       echo "bytenite-submitd.service lacks: $line"
       missing=1

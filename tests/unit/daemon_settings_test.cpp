@@ -3,6 +3,8 @@
 // default and unlike the others, so a key dropped or crossed with another shows.
 #include <gtest/gtest.h>
 
+#include <optional>
+
 #include "settings_of_config.hpp"
 
 using namespace submitd;
@@ -94,6 +96,36 @@ TEST(DaemonSettings, RetryTimingAndBudget) {
   EXPECT_DOUBLE_EQ(budget.min_per_second, 3);
 }
 
+// A SIGHUP applies the reloaded API settings to every part that took them at start: a
+// reloaded api.blocked_retry once reached the scheduler but neither the pool's certificate
+// hold nor the token cache's refused-key hold.
+TEST(DaemonSettings, ReloadReachesEveryPartThatTookTheApiSettingsAtStart) {
+  auto api = unusual_settings().api;
+  std::optional<double> rate;
+  std::optional<submit::RetryBudgetSettings> budget;
+  std::optional<submit::RetryTiming> timing;
+  std::optional<std::chrono::milliseconds> certificate_hold, key_refused_hold;
+  apply_live_api_settings(
+      api, {[&](double r, submit::RetryBudgetSettings b, submit::RetryTiming t) {
+              rate = r;
+              budget = b;
+              timing = t;
+            },
+            [&](std::chrono::milliseconds hold) { certificate_hold = hold; },
+            [&](std::chrono::milliseconds hold) { key_refused_hold = hold; }});
+  ASSERT_TRUE(rate && budget && timing);
+  EXPECT_DOUBLE_EQ(*rate, 42);
+  EXPECT_DOUBLE_EQ(budget->ratio, 0.25);
+  EXPECT_DOUBLE_EQ(budget->min_per_second, 3);
+  EXPECT_EQ(timing->base, 111ms);
+  EXPECT_EQ(timing->cap, 2222ms);
+  EXPECT_EQ(timing->retry_after_cap, 333s);
+  EXPECT_EQ(timing->blocked_delay, 77s);
+  // What a start gives them (pool_settings_of, token_timing_of).
+  EXPECT_EQ(certificate_hold, std::optional<std::chrono::milliseconds>(77s));
+  EXPECT_EQ(key_refused_hold, std::optional<std::chrono::milliseconds>(77s));
+}
+
 TEST(DaemonSettings, EngineCarriesEveryKey) {
   auto e = engine_settings_of(unusual_settings(), "/resolved/state");
   EXPECT_EQ(e.scheduler.max_inflight, 99u);
@@ -129,4 +161,22 @@ TEST(DaemonSettings, DefaultsStayTheLibrariesDefaultsWhereTheFileHasNoKey) {
   EXPECT_EQ(e.follow.default_job_timeout, untouched.follow.default_job_timeout);
   EXPECT_EQ(e.follow.page_size, untouched.follow.page_size);
   EXPECT_EQ(e.follow.parallel_reads, untouched.follow.parallel_reads);
+}
+
+// Idle control clients must never take the descriptors the spool and the journal need: the
+// cap is control.max_connections, lowered to what the open-file limit leaves after the
+// daemon's own reserve (which grows with the API connections and the files worked at once).
+TEST(DaemonSettings, ControlConnectionCapKeepsTheDaemonsReserve) {
+  config::Settings s;  // 32 API connections, 64 files at once, 256 control connections
+  EXPECT_EQ(descriptor_reserve_of(s), 64u + 2 * 32 + 2 * 64);
+  EXPECT_EQ(control_connection_cap_of(s, 65536).cap, 256u);
+  EXPECT_FALSE(control_connection_cap_of(s, 65536).bounded_by_descriptors);
+  auto bounded = control_connection_cap_of(s, 300);  // 300 - 256 left
+  EXPECT_EQ(bounded.cap, 44u);
+  EXPECT_TRUE(bounded.bounded_by_descriptors);
+  auto tuned = unusual_settings();  // 7 API connections, 11 files at once
+  tuned.control.max_connections = 33;
+  EXPECT_EQ(descriptor_reserve_of(tuned), 64u + 2 * 7 + 2 * 11);
+  EXPECT_EQ(control_connection_cap_of(tuned, 1024).cap, 33u);
+  EXPECT_EQ(control_connection_cap_of(tuned, 120).cap, 20u);
 }

@@ -79,6 +79,7 @@ TEST(ExampleConfig, ShownValuesAreTheDefaults) {
   EXPECT_TRUE(s.api.api_key_file);
   EXPECT_TRUE(s.control.socket);
   EXPECT_EQ(s.control.max_backlog_files, d.control.max_backlog_files);
+  EXPECT_EQ(s.control.max_connections, d.control.max_connections);
 }
 
 TEST(ExampleConfig, DocumentsEveryKeyInItsTable) {
