@@ -80,6 +80,7 @@ submit::EngineSettings engine_settings_of(const config::Settings& settings,
   e.scheduler.pause_marker = state_dir / "paused";  // a pause survives a restart
   e.files.max_request_bytes = settings.spool.max_request_bytes;
   e.files.max_active_files = settings.spool.max_active_files;
+  e.files.files_ceiling = files_ceiling_of(settings);
   e.spool.rescan_interval = settings.spool.rescan_interval;
   e.spool.request_id_retention = settings.submit.request_id_retention;
   e.spool.done_retention = settings.spool.done_retention;
@@ -91,6 +92,11 @@ submit::EngineSettings engine_settings_of(const config::Settings& settings,
   return e;
 }
 
+std::size_t files_ceiling_of(const config::Settings& settings) {
+  // Small files beyond max_active_files: enough for every in-flight request to be one.
+  return settings.spool.max_active_files + settings.api.max_inflight;
+}
+
 std::uint64_t descriptor_reserve_of(const config::Settings& settings) {
   // Standard streams, epoll/eventfd/timerfd, inotify, the two locks, the journal's database,
   // WAL and shared memory, sd_notify, a scan of incoming/ (about 20 in all), the metrics
@@ -99,7 +105,7 @@ std::uint64_t descriptor_reserve_of(const config::Settings& settings) {
   // An API connection, and the socket of a name lookup while it reconnects.
   const std::uint64_t api = 2ull * settings.api.connections;
   // A file being worked holds its input open and writes its outcome.
-  const std::uint64_t files = 2ull * settings.spool.max_active_files;
+  const std::uint64_t files = 2ull * files_ceiling_of(settings);
   return kFixed + api + files;
 }
 

@@ -49,11 +49,12 @@ FileRunners::FileRunners(asio::any_io_executor executor, const spool::SpoolPaths
 FileRunners::~FileRunners() = default;
 
 std::size_t FileRunners::room() const {
-  return active_files_ < settings_.max_active_files ? settings_.max_active_files - active_files_ : 0;
+  return files_room({reading_files_, active_files_, settings_.max_active_files, settings_.files_ceiling});
 }
 
 void FileRunners::start(spool::ClaimedFile input) {
-  ++active_files_;  // the runner takes it back when it ends
+  ++active_files_;   // the runner takes it back when it ends,
+  ++reading_files_;  // and this one once its file is read
   auto runner = std::make_shared<FileRunner>(*this, std::move(input));
   asio::co_spawn(executor_, [runner]() { return runner->run(); }, [](std::exception_ptr e) {
     log::escaped(e, "file runner");
@@ -87,6 +88,7 @@ asio::awaitable<void> FileRunner::run() {
     if (!no_space) log::error("cannot start outcome file for {}: {}; left in active/", file_.original_name, e.what());
   }
   if (!writer_) {
+    reading_done();
     if (no_space) co_await again_when_space_is_back();
     co_return;
   }
@@ -97,8 +99,14 @@ asio::awaitable<void> FileRunner::run() {
   } catch (const std::exception& e) {
     note_failure(e, "reading");
   }
+  reading_done();
   while (running_ > 0) co_await r.work_changed_.wait();
   co_await finish();
+}
+
+void FileRunner::reading_done() {
+  --runners_.reading_files_;
+  runners_.work_changed_.wake_all();  // its place is free: another file may be claimed
 }
 
 asio::awaitable<void> FileRunner::read_requests() {

@@ -30,7 +30,8 @@ namespace submitd::submit {
 
 struct FileRunnerSettings {
   std::uint64_t max_request_bytes = 1024 * 1024;
-  std::size_t max_active_files = 64;  // files worked at once
+  std::size_t max_active_files = 64;  // files being read at once (see files_room)
+  std::size_t files_ceiling = 64;     // files worked at once, read or not
   std::size_t reorder_window = 4096;  // per file: requests started but not yet written out
   bool following = false;             // files whose jobs ran wait for their ends (the follower)
 };
@@ -71,6 +72,7 @@ class FileRunners : public Intake {
   std::unique_ptr<spool::RequestParser> parser_;
   bool stopping_ = false;
   std::size_t active_files_ = 0;
+  std::size_t reading_files_ = 0;  // of the active files, those not yet read to their end
   std::multiset<WallTime> dropped_at_;  // per file being worked: when it was dropped
   log::Limiter request_warning_log_{std::chrono::seconds(10)};
   log::Limiter changed_input_log_{std::chrono::seconds(10)};
@@ -95,6 +97,7 @@ class FileRunner : public std::enable_shared_from_this<FileRunner> {
 
  private:
   boost::asio::awaitable<void> read_requests();
+  void reading_done();  // gives back its reading place (see files_room)
   void reject(std::uint64_t line, std::uint64_t offset, std::uint64_t length, std::string message);
   boost::asio::awaitable<void> admit(spool::JobRequest request, std::uint64_t offset, std::uint64_t length);
   void request_ended(Slot& slot, RequestEnd end);

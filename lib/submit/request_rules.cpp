@@ -1,5 +1,7 @@
-// Role: the plain end-of-request and end-of-file decisions (see request_rules.hpp).
+// Role: the plain end-of-request and end-of-file decisions, and the file room (see request_rules.hpp).
 #include "submit/request_rules.hpp"
+
+#include <algorithm>
 
 #include "submit/follow_book.hpp"
 
@@ -35,6 +37,13 @@ std::optional<std::map<std::uint64_t, std::string>> ends_if_all_ended(
     ends.emplace(row.line, row.final_json);
   }
   return ends;
+}
+
+std::size_t files_room(const FileRoom& now) {
+  const std::size_t ceiling = std::max(now.files_ceiling, now.max_active_files);
+  const std::size_t reading = now.reading_files < now.max_active_files ? now.max_active_files - now.reading_files : 0;
+  const std::size_t below_ceiling = now.active_files < ceiling ? ceiling - now.active_files : 0;
+  return std::min(reading, below_ceiling);
 }
 
 }  // namespace submitd::submit

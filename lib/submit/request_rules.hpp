@@ -1,7 +1,8 @@
 // Role: the plain decisions about a request's and a file's end, apart from any coroutine so
 // unit tests reach them: what happens to a given requestId when its submission ends, until
 // when a submitted job is followed, whether a worked file is placed, held for its jobs or
-// left in active/, and whether a held file's jobs have all ended.
+// left in active/, whether a held file's jobs have all ended, and how many more files may be
+// claimed.
 #pragma once
 
 #include <chrono>
@@ -44,5 +45,19 @@ FileEnd file_end(bool interrupted, std::size_t unwritten_outcomes, bool followin
 // the recorded ends by input line, or nullopt while a job is still running.
 std::optional<std::map<std::uint64_t, std::string>> ends_if_all_ended(
     const std::vector<journal::FollowedRow>& rows, bool following);
+
+// How many more files may be claimed now. At most `max_active_files` are still being read
+// (their requests compete for admission, and a new drop waits for one of these places, not for
+// a backlog to drain); a file read to its end only waits for its requests, so it no longer
+// counts there: with one request per file the active-file cap would otherwise cap the requests
+// in flight too, however many connections there are. `files_ceiling` bounds all files worked
+// at once (each holds two descriptors).
+struct FileRoom {
+  std::size_t reading_files = 0;  // claimed and not yet read to their end
+  std::size_t active_files = 0;   // every file being worked
+  std::size_t max_active_files = 64;
+  std::size_t files_ceiling = 64;  // at least max_active_files
+};
+std::size_t files_room(const FileRoom& now);
 
 }  // namespace submitd::submit

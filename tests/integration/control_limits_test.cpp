@@ -159,14 +159,14 @@ TEST_F(ControlLimits, ALowOpenFileLimitLeavesTheSpoolItsDescriptors) {
   Emulator emulator(dir_ / "emulator");
   const fs::path spool = dir_ / "daemon" / "spool";
   // Keys under [api] (the harness's table comes first), then the spool: a reserve of
-  // 64 + 2 x 4 API connections + 2 x 4 files at once = 80 of the 128.
+  // 64 + 2 x 4 API connections + 2 x (4 files + 4 more small ones) = 88 of the 128.
   DaemonUnderTest daemon(dir_ / "daemon", emulator,
-                         "connections = 4\n\n[spool]\ndir = \"" + spool.string() +
+                         "connections = 4\nmax_inflight = 4\n\n[spool]\ndir = \"" + spool.string() +
                              "\"\nrescan_interval_ms = 250\nmax_active_files = 4\n" + control_toml());
   daemon.set_wrapper({"/usr/bin/prlimit", "--nofile=128:128", "--"});
   daemon.start();
   ASSERT_TRUE(eventually([&] { return healthy(); }, 20s)) << read_file(daemon.log_file());
-  const int cap = 128 - 80;
+  const int cap = 128 - 88;
   auto clients = open_idle_clients(socket(), kIdle);
   Tally t;
   EXPECT_TRUE(eventually([&] { t = tally(clients); return t.refused == kIdle - cap; }, 10s))
@@ -186,7 +186,7 @@ TEST_F(ControlLimits, ALowOpenFileLimitLeavesTheSpoolItsDescriptors) {
 }
 
 // The soft open-file limit is raised to the hard one at start, so a low soft limit (200, less
-// than the default reserve of 256) does not shrink the cap while the hard one leaves room.
+// than the default reserve of 768) does not shrink the cap while the hard one leaves room.
 TEST_F(ControlLimits, TheSoftOpenFileLimitIsRaisedToTheHardOne) {
   Emulator emulator(dir_ / "emulator");
   DaemonUnderTest daemon(dir_ / "daemon", emulator, control_toml());

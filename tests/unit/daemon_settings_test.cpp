@@ -142,6 +142,7 @@ TEST(DaemonSettings, EngineCarriesEveryKey) {
   EXPECT_EQ(e.scheduler.pause_marker, std::filesystem::path("/resolved/state/paused"));
   EXPECT_EQ(e.files.max_request_bytes, 5555u);
   EXPECT_EQ(e.files.max_active_files, 11u);
+  EXPECT_EQ(e.files.files_ceiling, 11u + 99u);  // and small files up to max_inflight more
   EXPECT_EQ(e.spool.rescan_interval, 777ms);
   EXPECT_EQ(e.spool.request_id_retention, std::chrono::days(2));
   EXPECT_EQ(e.spool.done_retention, std::chrono::days(3));
@@ -167,16 +168,16 @@ TEST(DaemonSettings, DefaultsStayTheLibrariesDefaultsWhereTheFileHasNoKey) {
 // cap is control.max_connections, lowered to what the open-file limit leaves after the
 // daemon's own reserve (which grows with the API connections and the files worked at once).
 TEST(DaemonSettings, ControlConnectionCapKeepsTheDaemonsReserve) {
-  config::Settings s;  // 32 API connections, 64 files at once, 256 control connections
-  EXPECT_EQ(descriptor_reserve_of(s), 64u + 2 * 32 + 2 * 64);
+  config::Settings s;  // 32 API connections, 64 files at once (and 256 more small ones), 256 control connections
+  EXPECT_EQ(descriptor_reserve_of(s), 64u + 2 * 32 + 2 * (64 + 256));
   EXPECT_EQ(control_connection_cap_of(s, 65536).cap, 256u);
   EXPECT_FALSE(control_connection_cap_of(s, 65536).bounded_by_descriptors);
-  auto bounded = control_connection_cap_of(s, 300);  // 300 - 256 left
-  EXPECT_EQ(bounded.cap, 44u);
+  auto bounded = control_connection_cap_of(s, 800);  // 800 - 768 left
+  EXPECT_EQ(bounded.cap, 32u);
   EXPECT_TRUE(bounded.bounded_by_descriptors);
-  auto tuned = unusual_settings();  // 7 API connections, 11 files at once
+  auto tuned = unusual_settings();  // 7 API connections, 11 files at once, max_inflight 99
   tuned.control.max_connections = 33;
-  EXPECT_EQ(descriptor_reserve_of(tuned), 64u + 2 * 7 + 2 * 11);
+  EXPECT_EQ(descriptor_reserve_of(tuned), 64u + 2 * 7 + 2 * (11 + 99));
   EXPECT_EQ(control_connection_cap_of(tuned, 1024).cap, 33u);
-  EXPECT_EQ(control_connection_cap_of(tuned, 120).cap, 20u);
+  EXPECT_EQ(control_connection_cap_of(tuned, 320).cap, 22u);
 }

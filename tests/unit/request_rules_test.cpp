@@ -135,3 +135,19 @@ TEST(PlanAbort, UnknownUnfinishedEndedAndRunning) {
   EXPECT_EQ(plan.action, Action::send_abort);
   EXPECT_EQ(plan.answer.kind, Kind::not_followed);
 }
+
+// One request per file must not cap the requests in flight at max_active_files: a file read
+// to its end no longer takes one of those places; the ceiling bounds all files.
+TEST(FilesRoom, FilesReadToTheirEndLeaveTheirPlaceUpToTheCeiling) {
+  using submitd::submit::files_room;
+  EXPECT_EQ(files_room({.reading_files = 0, .active_files = 0, .max_active_files = 64, .files_ceiling = 320}), 64u);
+  EXPECT_EQ(files_room({.reading_files = 60, .active_files = 60, .max_active_files = 64, .files_ceiling = 320}), 4u);
+  // 200 one-request files read and in flight: 64 more may come.
+  EXPECT_EQ(files_room({.reading_files = 0, .active_files = 200, .max_active_files = 64, .files_ceiling = 320}), 64u);
+  EXPECT_EQ(files_room({.reading_files = 0, .active_files = 300, .max_active_files = 64, .files_ceiling = 320}), 20u);
+  EXPECT_EQ(files_room({.reading_files = 0, .active_files = 320, .max_active_files = 64, .files_ceiling = 320}), 0u);
+  // Large files still being read keep the cap: a new drop waits for one of them, not for all.
+  EXPECT_EQ(files_room({.reading_files = 64, .active_files = 64, .max_active_files = 64, .files_ceiling = 320}), 0u);
+  // A ceiling below the cap is the cap.
+  EXPECT_EQ(files_room({.reading_files = 10, .active_files = 10, .max_active_files = 64, .files_ceiling = 0}), 54u);
+}
