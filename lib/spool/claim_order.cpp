@@ -26,10 +26,14 @@ void ClaimOrder::wake_rested(MonoTime now) {
   std::erase_if(resting_, [now](const auto& entry) { return entry.second <= now; });
 }
 
-std::vector<std::string> ClaimOrder::next(const std::vector<std::string>& oldest, std::size_t capacity) {
+void ClaimOrder::scanned(std::vector<std::string> oldest) {
+  backlog_ = std::move(oldest);
+  backlog_next_ = 0;
+}
+
+std::vector<std::string> ClaimOrder::next(std::size_t capacity) {
   std::vector<std::string> out;
   std::unordered_set<std::string> taken;
-  std::size_t from_oldest = 0;
   auto take_announced = [&] {
     while (!announced_.empty()) {
       std::string name = std::move(announced_.front());
@@ -42,10 +46,10 @@ std::vector<std::string> ClaimOrder::next(const std::vector<std::string>& oldest
     return false;
   };
   auto take_oldest = [&] {
-    while (from_oldest < oldest.size()) {
-      const std::string& name = oldest[from_oldest++];
+    while (backlog_next_ < backlog_.size()) {
+      std::string& name = backlog_[backlog_next_++];
       if (!resting(name) && taken.insert(name).second) {
-        out.push_back(name);
+        out.push_back(std::move(name));
         return true;
       }
     }

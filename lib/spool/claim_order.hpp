@@ -27,9 +27,15 @@ class ClaimOrder {
   void announced(std::string name);
   std::size_t announced_count() const { return announced_.size(); }
 
-  // Up to `capacity` names: announced and oldest alternately (whichever has names left),
-  // never the same name twice.
-  std::vector<std::string> next(const std::vector<std::string>& oldest, std::size_t capacity);
+  // The oldest waiting files of a scan (oldest first), kept and handed out over the following
+  // claims: a scan costs a stat per file in incoming/, so a backlog is not scanned again for
+  // every claim (its cost would grow with the backlog). Replaces what was kept.
+  void scanned(std::vector<std::string> oldest);
+  std::size_t backlog_kept() const { return backlog_.size() - backlog_next_; }
+
+  // Up to `capacity` names: announced and oldest kept alternately (whichever has names left),
+  // never the same name twice in one call.
+  std::vector<std::string> next(std::size_t capacity);
 
   // A claim of `name` failed (not "gone": it is still there). It is not offered again, and the
   // scan keeps no slot for it (`resting`), until the rest has passed: then it is tried anew.
@@ -45,6 +51,8 @@ class ClaimOrder {
   std::chrono::seconds rest_;
   std::map<std::string, MonoTime, std::less<>> resting_;  // name -> end of its rest
   std::deque<std::string> announced_;
+  std::vector<std::string> backlog_;  // from the last scan; [backlog_next_, end) not yet offered
+  std::size_t backlog_next_ = 0;
   bool fresh_turn_ = true;
 };
 

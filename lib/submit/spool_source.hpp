@@ -10,6 +10,7 @@
 #include <boost/asio/awaitable.hpp>
 
 #include <chrono>
+#include <optional>
 #include <string>
 
 #include "journal/journal.hpp"
@@ -57,7 +58,9 @@ class SpoolSource : public RequestSource {
   boost::asio::awaitable<void> read_incoming_events(int fd);
   boost::asio::awaitable<void> housekeeping_hourly();
   void claim_available();
-  void report_backlog(const spool::IncomingScan& scan);
+  // Scans incoming/ when it is due (see the .cpp); false when it cannot be read.
+  bool scan_if_due(std::size_t capacity);
+  void report_backlog();
 
   boost::asio::any_io_executor executor_;
   const spool::SpoolPaths& paths_;
@@ -76,6 +79,9 @@ class SpoolSource : public RequestSource {
   int inotify_fd_ = -1;
   spool::ClaimOrder claim_order_;
   MonoTime last_scan_{};
+  std::size_t scanned_files_ = 0;       // files in incoming/ at the last scan
+  std::size_t claimed_since_scan_ = 0;
+  std::optional<WallTime> earliest_arrival_;  // of the files at the last scan
   std::size_t backlog_files_ = 0;
   double oldest_waiting_age_s_ = 0;
   log::Limiter scan_error_log_{std::chrono::seconds(60)};
