@@ -49,7 +49,9 @@ FileRunners::FileRunners(asio::any_io_executor executor, const spool::SpoolPaths
 FileRunners::~FileRunners() = default;
 
 std::size_t FileRunners::room() const {
-  return files_room({reading_files_, active_files_, settings_.max_active_files, settings_.files_ceiling});
+  // A quarter of the reading places (16 by default) per claim round, at least.
+  const std::size_t batch = std::max<std::size_t>(1, settings_.max_active_files / 4);
+  return files_room({reading_files_, active_files_, settings_.max_active_files, settings_.files_ceiling, batch});
 }
 
 void FileRunners::start(spool::ClaimedFile input) {

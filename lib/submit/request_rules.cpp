@@ -43,7 +43,9 @@ std::size_t files_room(const FileRoom& now) {
   const std::size_t ceiling = std::max(now.files_ceiling, now.max_active_files);
   const std::size_t reading = now.reading_files < now.max_active_files ? now.max_active_files - now.reading_files : 0;
   const std::size_t below_ceiling = now.active_files < ceiling ? ceiling - now.active_files : 0;
-  return std::min(reading, below_ceiling);
+  const std::size_t room = std::min(reading, below_ceiling);
+  const std::size_t read_to_end = now.active_files - std::min(now.reading_files, now.active_files);
+  return room < now.claim_batch && read_to_end >= now.claim_batch ? 0 : room;
 }
 
 }  // namespace submitd::submit

@@ -51,12 +51,17 @@ std::optional<std::map<std::uint64_t, std::string>> ends_if_all_ended(
 // a backlog to drain); a file read to its end only waits for its requests, so it no longer
 // counts there: with one request per file the active-file cap would otherwise cap the requests
 // in flight too, however many connections there are. `files_ceiling` bounds all files worked
-// at once (each holds two descriptors).
+// at once (each holds two descriptors). A claim round costs two directory fsyncs whatever
+// its size, so while at least `claim_batch` files read to their end wait for their requests
+// (the API has work), room is only given in batches of `claim_batch`: one-request files ending
+// one by one would otherwise make a round, and two fsyncs, per file. (Files still being read
+// do not wait for a batch: a new drop would wait behind them.)
 struct FileRoom {
   std::size_t reading_files = 0;  // claimed and not yet read to their end
   std::size_t active_files = 0;   // every file being worked
   std::size_t max_active_files = 64;
   std::size_t files_ceiling = 64;  // at least max_active_files
+  std::size_t claim_batch = 1;
 };
 std::size_t files_room(const FileRoom& now);
 

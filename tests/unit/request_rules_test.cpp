@@ -151,3 +151,19 @@ TEST(FilesRoom, FilesReadToTheirEndLeaveTheirPlaceUpToTheCeiling) {
   // A ceiling below the cap is the cap.
   EXPECT_EQ(files_room({.reading_files = 10, .active_files = 10, .max_active_files = 64, .files_ceiling = 0}), 54u);
 }
+
+// Claim rounds cost two fsyncs each: while enough files are worked, room comes in batches.
+TEST(FilesRoom, WhileFilesAreWorkedRoomComesInBatches) {
+  using submitd::submit::files_room;
+  // 316 of 320 files worked, 4 places free: wait for a batch of 16.
+  EXPECT_EQ(files_room({.reading_files = 0, .active_files = 316, .max_active_files = 64, .files_ceiling = 320,
+                        .claim_batch = 16}), 0u);
+  EXPECT_EQ(files_room({.reading_files = 0, .active_files = 304, .max_active_files = 64, .files_ceiling = 320,
+                        .claim_batch = 16}), 16u);
+  // Few files worked: whatever room there is, at once (nothing would fill the batch).
+  EXPECT_EQ(files_room({.reading_files = 3, .active_files = 3, .max_active_files = 4, .files_ceiling = 4,
+                        .claim_batch = 16}), 1u);
+  // Large files being read: a free place is given at once (a new drop must not wait for 16).
+  EXPECT_EQ(files_room({.reading_files = 62, .active_files = 62, .max_active_files = 64, .files_ceiling = 320,
+                        .claim_batch = 16}), 2u);
+}
