@@ -145,6 +145,15 @@ void FinishedFileWriter::adopt_held_retry() {
 }
 
 PlacedNames FinishedFileWriter::finish() {
+  PlacedNames names = place_outcome();
+  fsync_dir(names.input.parent_path());
+  place_input(names);
+  fsync_dir(names.input.parent_path());
+  fsync_dir(paths_.active);
+  return names;
+}
+
+PlacedNames FinishedFileWriter::place_outcome() {
   write_pending_outcomes();
   sync_and_close(outcome_fd_, outcome_tmp_);
   sync_and_close(retry_fd_, retry_tmp_);
@@ -176,13 +185,13 @@ PlacedNames FinishedFileWriter::finish() {
       throw std::system_error(ec, "place retry file " + names.retry.string());
     }
   }
-  fsync_dir(dest);
+  return names;
+}
+
+void FinishedFileWriter::place_input(const PlacedNames& names) {
   if (auto ec = rename_noreplace(file_.active_path, names.input)) {
     throw std::system_error(ec, "move input to " + names.input.string());
   }
-  fsync_dir(dest);
-  fsync_dir(paths_.active);
-  return names;
 }
 
 }  // namespace submitd::spool

@@ -36,7 +36,13 @@ class FinishedFileWriter {
 
   // fsyncs and moves everything into done/ (no failures) or failed/. Throws on I/O errors,
   // leaving the input in active/ so it is worked again (same claim id, same jobIds).
+  // The same as place_outcome(), fsync of the target, place_input(), fsync of both.
   PlacedNames finish();
+  // finish() in two steps, so that many files share their directory fsyncs (a group commit:
+  // submit/placer): the outcome (and retry) file synced and renamed into done/ or failed/;
+  // then, once the target directory is synced, the input. The caller syncs the directories.
+  PlacedNames place_outcome();
+  void place_input(const PlacedNames& names);
 
   // Job following: the submissions ended but the jobs run on. The outcome (and retry) file
   // is fsynced and kept in active/ under held_outcome_path()/held_retry_path(), beside the

@@ -44,7 +44,8 @@ FileRunners::FileRunners(asio::any_io_executor executor, const spool::SpoolPaths
       clock_(clock),
       events_(events),
       work_changed_(work_changed),
-      parser_(std::make_unique<spool::RequestParser>()) {}
+      parser_(std::make_unique<spool::RequestParser>()),
+      placer_(std::make_unique<Placer>(executor_, paths_)) {}
 
 FileRunners::~FileRunners() = default;
 
@@ -292,7 +293,7 @@ asio::awaitable<void> FileRunner::finish() {
       writer_.reset();
       r.hold_(file_);
     } else {
-      place();
+      co_await place();
     }
   } catch (const std::exception& e) {
     no_space = r.storage_.note_write_failure(end == FileEnd::place ? "place an outcome file" : "hold an outcome file", e);
@@ -320,8 +321,8 @@ void FileRunner::fail_if_changed_since_read() {
   }
 }
 
-void FileRunner::place() {
-  auto placed = writer_->finish();
+asio::awaitable<void> FileRunner::place() {
+  auto placed = co_await runners_.placer_->place(*writer_);
   runners_.journal_.forget_claim(file_.claim_id);  // the outcome file now holds what the journal did
   log::info("{}: {} submitted, {} failed -> {}", file_.original_name, submitted_, failed_,
             placed.input.parent_path().filename().string() + "/" + placed.input.filename().string());

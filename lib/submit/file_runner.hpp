@@ -18,6 +18,7 @@
 #include "spool/finished_file.hpp"
 #include "spool/request_parser.hpp"
 #include "spool/spool_paths.hpp"
+#include "submit/placer.hpp"
 #include "submit/request_source.hpp"
 #include "submit/scheduler.hpp"
 #include "submit/storage_watch.hpp"
@@ -70,6 +71,8 @@ class FileRunners : public Intake {
   // One parser for every file: its buffers are reused. Safe to share on the single thread:
   // a parse never spans a co_await and returns owned data.
   std::unique_ptr<spool::RequestParser> parser_;
+  // Last, so it is destroyed first: it places what is queued before the rest goes.
+  std::unique_ptr<Placer> placer_;
   bool stopping_ = false;
   std::size_t active_files_ = 0;
   std::size_t reading_files_ = 0;  // of the active files, those not yet read to their end
@@ -111,7 +114,7 @@ class FileRunner : public std::enable_shared_from_this<FileRunner> {
   // A file that changed after it was read fails, loudly (see spool::changed_since_read).
   void fail_if_changed_since_read();
   boost::asio::awaitable<void> finish();
-  void place();
+  boost::asio::awaitable<void> place();
   // The outcome could not be written for lack of space: once space is back the file is
   // worked again from its start (the journal knows every request's fate: nothing is sent twice).
   boost::asio::awaitable<void> again_when_space_is_back();

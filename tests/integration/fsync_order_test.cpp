@@ -99,6 +99,14 @@ TEST(SyscallTraceRules, TheDirectoryMustBeSyncedBeforeTheNextDependentStep) {
   ASSERT_EQ(p.size(), 1u);
   EXPECT_NE(p[0].find("directory /s/done not fsynced before the step after the rename /s/active/.c.outcome.tmp"),
             std::string::npos) << p[0];
+  // A group commit: two outcomes placed, done/ synced, both inputs moved, then the syncs.
+  EXPECT_TRUE(problems_of("rename(\"/s/active/.a.outcome.tmp\", \"/s/done/a.jsonl.outcome.jsonl\") = 0\n"
+                          "rename(\"/s/active/.b.outcome.tmp\", \"/s/done/b.jsonl.outcome.jsonl\") = 0\n"
+                          "fsync(4</s/done>) = 0\n"
+                          "rename(\"/s/active/0123456789abcdef.a.jsonl\", \"/s/done/a.jsonl\") = 0\n"
+                          "rename(\"/s/active/fedcba9876543210.b.jsonl\", \"/s/done/b.jsonl\") = 0\n"
+                          "fsync(4</s/done>) = 0\nfsync(5</s/active>) = 0\n")
+                  .empty());
 }
 
 // Threads: a file written on one thread and renamed on another still needs its fsync, and a

@@ -82,12 +82,16 @@ bool synced_between(const std::vector<TraceEvent>& events, const std::string& di
 
 std::string describe(const TraceEvent& e) { return e.path + " -> " + e.to; }
 
-// A dependent step of the thread that made earlier renames: telling someone (a socket), the
-// journal, or moving an input out of active/ (its outcome must be on disk first).
-bool is_dependent_step(const TraceEvent& e) {
-  if (e.kind == Kind::send) return true;
-  if (e.kind == Kind::write) return is_journal(e.path);
-  return e.kind == Kind::rename && name_of(parent_of(e.path)) == "active" && !name_of(e.path).starts_with(".");
+// Whether `step`, by the thread that made the earlier `rename`, relies on that rename being on
+// disk: telling someone (a socket write), the journal, or moving an input out of active/ after
+// an outcome (or retry) file was placed from a hidden temporary. (Inputs moved one after the
+// other, each after its own outcome, do not rely on one another: a group commit moves them
+// all, then syncs.)
+bool depends_on(const TraceEvent& step, const TraceEvent& rename) {
+  if (step.kind == Kind::send) return true;
+  if (step.kind == Kind::write) return is_journal(step.path);
+  return step.kind == Kind::rename && name_of(parent_of(step.path)) == "active" &&
+         !name_of(step.path).starts_with(".") && name_of(rename.path).starts_with(".");
 }
 
 void check_file_rule(const std::vector<TraceEvent>& events, std::vector<std::string>& problems) {
@@ -124,7 +128,7 @@ void check_directory_rules(const std::vector<TraceEvent>& events, std::vector<st
     }
     // The same thread's next dependent step must find this rename durable.
     for (std::size_t j = i + 1; j < events.size(); ++j) {
-      if (events[j].thread != e.thread || !is_dependent_step(events[j])) continue;
+      if (events[j].thread != e.thread || !depends_on(events[j], e)) continue;
       for (const std::string& dir : dirs_owed(e)) {
         if (!synced_between(events, dir, i, j)) {
           problems.push_back("directory " + dir + " not fsynced before the step after the rename " + describe(e) +

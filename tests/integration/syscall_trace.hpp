@@ -2,9 +2,10 @@
 // into one timeline, and checks the power-loss rules of the spool on it:
 //  - a file is fsynced after its last write (by any thread) and before it is renamed;
 //  - both directories of every rename are fsynced after it (eventually);
-//  - before a thread takes its next dependent step (a write to a socket, a journal write, or
-//    moving an input out of active/), the renames it made before are synced: the target
-//    directory, and the source directory unless the source was a hidden temporary;
+//  - before a thread takes a step that relies on an earlier rename of its own (a write to a
+//    socket, a journal write, or moving an input out of active/ after placing an outcome), the
+//    rename is synced: the target directory, and the source directory unless the source was a
+//    hidden temporary;
 //  - a file claimed into active/ (from incoming/ or posted) is synced before any thread
 //    journals a request of it (a journal write that holds its claim id).
 // Plain text logic, so the rules are unit tested on made-up traces as well as checked on a
