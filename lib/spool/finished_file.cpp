@@ -153,6 +153,13 @@ PlacedNames FinishedFileWriter::finish() {
   return names;
 }
 
+void FinishedFileWriter::start_writeback() {
+  write_pending_outcomes();
+  for (int fd : {outcome_fd_, retry_fd_}) {
+    if (fd >= 0) ::sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE);
+  }
+}
+
 PlacedNames FinishedFileWriter::place_outcome() {
   write_pending_outcomes();
   sync_and_close(outcome_fd_, outcome_tmp_);

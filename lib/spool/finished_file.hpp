@@ -42,6 +42,11 @@ class FinishedFileWriter {
   // submit/placer): the outcome (and retry) file synced and renamed into done/ or failed/;
   // then, once the target directory is synced, the input. The caller syncs the directories.
   PlacedNames place_outcome();
+  // Writes what is pending and starts the writeback of the outcome (and retry) file without
+  // waiting: a group commit starts every file's writeback first, so that the fsyncs of
+  // place_outcome() that follow find the data on its way (one journal commit can then cover
+  // many files). Only a hint: errors are left to the fsync.
+  void start_writeback();
   void place_input(const PlacedNames& names);
 
   // Job following: the submissions ended but the jobs run on. The outcome (and retry) file

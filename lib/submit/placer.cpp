@@ -64,9 +64,17 @@ void Placer::run() {
 }
 
 void Placer::place_batch(std::deque<Item>& batch) {
-  // 1. Each outcome synced and renamed into place.
+  // 1. Each outcome synced and renamed into place (every file's writeback started first).
+  for (auto& item : batch) {
+    try {
+      item.writer->start_writeback();
+    } catch (...) {
+      item.error = std::current_exception();
+    }
+  }
   std::set<fs::path> targets;
   for (auto& item : batch) {
+    if (item.error) continue;
     try {
       item.names = item.writer->place_outcome();
       targets.insert(item.names.input.parent_path());
