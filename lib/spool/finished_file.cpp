@@ -160,10 +160,14 @@ void FinishedFileWriter::start_writeback() {
   }
 }
 
-PlacedNames FinishedFileWriter::place_outcome() {
+void FinishedFileWriter::sync_outcome() {
   write_pending_outcomes();
   sync_and_close(outcome_fd_, outcome_tmp_);
   sync_and_close(retry_fd_, retry_tmp_);
+}
+
+PlacedNames FinishedFileWriter::place_outcome() {
+  sync_outcome();  // nothing left to do when the caller synced already
   const fs::path& dest = any_failed_ ? paths_.failed : paths_.done;
   auto [stem, ext] = split_name(file_.original_name);
 

@@ -47,6 +47,10 @@ class FinishedFileWriter {
   // place_outcome() that follow find the data on its way (one journal commit can then cover
   // many files). Only a hint: errors are left to the fsync.
   void start_writeback();
+  // The fsync part of place_outcome(), on its own: a group commit runs many at once (the file
+  // system's journal then commits them together). Not thread-safe for one writer; distinct
+  // writers may sync on distinct threads.
+  void sync_outcome();
   void place_input(const PlacedNames& names);
 
   // Job following: the submissions ended but the jobs run on. The outcome (and retry) file

@@ -42,6 +42,7 @@ class Placer {
   };
   void run();
   void place_batch(std::deque<Item>& batch);
+  static void sync_in_parallel(std::deque<Item>& batch);
 
   boost::asio::any_io_executor executor_;
   const spool::SpoolPaths& paths_;
