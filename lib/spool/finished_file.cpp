@@ -2,6 +2,7 @@
 #include "spool/finished_file.hpp"
 
 #include <fcntl.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -19,10 +20,23 @@ std::system_error io_error(const std::string& what, const fs::path& p) {
   return std::system_error(errno, std::generic_category(), what + " " + p.string());
 }
 
-int open_temp(const fs::path& p) {
+// Each outcome and retry file carries its claim id in an extended attribute, synced with the
+// file: after a crash between placing a file's outcome and moving its input, the rework finds
+// its outcome already placed instead of placing a second one beside it. (Where the file
+// system takes no user attributes, such a crash can still leave a second outcome.)
+constexpr const char* kClaimAttribute = "user.bytenite_submitd.claim";
+
+int open_temp(const fs::path& p, const std::string& claim_id) {
   int fd = ::open(p.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0640);
   if (fd < 0) throw io_error("create", p);
+  ::fsetxattr(fd, kClaimAttribute, claim_id.data(), claim_id.size(), 0);  // best effort, see above
   return fd;
+}
+
+bool placed_by(const fs::path& p, const std::string& claim_id) {
+  char value[32];
+  ssize_t n = ::lgetxattr(p.c_str(), kClaimAttribute, value, sizeof value);
+  return n == static_cast<ssize_t>(claim_id.size()) && std::string_view(value, claim_id.size()) == claim_id;
 }
 
 // "batch.jsonl" -> {"batch", ".jsonl"}; names without a dot have an empty extension.
@@ -63,7 +77,7 @@ FinishedFileWriter::FinishedFileWriter(const SpoolPaths& paths, const ClaimedFil
     : paths_(paths), file_(file) {
   outcome_tmp_ = paths.active / ("." + file.claim_id + ".outcome.tmp");
   retry_tmp_ = paths.active / ("." + file.claim_id + ".retry.tmp");
-  outcome_fd_ = open_temp(outcome_tmp_);
+  outcome_fd_ = open_temp(outcome_tmp_, file.claim_id);
 }
 
 FinishedFileWriter::~FinishedFileWriter() {
@@ -99,7 +113,7 @@ void FinishedFileWriter::write_pending_outcomes() {
 void FinishedFileWriter::add_failed_request(std::string_view request_text) {
   any_failed_ = true;
   has_retry_lines_ = true;
-  if (retry_fd_ < 0) retry_fd_ = open_temp(retry_tmp_);
+  if (retry_fd_ < 0) retry_fd_ = open_temp(retry_tmp_, file_.claim_id);
   std::string line(request_text);
   for (char& c : line) {
     if (c == '\n' || c == '\r') c = ' ';
@@ -168,18 +182,13 @@ void FinishedFileWriter::sync_outcome() {
 
 PlacedNames FinishedFileWriter::place_outcome() {
   sync_outcome();  // nothing left to do when the caller synced already
+  if (auto placed = placed_before()) return *placed;
   const fs::path& dest = any_failed_ ? paths_.failed : paths_.done;
-  auto [stem, ext] = split_name(file_.original_name);
-
   // Try the plain names first; if any is taken (a same-name drop finished earlier), use the
   // claim id, which is unique, inserted before the extension for all three.
   PlacedNames names;
   for (int variant = 0; variant < 2; ++variant) {
-    std::string base = variant == 0 ? stem : base_with_claim_id(stem, ext, file_.claim_id);
-    names.input = dest / (base + ext);
-    names.outcome = dest / (base + ext + std::string(kOutcomeSuffix));
-    // Only failures that can be retried as written (not an unreadable file) make a retry file.
-    names.retry = has_retry_lines_ ? dest / (base + ".retry.jsonl") : fs::path{};
+    names = names_in(dest, variant);
     std::error_code ec;
     bool taken = fs::exists(fs::symlink_status(names.input, ec)) ||
                  fs::exists(fs::symlink_status(names.outcome, ec)) ||
@@ -197,6 +206,39 @@ PlacedNames FinishedFileWriter::place_outcome() {
     }
   }
   return names;
+}
+
+PlacedNames FinishedFileWriter::names_in(const fs::path& dest, int variant) const {
+  auto [stem, ext] = split_name(file_.original_name);
+  std::string base = variant == 0 ? stem : base_with_claim_id(stem, ext, file_.claim_id);
+  PlacedNames names;
+  names.input = dest / (base + ext);
+  names.outcome = dest / (base + ext + std::string(kOutcomeSuffix));
+  // Only failures that can be retried as written (not an unreadable file) make a retry file.
+  names.retry = has_retry_lines_ ? dest / (base + ".retry.jsonl") : fs::path{};
+  return names;
+}
+
+std::optional<PlacedNames> FinishedFileWriter::placed_before() {
+  if (!file_.recovered) return std::nullopt;
+  for (const fs::path& dest : {paths_.done, paths_.failed}) {
+    for (int variant = 0; variant < 2; ++variant) {
+      PlacedNames names = names_in(dest, variant);
+      if (!placed_by(names.outcome, file_.claim_id)) continue;
+      // Placed by the run that crashed before moving the input: keep that outcome (and its
+      // retry file, placing this one only if that run did not get to it).
+      ::unlink(outcome_tmp_.c_str());
+      if (!names.retry.empty() && !placed_by(names.retry, file_.claim_id)) {
+        if (auto ec = rename_noreplace(retry_tmp_, names.retry)) {
+          throw std::system_error(ec, "place retry file " + names.retry.string());
+        }
+      } else {
+        ::unlink(retry_tmp_.c_str());
+      }
+      return names;
+    }
+  }
+  return std::nullopt;
 }
 
 void FinishedFileWriter::place_input(const PlacedNames& names) {

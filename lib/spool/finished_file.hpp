@@ -4,6 +4,7 @@
 #pragma once
 
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -65,6 +66,11 @@ class FinishedFileWriter {
 
  private:
   void append(int fd, std::string_view text, const std::filesystem::path& what);
+  // The names in `dest`: variant 0 plain, 1 with the claim id.
+  PlacedNames names_in(const std::filesystem::path& dest, int variant) const;
+  // A recovered file whose outcome the crashed run had placed (found by its claim attribute):
+  // those names, with this run's temporaries dropped.
+  std::optional<PlacedNames> placed_before();
   void write_pending_outcomes();
 
   const SpoolPaths& paths_;

@@ -184,6 +184,49 @@ TEST_F(JournalRecovery, NewDropIsNotQueuedBehindABacklog) {
   EXPECT_EQ(daemon.stop(), 0);
 }
 
+// One-request files placed in group commits by the Placer thread, killed again and again
+// mid-burst: every drop still ends as exactly one outcome file (never a second one placed
+// beside it) and one job with one run.
+TEST_F(JournalRecovery, ABurstOfOneRequestDropsSurvivesRepeatedSigkill) {
+  Emulator emulator(dir_ / "emulator", {"--fail-503", "0.03", "--latency-ms", "2", "--seed", "7"});
+  DaemonUnderTest daemon(dir_ / "daemon", emulator, "connections = 16\nmax_inflight = 128\n");
+  constexpr int kDrops = 1500;
+  for (int i = 0; i < kDrops; ++i) daemon.drop(fmt::format("one-{:04}.json", i), request_line(i));
+  std::mt19937 rng(20261205);
+  std::uniform_int_distribution<int> pause_ms(100, 600);
+  int kills = 0;
+  daemon.start();
+  while (kills < 5 && daemon.count_files("done", ".outcome.jsonl") < static_cast<std::size_t>(kDrops)) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(pause_ms(rng)));
+    daemon.kill_hard();
+    ++kills;
+    daemon.start();
+  }
+  ASSERT_GE(kills, 3) << "the run finished before three kills; make it longer";
+  ASSERT_TRUE(eventually([&] { return daemon.count_files("done", ".outcome.jsonl") >= kDrops &&
+                                      fs::is_empty(daemon.spool() / "active"); }, 240s))
+      << "done: " << daemon.count_files("done", ".outcome.jsonl") << read_file(daemon.log_file());
+  EXPECT_EQ(daemon.count_files("done", ".outcome.jsonl"), static_cast<std::size_t>(kDrops));
+  EXPECT_EQ(daemon.count_files("done", ".json"), static_cast<std::size_t>(kDrops));  // the inputs
+  EXPECT_EQ(daemon.count_files("failed", ""), 0u);
+  auto outcomes = parse_outcomes(all_outcomes(daemon));
+  ASSERT_EQ(outcomes.size(), static_cast<std::size_t>(kDrops));
+  std::set<std::string> request_ids, job_ids;
+  for (const auto& o : outcomes) {
+    EXPECT_TRUE(request_ids.insert(o.request_id).second) << "two outcomes for " << o.request_id;
+    EXPECT_EQ(o.status, "submitted") << o.request_id;
+    job_ids.insert(o.job_id);
+  }
+  auto ledger = read_ledger(emulator);
+  ASSERT_EQ(ledger.size(), static_cast<std::size_t>(kDrops));
+  for (const auto& [id, job] : ledger) {
+    EXPECT_TRUE(job_ids.count(id)) << "a job no outcome names: " << id;
+    EXPECT_TRUE(ran_once(job)) << id;
+  }
+  EXPECT_EQ(daemon.stop(), 0);
+  EXPECT_EQ(journal_rows(daemon), 0u);
+}
+
 TEST_F(JournalRecovery, FiveThousandRequestsSurviveRepeatedSigkillUnderFaults) {
   // Faults on: 5% 503s, 3% 429s, 2% resets after the work, 1% before it; tokens live 5 s.
   Emulator emulator(dir_ / "emulator", {"--fail-503", "0.05", "--fail-429", "0.03", "--retry-after-s", "1",

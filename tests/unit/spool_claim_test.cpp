@@ -346,3 +346,35 @@ TEST_F(SpoolTest, AFileChangedAfterItsReadIsNoticed) {
   EXPECT_NE(why->find("3 bytes were read, it now has 6"), std::string::npos) << *why;
   ::close(fd);
 }
+
+// A crash between placing a file's outcome and moving its input: the rework finds the outcome
+// it placed (by the claim attribute) and moves the input beside it, placing no second outcome.
+TEST_F(SpoolTest, AReworkedFileKeepsTheOutcomeItsCrashedRunPlaced) {
+  drop("twice.jsonl", "{}\n");
+  auto c = claim_file(paths_, "twice.jsonl");
+  ASSERT_TRUE(c);
+  {
+    FinishedFileWriter crashed(paths_, *c);
+    crashed.add_outcome("{\"line\":1,\"run\":1}\n");
+    crashed.place_outcome();  // ... and the power went before place_input
+  }
+  auto found = recover_claims(paths_);
+  ASSERT_EQ(found.size(), 1u);
+  FinishedFileWriter again(paths_, found[0]);
+  again.add_outcome("{\"line\":1,\"run\":2}\n");
+  auto placed = again.finish();
+  EXPECT_EQ(placed.input, paths_.done / "twice.jsonl");
+  EXPECT_EQ(read(placed.outcome), "{\"line\":1,\"run\":1}\n");
+  std::size_t outcomes = 0;
+  for (const auto& e : fs::directory_iterator(paths_.done)) outcomes += e.path().string().ends_with(".outcome.jsonl");
+  EXPECT_EQ(outcomes, 1u);
+  EXPECT_TRUE(fs::is_empty(paths_.active));
+  // Another file of the same name is no such rework: it gets its own outcome, beside.
+  drop("twice.jsonl", "{}\n");
+  auto other = claim_file(paths_, "twice.jsonl");
+  ASSERT_TRUE(other);
+  other->recovered = true;
+  FinishedFileWriter third(paths_, *other);
+  third.add_outcome("{\"line\":1,\"run\":3}\n");
+  EXPECT_NE(third.finish().outcome, placed.outcome);
+}
