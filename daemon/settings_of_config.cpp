@@ -93,7 +93,7 @@ submit::EngineSettings engine_settings_of(const config::Settings& settings,
 }
 
 std::size_t files_ceiling_of(const config::Settings& settings) {
-  // Small files beyond max_active_files: enough for every in-flight request to be one.
+  // Files read to their end beyond max_active_files: enough for every in-flight request to be one.
   return settings.spool.max_active_files + settings.api.max_inflight;
 }
 

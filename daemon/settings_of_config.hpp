@@ -51,13 +51,14 @@ void apply_live_api_settings(const config::ApiSettings& api, const LiveApiReceiv
 submit::EngineSettings engine_settings_of(const config::Settings& settings,
                                           const std::filesystem::path& state_dir);
 
+// The most files worked at once: spool.max_active_files being read, and past that files read
+// to their end that wait for their requests (submit::files_room), so that requests in flight
+// do not depend on how producers cut their files.
+std::size_t files_ceiling_of(const config::Settings& settings);
+
 // Descriptors the daemon keeps for its own work, whatever the control socket's clients do:
 // a fixed part (measured: about 20 at rest, plus the metrics endpoint's listener, 8 workers
 // and their queue), then two per API connection and two per file worked at once.
-// The most files worked at once: spool.max_active_files of any size, and past that small ones
-// while the scheduler has room (submit::files_room), so that requests in flight do not depend
-// on how producers cut their files.
-std::size_t files_ceiling_of(const config::Settings& settings);
 std::uint64_t descriptor_reserve_of(const config::Settings& settings);
 
 // control.max_connections, bounded by `descriptor_limit` (the soft RLIMIT_NOFILE in effect)

@@ -43,9 +43,10 @@ struct ClaimedFile {
 std::string new_claim_id();
 bool is_claim_id(std::string_view text);
 
-// Claims incoming/<name> (a name too long to keep is shortened, see kNameMax). Returns nullopt when the file is gone (another claimer won).
-// Throws std::system_error on other rename failures. The claimed file's modification time is
-// set to the claim time: retention in done/ counts from there, whatever the producer set.
+// Claims incoming/<name> (a name too long to keep is shortened, see kNameMax). Returns
+// nullopt when the file is gone (another claimer won). Throws std::system_error on other
+// rename failures. The claimed file's modification time is set to the claim time: retention
+// in done/ counts from there, whatever the producer set.
 std::optional<ClaimedFile> claim_file(const SpoolPaths& paths, const std::string& name);
 
 // Files left in active/ by an interrupted run, in claim order, to be worked again with

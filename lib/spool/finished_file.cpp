@@ -196,16 +196,19 @@ PlacedNames FinishedFileWriter::place_outcome() {
     if (!taken) break;
   }
   // Outcome first, input last: until the input leaves active/, a crash means the file is
-  // worked again, and a leftover outcome just gets a sibling with the claim id.
+  // worked again, and the rework finds this outcome by its claim attribute (placed_before).
   if (auto ec = rename_noreplace(outcome_tmp_, names.outcome)) {
     throw std::system_error(ec, "place outcome " + names.outcome.string());
   }
-  if (!names.retry.empty()) {
-    if (auto ec = rename_noreplace(retry_tmp_, names.retry)) {
-      throw std::system_error(ec, "place retry file " + names.retry.string());
-    }
-  }
+  place_retry(names);
   return names;
+}
+
+void FinishedFileWriter::place_retry(const PlacedNames& names) {
+  if (names.retry.empty()) return;
+  if (auto ec = rename_noreplace(retry_tmp_, names.retry)) {
+    throw std::system_error(ec, "place retry file " + names.retry.string());
+  }
 }
 
 PlacedNames FinishedFileWriter::names_in(const fs::path& dest, int variant) const {
@@ -229,9 +232,7 @@ std::optional<PlacedNames> FinishedFileWriter::placed_before() {
       // retry file, placing this one only if that run did not get to it).
       ::unlink(outcome_tmp_.c_str());
       if (!names.retry.empty() && !placed_by(names.retry, file_.claim_id)) {
-        if (auto ec = rename_noreplace(retry_tmp_, names.retry)) {
-          throw std::system_error(ec, "place retry file " + names.retry.string());
-        }
+        place_retry(names);
       } else {
         ::unlink(retry_tmp_.c_str());
       }

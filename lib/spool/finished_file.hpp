@@ -71,6 +71,7 @@ class FinishedFileWriter {
   // A recovered file whose outcome the crashed run had placed (found by its claim attribute):
   // those names, with this run's temporaries dropped.
   std::optional<PlacedNames> placed_before();
+  void place_retry(const PlacedNames& names);  // the retry file, when there is one
   void write_pending_outcomes();
 
   const SpoolPaths& paths_;

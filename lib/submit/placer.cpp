@@ -65,6 +65,21 @@ void Placer::run() {
   }
 }
 
+namespace {
+
+// Runs one step for an item not failed yet; an exception fails the item (and only it).
+template <typename Item, typename Step>
+void attempt(Item& item, Step step) {
+  if (item.error) return;
+  try {
+    step();
+  } catch (...) {
+    item.error = std::current_exception();
+  }
+}
+
+}  // namespace
+
 // The outcome files' fsyncs, a few at a time: fsyncs waiting together share the file system's
 // journal commits, where one after the other each waits for a commit of its own.
 void Placer::sync_in_parallel(std::deque<Item>& batch) {
@@ -72,12 +87,7 @@ void Placer::sync_in_parallel(std::deque<Item>& batch) {
   const std::size_t threads = std::min(kMaxThreads, batch.size() / kFilesPerThread);
   auto sync_stripe = [&batch](std::size_t first, std::size_t step) {
     for (std::size_t i = first; i < batch.size(); i += step) {
-      if (batch[i].error) continue;
-      try {
-        batch[i].writer->sync_outcome();
-      } catch (...) {
-        batch[i].error = std::current_exception();
-      }
+      attempt(batch[i], [&] { batch[i].writer->sync_outcome(); });
     }
   };
   std::vector<std::thread> helpers;
@@ -88,23 +98,14 @@ void Placer::sync_in_parallel(std::deque<Item>& batch) {
 
 void Placer::place_batch(std::deque<Item>& batch) {
   // 1. Each outcome synced and renamed into place (every file's writeback started first).
-  for (auto& item : batch) {
-    try {
-      item.writer->start_writeback();
-    } catch (...) {
-      item.error = std::current_exception();
-    }
-  }
+  for (auto& item : batch) attempt(item, [&] { item.writer->start_writeback(); });
   sync_in_parallel(batch);
   std::set<fs::path> targets;
   for (auto& item : batch) {
-    if (item.error) continue;
-    try {
+    attempt(item, [&] {
       item.names = item.writer->place_outcome();
       targets.insert(item.names.input.parent_path());
-    } catch (...) {
-      item.error = std::current_exception();
-    }
+    });
   }
   // 2. Their directories synced once each, before any input leaves active/: then 3. the inputs
   // moved, and 4. both sides synced once more. A failed sync fails the files it was for.
@@ -123,13 +124,10 @@ void Placer::place_batch(std::deque<Item>& batch) {
   sync_targets(targets);
   std::set<fs::path> moved_into;
   for (auto& item : batch) {
-    if (item.error) continue;
-    try {
+    attempt(item, [&] {
       item.writer->place_input(item.names);
       moved_into.insert(item.names.input.parent_path());
-    } catch (...) {
-      item.error = std::current_exception();
-    }
+    });
   }
   if (moved_into.empty()) return;
   moved_into.insert(paths_.active);

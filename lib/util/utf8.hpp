@@ -59,6 +59,7 @@ inline std::size_t first_invalid_utf8(std::string_view text) {
 // The longest start of `text` of at most `max_bytes` bytes that does not end inside a UTF-8
 // sequence (a byte that is not well-formed counts as one character), for names cut short.
 inline std::string_view utf8_prefix(std::string_view text, std::size_t max_bytes) {
+  if (text.size() <= max_bytes) return text;  // nothing to cut: no walk (every API string field comes here)
   std::size_t end = 0;
   while (end < text.size()) {
     const std::size_t len = utf8_sequence_length(text, end);
