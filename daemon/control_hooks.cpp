@@ -71,8 +71,9 @@ control::DaemonStatus daemon_status(const DaemonParts& parts) {
 control::ControlHooks make_control_hooks(const DaemonParts& parts) {
   control::ControlHooks hooks;
   hooks.status = [parts] { return daemon_status(parts); };
-  hooks.store = [&engine = parts.engine](const std::string& content, const std::string& name) {
-    return engine.posts().accept(content, name);
+  hooks.store = [&engine = parts.engine](std::string content, const std::string& name,
+                                         control::ControlHooks::Stored done) {
+    engine.posts().accept(std::move(content), name, std::move(done));
   };
   hooks.job_id = [&job_namespace = parts.job_namespace](const std::string& claim_id,
                                                         std::uint64_t line) {

@@ -96,36 +96,22 @@ ControlAnswer ControlApi::handle(std::string_view method, std::string_view targe
 
 namespace {
 
-// A post's requests as they go into the spool: acceptable ones in their line positions (refused
-// and blank lines stay empty, so line numbers, and hence jobIds, match the posted body), and
-// the refused ones with their reasons.
-struct PostedLines {
-  struct Accepted {
-    std::uint64_t number;
-    std::string request_id;
-  };
-  std::vector<Accepted> accepted;
-  std::vector<std::pair<std::uint64_t, std::string>> rejected;
-  std::string content;
-  std::size_t json_lines = 0;  // lines that were JSON at all (else: "the body is not JSON")
-
-  void consider(std::uint64_t number, std::string_view text, spool::ParseOutcome parsed) {
-    if (auto* req = std::get_if<spool::JobRequest>(&parsed)) {
-      accepted.push_back({number, req->request_id});
-      content.append(text);
-      ++json_lines;
-    } else {
-      const auto& err = std::get<spool::RequestError>(parsed);
-      if (err.message.find("not valid JSON") == std::string::npos) ++json_lines;
-      rejected.emplace_back(number, spool::to_string(err));
-    }
-    content.push_back('\n');
+void consider(PendingPost& post, std::uint64_t number, std::string_view text, spool::ParseOutcome parsed) {
+  if (auto* req = std::get_if<spool::JobRequest>(&parsed)) {
+    post.accepted.push_back({number, req->request_id});
+    post.content.append(text);
+    ++post.json_lines;
+  } else {
+    const auto& err = std::get<spool::RequestError>(parsed);
+    if (err.message.find("not valid JSON") == std::string::npos) ++post.json_lines;
+    post.rejected.emplace_back(number, spool::to_string(err));
   }
-};
+  post.content.push_back('\n');
+}
 
 // One request per line, each held to the size limit.
 void read_json_lines(std::string_view body, std::uint64_t max_request_bytes, spool::RequestParser& parser,
-                     PostedLines& out) {
+                     PendingPost& out) {
   std::uint64_t number = 0;
   std::size_t start = 0;
   while (start <= body.size()) {
@@ -142,7 +128,7 @@ void read_json_lines(std::string_view body, std::uint64_t max_request_bytes, spo
       ++out.json_lines;
       out.content.push_back('\n');
     } else {
-      out.consider(number, text, parser.parse(text, number));
+      consider(out, number, text, parser.parse(text, number));
     }
     if (end == body.size()) break;
     start = end + 1;
@@ -160,7 +146,8 @@ ControlAnswer ControlApi::post_jobs(std::string_view body) {
     return {503, error_json(fmt::format("the backlog is full ({} files waiting); try again later", now.backlog_files)), 5};
   }
   spool::RequestParser parser;
-  PostedLines posted;
+  auto pending = std::make_shared<PendingPost>();
+  PendingPost& posted = *pending;
   // One object spread over several lines is one request; otherwise one request per line.
   auto whole = parser.parse(body, 1);
   bool single = std::holds_alternative<spool::JobRequest>(whole) && body.find('\n') != std::string_view::npos &&
@@ -175,21 +162,40 @@ ControlAnswer ControlApi::post_jobs(std::string_view body) {
     for (char& c : flat) {
       if (c == '\n' || c == '\r') c = ' ';
     }
-    posted.consider(1, flat, std::move(whole));
+    consider(posted, 1, flat, std::move(whole));
   } else {
     read_json_lines(body, limits_.max_request_bytes, parser, posted);
   }
   if (posted.accepted.empty() && posted.json_lines == 0) {
     return {400, error_json("the body is not JSON: post one JSON object, or JSON Lines (one request per line)")};
   }
-  std::string claim_id;
-  if (!posted.accepted.empty()) {
-    try {
-      claim_id = hooks_.store(posted.content, fmt::format("posted-{}-{}.jsonl", std::time(nullptr), ++posts_));
-    } catch (const std::exception& e) {
-      return {503, error_json(std::string("the requests could not be stored: ") + e.what()), 5};
-    }
-  }
+  if (posted.accepted.empty()) return stored(posted, "");
+  posted.name = fmt::format("posted-{}-{}.jsonl", std::time(nullptr), ++posts_);
+  ControlAnswer answer;
+  answer.pending = std::move(pending);
+  return answer;
+}
+
+void ControlApi::store(std::shared_ptr<PendingPost> post, std::function<void(ControlAnswer)> answered) {
+  std::string content = std::move(post->content);
+  const std::string name = post->name;
+  hooks_.store(std::move(content), name,
+               [this, post = std::move(post), answered = std::move(answered)](std::exception_ptr error,
+                                                                              std::string claim_id) {
+                 if (!error) return answered(stored(*post, claim_id));
+                 std::string why = "unknown error";
+                 try {
+                   std::rethrow_exception(error);
+                 } catch (const std::exception& e) {
+                   why = e.what();
+                 } catch (...) {
+                 }
+                 answered({503, error_json("the requests could not be stored: " + why), 5});
+               });
+}
+
+// The answer to a post whose acceptable requests (if any) are stored under `claim_id`.
+ControlAnswer ControlApi::stored(const PendingPost& posted, const std::string& claim_id) {
   std::string out = "{\"accepted\":[";
   for (std::size_t i = 0; i < posted.accepted.size(); ++i) {
     const auto& a = posted.accepted[i];

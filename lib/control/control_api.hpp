@@ -2,22 +2,44 @@
 // body) to an answer (status, JSON body, Retry-After) without any socket, so tests call it
 // directly. POST /v1/jobs validates each posted request with the daemon's parser, keeps the
 // acceptable ones in their line positions (refused lines become blank, so line numbers, and
-// hence jobIds, match the posted body) and hands them to `store`, which makes them durable
-// in the spool before the answer is sent. The HTTP transport is control_server's job.
+// hence jobIds, match the posted body) and leaves them pending: the transport hands them to
+// store(), which has them made durable in the spool (many posts share one commit), and sends
+// the answer only then. The HTTP transport is control_server's job.
 #pragma once
 
 #include <cstdint>
+#include <exception>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 namespace submitd::control {
+
+// A post's requests as they go into the spool: acceptable ones in their line positions
+// (refused and blank lines stay empty, so line numbers, and hence jobIds, match the posted
+// body), and the refused ones with their reasons.
+struct PendingPost {
+  struct Accepted {
+    std::uint64_t number;
+    std::string request_id;  // given in the request; empty: none
+  };
+  std::vector<Accepted> accepted;
+  std::vector<std::pair<std::uint64_t, std::string>> rejected;
+  std::string content;         // JSON Lines to store
+  std::string name;            // of the stored input
+  std::size_t json_lines = 0;  // lines that were JSON at all (else: "the body is not JSON")
+};
 
 struct ControlAnswer {
   int status = 200;
   std::string body;  // JSON
   std::optional<int> retry_after_s;
+  // Set: this is not the answer yet. Pass it to ControlApi::store, which gives the answer.
+  std::shared_ptr<PendingPost> pending;
 };
 
 // A snapshot of the daemon for /v1/status and /healthz.
@@ -68,9 +90,11 @@ struct AbortAnswer {
 
 struct ControlHooks {
   std::function<DaemonStatus()> status;
-  // Makes `content` (JSON Lines) durable in the spool as one input named like `name`; returns
-  // its claim id. Throws std::exception with a reason when it cannot.
-  std::function<std::string(const std::string& content, const std::string& name)> store;
+  // Makes `content` (JSON Lines) durable in the spool as one input named like `name`, then
+  // calls `done` with its claim id, or with why it could not (on the thread that serves the
+  // socket, never from inside this call).
+  using Stored = std::function<void(std::exception_ptr error, std::string claim_id)>;
+  std::function<void(std::string content, const std::string& name, Stored done)> store;
   // The jobId a request at `line` of the stored input gets (UUIDv5 of "<claim>:<line>").
   std::function<std::string(const std::string& claim_id, std::uint64_t line)> job_id;
   std::function<std::optional<RequestLookup>(const std::string& request_id)> lookup;
@@ -89,9 +113,13 @@ class ControlApi {
  public:
   ControlApi(ControlHooks hooks, ControlLimits limits) : hooks_(std::move(hooks)), limits_(limits) {}
   ControlAnswer handle(std::string_view method, std::string_view target, std::string_view body);
+  // Stores a pending post (see ControlAnswer::pending) and calls `answered` with its answer
+  // once its requests are durable, or with a 503 saying why they could not be stored.
+  void store(std::shared_ptr<PendingPost> post, std::function<void(ControlAnswer)> answered);
 
  private:
   ControlAnswer post_jobs(std::string_view body);
+  ControlAnswer stored(const PendingPost& post, const std::string& claim_id);
   ControlAnswer status();
   ControlAnswer healthz();
   ControlAnswer get_job(std::string_view request_id);

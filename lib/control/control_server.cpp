@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/async_result.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/local/stream_protocol.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -138,6 +139,7 @@ struct ControlServer::Impl {
         auto& req = parser.get();
         keep_alive = req.keep_alive();
         ControlAnswer a = api.handle(req.method_string(), req.target(), req.body());
+        if (a.pending) a = co_await stored(std::move(a.pending));
         res.result(static_cast<unsigned>(a.status));
         res.body() = std::move(a.body);
         if (a.retry_after_s) res.set(http::field::retry_after, std::to_string(*a.retry_after_s));
@@ -152,6 +154,17 @@ struct ControlServer::Impl {
       auto [wec, wn] = co_await http::async_write(stream, res, kTuple);
       if (wec || !keep_alive || stopping) co_return;
     }
+  }
+
+  // A post's answer, once its requests are durable: the store's completion arrives on the
+  // I/O thread, and this connection waits for it without holding the thread.
+  asio::awaitable<ControlAnswer> stored(std::shared_ptr<PendingPost> post) {
+    return asio::async_initiate<decltype(asio::use_awaitable), void(ControlAnswer)>(
+        [this, post = std::move(post)](auto handler) mutable {
+          auto h = std::make_shared<decltype(handler)>(std::move(handler));
+          api.store(std::move(post), [h](ControlAnswer answer) { (*h)(std::move(answer)); });
+        },
+        asio::use_awaitable);
   }
 
   // Past the cap: answer and close at once, without waiting on the client, so neither the

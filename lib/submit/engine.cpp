@@ -35,7 +35,7 @@ Engine::Engine(asio::any_io_executor executor, const spool::SpoolPaths& paths, E
       files_(executor, paths, with_follow(settings.files, settings.follow), scheduler_, journal, storage_,
              job_namespace, clock, events, work_changed_),
       spool_(executor, paths, settings.spool, files_, storage_, journal, clock, events, work_changed_),
-      posts_(paths, files_, storage_, [this] { spool_.note_arrival(); }) {
+      posts_(executor, paths, files_, storage_, [this] { spool_.note_arrival(); }) {
   scheduler_.on_submitted([this](FollowedJob job) { follower_.follow(std::move(job)); });
   files_.on_hold([this](spool::ClaimedFile file) { follower_.hold_file(std::move(file)); });
 }

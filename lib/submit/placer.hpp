@@ -10,23 +10,19 @@
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 
-#include <condition_variable>
 #include <deque>
 #include <exception>
 #include <functional>
-#include <mutex>
-#include <thread>
 
 #include "spool/finished_file.hpp"
+#include "util/batch_thread.hpp"
 
 namespace submitd::submit {
 
 class Placer {
  public:
+  // Its destructor places what is queued, then stops the thread.
   Placer(boost::asio::any_io_executor executor, const spool::SpoolPaths& paths);
-  ~Placer();  // places what is queued, then stops the thread
-  Placer(const Placer&) = delete;
-  Placer& operator=(const Placer&) = delete;
 
   // Places the file of `writer` (which must stay alive and untouched until this completes, on
   // the I/O executor). Throws what FinishedFileWriter::finish would; the input then stays in
@@ -39,18 +35,12 @@ class Placer {
     std::function<void(std::exception_ptr, spool::PlacedNames)> done;  // run on the I/O executor
     spool::PlacedNames names;
     std::exception_ptr error;
+    void complete() { done(error, std::move(names)); }
   };
-  void run();
   void place_batch(std::deque<Item>& batch);
-  static void sync_in_parallel(std::deque<Item>& batch);
 
-  boost::asio::any_io_executor executor_;
   const spool::SpoolPaths& paths_;
-  std::mutex mutex_;
-  std::condition_variable wake_;
-  std::deque<Item> queue_;
-  bool stopping_ = false;
-  std::thread thread_;
+  BatchThread<Item> thread_;  // last: its thread uses the members above
 };
 
 }  // namespace submitd::submit

@@ -27,28 +27,61 @@ void fsync_dir(const std::filesystem::path& dir) {
   if (::fsync(fd.get()) != 0) throw sys_error("fsync directory", dir);
 }
 
+FileDraft::FileDraft(std::filesystem::path final_path, std::string_view content, mode_t mode)
+    : final_(std::move(final_path)),
+      tmp_(final_.parent_path() / ("." + final_.filename().string() + ".tmp-" + random_hex(4))) {
+  fd_ = ::open(tmp_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+  if (fd_ < 0) {
+    pending_ = false;
+    throw sys_error("create", tmp_);
+  }
+  if (!write_all(fd_, content)) {
+    auto err = sys_error("write", tmp_);
+    discard();
+    throw err;
+  }
+  // Started now, so that the sync of a whole batch waits for writes already under way.
+  ::sync_file_range(fd_, 0, 0, SYNC_FILE_RANGE_WRITE);
+}
+
+FileDraft::FileDraft(FileDraft&& other) noexcept
+    : final_(std::move(other.final_)), tmp_(std::move(other.tmp_)), fd_(other.fd_), pending_(other.pending_) {
+  other.fd_ = -1;
+  other.pending_ = false;
+}
+
+FileDraft::~FileDraft() { discard(); }
+
+void FileDraft::discard() noexcept {
+  if (fd_ >= 0) ::close(fd_);
+  fd_ = -1;
+  if (pending_) ::unlink(tmp_.c_str());
+  pending_ = false;
+}
+
+void FileDraft::sync() {
+  if (fd_ < 0) return;
+  const int fd = fd_;
+  fd_ = -1;
+  if (::fsync(fd) != 0) {
+    auto err = sys_error("fsync", tmp_);
+    ::close(fd);
+    throw err;
+  }
+  if (::close(fd) != 0) throw sys_error("close", tmp_);
+}
+
+void FileDraft::install() {
+  sync();
+  if (::rename(tmp_.c_str(), final_.c_str()) != 0) throw sys_error("rename into place", final_);
+  pending_ = false;
+}
+
 void write_file_durably(const std::filesystem::path& final_path, std::string_view content,
                         mode_t mode) {
-  auto dir = final_path.parent_path();
-  auto tmp = dir / ("." + final_path.filename().string() + ".tmp-" + random_hex(4));
-  UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode));
-  if (fd.get() < 0) throw sys_error("create", tmp);
-  if (!write_all(fd.get(), content)) {
-    auto err = sys_error("write", tmp);
-    ::unlink(tmp.c_str());
-    throw err;
-  }
-  if (::fsync(fd.get()) != 0 || ::close(fd.release()) != 0) {
-    auto err = sys_error("fsync", tmp);
-    ::unlink(tmp.c_str());
-    throw err;
-  }
-  if (::rename(tmp.c_str(), final_path.c_str()) != 0) {
-    auto err = sys_error("rename into place", final_path);
-    ::unlink(tmp.c_str());
-    throw err;
-  }
-  fsync_dir(dir);
+  FileDraft draft(final_path, content, mode);
+  draft.install();
+  fsync_dir(final_path.parent_path());
 }
 
 std::error_code rename_noreplace(const std::filesystem::path& from,

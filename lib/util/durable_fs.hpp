@@ -14,8 +14,33 @@ namespace submitd {
 
 void fsync_dir(const std::filesystem::path& dir);
 
-// Writes `content` to a hidden temp file beside `final_path`, fsyncs it, renames it over
-// `final_path` and fsyncs the directory. Throws std::system_error on failure.
+// A new file on its way into place, in the steps a group commit runs across many files at
+// once: written to a hidden temp beside its final path with its writeback started (the
+// constructor), synced (sync), renamed into place (install). Syncing the directory after the
+// install is the caller's step. Destroyed before it was installed, it removes its temp.
+// Every step throws std::system_error naming the file.
+class FileDraft {
+ public:
+  FileDraft(std::filesystem::path final_path, std::string_view content, mode_t mode = 0640);
+  ~FileDraft();
+  FileDraft(FileDraft&& other) noexcept;
+  FileDraft& operator=(FileDraft&&) = delete;
+  FileDraft(const FileDraft&) = delete;
+  FileDraft& operator=(const FileDraft&) = delete;
+
+  void sync();     // fsync and close the temp (idempotent)
+  void install();  // sync() if not done, then rename the temp over the final path
+  const std::filesystem::path& final_path() const { return final_; }
+
+ private:
+  void discard() noexcept;
+
+  std::filesystem::path final_, tmp_;
+  int fd_ = -1;
+  bool pending_ = true;  // the temp exists and is not installed
+};
+
+// One FileDraft, installed, then its directory fsynced. Throws std::system_error on failure.
 void write_file_durably(const std::filesystem::path& final_path, std::string_view content,
                         mode_t mode = 0640);
 

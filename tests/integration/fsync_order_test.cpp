@@ -12,6 +12,8 @@
 
 #include <fstream>
 #include <sstream>
+#include <thread>
+#include <vector>
 
 #include "harness.hpp"
 #include "ledger.hpp"
@@ -160,11 +162,22 @@ TEST_F(FsyncOrder, EveryFileTheDaemonPlacesIsSyncedBeforeItsRenameAndItsDirector
   daemon.start();
   ASSERT_TRUE(eventually([&] { return unix_http(socket, "GET", "/healthz", "").status == 200; }, 30s))
       << read_file(daemon.log_file());
-  EXPECT_EQ(unix_http(socket, "POST", "/v1/jobs", request_line(4) + "\n").status, 202);
+  // Posts from several clients at once, so that they share commits.
+  constexpr int kPosts = 8;
+  std::vector<std::thread> clients;
+  std::vector<int> statuses(kPosts);
+  for (int i = 0; i < kPosts; ++i) {
+    clients.emplace_back([&, i] {
+      statuses[static_cast<std::size_t>(i)] = unix_http(socket, "POST", "/v1/jobs", request_line(4 + i) + "\n").status;
+    });
+  }
+  for (auto& t : clients) t.join();
+  for (int status : statuses) EXPECT_EQ(status, 202);
   EXPECT_EQ(unix_http(socket, "POST", "/v1/pause", "").status, 200);
   EXPECT_EQ(unix_http(socket, "POST", "/v1/resume", "").status, 200);
   ASSERT_TRUE(eventually([&] {
-    return daemon.count_files("done", ".outcome.jsonl") == 2 && daemon.count_files("failed", ".outcome.jsonl") == 1;
+    return daemon.count_files("done", ".outcome.jsonl") == 1 + kPosts &&
+           daemon.count_files("failed", ".outcome.jsonl") == 1;
   }, 60s)) << read_file(daemon.log_file());
   // SIGTERM to the daemon itself (strace's child), then strace ends with it.
   std::string children = read_file("/proc/" + std::to_string(daemon.process()->pid()) + "/task/" +
@@ -194,15 +207,15 @@ TEST_F(FsyncOrder, EveryFileTheDaemonPlacesIsSyncedBeforeItsRenameAndItsDirector
   }
   for (const auto& p : problems) ADD_FAILURE() << p;
   // The run did place every kind of file (so the rules were not checked on nothing):
-  // 2 claims + 1 posted file into active/; 2 outcomes + 2 inputs into done/; outcome, retry
+  // 2 claims + 8 posted files into active/; 9 outcomes + 9 inputs into done/; outcome, retry
   // file and input into failed/; the namespace UUID and the pause marker into state/.
-  EXPECT_GE(renames_into["active"], 3);
-  EXPECT_GE(renames_into["done"], 4);
+  EXPECT_GE(renames_into["active"], 2 + kPosts);
+  EXPECT_GE(renames_into["done"], 2 * (1 + kPosts));
   EXPECT_GE(renames_into["failed"], 3);
   EXPECT_GE(renames_into["state"], 2);
-  // The claims of good.jsonl and mixed.jsonl and the posted file were each found journaled
+  // The claims of good.jsonl and mixed.jsonl and the posted files were each found journaled
   // (on the journal thread) after their syncs: the cross-thread rule was checked on them.
-  EXPECT_GE(check.claims_journaled, 3);
+  EXPECT_GE(check.claims_journaled, 2 + kPosts);
   EXPECT_GT(socket_writes, 10);  // API calls and answers: the dependent steps were there to check
   // The journal's appends are covered by its own commits' syncs.
   EXPECT_GE(journal_syncs, 1);

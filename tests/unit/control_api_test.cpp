@@ -12,6 +12,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 using namespace submitd::control;
@@ -23,13 +24,18 @@ struct Fixture {
   std::vector<bool> pauses;
   std::vector<std::pair<std::string, std::string>> stored;  // content, name
   bool fail_store = false;
+  ControlHooks::Stored deferred;  // set: the store completes only when the test calls this
+  bool defer_store = false;
   std::map<std::string, std::string> finished;  // requestId -> outcome line
   ControlApi api{ControlHooks{
                      [this] { return status; },
-                     [this](const std::string& content, const std::string& name) {
-                       if (fail_store) throw std::runtime_error("disk full");
-                       stored.emplace_back(content, name);
-                       return std::string("c0ffee0000000001");
+                     [this](std::string content, const std::string& name, ControlHooks::Stored done) {
+                       if (fail_store) {
+                         return done(std::make_exception_ptr(std::runtime_error("disk full")), "");
+                       }
+                       stored.emplace_back(std::move(content), name);
+                       if (defer_store) return void(deferred = std::move(done));
+                       done(nullptr, "c0ffee0000000001");
                      },
                      [](const std::string& claim, std::uint64_t line) { return claim + "/" + std::to_string(line); },
                      [this](const std::string& id) -> std::optional<RequestLookup> {
@@ -49,11 +55,22 @@ struct Fixture {
                        pauses.push_back(paused);
                      }},
                  ControlLimits{200, 100}};
+
+  // The answer the socket would send: a pending post is stored first (this fixture's store
+  // completes at once; the daemon's completes later, on the I/O thread).
+  ControlAnswer handle(std::string_view method, std::string_view target, std::string_view body) {
+    ControlAnswer a = api.handle(method, target, body);
+    if (!a.pending) return a;
+    std::optional<ControlAnswer> answer;
+    api.store(std::move(a.pending), [&answer](ControlAnswer given) { answer = std::move(given); });
+    EXPECT_TRUE(answer.has_value());
+    return answer.value_or(ControlAnswer{});
+  }
 };
 
 TEST(ControlApi, PostKeepsLineNumbersAndStoresOnlyTheAcceptable) {
   Fixture f;
-  auto a = f.api.handle("POST", "/v1/jobs",
+  auto a = f.handle("POST", "/v1/jobs",
                         "{\"templateId\":\"a\",\"requestId\":\"r1\"}\n{\"templateId\":5}\n\n{\"templateId\":\"b\"}\n");
   EXPECT_EQ(a.status, 202);
   EXPECT_EQ(a.body,
@@ -65,9 +82,25 @@ TEST(ControlApi, PostKeepsLineNumbersAndStoresOnlyTheAcceptable) {
   EXPECT_TRUE(f.stored[0].second.ends_with(".jsonl"));
 }
 
+TEST(ControlApi, APostIsAnsweredOnlyOnceItsRequestsAreStored) {
+  Fixture f;
+  f.defer_store = true;
+  ControlAnswer a = f.api.handle("POST", "/v1/jobs", "{\"templateId\":\"a\"}\n");
+  ASSERT_TRUE(a.pending);
+  EXPECT_TRUE(f.stored.empty());  // handle() only reads the post
+  std::optional<ControlAnswer> answer;
+  f.api.store(std::move(a.pending), [&answer](ControlAnswer given) { answer = std::move(given); });
+  ASSERT_EQ(f.stored.size(), 1u);
+  EXPECT_FALSE(answer.has_value());  // not durable yet: no answer
+  f.deferred(nullptr, "c0ffee0000000002");
+  ASSERT_TRUE(answer.has_value());
+  EXPECT_EQ(answer->status, 202);
+  EXPECT_NE(answer->body.find("c0ffee0000000002:1"), std::string::npos) << answer->body;
+}
+
 TEST(ControlApi, OneObjectOverSeveralLinesIsOneRequest) {
   Fixture f;
-  auto a = f.api.handle("POST", "/v1/jobs", "{\n  \"templateId\": \"pretty\"\n}\n");
+  auto a = f.handle("POST", "/v1/jobs", "{\n  \"templateId\": \"pretty\"\n}\n");
   EXPECT_EQ(a.status, 202) << a.body;
   ASSERT_EQ(f.stored.size(), 1u);
   EXPECT_EQ(f.stored[0].first.find('\n'), f.stored[0].first.size() - 1);  // stored on one line
@@ -75,30 +108,30 @@ TEST(ControlApi, OneObjectOverSeveralLinesIsOneRequest) {
 
 TEST(ControlApi, NothingAcceptableIsA400WithTheReasons) {
   Fixture f;
-  auto a = f.api.handle("POST", "/v1/jobs", "{\"name\":\"no template\"}\n");
+  auto a = f.handle("POST", "/v1/jobs", "{\"name\":\"no template\"}\n");
   EXPECT_EQ(a.status, 400);
   EXPECT_NE(a.body.find("\"rejected\":[{\"line\":1"), std::string::npos) << a.body;
   EXPECT_TRUE(f.stored.empty());
-  EXPECT_EQ(f.api.handle("POST", "/v1/jobs", "").status, 400);
-  auto not_json = f.api.handle("POST", "/v1/jobs", "hello world");
+  EXPECT_EQ(f.handle("POST", "/v1/jobs", "").status, 400);
+  auto not_json = f.handle("POST", "/v1/jobs", "hello world");
   EXPECT_EQ(not_json.status, 400);
   EXPECT_NE(not_json.body.find("not JSON"), std::string::npos);
 }
 
 TEST(ControlApi, LimitsAndTroubleAnswerWithoutStoring) {
   Fixture f;
-  EXPECT_EQ(f.api.handle("POST", "/v1/jobs", "{\n\"templateId\":\"" + std::string(300, 'x') + "\"}").status, 413);
-  auto long_line = f.api.handle("POST", "/v1/jobs", "{\"templateId\":\"" + std::string(300, 'x') + "\"}\n{\"templateId\":\"ok\"}\n");
+  EXPECT_EQ(f.handle("POST", "/v1/jobs", "{\n\"templateId\":\"" + std::string(300, 'x') + "\"}").status, 413);
+  auto long_line = f.handle("POST", "/v1/jobs", "{\"templateId\":\"" + std::string(300, 'x') + "\"}\n{\"templateId\":\"ok\"}\n");
   EXPECT_EQ(long_line.status, 202);
   EXPECT_NE(long_line.body.find("longer than 200 bytes"), std::string::npos);
   f.stored.clear();
   f.status.backlog_files = 100;
-  auto full = f.api.handle("POST", "/v1/jobs", "{\"templateId\":\"a\"}");
+  auto full = f.handle("POST", "/v1/jobs", "{\"templateId\":\"a\"}");
   EXPECT_EQ(full.status, 503);
   EXPECT_EQ(full.retry_after_s, 5);
   f.status.backlog_files = 0;
   f.fail_store = true;
-  auto failing = f.api.handle("POST", "/v1/jobs", "{\"templateId\":\"a\"}");
+  auto failing = f.handle("POST", "/v1/jobs", "{\"templateId\":\"a\"}");
   EXPECT_EQ(failing.status, 503);
   EXPECT_NE(failing.body.find("disk full"), std::string::npos);
   EXPECT_TRUE(f.stored.empty());
@@ -108,7 +141,7 @@ TEST(ControlApi, StatusHealthAndRouting) {
   Fixture f;
   f.status.version = "9.9.9";
   f.status.backlog_files = 3;
-  auto s = f.api.handle("GET", "/v1/status", "");
+  auto s = f.handle("GET", "/v1/status", "");
   EXPECT_EQ(s.status, 200);
   EXPECT_NE(s.body.find("\"version\":\"9.9.9\""), std::string::npos);
   EXPECT_NE(s.body.find("\"backlogFiles\":3"), std::string::npos);
@@ -116,38 +149,38 @@ TEST(ControlApi, StatusHealthAndRouting) {
   f.status.follow_enabled = true;
   f.status.followed_jobs = 12;
   f.status.files_waiting = 2;
-  EXPECT_NE(f.api.handle("GET", "/v1/status", "").body.find("\"following\":{\"jobs\":12,\"filesWaiting\":2}"),
+  EXPECT_NE(f.handle("GET", "/v1/status", "").body.find("\"following\":{\"jobs\":12,\"filesWaiting\":2}"),
             std::string::npos);
   f.status.storage_full = true;
   f.status.storage_problem = "journal commit: No space left on device";
-  auto full = f.api.handle("GET", "/healthz", "");
+  auto full = f.handle("GET", "/healthz", "");
   EXPECT_EQ(full.status, 503);
   EXPECT_NE(full.body.find("disk full"), std::string::npos) << full.body;
-  EXPECT_NE(f.api.handle("GET", "/v1/status", "").body.find("\"storageFull\":true,\"storageProblem\":\"journal commit"),
+  EXPECT_NE(f.handle("GET", "/v1/status", "").body.find("\"storageFull\":true,\"storageProblem\":\"journal commit"),
             std::string::npos);
   f.status.storage_full = false;
-  EXPECT_EQ(f.api.handle("GET", "/healthz", "").status, 200);
+  EXPECT_EQ(f.handle("GET", "/healthz", "").status, 200);
   // incoming/ removed: drops are not seen, so intake does not work.
   f.status.spool_problem = "open /s/incoming: No such file or directory";
-  auto missing = f.api.handle("GET", "/healthz", "");
+  auto missing = f.handle("GET", "/healthz", "");
   EXPECT_EQ(missing.status, 503);
   EXPECT_NE(missing.body.find("cannot read incoming/: open /s/incoming"), std::string::npos) << missing.body;
-  EXPECT_NE(f.api.handle("GET", "/v1/status", "").body.find("\"spoolProblem\":\"open /s/incoming"),
+  EXPECT_NE(f.handle("GET", "/v1/status", "").body.find("\"spoolProblem\":\"open /s/incoming"),
             std::string::npos);
   f.status.spool_problem.clear();
-  EXPECT_EQ(f.api.handle("GET", "/healthz", "").status, 200);
+  EXPECT_EQ(f.handle("GET", "/healthz", "").status, 200);
   f.status.journal_ok = false;
   f.status.journal_error = "disk I/O error";
-  EXPECT_EQ(f.api.handle("GET", "/healthz", "").status, 503);
-  EXPECT_EQ(f.api.handle("GET", "/v1/jobs", "").status, 405);
-  EXPECT_EQ(f.api.handle("GET", "/nope", "").status, 404);
-  EXPECT_EQ(f.api.handle("GET", "/v1/jobs/r1", "").status, 404);
-  EXPECT_EQ(f.api.handle("GET", "/v1/jobs/bad%20id", "").status, 400);
-  auto working = f.api.handle("GET", "/v1/jobs/working", "");
+  EXPECT_EQ(f.handle("GET", "/healthz", "").status, 503);
+  EXPECT_EQ(f.handle("GET", "/v1/jobs", "").status, 405);
+  EXPECT_EQ(f.handle("GET", "/nope", "").status, 404);
+  EXPECT_EQ(f.handle("GET", "/v1/jobs/r1", "").status, 404);
+  EXPECT_EQ(f.handle("GET", "/v1/jobs/bad%20id", "").status, 400);
+  auto working = f.handle("GET", "/v1/jobs/working", "");
   EXPECT_EQ(working.status, 200);
   EXPECT_EQ(working.body, "{\"requestId\":\"working\",\"jobId\":\"job-w\",\"state\":\"submitting\","
                           "\"attempts\":0,\"error\":null,\"final\":null}");
-  auto done = f.api.handle("GET", "/v1/jobs/done-1", "");
+  auto done = f.handle("GET", "/v1/jobs/done-1", "");
   EXPECT_EQ(done.body, "{\"requestId\":\"done-1\",\"jobId\":\"job-d\",\"state\":\"failed\",\"attempts\":3,"
                        "\"error\":{\"stage\":\"create\",\"httpStatus\":403,\"message\":\"no\"},\"final\":null}");
 }
@@ -156,14 +189,14 @@ TEST(ControlApi, StatusHealthAndRouting) {
 
 TEST(ControlApi, PauseAndResume) {
   Fixture f;
-  auto p = f.api.handle("POST", "/v1/pause", "");
+  auto p = f.handle("POST", "/v1/pause", "");
   EXPECT_EQ(p.status, 200);
   EXPECT_EQ(p.body, "{\"paused\":true}");
-  EXPECT_EQ(f.api.handle("POST", "/v1/resume", "").body, "{\"paused\":false}");
+  EXPECT_EQ(f.handle("POST", "/v1/resume", "").body, "{\"paused\":false}");
   EXPECT_EQ(f.pauses, (std::vector<bool>{true, false}));
-  EXPECT_EQ(f.api.handle("GET", "/v1/pause", "").status, 405);
+  EXPECT_EQ(f.handle("GET", "/v1/pause", "").status, 405);
   f.fail_store = true;
-  auto failed = f.api.handle("POST", "/v1/pause", "");
+  auto failed = f.handle("POST", "/v1/pause", "");
   EXPECT_EQ(failed.status, 503);
   EXPECT_NE(failed.body.find("read-only file system"), std::string::npos);
 }
@@ -176,7 +209,7 @@ TEST(ControlApi, GetJobCopiesTheFinalObject) {
       "{\"v\":1,\"status\":\"submitted\",\"attempts\":4,\"final\": {\"state\" : \"JOB_STATE_COMPLETE\","
       "\"errorMessage\":null,\"endedAt\":\"2026-11-28T21:00:00.000Z\",\"durationSeconds\":12.5,"
       "\"results\":[{\"name\":\"out \\\"1\\\".mp4\",\"link\":\"https://x/y?sig=a%2Fb\"}]}}";
-  auto ended = f.api.handle("GET", "/v1/jobs/ended", "");
+  auto ended = f.handle("GET", "/v1/jobs/ended", "");
   EXPECT_EQ(ended.status, 200);
   EXPECT_EQ(ended.body,
             "{\"requestId\":\"ended\",\"jobId\":\"job-f\",\"state\":\"submitted\",\"attempts\":4,\"error\":null,"
@@ -184,32 +217,32 @@ TEST(ControlApi, GetJobCopiesTheFinalObject) {
             "\"durationSeconds\":12.5,\"results\":[{\"name\":\"out \\\"1\\\".mp4\",\"link\":\"https://x/y?sig=a%2Fb\"}]}}");
 
   f.finished["plain"] = "{\"v\":1,\"status\":\"submitted\",\"attempts\":1}";
-  EXPECT_EQ(f.api.handle("GET", "/v1/jobs/plain", "").body,
+  EXPECT_EQ(f.handle("GET", "/v1/jobs/plain", "").body,
             "{\"requestId\":\"plain\",\"jobId\":\"job-f\",\"state\":\"submitted\",\"attempts\":1,\"error\":null,"
             "\"final\":null}");
 
   // Malformed finals: not an object, an object without a string state, null.
   for (const char* bad : {"\"JOB_STATE_COMPLETE\"", "[{\"state\":\"x\"}]", "{\"results\":[]}", "{\"state\":7}", "null"}) {
     f.finished["odd"] = std::string("{\"v\":1,\"status\":\"submitted\",\"attempts\":1,\"final\":") + bad + "}";
-    auto odd = f.api.handle("GET", "/v1/jobs/odd", "");
+    auto odd = f.handle("GET", "/v1/jobs/odd", "");
     EXPECT_EQ(odd.status, 200) << bad;
     EXPECT_TRUE(odd.body.ends_with(",\"final\":null}")) << bad << ": " << odd.body;
   }
   // A record that is not JSON at all stays an error, as before.
   f.finished["broken"] = "{\"v\":1,\"final\":{\"state\":";
-  EXPECT_EQ(f.api.handle("GET", "/v1/jobs/broken", "").status, 500);
+  EXPECT_EQ(f.handle("GET", "/v1/jobs/broken", "").status, 500);
 }
 
 // Ids in the target are percent-decoded, then held to the requestId alphabet, the same way
 // for reading and aborting.
 TEST(ControlApi, GetJobDecodesPercentEncodedIds) {
   Fixture f;
-  auto done = f.api.handle("GET", "/v1/jobs/done%2D1", "");
+  auto done = f.handle("GET", "/v1/jobs/done%2D1", "");
   EXPECT_EQ(done.status, 200);
   EXPECT_TRUE(done.body.starts_with("{\"requestId\":\"done-1\",\"jobId\":\"job-d\"")) << done.body;
-  EXPECT_EQ(f.api.handle("GET", "/v1/jobs/working%2fx", "").status, 400);
-  EXPECT_EQ(f.api.handle("GET", "/v1/jobs/working%2", "").status, 400);
-  EXPECT_EQ(f.api.handle("GET", "/v1/jobs/%", "").status, 400);
+  EXPECT_EQ(f.handle("GET", "/v1/jobs/working%2fx", "").status, 400);
+  EXPECT_EQ(f.handle("GET", "/v1/jobs/working%2", "").status, 400);
+  EXPECT_EQ(f.handle("GET", "/v1/jobs/%", "").status, 400);
 }
 
 namespace {
