@@ -33,7 +33,10 @@ SpoolSource::SpoolSource(asio::any_io_executor executor, const spool::SpoolPaths
       events_(events),
       work_changed_(work_changed),
       housekeeping_(executor),
-      watch_again_(executor) {}
+      watch_again_(executor),
+      claimer_(executor, [this](std::deque<ClaimBatch>& batches) {
+        for (auto& batch : batches) claim(batch);
+      }) {}
 
 SpoolSource::~SpoolSource() {
   if (inotify_fd_ >= 0) ::close(inotify_fd_);
@@ -116,41 +119,63 @@ asio::awaitable<void> SpoolSource::read_incoming_events(int fd) {
 }
 
 void SpoolSource::claim_available() {
-  if (stopping_ || !storage_.allows_new_work()) return;
+  if (stopping_ || claiming_ || !storage_.allows_new_work()) return;
   const std::size_t capacity = intake_.room();
   claim_order_.wake_rested(clock_.now());
   if (!scan_if_due(capacity) || capacity == 0) return;
-  std::vector<spool::ClaimedFile> claimed;
-  for (const auto& name : claim_order_.next(capacity)) {
+  auto names = claim_order_.next(capacity);
+  if (names.empty()) return;
+  claiming_ = true;
+  claimer_.push(ClaimBatch{this, std::move(names), {}, {}, nullptr});
+}
+
+void SpoolSource::claim(ClaimBatch& batch) {
+  for (const auto& name : batch.names) {
     try {
-      if (auto file = spool::claim_file(paths_, name)) claimed.push_back(std::move(*file));
+      if (auto file = spool::claim_file(paths_, name)) batch.claimed.push_back(std::move(*file));
     } catch (const std::exception& e) {
-      // It stays in incoming/; resting, it holds no claim slot while the others go on.
-      claim_order_.claim_failed(name, clock_.now());
-      if (auto skipped = claim_error_log_.allow(clock_.now())) {
-        log::error("cannot claim incoming/{}: {}; trying it again in a minute{}", name, e.what(),
-                   log::Limiter::note(*skipped));
-      }
+      batch.failed.emplace_back(name, e.what());
     }
   }
-  if (claimed.empty()) return;
-  claimed_since_scan_ += claimed.size();
+  if (batch.claimed.empty()) return;
   // The claims must be on disk before any of their requests is journaled: a claim lost to a
   // power cut would otherwise be claimed again under a new claim id, i.e. new jobIds, i.e.
   // duplicate jobs. One fsync of each directory serves the whole batch.
   try {
     fsync_dir(paths_.active);
     fsync_dir(paths_.incoming);
-  } catch (const std::exception& e) {
-    // Not started: they stay in active/ and are resumed (from the journal) at the next start,
-    // after which the claim is certainly on disk.
-    log::error("cannot sync the claims of {} files: {}; they stay in active/ until the next start", claimed.size(),
-               e.what());
-    storage_.note_write_failure("sync claims", e);
+  } catch (...) {
+    batch.sync_error = std::current_exception();
+  }
+}
+
+void SpoolSource::claimed(ClaimBatch& batch) {
+  claiming_ = false;
+  for (const auto& [name, why] : batch.failed) {
+    // It stays in incoming/; resting, it holds no claim slot while the others go on.
+    claim_order_.claim_failed(name, clock_.now());
+    if (auto skipped = claim_error_log_.allow(clock_.now())) {
+      log::error("cannot claim incoming/{}: {}; trying it again in a minute{}", name, why, log::Limiter::note(*skipped));
+    }
+  }
+  claimed_since_scan_ += batch.claimed.size();
+  // While stopping, or when the claims are not known to be on disk, the files are not started:
+  // they stay in active/ and are resumed (from the journal) at the next start, after which the
+  // claim is certainly on disk.
+  if (stopping_) return;
+  if (batch.sync_error) {
+    try {
+      std::rethrow_exception(batch.sync_error);
+    } catch (const std::exception& e) {
+      log::error("cannot sync the claims of {} files: {}; they stay in active/ until the next start",
+                 batch.claimed.size(), e.what());
+      storage_.note_write_failure("sync claims", e);
+    }
     return;
   }
-  for (auto& file : claimed) intake_.start(std::move(file));
-  report_backlog();
+  for (auto& file : batch.claimed) intake_.start(std::move(file));
+  if (!batch.claimed.empty()) report_backlog();
+  work_changed_.wake_all();  // the next batch, if there is room (failed names rest meanwhile)
 }
 
 bool SpoolSource::scan_if_due(std::size_t capacity) {

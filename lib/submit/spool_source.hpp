@@ -1,7 +1,8 @@
 // Role: the spool directory as a request source. Finds work in incoming/ (an inotify watch is
 // the hint, a periodic rescan the truth), claims files in fair order (new drops are not queued
-// behind a backlog) as the intake has room and the disk allows, makes the claims durable, and
-// hands them over. Reports the backlog, and keeps house hourly: expired requestIds out of the
+// behind a backlog) as the intake has room and the disk allows, makes the claims durable on its
+// claim thread (so the I/O thread goes on while the directories are fsynced), and hands them
+// over. Reports the backlog, and keeps house hourly: expired requestIds out of the
 // journal, old files out of done/. Files left in active/ by an interrupted run are not its
 // business: the engine resumes them at start.
 #pragma once
@@ -10,8 +11,11 @@
 #include <boost/asio/awaitable.hpp>
 
 #include <chrono>
+#include <exception>
 #include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "journal/journal.hpp"
 #include "spool/claim.hpp"
@@ -20,8 +24,9 @@
 #include "submit/request_source.hpp"
 #include "submit/storage_watch.hpp"
 #include "submit/submit_events.hpp"
-#include "util/wait_line.hpp"
+#include "util/batch_thread.hpp"
 #include "util/clock.hpp"
+#include "util/wait_line.hpp"
 #include "util/log_limiter.hpp"
 
 namespace submitd::submit {
@@ -57,7 +62,18 @@ class SpoolSource : public RequestSource {
   boost::asio::awaitable<void> watch_incoming();
   boost::asio::awaitable<void> read_incoming_events(int fd);
   boost::asio::awaitable<void> housekeeping_hourly();
+  // One round of claims: made on the claim thread, handed over on the I/O thread.
+  struct ClaimBatch {
+    SpoolSource* source;
+    std::vector<std::string> names;
+    std::vector<spool::ClaimedFile> claimed;
+    std::vector<std::pair<std::string, std::string>> failed;  // name, why
+    std::exception_ptr sync_error;
+    void complete() { source->claimed(*this); }
+  };
   void claim_available();
+  void claim(ClaimBatch& batch);    // the claim thread: renames, then one fsync per directory
+  void claimed(ClaimBatch& batch);  // the I/O thread: start the claimed files
   // Scans incoming/ when it is due (see the .cpp); false when it cannot be read.
   bool scan_if_due(std::size_t capacity);
   void report_backlog();
@@ -86,6 +102,8 @@ class SpoolSource : public RequestSource {
   double oldest_waiting_age_s_ = 0;
   log::Limiter scan_error_log_{std::chrono::seconds(60)};
   log::Limiter claim_error_log_{std::chrono::seconds(60)};
+  bool claiming_ = false;  // a batch is on the claim thread; the next waits for it
+  BatchThread<ClaimBatch> claimer_;  // last: its thread uses the members above
 };
 
 }  // namespace submitd::submit
