@@ -17,7 +17,7 @@ PACKAGES=(
   # the power-loss test reads the daemon's system calls; the full-disk test uses unshare (util-linux)
   strace util-linux
   # benchmarks and checks
-  wrk nginx-light libnginx-mod-http-js gnuplot-nox python3-aiohttp iproute2 linux-perf heaptrack valgrind
+  wrk nginx-light libnginx-mod-http-js gnuplot-nox python3-aiohttp iproute2 linux-perf heaptrack valgrind golang-go
   # deploy file checks (tests/deploy): systemd-analyze/-sysusers/-tmpfiles, promtool
   systemd prometheus
   # the Debian package check (tests/package): cpack needs dpkg-shlibdeps (dpkg-dev)

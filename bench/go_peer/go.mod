@@ -1,0 +1,3 @@
+module bytenite-submitd/bench/go_peer
+
+go 1.19
