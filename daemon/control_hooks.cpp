@@ -7,6 +7,8 @@
 #include "spool/request_identity.hpp"
 #include "submit/engine.hpp"
 
+#include <cmath>
+
 namespace submitd {
 
 namespace {
@@ -34,6 +36,17 @@ control::AbortAnswer abort_answer_of(submit::AbortResult result) {
   return answer;
 }
 
+}  // namespace
+
+namespace {
+void account_rate_status(const submit::AdaptiveRate& rate, bool adaptive, control::DaemonStatus& st) {
+  const MonoTime now = std::chrono::steady_clock::now();
+  st.rate_adaptive = adaptive;
+  st.rate_limit = std::isfinite(rate.rate()) ? rate.rate() : 0;
+  st.rate_reason = submit::reason_name(rate.last_change());
+  st.rate_changed_s_ago = rate.last_change_at() == MonoTime{} ? 0 : std::chrono::duration<double>(now - rate.last_change_at()).count();
+  st.rate_held_s = rate.holding(now) ? std::chrono::duration<double>(rate.held_until() - now).count() : 0;
+}
 }  // namespace
 
 control::DaemonStatus daemon_status(const DaemonParts& parts) {
@@ -65,6 +78,7 @@ control::DaemonStatus daemon_status(const DaemonParts& parts) {
   st.api_answering = parts.api_health.answering() && !grant_unusable;
   st.api_trouble = grant_unusable ? "the token endpoint answers 200 without a usable token"
                                   : parts.api_health.trouble();
+  account_rate_status(engine.scheduler().account_rate(), parts.settings.api.adaptive, st);
   return st;
 }
 

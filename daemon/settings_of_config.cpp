@@ -75,6 +75,7 @@ submit::EngineSettings engine_settings_of(const config::Settings& settings,
   e.scheduler.submission.force_test_jobs = settings.submit.force_test_jobs;
   e.scheduler.submission.timing = retry_timing_of(settings.api);
   e.scheduler.rate_limit_per_second = settings.api.rate_limit_per_second;
+  e.scheduler.adaptive = settings.api.adaptive;
   e.scheduler.max_jobs_per_minute = settings.submit.max_jobs_per_minute;
   e.scheduler.retry_budget = retry_budget_of(settings.api);
   e.scheduler.pause_marker = state_dir / "paused";  // a pause survives a restart

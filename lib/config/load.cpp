@@ -35,7 +35,7 @@ const std::array<TableSchema, 8>& schema() {
        {"base_url", "customer_path", "api_key_file", "ca_file", "connections", "connect_timeout_ms",
         "request_timeout_ms", "max_inflight", "retry_base_ms", "retry_cap_ms", "retry_after_cap_s",
         "blocked_retry_s", "retry_budget_percent", "retry_budget_min_per_second",
-        "rate_limit_per_second", "shutdown_grace_s"}},
+        "rate_limit_per_second", "adaptive", "shutdown_grace_s"}},
       {"spool",
        {"dir", "max_request_bytes", "rescan_interval_ms", "done_retention_days",
         "give_up_after_s", "max_active_files", "min_free_mb"}},
@@ -287,6 +287,7 @@ void read_api(const Reader& r, ApiSettings& api) {
   read_number(r, "api", "retry_budget_percent", 0, 10'000, api.retry_budget_percent);
   read_number(r, "api", "retry_budget_min_per_second", 1, 1'000'000, api.retry_budget_min_per_second);
   read_number(r, "api", "rate_limit_per_second", 0, 1'000'000, api.rate_limit_per_second);
+  if (auto v = r.boolean("api", "adaptive")) api.adaptive = *v;
   read_number(r, "api", "shutdown_grace_s", 0, 3600, api.shutdown_grace);
 }
 

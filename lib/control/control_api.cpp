@@ -330,7 +330,11 @@ ControlAnswer ControlApi::status() {
     out += ",\"apiTrouble\":";
     append_json_string(out, s.api_trouble);
   }
-  out += "}";
+  out += fmt::format(",\"apiRate\":{{\"adaptive\":{},\"limitPerSecond\":", s.rate_adaptive);
+  out += s.rate_limit > 0 ? fmt::format("{:.1f}", s.rate_limit) : std::string("null");
+  out += ",\"reason\":";
+  append_json_string(out, s.rate_reason);
+  out += fmt::format(",\"changedSecondsAgo\":{:.1f},\"heldSeconds\":{:.1f}}}}}", s.rate_changed_s_ago, s.rate_held_s);
   return {200, std::move(out)};
 }
 

@@ -66,6 +66,13 @@ struct DaemonStatus {
   std::size_t api_connections = 0;
   bool api_answering = false;  // the last API call got an answer below 500
   std::string api_trouble;     // otherwise why ("timeout", "HTTP 503", "no call yet", ...)
+  // The account rate: adaptive or fixed, the calls/s allowed now (0: no limit), why it last
+  // changed and how long ago, and how long every call is still held by a Retry-After.
+  bool rate_adaptive = false;
+  double rate_limit = 0;
+  std::string rate_reason;
+  double rate_changed_s_ago = 0;
+  double rate_held_s = 0;
 };
 
 // What the journal knows of one requestId.

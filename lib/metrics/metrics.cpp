@@ -51,6 +51,17 @@ DaemonMetrics::DaemonMetrics(const std::string& version) : registry_(std::make_s
   paced_by_budget_ = &paced.Add({{"by", "retry_budget"}});
   paced_by_rate_ = &paced.Add({{"by", "rate_limit"}});
   paced_by_job_cap_ = &paced.Add({{"by", "jobs_per_minute"}});
+  paced_by_retry_after_ = &paced.Add({{"by", "retry_after"}});
+  account_rate_ = &BuildGauge()
+                       .Name(p + "api_rate_limit")
+                       .Help("API calls per second the daemon allows itself now (adaptive or api.rate_limit_per_second); 0: no limit")
+                       .Register(*registry_)
+                       .Add({});
+  account_held_ = &BuildCounter()
+                       .Name(p + "api_held_seconds_total")
+                       .Help("Seconds every API call was held by a Retry-After of the account")
+                       .Register(*registry_)
+                       .Add({});
   token_refreshes_ = &BuildCounter().Name(p + "token_refreshes_total").Help("Access-token exchanges").Register(*registry_).Add({});
   connections_open_ = &BuildGauge().Name(p + "connections_open").Help("Open TLS connections to the API").Register(*registry_).Add({});
   control_open_ = &BuildGauge().Name(p + "control_connections_open").Help("Open connections to the control socket").Register(*registry_).Add({});
@@ -115,8 +126,16 @@ void DaemonMetrics::retry_scheduled(api::Endpoint endpoint, std::string_view rea
 }
 
 void DaemonMetrics::call_paced(std::string_view why) {
-  (why == "retry_budget" ? paced_by_budget_ : why == "jobs_per_minute" ? paced_by_job_cap_ : paced_by_rate_)->Increment();
+  (why == "retry_budget"      ? paced_by_budget_
+   : why == "jobs_per_minute" ? paced_by_job_cap_
+   : why == "retry_after"     ? paced_by_retry_after_
+                              : paced_by_rate_)
+      ->Increment();
 }
+
+void DaemonMetrics::account_rate_changed(double calls_per_second) { account_rate_->Set(calls_per_second); }
+
+void DaemonMetrics::account_held(double seconds) { account_held_->Increment(seconds); }
 
 void DaemonMetrics::inflight_changed(std::size_t inflight) { inflight_->Set(static_cast<double>(inflight)); }
 

@@ -34,6 +34,8 @@ class DaemonMetrics final : public submit::SubmitEvents {
   void retry_scheduled(api::Endpoint endpoint, std::string_view reason) override;
   void call_paced(std::string_view why) override;
   void inflight_changed(std::size_t inflight) override;
+  void account_rate_changed(double calls_per_second) override;
+  void account_held(double seconds) override;
   void backlog_changed(std::size_t files, double oldest_age_seconds) override;
 
   void api_exchange(const api::HttpCall& call, const api::HttpResult& result,
@@ -78,6 +80,9 @@ class DaemonMetrics final : public submit::SubmitEvents {
   prometheus::Counter* paced_by_budget_;
   prometheus::Counter* paced_by_rate_;
   prometheus::Counter* paced_by_job_cap_;
+  prometheus::Counter* paced_by_retry_after_;
+  prometheus::Gauge* account_rate_;
+  prometheus::Counter* account_held_;
   prometheus::Gauge* connections_open_;
   prometheus::Gauge* control_open_;
   prometheus::Counter* control_refused_;

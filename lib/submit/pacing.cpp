@@ -2,6 +2,7 @@
 #include "submit/pacing.hpp"
 
 #include <algorithm>
+#include <cmath>
 
 namespace submitd::submit {
 namespace {
@@ -24,6 +25,13 @@ void RateLimiter::refill(MonoTime now) {
   if (started_ && now > last_) tokens_ = std::min(burst_, tokens_ + rate_ * seconds_between(last_, now));
   if (!started_ || now > last_) last_ = now;
   started_ = true;
+}
+
+void RateLimiter::set_rate(double per_second, double burst, MonoTime now) {
+  if (limited()) refill(now);
+  rate_ = per_second;
+  burst_ = std::max(1.0, burst);
+  tokens_ = std::min(tokens_, burst_);
 }
 
 std::chrono::nanoseconds RateLimiter::reserve(MonoTime now) {
@@ -60,6 +68,39 @@ std::chrono::nanoseconds RetryBudget::reserve_retry(MonoTime now) {
   return wait_for_debt(-balance_, settings_.min_per_second);
 }
 
+namespace {
+// A tenth of a second's worth at once: smooth enough for an account limit, and no caller waits
+// for a permit when the rate is far above what is used.
+double burst_of(double rate) { return std::max(1.0, rate / 10); }
+double limiter_rate(double rate) { return std::isfinite(rate) ? rate : 0; }
+}  // namespace
+
+CallPacer::CallPacer(AdaptiveRateSettings account, RetryBudget budget, RateLimiter job_starts)
+    : account_(account),
+      limiter_(limiter_rate(account_.rate()), burst_of(limiter_rate(account_.rate()))),
+      budget_(budget),
+      job_starts_(job_starts) {}
+
+void CallPacer::follow_account(MonoTime now) {
+  const double rate = limiter_rate(account_.rate());
+  if (rate != limiter_.rate()) limiter_.set_rate(rate, burst_of(rate), now);
+}
+
+void CallPacer::answered(CallSignal signal, std::chrono::nanoseconds round_trip, std::chrono::milliseconds retry_after,
+                         double jitter, MonoTime now) {
+  account_.answered(signal, round_trip, now);
+  if (retry_after.count() > 0 && (signal == CallSignal::throttled || signal == CallSignal::unavailable)) {
+    account_.retry_after(retry_after, jitter, now);
+  }
+  follow_account(now);
+}
+
+void CallPacer::replace_call_rules(double rate_limit_per_second, RetryBudget budget, MonoTime now) {
+  account_.set_ceiling(rate_limit_per_second, now);
+  follow_account(now);
+  budget_ = budget;
+}
+
 CallPacer::Admission CallPacer::admit(bool retry, bool starts_job, MonoTime now) {
   Admission a;
   // Each rule reserves its permit now; the call waits for the latest of them.
@@ -74,7 +115,11 @@ CallPacer::Admission CallPacer::admit(bool retry, bool starts_job, MonoTime now)
   } else {
     budget_.fresh_call(now);
   }
-  consider(limiter_.reserve(now), By::rate_limit);
+  // A hold comes first: the rate's permits are reserved from its end (a call may not go out
+  // during the hold, and not all at once right after it).
+  const MonoTime from = std::max(now, account_.held_until());
+  if (from > now) consider(from - now, By::retry_after);
+  consider((from - now) + limiter_.reserve(from), By::rate_limit);
   if (starts_job && job_starts_.limited()) consider(job_starts_.reserve(now), By::jobs_per_minute);
   return a;
 }
@@ -84,6 +129,7 @@ std::string_view paced_label(CallPacer::By by) {
     case CallPacer::By::rate_limit: return "rate_limit";
     case CallPacer::By::retry_budget: return "retry_budget";
     case CallPacer::By::jobs_per_minute: return "jobs_per_minute";
+    case CallPacer::By::retry_after: return "retry_after";
     case CallPacer::By::none: break;
   }
   return "none";

@@ -15,6 +15,7 @@
 #include <chrono>
 #include <string_view>
 
+#include "submit/adaptive_rate.hpp"
 #include "util/clock.hpp"
 
 namespace submitd::submit {
@@ -24,6 +25,9 @@ class RateLimiter {
   // per_second <= 0: unlimited. burst: permits that may be used at once after a quiet time.
   RateLimiter(double per_second, double burst);
   bool limited() const { return rate_ > 0; }
+  double rate() const { return rate_; }
+  // A new rate (the adaptive one moved): permits owed so far stay owed, the burst is the new one.
+  void set_rate(double per_second, double burst, MonoTime now);
   // Takes one permit; returns the wait before it may be used (zero: now).
   std::chrono::nanoseconds reserve(MonoTime now);
 
@@ -58,27 +62,34 @@ class RetryBudget {
   bool started_ = false;
 };
 
-// The rules applied to each API call of the submission pipeline: the rate limit and the retry
-// budget to every call, and the cost cap (submit.max_jobs_per_minute, a RateLimiter in jobs per
-// second with a burst of one) to the calls that start a job (run).
+// The rules applied to each API call of the submission pipeline: the account rate (adaptive,
+// capped by api.rate_limit_per_second, or that fixed rate) and any account-wide Retry-After
+// hold, and the retry budget, to every call; the cost cap (submit.max_jobs_per_minute, a
+// RateLimiter in jobs per second with a burst of one) to the calls that start a job (run).
 class CallPacer {
  public:
-  enum class By { none, rate_limit, retry_budget, jobs_per_minute };
+  enum class By { none, rate_limit, retry_budget, jobs_per_minute, retry_after };
   struct Admission {
     std::chrono::nanoseconds wait{0};
     By by = By::none;  // the rule that asked for the (longest) wait
   };
-  CallPacer(RateLimiter limiter, RetryBudget budget, RateLimiter job_starts = RateLimiter(0, 1))
-      : limiter_(limiter), budget_(budget), job_starts_(job_starts) {}
+  // `account`: how the rate adapts (its ceiling is the fixed rate when it does not).
+  CallPacer(AdaptiveRateSettings account, RetryBudget budget, RateLimiter job_starts = RateLimiter(0, 1));
   // `retry`: the call repeats one that met transient trouble; `starts_job`: it is a run.
   Admission admit(bool retry, bool starts_job, MonoTime now);
-  // SIGHUP: new rate limit and retry budget (they start afresh); the cost cap's bucket stays.
-  void replace_call_rules(RateLimiter limiter, RetryBudget budget) {
-    limiter_ = limiter;
-    budget_ = budget;
-  }
+  // A call goes out now / came back (how, after how long); `retry_after`: the server's wait,
+  // zero when it gave none; jitter in [0, 1).
+  void sent(MonoTime now) { account_.sent(now); }
+  void answered(CallSignal signal, std::chrono::nanoseconds round_trip, std::chrono::milliseconds retry_after,
+                double jitter, MonoTime now);
+  // SIGHUP: a new ceiling and retry budget (the budget starts afresh); the cost cap's bucket stays.
+  void replace_call_rules(double rate_limit_per_second, RetryBudget budget, MonoTime now);
+  const AdaptiveRate& account() const { return account_; }
 
  private:
+  void follow_account(MonoTime now);  // the limiter takes the account's current rate
+
+  AdaptiveRate account_;
   RateLimiter limiter_;
   RetryBudget budget_;
   RateLimiter job_starts_;

@@ -4,7 +4,10 @@
 
 #include <boost/asio/co_spawn.hpp>
 
+#include <cmath>
+
 #include "submit/request_rules.hpp"
+#include "submit/retry_policy.hpp"
 #include "util/durable_fs.hpp"
 #include "util/log.hpp"
 
@@ -16,6 +19,13 @@ namespace {
 
 std::int64_t unix_ms(WallTime t) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+}
+
+AdaptiveRateSettings account_rate_settings(const SchedulerSettings& s) {
+  AdaptiveRateSettings a;
+  a.enabled = s.adaptive;
+  a.ceiling = s.rate_limit_per_second;
+  return a;
 }
 
 }  // namespace
@@ -32,8 +42,7 @@ Scheduler::Scheduler(asio::any_io_executor executor, SchedulerSettings settings,
       rng_(std::random_device{}()),
       max_accepted_(settings_.max_accepted > 0 ? settings_.max_accepted : 4 * settings_.max_inflight),
       inflight_places_(executor, settings_.max_inflight),
-      pacer_(RateLimiter(settings_.rate_limit_per_second, std::max(1.0, settings_.rate_limit_per_second / 10)),
-             RetryBudget(settings_.retry_budget),
+      pacer_(account_rate_settings(settings_), RetryBudget(settings_.retry_budget),
              // Burst of one: a cap on cost should not allow a minute's worth at once.
              RateLimiter(settings_.max_jobs_per_minute / 60.0, 1)),
       sleepers_(executor),
@@ -50,8 +59,8 @@ void Scheduler::apply_live_settings(double rate_limit_per_second, RetryBudgetSet
   settings_.rate_limit_per_second = rate_limit_per_second;
   settings_.retry_budget = budget;
   settings_.submission.timing = timing;
-  pacer_.replace_call_rules(RateLimiter(rate_limit_per_second, std::max(1.0, rate_limit_per_second / 10)),
-                            RetryBudget(budget));
+  pacer_.replace_call_rules(rate_limit_per_second, RetryBudget(budget), clock_.now());
+  report_account_rate();
 }
 
 void Scheduler::load_pause() {
@@ -140,7 +149,10 @@ asio::awaitable<bool> Scheduler::drive(JobSubmission& submission, const Ticket& 
       if (!co_await wait_outside(sleepers_, admission.wait, holding_place)) co_return false;
     }
     api::HttpCall call = submission.current_call();
+    const MonoTime sent_at = clock_.now();
+    pacer_.sent(sent_at);
     api::ApiReply reply = co_await api_.send(std::move(call));  // only call.endpoint is read after
+    account_answered(reply, sent_at, jitter(rng_));
     const Stage before = submission.stage();
     auto step = submission.on_reply(reply, clock_.now(), clock_.wall_now(), jitter(rng_));
     retry = step.kind == JobSubmission::Step::Kind::wait;
@@ -234,6 +246,32 @@ void Scheduler::journal_end(const Ticket& ticket, RequestEnd& end) {
   journal_.finish(std::move(finish));
 }
 
+void Scheduler::account_answered(const api::ApiReply& reply, MonoTime sent_at, double jitter) {
+  const api::HttpResult& http = reply.http;
+  const MonoTime now = clock_.now();
+  const auto signal = reply.token_unavailable
+                          ? CallSignal::other  // the token exchange's trouble, not this call's
+                          : call_signal(http.status, http.failure == api::TransportFailure::timeout, !http.has_response());
+  std::chrono::milliseconds wait{0};
+  if (!http.retry_after.empty()) {
+    wait = retry_after_delay(http.retry_after, clock_.wall_now(), settings_.submission.timing.retry_after_cap);
+  }
+  const MonoTime held_before = pacer_.account().held_until();
+  pacer_.answered(signal, now - sent_at, wait, jitter, now);
+  const MonoTime held = pacer_.account().held_until();
+  if (held > held_before) {
+    events_.account_held(std::chrono::duration<double>(held - std::max(held_before, now)).count());
+  }
+  report_account_rate();
+}
+
+void Scheduler::report_account_rate() {
+  const double rate = pacer_.account().rate();
+  if (rate == reported_rate_) return;
+  reported_rate_ = rate;
+  events_.account_rate_changed(std::isfinite(rate) ? rate : 0);
+}
+
 void Scheduler::send_abort(std::string job_id) {
   asio::co_spawn(executor_, abort_job(std::move(job_id)), [](std::exception_ptr e) { log::escaped(e, "abort"); });
 }
@@ -247,7 +285,10 @@ asio::awaitable<void> Scheduler::abort_job(std::string job_id) {
     auto admission = pacer_.admit(retry, false, clock_.now());
     if (admission.wait.count() > 0) co_await sleepers_.wait_for(admission.wait);
     if (stopping_) break;
+    const MonoTime sent_at = clock_.now();
+    pacer_.sent(sent_at);
     auto reply = co_await api_.send(abort.call());
+    account_answered(reply, sent_at, jitter(rng_));
     auto step = abort.on_reply(reply, clock_.wall_now(), jitter(rng_));
     if (!step.again) {
       if (abort.result() == AbortCall::Result::sent) {

@@ -42,6 +42,7 @@ struct SchedulerSettings {
   std::size_t max_accepted = 0;
   SubmissionOptions submission;
   double rate_limit_per_second = 0;  // API calls per second over all requests; 0 = no limit
+  bool adaptive = true;              // find the account's rate (rate_limit_per_second caps it)
   double max_jobs_per_minute = 0;    // runs sent per minute at most; 0: no cap
   RetryBudgetSettings retry_budget;
   std::filesystem::path pause_marker;  // <state>/paused: a pause survives a restart
@@ -109,10 +110,16 @@ class Scheduler {
   void send_abort(std::string job_id);
 
   std::size_t accepted() const { return accepted_; }
+  // The account rate as found so far (for /v1/status).
+  const AdaptiveRate& account_rate() const { return pacer_.account(); }
 
  private:
   void accepted_changed(int by);
   static void log_escaped(std::exception_ptr e);
+  // An answer's news for the account rate (a 429, a Retry-After, a slow answer), and the
+  // metrics when the rate moved.
+  void account_answered(const api::ApiReply& reply, MonoTime sent_at, double jitter);
+  void report_account_rate();
   boost::asio::awaitable<RequestEnd> run(Ticket ticket);
   // Runs the submission to its end; false when interrupted by stop(). `holding_place` says
   // whether the request holds an in-flight place when it returns.
@@ -140,6 +147,7 @@ class Scheduler {
   std::size_t max_accepted_;
   FifoSemaphore inflight_places_;  // requests making API calls now
   CallPacer pacer_;
+  double reported_rate_ = -1;  // last rate given to events_
   WaitLine sleepers_;  // requests waiting to retry: woken at stop, or when their trouble may be fixed
   WaitLine resumed_;   // requests held by a pause
   std::set<std::string> abort_requested_;  // jobIds whose submission must stop

@@ -22,6 +22,10 @@ class SubmitEvents {
   // A call was held back by the retry budget ("retry_budget") or the rate limit ("rate_limit").
   virtual void call_paced(std::string_view /*why*/) {}
   virtual void inflight_changed(std::size_t /*inflight*/) {}
+  // The account rate the daemon allows itself now (calls/s; 0: no limit), and a Retry-After
+  // that held every call for `seconds` more.
+  virtual void account_rate_changed(double /*calls_per_second*/) {}
+  virtual void account_held(double /*seconds*/) {}
   virtual void paused_changed(bool /*paused*/) {}
   // Job following: how many jobs are followed now; a followed job ended (label from
   // follow_book's ended_label, or "gave_up") after `duration_s` of running, when known.

@@ -146,6 +146,16 @@ TEST(ControlApi, StatusHealthAndRouting) {
   EXPECT_NE(s.body.find("\"version\":\"9.9.9\""), std::string::npos);
   EXPECT_NE(s.body.find("\"backlogFiles\":3"), std::string::npos);
   EXPECT_EQ(s.body.find("\"following\""), std::string::npos);  // only with following on
+  EXPECT_NE(s.body.find("\"apiRate\":{\"adaptive\":false,\"limitPerSecond\":null"), std::string::npos) << s.body;
+  f.status.rate_adaptive = true;
+  f.status.rate_limit = 340;
+  f.status.rate_reason = "throttled (429)";
+  f.status.rate_changed_s_ago = 2.5;
+  f.status.rate_held_s = 1;
+  EXPECT_NE(f.handle("GET", "/v1/status", "")
+                .body.find("\"apiRate\":{\"adaptive\":true,\"limitPerSecond\":340.0,\"reason\":\"throttled (429)\","
+                           "\"changedSecondsAgo\":2.5,\"heldSeconds\":1.0}"),
+            std::string::npos);
   f.status.follow_enabled = true;
   f.status.followed_jobs = 12;
   f.status.files_waiting = 2;

@@ -74,9 +74,18 @@ TEST(RetryBudget, AnOutageDoesNotBecomeARetryStorm) {
   EXPECT_GT(b.reserve_retry(clock.now()), 900s);
 }
 
+namespace {
+submitd::submit::AdaptiveRateSettings fixed_rate(double per_second) {
+  submitd::submit::AdaptiveRateSettings s;
+  s.enabled = false;
+  s.ceiling = per_second;
+  return s;
+}
+}  // namespace
+
 TEST(CallPacer, RetriesPassTheBudgetAndEveryCallTheRateLimit) {
   ManualClock clock;
-  CallPacer p(RateLimiter(1000, 1000), RetryBudget(RetryBudgetSettings{0, 1}));  // cap 10
+  CallPacer p(fixed_rate(1000), RetryBudget(RetryBudgetSettings{0, 1}));  // cap 10
   for (int i = 0; i < 10; ++i) EXPECT_EQ(p.admit(true, false, clock.now()).wait, 0ns);
   auto held = p.admit(true, false, clock.now());
   EXPECT_EQ(held.wait, 1s);
@@ -84,7 +93,7 @@ TEST(CallPacer, RetriesPassTheBudgetAndEveryCallTheRateLimit) {
   auto fresh = p.admit(false, false, clock.now());  // fresh calls never wait for the budget
   EXPECT_EQ(fresh.wait, 0ns);
 
-  CallPacer limited(RateLimiter(10, 1), RetryBudget(RetryBudgetSettings{}));
+  CallPacer limited(fixed_rate(10), RetryBudget(RetryBudgetSettings{}));  // burst: a tenth, at least 1
   EXPECT_EQ(limited.admit(false, false, clock.now()).wait, 0ns);
   auto second = limited.admit(false, false, clock.now());
   EXPECT_EQ(second.wait, 100ms);
@@ -94,7 +103,7 @@ TEST(CallPacer, RetriesPassTheBudgetAndEveryCallTheRateLimit) {
 TEST(CallPacer, TheCostCapSpacesOnlyTheCallsThatStartAJob) {
   ManualClock clock;
   // 120 jobs a minute = one run every 500 ms, burst of one; no rate limit.
-  CallPacer p(RateLimiter(0, 1), RetryBudget(RetryBudgetSettings{}), RateLimiter(2, 1));
+  CallPacer p(fixed_rate(0), RetryBudget(RetryBudgetSettings{}), RateLimiter(2, 1));
   EXPECT_EQ(p.admit(false, true, clock.now()).wait, 0ns);
   auto second_run = p.admit(false, true, clock.now());
   EXPECT_EQ(second_run.wait, 500ms);
@@ -103,9 +112,33 @@ TEST(CallPacer, TheCostCapSpacesOnlyTheCallsThatStartAJob) {
   // Other calls (create, datasource, params, reading a job) pass at once.
   EXPECT_EQ(p.admit(false, false, clock.now()).wait, 0ns);
   // A new rate limit and budget (SIGHUP) keep the cap's debt: the third run still queues.
-  p.replace_call_rules(RateLimiter(0, 1), RetryBudget(RetryBudgetSettings{}));
+  p.replace_call_rules(0, RetryBudget(RetryBudgetSettings{}), clock.now());
   EXPECT_EQ(p.admit(false, true, clock.now()).wait, 1000ms);
   clock.advance(1500ms);
   EXPECT_EQ(p.admit(false, true, clock.now()).wait, 0ns);
 }
 
+
+TEST(CallPacer, ARetryAfterHoldsEveryCallOfTheAccountThenTheAdaptedRateSpacesThem) {
+  ManualClock clock;
+  CallPacer p(submitd::submit::AdaptiveRateSettings{}, RetryBudget(RetryBudgetSettings{}));
+  EXPECT_EQ(p.admit(false, false, clock.now()).wait, 0ns) << "no limit until the API shows one";
+  // A second of 100 calls, then a 429 saying "wait 2 s".
+  for (int i = 0; i < 100; ++i) {
+    p.sent(clock.now());
+    p.answered(submitd::submit::CallSignal::ok, 1ms, 0ms, 0, clock.now());
+    clock.advance(10ms);
+  }
+  p.answered(submitd::submit::CallSignal::throttled, 1ms, 2000ms, 0.0, clock.now());
+  EXPECT_NEAR(p.account().rate(), 85, 2);
+  auto first = p.admit(false, false, clock.now());
+  EXPECT_EQ(first.by, CallPacer::By::retry_after);
+  EXPECT_EQ(first.wait, 2s) << "another request's call waits too";
+  EXPECT_EQ(paced_label(first.by), "retry_after");
+  // After the hold the calls are spaced at the cut rate (burst 8), not let out all at once.
+  std::chrono::nanoseconds last{0};
+  for (int i = 0; i < 20; ++i) last = p.admit(false, false, clock.now()).wait;
+  EXPECT_GT(last, 2s + 100ms);
+  clock.advance(3s);
+  EXPECT_EQ(p.admit(false, false, clock.now()).wait, 0ns);
+}

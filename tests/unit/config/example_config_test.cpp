@@ -64,6 +64,7 @@ TEST(ExampleConfig, ShownValuesAreTheDefaults) {
   EXPECT_EQ(s.api.retry_budget_percent, d.api.retry_budget_percent);
   EXPECT_EQ(s.api.retry_budget_min_per_second, d.api.retry_budget_min_per_second);
   EXPECT_EQ(s.api.rate_limit_per_second, d.api.rate_limit_per_second);
+  EXPECT_EQ(s.api.adaptive, d.api.adaptive);
   EXPECT_EQ(s.api.shutdown_grace, d.api.shutdown_grace);
   EXPECT_EQ(s.spool.max_request_bytes, d.spool.max_request_bytes);
   EXPECT_EQ(s.spool.rescan_interval, d.spool.rescan_interval);

@@ -145,6 +145,9 @@ TEST(LoadSettings, RetryAndPacingKeys) {
   EXPECT_EQ(s.api.retry_budget_percent, 20u);
   EXPECT_EQ(s.api.retry_budget_min_per_second, 3u);
   EXPECT_EQ(s.api.rate_limit_per_second, 100u);
+  EXPECT_TRUE(s.api.adaptive) << "adaptive by default";
+  EXPECT_FALSE(parse_settings(kSpool + "[api]\nadaptive = false\n", "<t>").api.adaptive);
+  EXPECT_THAT(error_of(kSpool + "[api]\nadaptive = 1"), HasSubstr("api.adaptive"));
   EXPECT_EQ(parse_settings(kSpool + "[api]\nshutdown_grace_s = 5\n", "<t>").api.shutdown_grace, std::chrono::seconds(5));
   EXPECT_THAT(error_of(kSpool + "[api]\nretry_base_ms = 500\nretry_cap_ms = 100"),
               HasSubstr("api.retry_cap_ms = 100: must not be below api.retry_base_ms"));
@@ -349,7 +352,8 @@ TEST(LoadSettings, InvalidTomlNamesPosition) {
 
 TEST(LoadSettings, KnownKeysListsTheSchema) {
   auto keys = known_keys();
-  EXPECT_EQ(keys.size(), 38u);
+  EXPECT_EQ(keys.size(), 39u);
+  EXPECT_NE(std::find(keys.begin(), keys.end(), "api.adaptive"), keys.end());
   EXPECT_EQ(keys.front(), "api.base_url");
   EXPECT_NE(std::find(keys.begin(), keys.end(), "submit.force_test_jobs"), keys.end());
   EXPECT_NE(std::find(keys.begin(), keys.end(), "control.max_connections"), keys.end());

@@ -1,0 +1,189 @@
+// Role: the adaptive account rate (see adaptive_rate.hpp).
+#include "submit/adaptive_rate.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+namespace submitd::submit {
+namespace {
+
+constexpr auto kWindow = std::chrono::seconds(1);
+constexpr auto kBaselineSpan = std::chrono::seconds(30);
+constexpr double kSmoothing = 0.1;  // weight of one round trip in the smoothed one
+constexpr double kBinding = 0.9;    // the rate was the limit when calls reached this share of it
+constexpr std::size_t kFewFailures = 5;
+
+double seconds(std::chrono::nanoseconds d) { return std::chrono::duration<double>(d).count(); }
+
+}  // namespace
+
+AdaptiveRate::AdaptiveRate(AdaptiveRateSettings settings) : settings_(settings) {
+  if (settings_.ceiling > 0) rate_ = settings_.ceiling;
+}
+
+double AdaptiveRate::rate() const {
+  if (!settings_.enabled) return settings_.ceiling > 0 ? settings_.ceiling : kUnlimited;
+  return rate_;
+}
+
+void AdaptiveRate::sent(MonoTime now) {
+  tick(now);
+  ++sent_in_window_;
+}
+
+void AdaptiveRate::answered(CallSignal signal, std::chrono::nanoseconds round_trip, MonoTime now) {
+  tick(now);
+  if (!settings_.enabled) return;
+  if (signal == CallSignal::ok) {
+    ++ok_in_window_;
+    note_rtt(round_trip, now);
+    if (outage_) {
+      // Back: start slowly, doubling each second up to where it was (see tick).
+      outage_ = false;
+      slow_start_ = true;
+      change(std::max(settings_.min_rate, std::min(settings_.restart_rate, before_outage_)), Reason::restart, now);
+    }
+    failing_ = false;
+    // Only once a limit was met: before, the daemon's own queueing (a busy loop, a full pool)
+    // would read as the server's, and an API that keeps up would be slowed for nothing.
+    if (std::isfinite(rate_) && latency_high()) cut(Reason::latency, now);
+    return;
+  }
+  if (signal == CallSignal::other) return;  // a refused body or a missing job: not about load
+  if (!failing_) {
+    failing_ = true;
+    first_failure_ = now;
+    rate_before_failures_ = rate_;
+  } else if (!outage_ && now - first_failure_ >= settings_.outage_after) {
+    outage_ = true;
+    before_outage_ = rate_before_failures_;
+  }
+  if (signal == CallSignal::throttled) return cut(Reason::throttled, now);
+  // A 503 or a timeout is ambiguous: a server at its capacity, or a sporadic fault. Only a
+  // share of them is read as load (else a few percent of faults would ratchet the rate down
+  // cut after cut); they are retried either way.
+  ++failed_in_window_;
+  const double answers = static_cast<double>(ok_in_window_ + failed_in_window_);
+  // (At least a few: early in a window one fault would be a large share by chance.)
+  if (outage_ || (failed_in_window_ >= kFewFailures && failed_in_window_ >= settings_.overload_share * answers)) {
+    cut(signal == CallSignal::unavailable ? Reason::unavailable : Reason::timeout, now);
+  }
+}
+
+void AdaptiveRate::retry_after(std::chrono::milliseconds delay, double jitter, MonoTime now) {
+  if (!settings_.enabled || delay.count() <= 0) return;
+  auto spread = std::chrono::duration_cast<std::chrono::nanoseconds>(delay * (settings_.retry_after_jitter * jitter));
+  MonoTime until = now + delay + spread;
+  if (until > held_until_) {
+    held_until_ = until;
+    reason_ = Reason::retry_after;
+    changed_at_ = now;
+  }
+}
+
+void AdaptiveRate::set_ceiling(double ceiling, MonoTime now) {
+  settings_.ceiling = ceiling;
+  if (ceiling > 0 && rate_ > ceiling) change(ceiling, Reason::ceiling, now);
+  if (ceiling <= 0 && reason_ == Reason::ceiling) change(kUnlimited, Reason::ceiling, now);
+}
+
+void AdaptiveRate::tick(MonoTime now) {
+  if (!window_started_) {
+    window_started_ = true;
+    window_start_ = now;
+    return;
+  }
+  if (now - window_start_ < kWindow) return;
+  const double elapsed = seconds(now - window_start_);
+  reached_ = static_cast<double>(sent_in_window_) / elapsed;
+  accepted_ = static_cast<double>(ok_in_window_) / elapsed;
+  const bool grow = settings_.enabled && !trouble_in_window_ && !outage_ && std::isfinite(rate_) &&
+                    reached_ >= kBinding * rate_ * std::min(1.0, seconds(kWindow) / elapsed);
+  if (grow) {
+    // The same step for every sharer of the account, whatever its share (so shares converge),
+    // growing with the calm time since the last cut (so a raised limit is found in seconds).
+    const double calm_s = cut_once_ ? std::floor(seconds(now - last_cut_)) : 0;
+    double next = rate_ + settings_.increase_calls * (1 + calm_s);
+    if (slow_start_) {
+      next = std::min(rate_ * 2, before_outage_);  // back to where it was, then additively
+      slow_start_ = next < before_outage_;
+    }
+    if (settings_.ceiling > 0) next = std::min(next, settings_.ceiling);
+    if (next > rate_) change(next, slow_start_ ? Reason::restart : Reason::probing, now);
+  }
+  window_start_ = now;
+  sent_in_window_ = 0;
+  ok_in_window_ = 0;
+  failed_in_window_ = 0;
+  trouble_in_window_ = false;
+}
+
+void AdaptiveRate::cut(Reason why, MonoTime now) {
+  trouble_in_window_ = true;
+  slow_start_ = false;
+  if (cut_once_ && now - last_cut_ < settings_.cut_spacing) return;
+  cut_once_ = true;
+  last_cut_ = now;
+  // From the rate of calls the account accepted, not the rate allowed or sent: that is the best
+  // estimate of its limit (an allowance never used, or calls refused, say nothing about it).
+  // The current window once it is long enough to count, else the last closed one.
+  const auto span = now - window_start_;
+  double basis = span >= settings_.cut_spacing || accepted_ < 0
+                     ? static_cast<double>(ok_in_window_) / std::max(0.001, seconds(span))
+                     : accepted_;
+  if (std::isfinite(rate_)) basis = std::min(basis, rate_);
+  change(std::max(settings_.min_rate, settings_.decrease * basis), why, now);
+}
+
+void AdaptiveRate::change(double rate, Reason why, MonoTime now) {
+  if (settings_.ceiling > 0) rate = std::min(rate, settings_.ceiling);
+  rate_ = rate;
+  reason_ = why;
+  changed_at_ = now;
+}
+
+void AdaptiveRate::note_rtt(std::chrono::nanoseconds round_trip, MonoTime now) {
+  const double rtt = seconds(round_trip);
+  srtt_s_ = srtt_s_ == 0 ? rtt : (1 - kSmoothing) * srtt_s_ + kSmoothing * rtt;
+  // The baseline is the lowest round trip of the last 30 to 60 s: it follows a route that got
+  // slower for good, but not a queue that builds up over a few seconds.
+  if (lowest_now_s_ == 0 || rtt < lowest_now_s_) lowest_now_s_ = rtt;
+  if (now - lowest_since_ >= kBaselineSpan) {
+    lowest_before_s_ = lowest_now_s_;
+    lowest_now_s_ = rtt;
+    lowest_since_ = now;
+  }
+  baseline_s_ = lowest_before_s_ > 0 ? std::min(lowest_before_s_, lowest_now_s_) : lowest_now_s_;
+}
+
+bool AdaptiveRate::latency_high() const {
+  if (baseline_s_ <= 0) return false;
+  const double margin = std::chrono::duration<double>(settings_.latency_margin).count();
+  return srtt_s_ > settings_.latency_factor * baseline_s_ && srtt_s_ - baseline_s_ > margin;
+}
+
+std::string_view reason_name(AdaptiveRate::Reason reason) {
+  switch (reason) {
+    case AdaptiveRate::Reason::start: return "start";
+    case AdaptiveRate::Reason::probing: return "probing";
+    case AdaptiveRate::Reason::throttled: return "throttled (429)";
+    case AdaptiveRate::Reason::unavailable: return "unavailable (503)";
+    case AdaptiveRate::Reason::timeout: return "timeout";
+    case AdaptiveRate::Reason::latency: return "latency above baseline";
+    case AdaptiveRate::Reason::retry_after: return "Retry-After";
+    case AdaptiveRate::Reason::restart: return "slow start after an outage";
+    case AdaptiveRate::Reason::ceiling: return "ceiling (api.rate_limit_per_second)";
+  }
+  return "unknown";
+}
+
+CallSignal call_signal(int status, bool timed_out, bool transport_failed) {
+  if (timed_out) return CallSignal::timeout;
+  if (transport_failed) return CallSignal::other;
+  if (status == 429) return CallSignal::throttled;
+  if (status == 503) return CallSignal::unavailable;
+  if (status >= 200 && status < 300) return CallSignal::ok;
+  return CallSignal::other;
+}
+
+}  // namespace submitd::submit
