@@ -41,6 +41,7 @@ const std::vector<std::pair<const char*, Reader>>& start_only_keys() {
       SUBMITD_KEY("api.connect_timeout_ms", api.connect_timeout),
       SUBMITD_KEY("api.request_timeout_ms", api.request_timeout),
       SUBMITD_KEY("api.max_inflight", api.max_inflight),
+      SUBMITD_KEY("api.adaptive", api.adaptive),
       SUBMITD_KEY("api.shutdown_grace_s", api.shutdown_grace),
       SUBMITD_KEY("spool.dir", spool.dir),
       SUBMITD_KEY("spool.max_request_bytes", spool.max_request_bytes),

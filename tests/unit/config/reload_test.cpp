@@ -31,11 +31,11 @@ TEST(ReloadPlan, LiveChangesAreRecognised) {
 
 TEST(ReloadPlan, StartOnlyKeysAreNamed) {
   Settings s = parse_settings(kBase, "<a>");
-  auto plan = plan_reload(s, parse_settings("[api]\nconnections = 8\nmax_inflight = 10\n"
+  auto plan = plan_reload(s, parse_settings("[api]\nconnections = 8\nmax_inflight = 10\nadaptive = false\n"
                                             "[spool]\ndir = \"/srv/other\"\n[metrics]\nlisten = \"\"\n",
                                             "<b>"));
   EXPECT_EQ(plan.needs_restart,
-            (std::vector<std::string>{"api.connections", "api.max_inflight", "spool.dir", "state.dir",
+            (std::vector<std::string>{"api.connections", "api.max_inflight", "api.adaptive", "spool.dir", "state.dir",
                                       "metrics.listen"}));
 }
 
