@@ -68,6 +68,13 @@ A local stand-in for the ByteNite REST API over TLS (tests, demo, benchmarks).
   --reset-after P           probability of doing the work, then dropping the connection
   --latency-ms N            delay added to every API answer
   --interim-103 P           probability of a "103 Early Hints" interim answer first
+  --rate-limit N            account limit: API calls per second per API key (default 0: none);
+                            beyond it 429 (token exchanges are not limited)
+  --rate-limit-burst N      calls at once after a quiet time (default: a tenth of a second's worth)
+  --run-limit N             a separate limit for runs per second per API key (default 0: none)
+  --rate-limit-retry-after B  true (default): a 429 of the limit carries Retry-After; false: not
+  --knee F                  share of the limit past which answers slow down (default 0.8)
+  --knee-max-delay-ms N     the added delay at the limit (default 0: no slowdown)
   --idle-timeout-s N        close a keep-alive connection idle this long (default 60)
   --seed N                  seed for fault draws (replayable runs)
   --ready-file PATH         write {"port","caFile","pid"} here once listening
@@ -93,6 +100,14 @@ ParsedCommandLine parse_command_line(const std::vector<std::string>& args) {
     return Setter([&field](const std::string& v) {
       field = v;
       return !v.empty();
+    });
+  };
+  auto non_negative = [](double& field) {
+    return Setter([&field](const std::string& v) {
+      double n = 0;
+      if (!parse_number(v, n) || n < 0 || n > 10'000'000) return false;
+      field = n;
+      return true;
     });
   };
   auto probability = [](double& field) {
@@ -134,6 +149,18 @@ ParsedCommandLine parse_command_line(const std::vector<std::string>& args) {
       {"--latency-ms", {integer(o.faults.latency_ms, 0, 3'600'000), "milliseconds >= 0"}},
       {"--interim-103", {probability(o.faults.interim_103), "a probability in [0, 1]"}},
       {"--idle-timeout-s", {integer(o.idle_timeout_s, 1, 86'400), "seconds >= 1"}},
+      {"--rate-limit", {non_negative(o.account_limit.calls_per_second), "calls per second >= 0"}},
+      {"--rate-limit-burst", {non_negative(o.account_limit.burst), "calls >= 0"}},
+      {"--run-limit", {non_negative(o.account_limit.runs_per_second), "runs per second >= 0"}},
+      {"--rate-limit-retry-after",
+       {[&o](const std::string& v) {
+          if (v != "true" && v != "false") return false;
+          o.account_limit.retry_after = v == "true";
+          return true;
+        },
+        "true or false"}},
+      {"--knee", {probability(o.account_limit.knee), "a share in [0, 1]"}},
+      {"--knee-max-delay-ms", {integer(o.account_limit.knee_max_delay_ms, 0, 3'600'000), "milliseconds >= 0"}},
       {"--seed",
        {[&o](const std::string& v) {
           std::uint64_t n = 0;

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "account_limit.hpp"
 #include "fault_plan.hpp"
 
 namespace emulator {
@@ -26,6 +27,7 @@ struct CommandLine {
   std::int64_t token_lifetime_s = 3600;
   std::int64_t idle_timeout_s = 60;
   FaultKnobs faults;
+  AccountLimitKnobs account_limit;
   std::optional<std::uint64_t> seed;
   std::string ready_file;
   bool quiet = false;

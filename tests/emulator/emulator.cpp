@@ -33,6 +33,14 @@ std::string_view trim(std::string_view s) {
   while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
   return s;
 }
+// The token of an Authorization header. ByteNite's examples send the raw token; the "Bearer "
+// form is tolerated too.
+std::string_view bearer_token(std::string_view authorization) {
+  std::string_view token = trim(authorization);
+  if (iequals_prefix(token, "bearer ")) token = trim(token.substr(7));
+  return token;
+}
+
 }  // namespace
 
 Emulator::Emulator(EmulatorSettings settings, const Clock& clock)
@@ -40,7 +48,8 @@ Emulator::Emulator(EmulatorSettings settings, const Clock& clock)
       customer_prefix_(normalise_customer_path(settings.customer_path)),
       job_duration_ms_(settings.job_duration.count()),
       tokens_(std::move(settings.api_keys), settings.token_lifetime),
-      faults_(settings.faults, settings.seed) {}
+      faults_(settings.faults, settings.seed),
+      limits_(settings.account_limit) {}
 
 ApiResponse Emulator::handle(const ApiRequest& request) {
   std::string_view path = request.target;
@@ -78,7 +87,7 @@ ApiResponse Emulator::handle(const ApiRequest& request) {
       }
       break;
   }
-  r.delay = fault.latency;
+  r.delay += fault.latency;  // on top of the account limit's knee, if any
   // A 103 goes out only ahead of an answer that is sent (a reset sends nothing).
   r.interim_103 = fault.interim_103 && r.disposition == Disposition::respond;
   if (r.interim_103) ledger_.add(Ledger::Count::interim_103);
@@ -96,7 +105,11 @@ ApiResponse Emulator::route_api(const ApiRequest& request, std::string_view path
   if (path.starts_with(prefix) && (path.size() == prefix.size() || path[prefix.size()] == '/')) {
     // Authentication comes before routing, as in a gateway with an auth middleware.
     if (auto denied = check_token(request.authorization)) return std::move(*denied);
-    return route_customer(request, path.substr(prefix.size()), query);
+    std::chrono::milliseconds knee{0};
+    if (auto refused = check_account_limit(request, path, knee)) return std::move(*refused);
+    ApiResponse r = route_customer(request, path.substr(prefix.size()), query);
+    r.delay = knee;
+    return r;
   }
   return rpc_status(404, grpc_code::not_found, "Not Found");
 }
@@ -129,10 +142,24 @@ ApiResponse Emulator::exchange_token(const ApiRequest& request) {
   return {200, json::serialize(o)};
 }
 
+std::optional<ApiResponse> Emulator::check_account_limit(const ApiRequest& request, std::string_view path,
+                                                         std::chrono::milliseconds& delay) {
+  const std::string_view token = bearer_token(request.authorization);
+  const bool is_run = request.method == "POST" && path.ends_with("/run");
+  AccountDecision d = limits_.admit(tokens_.account_of(token).value_or(0), is_run, clock_.now());
+  if (!d.refused) {
+    delay = d.delay;
+    return std::nullopt;
+  }
+  ledger_.add(Ledger::Count::account_429);
+  ApiResponse r = generic(429, "rate limit exceeded",
+                          "too many requests for this account; slow down and retry later");
+  r.retry_after_s = d.retry_after_s;
+  return r;
+}
+
 std::optional<ApiResponse> Emulator::check_token(std::string_view authorization) {
-  std::string_view token = trim(authorization);
-  // ByteNite's examples send the raw token; tolerate the "Bearer " form too.
-  if (iequals_prefix(token, "bearer ")) token = trim(token.substr(7));
+  const std::string_view token = bearer_token(authorization);
   switch (tokens_.check(token, clock_.now())) {
     case TokenCheck::valid:
       return std::nullopt;

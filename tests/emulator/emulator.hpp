@@ -17,6 +17,7 @@
 #include <string_view>
 #include <vector>
 
+#include "account_limit.hpp"
 #include "api_exchange.hpp"
 #include "clock.hpp"
 #include "fault_plan.hpp"
@@ -33,6 +34,7 @@ struct EmulatorSettings {
   std::chrono::milliseconds job_duration{2000};
   std::chrono::seconds token_lifetime{3600};
   FaultKnobs faults;
+  AccountLimitKnobs account_limit;
   std::optional<std::uint64_t> seed;  // for fault draws
 };
 
@@ -57,6 +59,9 @@ class Emulator {
   ApiResponse route_api(const ApiRequest& request, std::string_view path, std::string_view query);
   ApiResponse exchange_token(const ApiRequest& request);
   std::optional<ApiResponse> check_token(std::string_view authorization);
+  // The account limit: nullopt (admitted, `delay` set to the knee's slowdown) or the 429.
+  std::optional<ApiResponse> check_account_limit(const ApiRequest& request, std::string_view path,
+                                                 std::chrono::milliseconds& delay);
   ApiResponse route_customer(const ApiRequest& request, std::string_view rest,
                              std::string_view query);
 
@@ -92,6 +97,7 @@ class Emulator {
   TokenIssuer tokens_;
   JobStore jobs_;
   FaultPlan faults_;
+  AccountLimits limits_;
   Ledger ledger_;
   RandomSource ids_;  // job ids and GenericResponse request ids
 };

@@ -13,6 +13,7 @@ boost::json::object Ledger::summary_json(std::uint64_t jobs) const {
   out["tokenRejections"] = get(Count::token_rejections);
   out["requests"] = get(Count::requests);
   out["unauthorized"] = get(Count::unauthorized);
+  out["throttled429"] = get(Count::account_429);  // refused by the account limit
 
   boost::json::object faults;
   faults["injected503"] = get(Count::injected_503);

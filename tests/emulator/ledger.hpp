@@ -50,6 +50,8 @@ class Ledger {
     resets_before,
     resets_after,
     interim_103,  // 103 Early Hints sent before an answer
+    // the account limit (--rate-limit): calls refused with 429
+    account_429,
     // connections
     idle_closes,  // keep-alive connections closed by the idle timeout (--idle-timeout-s)
     count_

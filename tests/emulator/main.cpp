@@ -96,6 +96,7 @@ int main(int argc, char** argv) {
     settings.job_duration = std::chrono::milliseconds{opt.job_duration_ms};
     settings.token_lifetime = std::chrono::seconds{opt.token_lifetime_s};
     settings.faults = opt.faults;
+    settings.account_limit = opt.account_limit;
     settings.seed = opt.seed;
 
     ServerSettings server;

@@ -90,6 +90,7 @@ ApiResponse Emulator::config_report() {
   o["tokenLifetimeS"] = tokens_.lifetime().count();
   o["jobDurationMs"] = job_duration_ms_.load();
   o["scriptedFaultsPending"] = faults_.scripted_pending();
+  report_account_limit(limits_.knobs(), o);
   return {200, json::serialize(o)};
 }
 
@@ -98,6 +99,7 @@ ApiResponse Emulator::configure(std::string_view body_text) {
   if (body.error) return hook_error(400, "the body must be a JSON object");
   // Validate everything first, then apply, so a typo changes nothing.
   FaultKnobs k = faults_.knobs();
+  AccountLimitKnobs limit = limits_.knobs();
   std::optional<std::int64_t> lifetime, duration;
   std::optional<std::vector<std::string>> api_keys;
   for (const auto& kv : *body.object) {
@@ -111,6 +113,10 @@ ApiResponse Emulator::configure(std::string_view body_text) {
         if (!item.is_string() || item.get_string().empty()) return hook_error(400, "apiKeys must be a non-empty array of strings");
         api_keys->emplace_back(item.get_string());
       }
+      continue;
+    }
+    if (auto problem = set_account_limit_key(key, v, limit)) {
+      if (!problem->empty()) return hook_error(400, *problem);
       continue;
     }
     double* probability = key == "fail503"       ? &k.fail_503
@@ -139,10 +145,13 @@ ApiResponse Emulator::configure(std::string_view body_text) {
     } else {
       return hook_error(400, "unknown config key \"" + std::string(key) +
                                  "\" (known: fail503, fail429, resetBefore, resetAfter, "
-                                 "retryAfterS, latencyMs, interim103, tokenLifetimeS, jobDurationMs, apiKeys)");
+                                 "retryAfterS, latencyMs, interim103, tokenLifetimeS, jobDurationMs, apiKeys, "
+                                 "rateLimitPerSecond, rateLimitBurst, runLimitPerSecond, rateLimitRetryAfter, knee, "
+                                 "kneeMaxDelayMs)");
     }
   }
   faults_.set_knobs(k);
+  limits_.set_knobs(limit);
   if (lifetime) tokens_.set_lifetime(std::chrono::seconds{*lifetime});
   if (api_keys) tokens_.set_api_keys(std::move(*api_keys));
   if (duration) job_duration_ms_.store(*duration);

@@ -38,13 +38,19 @@ TokenIssuer::TokenIssuer(std::vector<std::string> api_keys, std::chrono::seconds
 std::optional<IssuedToken> TokenIssuer::exchange(std::string_view api_key, TimePoint now) {
   std::lock_guard lock(mutex_);
   bool known = false;
-  for (const auto& k : api_keys_) known = same_key(k, api_key) || known;
+  std::size_t account = 0;
+  for (std::size_t i = 0; i < api_keys_.size(); ++i) {
+    if (same_key(api_keys_[i], api_key) && !known) {
+      known = true;
+      account = i;
+    }
+  }
   if (!known || api_key.empty()) return std::nullopt;
 
   IssuedToken issued{random_token(), {}};
   issued.lifetime = lifetime_;
   if (expiry_.size() >= purge_threshold_) purge_expired_locked(now);
-  expiry_.emplace(issued.token, now + issued.lifetime);
+  expiry_.emplace(issued.token, Grant{now + issued.lifetime, account});
   return issued;
 }
 
@@ -53,7 +59,14 @@ TokenCheck TokenIssuer::check(std::string_view token, TimePoint now) const {
   std::lock_guard lock(mutex_);
   auto it = expiry_.find(token);
   if (it == expiry_.end()) return TokenCheck::unknown;
-  return now < it->second ? TokenCheck::valid : TokenCheck::expired;
+  return now < it->second.expires ? TokenCheck::valid : TokenCheck::expired;
+}
+
+std::optional<std::size_t> TokenIssuer::account_of(std::string_view token) const {
+  std::lock_guard lock(mutex_);
+  auto it = expiry_.find(token);
+  if (it == expiry_.end()) return std::nullopt;
+  return it->second.account;
 }
 
 void TokenIssuer::set_api_keys(std::vector<std::string> api_keys) {
@@ -80,7 +93,7 @@ void TokenIssuer::purge_expired_locked(TimePoint now) {
   // Expired tokens are kept for a while so a client sees "expired" rather than "unknown"
   // (useful in logs); only drop them once the table grows, and let the threshold grow with
   // the live set so a client that exchanges per request does not make this quadratic.
-  std::erase_if(expiry_, [now](const auto& kv) { return kv.second <= now; });
+  std::erase_if(expiry_, [now](const auto& kv) { return kv.second.expires <= now; });
   purge_threshold_ = std::max<std::size_t>(1024, expiry_.size() * 2);
 }
 

@@ -30,6 +30,8 @@ class TokenIssuer {
   // nullopt when the key is not one of the configured keys.
   std::optional<IssuedToken> exchange(std::string_view api_key, TimePoint now);
   TokenCheck check(std::string_view token, TimePoint now) const;
+  // The account (the index of its API key when it was issued) of a token; nullopt if unknown.
+  std::optional<std::size_t> account_of(std::string_view token) const;
 
   // Applies to tokens issued from now on; tokens already out keep their expiry.
   void set_lifetime(std::chrono::seconds lifetime);
@@ -50,7 +52,11 @@ class TokenIssuer {
 
   mutable std::mutex mutex_;
   std::vector<std::string> api_keys_;  // guarded by mutex_
-  std::unordered_map<std::string, TimePoint, TransparentHash, std::equal_to<>> expiry_;
+  struct Grant {
+    TimePoint expires;
+    std::size_t account;
+  };
+  std::unordered_map<std::string, Grant, TransparentHash, std::equal_to<>> expiry_;
   std::chrono::seconds lifetime_;
   std::size_t purge_threshold_ = 1024;
 };
