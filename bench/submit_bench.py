@@ -32,6 +32,10 @@ Subcommands (each one command; results go to --out, default bench/results/):
            daemon CPU ms per request, peak RSS; then batched, drops and posts again with
            --profile-jobs (N/4) under `strace -f -c`: system calls per request.
            Writes shapes.md, shapes.json.
+  adaptive The adaptive rate against an emulator with an account limit of --rate-limit R calls/s
+           (400): one daemon steady; the limit doubled then halved; two daemons on one key; a
+           --outage-seconds outage (every call 503). Accepted calls/s, 429 share, reaction times,
+           shares. Writes adaptive.md, adaptive.json, adaptive.png.
   smoke    A few seconds of `compare` (and a short `wan`) into a temp dir with assertions; used
            by the CTest label `bench` (ctest --test-dir build -L bench). Exit 77 = tools missing.
 
@@ -48,6 +52,7 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from submitbench import HERE, REPO  # noqa: E402
 from submitbench.ab import ab  # noqa: E402
+from submitbench.adaptive import adaptive  # noqa: E402
 from submitbench.compare import compare  # noqa: E402
 from submitbench.scale import scale  # noqa: E402
 from submitbench.shapes import shapes  # noqa: E402
@@ -57,7 +62,7 @@ from submitbench.wan import wan  # noqa: E402
 
 def parser():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("command", choices=["compare", "wan", "scale", "all", "ab", "smoke", "shapes"])
+    p.add_argument("command", choices=["compare", "wan", "scale", "all", "ab", "smoke", "shapes", "adaptive"])
     p.add_argument("--bin", default=os.path.join(REPO, "build", "bin"))
     p.add_argument("--out", default=os.path.join(HERE, "results"))
     p.add_argument("--servers", default="nginx,emulator")
@@ -83,6 +88,9 @@ def parser():
     p.add_argument("--profile-jobs", type=int, default=-1, help="shapes: N of the strace pass (default N/4; 0 = none)")
     p.add_argument("--shapes-server", choices=["nginx", "emulator"], default="nginx",
                    help="shapes: the server (the emulator adds the ledger check)")
+    p.add_argument("--rate-limit", type=float, default=400, help="adaptive: the account limit R, calls/s")
+    p.add_argument("--phase-seconds", type=int, default=60, help="adaptive: length of the steady and two-daemon phases")
+    p.add_argument("--outage-seconds", type=int, default=60, help="adaptive: length of the outage")
     p.add_argument("--max-load", type=float, default=0.5)
     p.add_argument("--max-wait", type=float, default=600)
     p.add_argument("--keep", action="store_true", help="keep the work directory (logs)")
@@ -99,6 +107,9 @@ def main():
         return ab(args)
     if args.command == "shapes":
         shapes(args)
+        return 0
+    if args.command == "adaptive":
+        adaptive(args)
         return 0
     if args.command in ("compare", "all"):
         compare(args, servers=tuple(args.servers.split(",")))

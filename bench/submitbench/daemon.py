@@ -15,7 +15,7 @@ from . import API_KEY
 from .machine import children_of, stop
 
 
-def write_config(work, server, args, spool, control_socket=None, name="daemon.toml"):
+def write_config(work, server, args, spool, control_socket=None, name="daemon.toml", metrics_listen="", extra_api=""):
     key = os.path.join(work, "api_key")
     with open(key, "w") as k:
         k.write(API_KEY + "\n")
@@ -23,8 +23,8 @@ def write_config(work, server, args, spool, control_socket=None, name="daemon.to
     with open(config, "w") as c:
         c.write(f'[api]\nbase_url = "https://localhost:{server.port}/v1"\nca_file = "{server.ca}"\n'
                 f'api_key_file = "{key}"\nconnections = {args.connections}\n'
-                f'max_inflight = {args.max_inflight}\n'
-                f'[spool]\ndir = "{spool}"\n[state]\nfsync = true\n[metrics]\nlisten = ""\n')
+                f'max_inflight = {args.max_inflight}\n{extra_api}'
+                f'[spool]\ndir = "{spool}"\n[state]\nfsync = true\n[metrics]\nlisten = "{metrics_listen}"\n')
         if control_socket:
             c.write(f'[control]\nsocket = "{control_socket}"\n')
     return config

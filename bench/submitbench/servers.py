@@ -132,9 +132,10 @@ http {{
 class Emulator:
     name = "emulator"
 
-    def __init__(self, work, cpu, bin_dir, latency_ms=0, threads=1):
+    def __init__(self, work, cpu, bin_dir, latency_ms=0, threads=1, extra_args=()):
         self.dir = os.path.join(work, "emulator")
         self.cpu, self.bin, self.latency_ms, self.threads = cpu, bin_dir, latency_ms, threads
+        self.extra_args = list(extra_args)
         self.proc = None
 
     def start(self):
@@ -145,7 +146,7 @@ class Emulator:
             ["taskset", "-c", str(self.cpu), os.path.join(self.bin, "bytenite-emulator"),
              "--listen", "127.0.0.1:0", "--threads", str(self.threads), "--cert-dir", self.dir,
              "--ready-file", ready, "--api-key", API_KEY, "--job-duration-ms", "600000",
-             "--latency-ms", str(self.latency_ms), "--quiet"], stdout=subprocess.DEVNULL)
+             "--latency-ms", str(self.latency_ms), "--quiet"] + self.extra_args, stdout=subprocess.DEVNULL)
         for _ in range(200):
             if os.path.exists(ready) and os.path.getsize(ready) > 0:
                 break
@@ -159,8 +160,14 @@ class Emulator:
         return cpu_seconds(self.proc.pid)
 
     def ledger(self):
+        return self.hook("GET", "/_emulator/ledger/summary")
+
+    def hook(self, method, path, body=None):
+        """A test hook of the emulator (/_emulator/...): its JSON answer."""
         ctx = ssl.create_default_context(cafile=self.ca)
-        with urllib.request.urlopen(f"https://localhost:{self.port}/_emulator/ledger/summary", context=ctx) as r:
+        data = None if body is None else json.dumps(body).encode()
+        req = urllib.request.Request(f"https://localhost:{self.port}{path}", data=data, method=method)
+        with urllib.request.urlopen(req, context=ctx) as r:
             return json.load(r)
 
     def stop(self):

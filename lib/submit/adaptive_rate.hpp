@@ -7,8 +7,9 @@
 // refuses) is one of the signals, so a server at its capacity is held off the same way.
 //
 // The rule (AIMD, as TCP and Vector's adaptive request concurrency):
-// - Unknown limit: no rate at all until the first sign of trouble, so a daemon whose API keeps
-//   up pays nothing for the adaptation.
+// - Unknown limit: the rate starts at `start_rate` and doubles every 100 ms while it is used
+//   and calm, up to no limit at all (past a million calls/s): a daemon whose API keeps up pays
+//   about a second of ramp, and one meeting a small limit overshoots it by one doubling at most.
 // - A sign of trouble (a 429; 503s or timeouts once they are `overload_share` of the second's
 //   answers, since a few are sporadic faults, not load; or the smoothed round trip past
 //   `latency_factor` times its baseline): the rate becomes `decrease` times the rate of calls
@@ -43,6 +44,7 @@ struct AdaptiveRateSettings {
   double decrease = 0.85;
   double increase_calls = 5;  // calls/s added after a calm second; more the longer it stays calm
   double restart_rate = 10;         // calls/s after an outage
+  double start_rate = 50;           // calls/s at start, doubled every 100 ms until a limit shows
   double min_rate = 1;
   double latency_factor = 2.0;
   std::chrono::milliseconds latency_margin{5};  // rises smaller than this are noise, not queueing
@@ -93,6 +95,7 @@ class AdaptiveRate {
   AdaptiveRateSettings settings_;
   double rate_ = kUnlimited;
   double before_outage_ = kUnlimited;  // slow start doubles up to this
+  bool starting_ = false;               // no limit known yet: doubling every 100 ms
   bool slow_start_ = false;
   Reason reason_ = Reason::start;
   MonoTime changed_at_{};

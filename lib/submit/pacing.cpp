@@ -34,6 +34,15 @@ void RateLimiter::set_rate(double per_second, double burst, MonoTime now) {
   tokens_ = std::min(tokens_, burst_);
 }
 
+std::optional<std::chrono::nanoseconds> RateLimiter::try_reserve(MonoTime now, std::chrono::nanoseconds horizon) {
+  if (!limited()) return std::chrono::nanoseconds(0);
+  refill(now);
+  const auto wait = wait_for_debt(1 - tokens_, rate_);
+  if (wait > horizon) return std::nullopt;
+  tokens_ -= 1;
+  return wait_for_debt(-tokens_, rate_);
+}
+
 std::chrono::nanoseconds RateLimiter::reserve(MonoTime now) {
   if (!limited()) return std::chrono::nanoseconds(0);
   refill(now);
@@ -73,6 +82,9 @@ namespace {
 // for a permit when the rate is far above what is used.
 double burst_of(double rate) { return std::max(1.0, rate / 10); }
 double limiter_rate(double rate) { return std::isfinite(rate) ? rate : 0; }
+// How far ahead the account rate's permits may be booked: a rate cut to a tenth must not leave
+// a thousand callers queued at the old spacing for minutes, nor a raised rate unused.
+constexpr std::chrono::milliseconds kBookedAhead{250};
 }  // namespace
 
 CallPacer::CallPacer(AdaptiveRateSettings account, RetryBudget budget, RateLimiter job_starts)
@@ -103,6 +115,16 @@ void CallPacer::replace_call_rules(double rate_limit_per_second, RetryBudget bud
 
 CallPacer::Admission CallPacer::admit(bool retry, bool starts_job, MonoTime now) {
   Admission a;
+  // A hold comes first: the rate's permits are reserved from its end (a call may not go out
+  // during the hold, and not all at once right after it).
+  const MonoTime from = std::max(now, account_.held_until());
+  const auto permit = limiter_.try_reserve(from, kBookedAhead);
+  if (!permit) {
+    a.wait = (from - now) + kBookedAhead;
+    a.by = from > now ? By::retry_after : By::rate_limit;
+    a.granted = false;
+    return a;
+  }
   // Each rule reserves its permit now; the call waits for the latest of them.
   auto consider = [&a](std::chrono::nanoseconds wait, By by) {
     if (wait > a.wait) {
@@ -115,11 +137,8 @@ CallPacer::Admission CallPacer::admit(bool retry, bool starts_job, MonoTime now)
   } else {
     budget_.fresh_call(now);
   }
-  // A hold comes first: the rate's permits are reserved from its end (a call may not go out
-  // during the hold, and not all at once right after it).
-  const MonoTime from = std::max(now, account_.held_until());
   if (from > now) consider(from - now, By::retry_after);
-  consider((from - now) + limiter_.reserve(from), By::rate_limit);
+  consider((from - now) + *permit, By::rate_limit);
   if (starts_job && job_starts_.limited()) consider(job_starts_.reserve(now), By::jobs_per_minute);
   return a;
 }

@@ -13,6 +13,7 @@
 #pragma once
 
 #include <chrono>
+#include <optional>
 #include <string_view>
 
 #include "submit/adaptive_rate.hpp"
@@ -30,6 +31,9 @@ class RateLimiter {
   void set_rate(double per_second, double burst, MonoTime now);
   // Takes one permit; returns the wait before it may be used (zero: now).
   std::chrono::nanoseconds reserve(MonoTime now);
+  // Takes a permit only if it can be used within `horizon`; nullopt (nothing taken) if not.
+  // With a rate that changes, the permits queued ahead stay within `horizon` of the present.
+  std::optional<std::chrono::nanoseconds> try_reserve(MonoTime now, std::chrono::nanoseconds horizon);
 
  private:
   void refill(MonoTime now);
@@ -72,6 +76,9 @@ class CallPacer {
   struct Admission {
     std::chrono::nanoseconds wait{0};
     By by = By::none;  // the rule that asked for the (longest) wait
+    // False: no permit was taken (the account rate is booked further ahead than a second):
+    // wait, then ask again, at the rate of that moment.
+    bool granted = true;
   };
   // `account`: how the rate adapts (its ceiling is the fixed rate when it does not).
   CallPacer(AdaptiveRateSettings account, RetryBudget budget, RateLimiter job_starts = RateLimiter(0, 1));

@@ -129,6 +129,7 @@ void Scheduler::log_deferral(const JobSubmission& submission, const api::HttpCal
 asio::awaitable<bool> Scheduler::drive(JobSubmission& submission, const Ticket& ticket, bool& holding_place) {
   std::uniform_real_distribution<double> jitter(0.0, 1.0);
   bool retry = false;
+  bool budgeted_retry = false;
   while (!submission.finished()) {
     // A request that must wait (pause, pacing, backoff) gives its in-flight place to another
     // and queues for one again afterwards, behind new work: waiting retries never starve it.
@@ -143,11 +144,12 @@ asio::awaitable<bool> Scheduler::drive(JobSubmission& submission, const Ticket& 
     }
     // A run starts a job: the cost cap (submit.max_jobs_per_minute) applies to it; reading a
     // job (check_run) is not capped.
-    auto admission = pacer_.admit(retry, submission.stage() == Stage::run, clock_.now());
+    auto admission = pacer_.admit(budgeted_retry, submission.stage() == Stage::run, clock_.now());
     if (admission.wait.count() > 0) {
       events_.call_paced(paced_label(admission.by));
       if (!co_await wait_outside(sleepers_, admission.wait, holding_place)) co_return false;
     }
+    if (!admission.granted) continue;  // no permit yet: ask again at the rate of now
     api::HttpCall call = submission.current_call();
     const MonoTime sent_at = clock_.now();
     pacer_.sent(sent_at);
@@ -156,6 +158,10 @@ asio::awaitable<bool> Scheduler::drive(JobSubmission& submission, const Ticket& 
     const Stage before = submission.stage();
     auto step = submission.on_reply(reply, clock_.now(), clock_.wall_now(), jitter(rng_));
     retry = step.kind == JobSubmission::Step::Kind::wait;
+    // A 429 is the account asking to slow down, which the adaptive rate (and the hold of its
+    // Retry-After) does: its retry does not also draw on the retry budget, which is there for
+    // failures (else the retries of a limit's refusals trickle at the budget's floor).
+    budgeted_retry = retry && !(settings_.adaptive && reply.http.status == 429);
     // Progress is journaled without waiting: if it is lost, recovery reads the job instead.
     // Only "configured" changes what recovery does (read the job, then at most run it).
     if (before != Stage::run && submission.stage() == Stage::run) {
@@ -284,6 +290,7 @@ asio::awaitable<void> Scheduler::abort_job(std::string job_id) {
     // Paced like every call (an abort is not a run: the cost cap does not apply).
     auto admission = pacer_.admit(retry, false, clock_.now());
     if (admission.wait.count() > 0) co_await sleepers_.wait_for(admission.wait);
+    if (!admission.granted) continue;
     if (stopping_) break;
     const MonoTime sent_at = clock_.now();
     pacer_.sent(sent_at);

@@ -142,3 +142,39 @@ TEST(CallPacer, ARetryAfterHoldsEveryCallOfTheAccountThenTheAdaptedRateSpacesThe
   clock.advance(3s);
   EXPECT_EQ(p.admit(false, false, clock.now()).wait, 0ns);
 }
+
+TEST(RateLimiter, TryReserveBooksNoFurtherAheadThanItsHorizon) {
+  ManualClock clock;
+  RateLimiter r(10, 1);
+  int granted = 0;
+  for (int i = 0; i < 50; ++i) granted += r.try_reserve(clock.now(), 1s) ? 1 : 0;
+  EXPECT_EQ(granted, 11) << "now, then every 100 ms up to 1 s ahead";
+  EXPECT_FALSE(r.try_reserve(clock.now(), 1s)) << "refused calls took nothing";
+  r.set_rate(100, 10, clock.now());  // raised: the next second books at the new spacing
+  clock.advance(1s);
+  EXPECT_EQ(*r.try_reserve(clock.now(), 1s), 0ns);
+  EXPECT_EQ(RateLimiter(0, 1).try_reserve(clock.now(), 1s), std::optional<std::chrono::nanoseconds>(0ns));
+}
+
+TEST(CallPacer, ACutRateDoesNotLeaveCallersBookedFarAhead) {
+  ManualClock clock;
+  CallPacer p(submitd::submit::AdaptiveRateSettings{}, RetryBudget(RetryBudgetSettings{}));
+  for (int i = 0; i < 100; ++i) {  // a second at 100 calls/s, then a 429: about 85/s
+    p.sent(clock.now());
+    p.answered(submitd::submit::CallSignal::ok, 1ms, 0ms, 0, clock.now());
+    clock.advance(10ms);
+  }
+  p.answered(submitd::submit::CallSignal::throttled, 1ms, 0ms, 0, clock.now());
+  int granted = 0, asked_later = 0;
+  for (int i = 0; i < 1000; ++i) {
+    auto a = p.admit(false, false, clock.now());
+    if (a.granted) {
+      ++granted;
+    } else {
+      ++asked_later;
+      EXPECT_EQ(a.wait, 250ms);
+    }
+  }
+  EXPECT_NEAR(granted, 85 / 4 + 5, 3) << "a quarter second's worth and the burst left, not a thousand";
+  EXPECT_EQ(asked_later, 1000 - granted);
+}
