@@ -3,26 +3,26 @@
 
 #include <algorithm>
 #include <cmath>
+#include <utility>
 
 namespace emulator {
 
 namespace {
-double seconds_between(TimePoint a, TimePoint b) { return std::chrono::duration<double>(b - a).count(); }
-double burst_of(double rate, double burst) { return burst > 0 ? burst : std::max(1.0, rate / 10); }
+double seconds_between(TimePoint a, TimePoint b) {
+  return std::chrono::duration<double>(b - a).count();
+}
+double burst_of(double rate, double burst) { return std::max(1.0, burst > 0 ? burst : rate / 10); }
 }  // namespace
 
-std::optional<double> AccountLimits::take(Bucket& b, double rate, double burst, TimePoint now) {
+double AccountLimits::refill(Bucket& b, double rate, double burst, TimePoint now) {
   if (b.tokens < 0) {
     b.tokens = burst;
+    b.last = now;
   } else if (now > b.last) {
     b.tokens = std::min(burst, b.tokens + rate * seconds_between(b.last, now));
+    b.last = now;
   }
-  if (now > b.last || b.last == TimePoint{}) b.last = now;
-  if (b.tokens >= 1) {
-    b.tokens -= 1;
-    return std::nullopt;
-  }
-  return (1 - b.tokens) / rate;
+  return b.tokens >= 1 ? 0.0 : (1 - b.tokens) / rate;
 }
 
 double AccountLimits::recent_rate(Account& a, TimePoint now) const {
@@ -53,22 +53,27 @@ std::chrono::milliseconds AccountLimits::knee_delay(double recent) const {
 AccountDecision AccountLimits::admit(std::size_t account, bool is_run, TimePoint now) {
   std::lock_guard lock(mutex_);
   AccountDecision d;
-  if (knobs_.calls_per_second <= 0 && knobs_.runs_per_second <= 0) return d;
+  const bool calls_limited = knobs_.calls_per_second > 0;
+  const bool runs_limited = is_run && knobs_.runs_per_second > 0;
+  if (!calls_limited && !runs_limited) return d;
   Account& a = accounts_[account];
   const double recent = recent_rate(a, now);
-  std::optional<double> wait;
-  if (knobs_.calls_per_second > 0) {
-    wait = take(a.calls, knobs_.calls_per_second, burst_of(knobs_.calls_per_second, knobs_.burst), now);
-  }
-  if (!wait && is_run && knobs_.runs_per_second > 0) {
-    wait = take(a.runs, knobs_.runs_per_second, burst_of(knobs_.runs_per_second, 0), now);
-    // The call's token is not given back: a refused run still cost the account a call.
-  }
-  if (wait) {
+  // Both buckets are refilled before either is drawn from, so a call one of them refuses
+  // costs the other nothing, and Retry-After is when both will have a token.
+  double wait = 0;
+  if (calls_limited)
+    wait = refill(a.calls, knobs_.calls_per_second, burst_of(knobs_.calls_per_second, knobs_.burst),
+                  now);
+  if (runs_limited)
+    wait = std::max(
+        wait, refill(a.runs, knobs_.runs_per_second, burst_of(knobs_.runs_per_second, 0), now));
+  if (wait > 0) {
     d.refused = true;
-    if (knobs_.retry_after) d.retry_after_s = std::max(1, static_cast<int>(std::ceil(*wait)));
+    if (knobs_.retry_after) d.retry_after_s = std::max(1, static_cast<int>(std::ceil(wait)));
     return d;
   }
+  if (calls_limited) a.calls.tokens -= 1;
+  if (runs_limited) a.runs.tokens -= 1;
   a.this_window += 1;
   d.delay = knee_delay(recent + 1);
   return d;
@@ -88,10 +93,25 @@ void AccountLimits::set_knobs(AccountLimitKnobs knobs) {
   }
 }
 
+void AccountLimits::reset() {
+  std::lock_guard lock(mutex_);
+  accounts_.clear();
+}
+
 std::optional<std::string> set_account_limit_key(std::string_view key, const boost::json::value& v,
                                                  AccountLimitKnobs& knobs) {
+  // The knob names of the brief (snake_case) map onto the camelCase keys /_emulator/config uses.
+  static constexpr std::pair<std::string_view, std::string_view> aliases[] = {
+      {"rate_limit_per_second", "rateLimitPerSecond"},
+      {"rate_limit_burst", "rateLimitBurst"},
+      {"run_limit_per_second", "runLimitPerSecond"},
+      {"rate_limit_retry_after", "rateLimitRetryAfter"},
+      {"knee_max_delay_ms", "kneeMaxDelayMs"}};
+  for (const auto& [snake, camel] : aliases)
+    if (key == snake) key = camel;
+  const std::string name(key);
   if (key == "rateLimitRetryAfter") {
-    if (!v.is_bool()) return std::string("rateLimitRetryAfter must be true or false");
+    if (!v.is_bool()) return name + " must be true or false";
     knobs.retry_after = v.get_bool();
     return std::string();
   }
@@ -102,11 +122,14 @@ std::optional<std::string> set_account_limit_key(std::string_view key, const boo
                                                : nullptr;
   const bool is_delay = key == "kneeMaxDelayMs";
   if (!field && !is_delay) return std::nullopt;
-  if (!v.is_number()) return std::string(key) + " must be a number";
+  if (!v.is_number()) return name + " must be a number";
   const double n = v.to_number<double>();
-  if (!std::isfinite(n) || n < 0 || n > 10'000'000) return std::string(key) + " must be a number >= 0";
-  if (key == "knee" && n > 1) return std::string("knee must be in [0, 1]");
+  if (!std::isfinite(n) || n < 0 || n > 10'000'000)
+    return name + " must be a number from 0 to 10000000";
+  if (key == "knee" && n > 1) return name + " must be a share in [0, 1]";
+  if (key == "rateLimitBurst" && n > 0 && n < 1) return name + " must be 0 (the default) or >= 1";
   if (is_delay) {
+    if (n != std::floor(n) || n > 3'600'000) return name + " must be an integer from 0 to 3600000";
     knobs.knee_max_delay_ms = static_cast<std::int64_t>(n);
   } else {
     *field = n;

@@ -25,7 +25,9 @@ namespace emulator {
 
 struct AccountLimitKnobs {
   double calls_per_second = 0;  // 0: no limit
-  double burst = 0;             // calls at once after a quiet time; 0: a tenth of a second's worth
+  double burst = 0;             // calls at once after a quiet time; 0: a tenth of a second's
+                                // worth (at least 1); else at least 1 (a smaller bucket never
+                                // holds a whole token, so it would refuse everything)
   double runs_per_second = 0;   // a separate limit for runs; 0: none
   bool retry_after = true;      // a refusal carries Retry-After
   double knee = 0.8;            // share of the limit past which answers slow down
@@ -42,12 +44,15 @@ class AccountLimits {
  public:
   explicit AccountLimits(AccountLimitKnobs knobs) : knobs_(knobs) {}
 
-  // One authenticated API call of `account` (a run or not) at `now`.
+  // One authenticated API call of `account` (a run or not) at `now`. A call is admitted only
+  // when every bucket it draws from has a token; a refused call takes none (it did no work).
   AccountDecision admit(std::size_t account, bool is_run, TimePoint now);
 
   AccountLimitKnobs knobs() const;
   // New knobs apply at once; buckets keep their tokens, capped at the new burst.
   void set_knobs(AccountLimitKnobs knobs);
+  // Forgets every account's buckets and recent rate (/_emulator/reset: a fresh emulator).
+  void reset();
 
  private:
   struct Bucket {
@@ -59,8 +64,9 @@ class AccountLimits {
     TimePoint window_start{};
     double this_window = 0, last_window = 0;  // admitted calls, for the recent rate
   };
-  // Takes a token from `b` (rate/s, burst) if it has one; else the seconds until it will.
-  static std::optional<double> take(Bucket& b, double rate, double burst, TimePoint now);
+  // Refills `b` (rate/s, capped at burst) up to `now`; returns the seconds until it holds a
+  // whole token (0: it has one now).
+  static double refill(Bucket& b, double rate, double burst, TimePoint now);
   double recent_rate(Account& a, TimePoint now) const;
   std::chrono::milliseconds knee_delay(double recent) const;
 
@@ -70,8 +76,9 @@ class AccountLimits {
 };
 
 // The /_emulator/config keys of the account limit: rateLimitPerSecond, rateLimitBurst,
-// runLimitPerSecond, rateLimitRetryAfter, knee, kneeMaxDelayMs. Returns nullopt when `key` is
-// not one of them, else an error message (empty when the value was taken into `knobs`).
+// runLimitPerSecond, rateLimitRetryAfter, knee, kneeMaxDelayMs (camelCase like the other
+// keys; the snake_case names rate_limit_per_second, ... are accepted too). Returns nullopt when
+// `key` is not one of them, else an error message (empty when the value was taken into `knobs`).
 std::optional<std::string> set_account_limit_key(std::string_view key, const boost::json::value& v,
                                                  AccountLimitKnobs& knobs);
 void report_account_limit(const AccountLimitKnobs& knobs, boost::json::object& out);

@@ -45,6 +45,52 @@ bool parse_listen(const std::string& s, std::string& host, std::uint16_t& port) 
   return true;
 }
 
+using Setter = std::function<bool(const std::string&)>;
+// flag -> (setter, what the value should be)
+using Options = std::map<std::string, std::pair<Setter, const char*>>;
+
+// The account limit's flags (AccountLimitKnobs), kept together as one feature.
+void add_account_limit_options(Options& options, AccountLimitKnobs& k) {
+  auto add = [&options](const char* flag, Setter set, const char* expected) {
+    options.emplace(flag, std::pair{std::move(set), expected});
+  };
+  // A value >= 0, and when not 0 at least `min`: a burst in (0, 1) would never hold a whole
+  // token and so refuse every call.
+  auto number = [](double& field, double min) {
+    return Setter([&field, min](const std::string& v) {
+      double n = 0;
+      if (!parse_number(v, n) || n < 0 || (n > 0 && n < min) || n > 10'000'000) return false;
+      field = n;
+      return true;
+    });
+  };
+  add("--rate-limit", number(k.calls_per_second, 0), "calls per second >= 0");
+  add("--rate-limit-per-second", number(k.calls_per_second, 0), "calls per second >= 0");
+  add("--rate-limit-burst", number(k.burst, 1), "0 (the default) or a number of calls >= 1");
+  add("--run-limit", number(k.runs_per_second, 0), "runs per second >= 0");
+  add("--run-limit-per-second", number(k.runs_per_second, 0), "runs per second >= 0");
+  add(
+      "--rate-limit-retry-after",
+      [&k](const std::string& v) {
+        if (v != "true" && v != "false") return false;
+        k.retry_after = v == "true";
+        return true;
+      },
+      "true or false");
+  add(
+      "--knee", [&k](const std::string& v) { return parse_probability(v, k.knee); },
+      "a share in [0, 1]");
+  add(
+      "--knee-max-delay-ms",
+      [&k](const std::string& v) {
+        long long n = 0;
+        if (!parse_number(v, n) || n < 0 || n > 3'600'000) return false;
+        k.knee_max_delay_ms = n;
+        return true;
+      },
+      "milliseconds from 0 to 3600000");
+}
+
 }  // namespace
 
 std::string usage() {
@@ -69,9 +115,12 @@ A local stand-in for the ByteNite REST API over TLS (tests, demo, benchmarks).
   --latency-ms N            delay added to every API answer
   --interim-103 P           probability of a "103 Early Hints" interim answer first
   --rate-limit N            account limit: API calls per second per API key (default 0: none);
-                            beyond it 429 (token exchanges are not limited)
-  --rate-limit-burst N      calls at once after a quiet time (default: a tenth of a second's worth)
-  --run-limit N             a separate limit for runs per second per API key (default 0: none)
+                            beyond it 429 (token exchanges are not limited).
+                            Also spelled --rate-limit-per-second
+  --rate-limit-burst N      calls at once after a quiet time, 0 or >= 1
+                            (default 0: a tenth of a second's worth, at least 1)
+  --run-limit N             a separate limit for runs per second per API key (default 0: none).
+                            Also spelled --run-limit-per-second
   --rate-limit-retry-after B  true (default): a 429 of the limit carries Retry-After; false: not
   --knee F                  share of the limit past which answers slow down (default 0.8)
   --knee-max-delay-ms N     the added delay at the limit (default 0: no slowdown)
@@ -87,7 +136,6 @@ ParsedCommandLine parse_command_line(const std::vector<std::string>& args) {
   CommandLine o;
   auto fail = [](std::string message) { return ParsedCommandLine{std::nullopt, message}; };
 
-  using Setter = std::function<bool(const std::string&)>;
   auto integer = [](auto& field, long long min, long long max) {
     return Setter([&field, min, max](const std::string& v) {
       long long n = 0;
@@ -102,19 +150,11 @@ ParsedCommandLine parse_command_line(const std::vector<std::string>& args) {
       return !v.empty();
     });
   };
-  auto non_negative = [](double& field) {
-    return Setter([&field](const std::string& v) {
-      double n = 0;
-      if (!parse_number(v, n) || n < 0 || n > 10'000'000) return false;
-      field = n;
-      return true;
-    });
-  };
   auto probability = [](double& field) {
     return Setter([&field](const std::string& v) { return parse_probability(v, field); });
   };
 
-  const std::map<std::string, std::pair<Setter, const char*>> with_value{
+  Options with_value{
       {"--listen",
        {[&o](const std::string& v) { return parse_listen(v, o.listen_host, o.listen_port); },
         "HOST:PORT, e.g. 127.0.0.1:0"}},
@@ -149,18 +189,6 @@ ParsedCommandLine parse_command_line(const std::vector<std::string>& args) {
       {"--latency-ms", {integer(o.faults.latency_ms, 0, 3'600'000), "milliseconds >= 0"}},
       {"--interim-103", {probability(o.faults.interim_103), "a probability in [0, 1]"}},
       {"--idle-timeout-s", {integer(o.idle_timeout_s, 1, 86'400), "seconds >= 1"}},
-      {"--rate-limit", {non_negative(o.account_limit.calls_per_second), "calls per second >= 0"}},
-      {"--rate-limit-burst", {non_negative(o.account_limit.burst), "calls >= 0"}},
-      {"--run-limit", {non_negative(o.account_limit.runs_per_second), "runs per second >= 0"}},
-      {"--rate-limit-retry-after",
-       {[&o](const std::string& v) {
-          if (v != "true" && v != "false") return false;
-          o.account_limit.retry_after = v == "true";
-          return true;
-        },
-        "true or false"}},
-      {"--knee", {probability(o.account_limit.knee), "a share in [0, 1]"}},
-      {"--knee-max-delay-ms", {integer(o.account_limit.knee_max_delay_ms, 0, 3'600'000), "milliseconds >= 0"}},
       {"--seed",
        {[&o](const std::string& v) {
           std::uint64_t n = 0;
@@ -171,6 +199,7 @@ ParsedCommandLine parse_command_line(const std::vector<std::string>& args) {
         "an unsigned integer"}},
       {"--ready-file", {text(o.ready_file), "a file path"}},
   };
+  add_account_limit_options(with_value, o.account_limit);
 
   for (std::size_t i = 0; i < args.size(); ++i) {
     std::string name = args[i];

@@ -1,8 +1,8 @@
 // emulator_smoke: starts the real bytenite-emulator on 127.0.0.1:0, waits for its ready file,
-// and talks to it over verified TLS with curl: token, create, get; checks that the CA file
-// makes verification succeed (by IP and by name) and that it fails without it or for the
-// wrong name; then SIGTERM must give exit status 0. No shell involved: processes are spawned
-// directly. Usage: emulator_smoke_test /path/to/bytenite-emulator
+// and talks to it over verified TLS with curl: token, create, get, the account limit's 429;
+// checks that the CA file makes verification succeed (by IP and by name) and that it fails
+// without it or for the wrong name; then SIGTERM must give exit status 0. No shell involved:
+// processes are spawned directly. Usage: emulator_smoke_test /path/to/bytenite-emulator
 #include <fcntl.h>
 #include <spawn.h>
 #include <sys/wait.h>
@@ -89,6 +89,35 @@ json::value parse_or_null(const std::string& s) {
   json::error_code ec;
   json::value v = json::parse(s, ec);
   return ec ? json::value(nullptr) : v;
+}
+
+// The account limit end to end: one call per 100 s (burst 1) set through the hook, so the
+// second of two back-to-back calls is refused however slow this machine is.
+void check_account_limit(const fs::path& scratch, const std::string& ca, const std::string& base,
+                         const std::string& auth, const std::string& id) {
+  CurlResult limited =
+      curl(scratch, {"--cacert", ca, "-X", "POST", "-d", R"({"rate_limit_per_second":0.01})",
+                     base + "/_emulator/config"});
+  const json::value config = parse_or_null(limited.body);
+  check(limited.http_status == 200 && config.is_object() &&
+            config.at("rateLimitPerSecond").to_number<double>() == 0.01,
+        "the config hook takes rate_limit_per_second");
+  const std::vector<std::string> get_job{"--cacert", ca,   "-i",
+                                         "-H",       auth, base + "/v1/customer/jobs/" + id};
+  const CurlResult admitted = curl(scratch, get_job);
+  const CurlResult refused = curl(scratch, get_job);
+  check(admitted.http_status == 200 && refused.http_status == 429,
+        "the call beyond the burst answers 429, got " + std::to_string(admitted.http_status) +
+            " then " + std::to_string(refused.http_status));
+  check(refused.body.find("Retry-After: 100") != std::string::npos ||
+            refused.body.find("Retry-After: 99") != std::string::npos,
+        "the 429 carries Retry-After (about 100 s)");
+  check(refused.body.find(R"("message":"rate limit exceeded")") != std::string::npos,
+        "the 429 has a JSON error body");
+  json::value after =
+      parse_or_null(curl(scratch, {"--cacert", ca, base + "/_emulator/ledger/summary"}).body);
+  check(after.is_object() && after.at("throttled429").to_number<int>() == 1,
+        "the ledger counts one 429");
 }
 
 }  // namespace
@@ -178,6 +207,8 @@ int main(int argc, char** argv) {
   check(l.is_object() && l.at("totals").at("creates").to_number<int>() == 1 &&
             l.at("tokenExchanges").to_number<int>() == 1,
         "ledger counts one token exchange and one create");
+
+  check_account_limit(scratch, ca, base, auth, id);
 
   ::kill(emulator, SIGTERM);
   int status = 0;

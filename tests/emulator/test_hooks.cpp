@@ -209,6 +209,7 @@ ApiResponse Emulator::script_fault(std::string_view body_text) {
 ApiResponse Emulator::reset() {
   jobs_.clear();
   ledger_.reset();
+  limits_.reset();  // full buckets again, so the next test does not inherit a throttled account
   faults_.clear_scripted();
   return {200, R"({"ok":true})"};
 }

@@ -38,14 +38,11 @@ TokenIssuer::TokenIssuer(std::vector<std::string> api_keys, std::chrono::seconds
 std::optional<IssuedToken> TokenIssuer::exchange(std::string_view api_key, TimePoint now) {
   std::lock_guard lock(mutex_);
   bool known = false;
-  std::size_t account = 0;
-  for (std::size_t i = 0; i < api_keys_.size(); ++i) {
-    if (same_key(api_keys_[i], api_key) && !known) {
-      known = true;
-      account = i;
-    }
-  }
+  for (const std::string& k : api_keys_) known = same_key(k, api_key) || known;
   if (!known || api_key.empty()) return std::nullopt;
+  // size() is read before the insertion: a new key gets the next number.
+  const std::size_t account =
+      accounts_.try_emplace(std::string(api_key), accounts_.size()).first->second;
 
   IssuedToken issued{random_token(), {}};
   issued.lifetime = lifetime_;

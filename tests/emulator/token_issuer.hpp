@@ -30,7 +30,8 @@ class TokenIssuer {
   // nullopt when the key is not one of the configured keys.
   std::optional<IssuedToken> exchange(std::string_view api_key, TimePoint now);
   TokenCheck check(std::string_view token, TimePoint now) const;
-  // The account (the index of its API key when it was issued) of a token; nullopt if unknown.
+  // The account of a token (a number standing for the API key it was issued for, the same for
+  // that key across key rotations); nullopt if unknown.
   std::optional<std::size_t> account_of(std::string_view token) const;
 
   // Applies to tokens issued from now on; tokens already out keep their expiry.
@@ -59,6 +60,9 @@ class TokenIssuer {
   std::unordered_map<std::string, Grant, TransparentHash, std::equal_to<>> expiry_;
   std::chrono::seconds lifetime_;
   std::size_t purge_threshold_ = 1024;
+  // An account number per API key ever accepted, in order of first exchange: keyed by the key
+  // itself, not its position, so rotating keys does not move a key to another account.
+  std::unordered_map<std::string, std::size_t, TransparentHash, std::equal_to<>> accounts_;
 };
 
 }  // namespace emulator
