@@ -8,16 +8,22 @@ namespace submitd::submit {
 namespace {
 
 constexpr auto kWindow = std::chrono::seconds(1);
-// Before any limit is known the rate doubles every tenth of a second (TCP's slow start): an
-// unpaced start sends hundreds of calls into a small limit at once, and each refused request
-// backs off for seconds; this way the overshoot is at most one doubling's worth.
-constexpr auto kStartWindow = std::chrono::milliseconds(100);
+// Before any limit is known the rate doubles every few round trips, every 20 to 100 ms (TCP's
+// slow start): an unpaced start sends hundreds of calls into a small limit at once, and each
+// refused request backs off for seconds; this way the overshoot is at most one doubling's
+// worth. Not faster than the answers come back (they are what shows a limit), and not slower
+// than 100 ms: on a fast API the ramp to no limit takes a fifth of a second, not a whole one.
+constexpr auto kStartWindowMin = std::chrono::milliseconds(20);
+constexpr auto kStartWindowMax = std::chrono::milliseconds(100);
+constexpr double kStartWindowRoundTrips = 4;
 constexpr double kNoLimitAbove = 1e6;
 constexpr double kStartBinding = 0.5;  // calls/s: past this the doubling stops, there is no limit
 constexpr auto kBaselineSpan = std::chrono::seconds(30);
 constexpr double kSmoothing = 0.1;  // weight of one round trip in the smoothed one
 constexpr double kBinding = 0.9;    // the rate was the limit when calls reached this share of it
 constexpr double kFewAnswers = 100;
+constexpr double kMinCalmSpan = 1;  // seconds of calm that say what the account takes
+constexpr double kDeepestCut = 0.5;  // seconds of calm that say what the account takes
 
 double seconds(std::chrono::nanoseconds d) { return std::chrono::duration<double>(d).count(); }
 
@@ -46,6 +52,7 @@ void AdaptiveRate::answered(CallSignal signal, std::chrono::nanoseconds round_tr
   if (!settings_.enabled) return;
   if (signal == CallSignal::ok) {
     ++ok_in_window_;
+    ++load_answers_;
     note_rtt(round_trip, now);
     if (outage_) {
       // Back: start slowly, doubling each second up to where it was (see tick).
@@ -72,11 +79,12 @@ void AdaptiveRate::answered(CallSignal signal, std::chrono::nanoseconds round_tr
   // A 503 or a timeout is ambiguous: a server at its capacity, or a sporadic fault. Only a
   // share of them is read as load (else a few percent of faults would ratchet the rate down
   // cut after cut); they are retried either way.
-  ++failed_in_window_;
-  const double answers = static_cast<double>(ok_in_window_ + failed_in_window_);
+  ++load_failed_;
+  ++load_answers_;
+  const double answers = static_cast<double>(load_answers_);
   // (Of at least a hundred answers: early in a window a few faults would be a large share by
   // chance. An API failing everything is an outage, found by time instead.)
-  if (outage_ || failed_in_window_ >= settings_.overload_share * std::max(answers, kFewAnswers)) {
+  if (outage_ || static_cast<double>(load_failed_) >= settings_.overload_share * std::max(answers, kFewAnswers)) {
     cut(signal == CallSignal::unavailable ? Reason::unavailable : Reason::timeout, now);
   }
 }
@@ -104,11 +112,16 @@ void AdaptiveRate::tick(MonoTime now) {
     window_start_ = now;
     return;
   }
-  const std::chrono::nanoseconds window = starting_ ? std::chrono::nanoseconds(kStartWindow) : kWindow;
+  if (now - load_window_start_ >= kWindow) {  // the share of 503s is over a second, start or not
+    load_window_start_ = now;
+    load_answers_ = load_failed_ = 0;
+  }
+  const std::chrono::nanoseconds window = starting_ ? start_window() : std::chrono::nanoseconds(kWindow);
   if (now - window_start_ < window) return;
   const double elapsed = seconds(now - window_start_);
   reached_ = static_cast<double>(sent_in_window_) / elapsed;
-  accepted_ = static_cast<double>(ok_in_window_) / elapsed;
+  // A window the account was held in (Retry-After) says nothing of what it accepts.
+  if (held_until_ <= window_start_) accepted_ = static_cast<double>(ok_in_window_) / elapsed;
   // While starting, the rate doubles as soon as half of it is used: it stays twice what the
   // daemon sends, so a fast API never has its calls paced (pacing costs a wait and a requeue
   // per call: 20% more CPU per job on nginx when the start stopped just above the daemon's pace).
@@ -124,13 +137,17 @@ void AdaptiveRate::tick(MonoTime now) {
       change(next, Reason::start, now);
     }
   } else if (grow) {
-    // The same step for every sharer of the account, whatever its share (so shares converge),
-    // growing with the calm time since the last cut (so a raised limit is found in seconds).
-    const double calm_s = cut_once_ ? std::floor(seconds(now - last_cut_)) : 0;
-    double next = rate_ + settings_.increase_calls * (1 + calm_s);
+    cuts_in_a_row_ = 0;
+    calm_accepted_ += static_cast<double>(ok_in_window_);
+    calm_span_s_ += elapsed;
+    double next = grown(rate_);
     if (slow_start_) {
-      next = std::min(rate_ * 2, before_outage_);  // back to where it was, then additively
+      next = std::min(rate_ * 2, before_outage_);  // back to where it was, then probing
       slow_start_ = next < before_outage_;
+      if (!slow_start_) {
+        trouble_at_ = cut_to_ = before_outage_;
+        calm_seconds_ = settings_.recovery_seconds;
+      }
     }
     if (settings_.ceiling > 0) next = std::min(next, settings_.ceiling);
     if (next > rate_) change(next, slow_start_ ? Reason::restart : Reason::probing, now);
@@ -138,8 +155,14 @@ void AdaptiveRate::tick(MonoTime now) {
   window_start_ = now;
   sent_in_window_ = 0;
   ok_in_window_ = 0;
-  failed_in_window_ = 0;
   trouble_in_window_ = false;
+}
+
+std::chrono::nanoseconds AdaptiveRate::start_window() const {
+  if (srtt_s_ <= 0) return kStartWindowMax;
+  const auto rtts = std::chrono::duration_cast<std::chrono::nanoseconds>(
+      std::chrono::duration<double>(kStartWindowRoundTrips * srtt_s_));
+  return std::clamp<std::chrono::nanoseconds>(rtts, kStartWindowMin, kStartWindowMax);
 }
 
 void AdaptiveRate::cut(Reason why, MonoTime now) {
@@ -155,9 +178,37 @@ void AdaptiveRate::cut(Reason why, MonoTime now) {
   // a window that just began, or a moment's stall, must not pass for the account's limit.
   const auto span = now - window_start_;
   const double current = static_cast<double>(ok_in_window_) / std::max(0.001, seconds(span));
-  double basis = accepted_ < 0 ? current : span >= settings_.cut_spacing ? std::max(accepted_, current) : accepted_;
+  const bool current_counts = span >= settings_.cut_spacing && held_until_ <= window_start_;
+  double basis = accepted_ < 0 ? current : current_counts ? std::max(accepted_, current) : accepted_;
   if (std::isfinite(rate_)) basis = std::min(basis, rate_);
-  change(std::max(settings_.min_rate, settings_.decrease * basis), why, now);
+  // Where trouble began: the accepted rate just now, or what the account took on average
+  // through the calm seconds before, if lower. The first overshoots the limit by the account's
+  // burst (a second at 1.07 R is refused nothing with a tenth of a second of burst), and a probe
+  // back to it would meet the limit again within seconds.
+  // (Lower by a tenth at most: far lower, the rate was growing into room it found, and the
+  // accepted rate just now is the better figure.)
+  if (calm_span_s_ >= kMinCalmSpan) {
+    basis = std::min(basis, std::max(calm_accepted_ / calm_span_s_, settings_.decrease * basis));
+  }
+  calm_accepted_ = calm_span_s_ = 0;
+  trouble_at_ = std::max(settings_.min_rate, basis);
+  ++cuts_in_a_row_;
+  const double factor = std::max(kDeepestCut, std::pow(settings_.decrease, cuts_in_a_row_));
+  cut_to_ = std::max(settings_.min_rate, factor * basis);
+  calm_seconds_ = 0;
+  change(cut_to_, why, now);
+}
+
+double AdaptiveRate::grown(double rate) {
+  if (trouble_at_ <= 0) trouble_at_ = cut_to_ = rate;  // growing with no trouble seen: probe from here
+  ++calm_seconds_;
+  const int k = std::max(1, settings_.recovery_seconds);
+  if (calm_seconds_ <= k) {
+    const double left = 1 - static_cast<double>(calm_seconds_) / k;
+    return trouble_at_ - (trouble_at_ - cut_to_) * left * left * left;
+  }
+  const double probing_s = calm_seconds_ - k - 1;  // 0 in the first probing second
+  return trouble_at_ + settings_.probe_calls * std::exp2(probing_s / seconds(settings_.probe_doubling));
 }
 
 void AdaptiveRate::change(double rate, Reason why, MonoTime now) {

@@ -6,25 +6,37 @@
 // only a rate can hold it. Latency rising past its baseline (a server queueing before it
 // refuses) is one of the signals, so a server at its capacity is held off the same way.
 //
-// The rule (AIMD, as TCP and Vector's adaptive request concurrency):
-// - Unknown limit: the rate starts at `start_rate` and doubles every 100 ms while it is used
-//   and calm, up to no limit at all (past a million calls/s): a daemon whose API keeps up pays
-//   about a second of ramp, and one meeting a small limit overshoots it by one doubling at most.
+// The rule (multiplicative decrease as TCP and Vector's adaptive request concurrency; the
+// growth shaped like TCP CUBIC's):
+// - Unknown limit: the rate starts at `start_rate` and doubles every 4 round trips (20 to 100
+//   ms) while it is used and calm, up to no limit at all (past a million calls/s): a daemon
+//   whose API keeps up pays a fraction of a second of ramp, and one meeting a small limit
+//   overshoots it by one doubling at most.
 // - A sign of trouble (a 429; 503s or timeouts once they are `overload_share` of the second's
 //   answers, since a few are sporadic faults, not load; or the smoothed round trip past
 //   `latency_factor` times its baseline): the rate becomes `decrease` times the rate of calls
-//   the account accepted lately, at most once per `cut_spacing` (one burst is one signal).
+//   the account accepted lately (the rate where trouble began), at most once per `cut_spacing`
+//   (one burst is one signal). Cuts with no calm second between them cut deeper each time
+//   (decrease, its square, its cube, ... down to a half): with Retry-After each cut comes after
+//   a hold of a second or more, so a limit halved under a daemon would otherwise take 6 to 7
+//   holds of 0.9 each to be followed.
 // - Each second in which the rate was the binding limit (calls reached 90% of it) and nothing
-//   went wrong: up by `increase_calls` x (1 + whole seconds since the last cut). The step does
-//   not depend on the rate, so several daemons on one account converge to equal shares (a
-//   step proportional to the rate would keep whatever shares they had); it grows with the calm
-//   time, so a doubled limit is found in seconds instead of minutes.
+//   went wrong is one step of growth. For `recovery_seconds` the rate returns to where trouble
+//   began, quickly at first and flattening as it nears it (a cubic); past it, it probes: first
+//   `probe_calls` calls/s above it, the excess doubling every `probe_doubling`. So it spends
+//   most of its time just under the limit and meets it seldom (each meeting costs a 429 and,
+//   with Retry-After, a hold of every call for a second or more: with an additive probe that
+//   met the limit every 6 to 8 s, the hold alone kept the account at 0.8 of its limit), yet a
+//   raised limit is found within seconds, the probe having grown exponentially by then.
+//   The probe is in calls/s, the same for every sharer of the account whatever its share,
+//   while cuts are in proportion to the share: the larger sharer gives up more each cycle,
+//   so shares converge (as AIMD's do).
 // - Retry-After holds every call of the account (not only the refused one) until it has passed,
 //   plus a random part of up to `retry_after_jitter` of it, so daemons sharing the account do
 //   not come back in the same instant.
 // - An outage (only failures for `outage_after`): when calls succeed again the rate restarts at
-//   `restart_rate` and doubles each second back to the rate before the outage, then goes on
-//   additively (slow start).
+//   `restart_rate` and doubles each second back to the rate before the outage, then probes
+//   from there (slow start).
 // - `ceiling` (api.rate_limit_per_second, 0 = none) caps the rate at all times.
 #pragma once
 
@@ -41,10 +53,12 @@ namespace submitd::submit {
 struct AdaptiveRateSettings {
   bool enabled = true;
   double ceiling = 0;  // calls per second at most; 0: none
-  double decrease = 0.85;
-  double increase_calls = 5;  // calls/s added after a calm second; more the longer it stays calm
+  double decrease = 0.9;
+  int recovery_seconds = 3;                          // calm seconds back to where trouble began
+  double probe_calls = 0.15;                         // calls/s above it in the first probing second
+  std::chrono::milliseconds probe_doubling{1250};    // the probe's excess doubles this often
   double restart_rate = 10;         // calls/s after an outage
-  double start_rate = 50;           // calls/s at start, doubled every 100 ms until a limit shows
+  double start_rate = 50;           // calls/s at start, doubled every 20-100 ms until a limit shows
   double min_rate = 1;
   double latency_factor = 2.0;
   std::chrono::milliseconds latency_margin{5};  // rises smaller than this are noise, not queueing
@@ -87,9 +101,11 @@ class AdaptiveRate {
 
  private:
   void tick(MonoTime now);  // closes the seconds elapsed since the last one
+  std::chrono::nanoseconds start_window() const;  // how often the start doubles the rate
   void cut(Reason why, MonoTime now);
   void change(double rate, Reason why, MonoTime now);
   void note_rtt(std::chrono::nanoseconds round_trip, MonoTime now);
+  double grown(double rate);  // the rate after one more calm, binding second (counts it)
   bool latency_high() const;
 
   AdaptiveRateSettings settings_;
@@ -102,12 +118,25 @@ class AdaptiveRate {
   MonoTime held_until_{};
   MonoTime last_cut_{};
   bool cut_once_ = false;
+  // Growth: from `cut_to_` back to `trouble_at_` (the accepted rate when trouble began), then
+  // probing above it; `calm_seconds_` binding seconds since.
+  double trouble_at_ = 0;
+  double cut_to_ = 0;
+  int calm_seconds_ = 0;
+  int cuts_in_a_row_ = 0;  // cuts with no calm second between them: each cuts deeper
+  // Calls accepted in those calm, binding seconds, and their length: what the account took
+  // for seconds on end (the rate of one second can pass the limit by the account's burst).
+  double calm_accepted_ = 0;
+  double calm_span_s_ = 0;
   // The current one-second window.
   bool window_started_ = false;
   MonoTime window_start_{};
   std::size_t sent_in_window_ = 0;
   std::size_t ok_in_window_ = 0;
-  std::size_t failed_in_window_ = 0;  // 503s and timeouts
+  // Answers and 503s or timeouts among them in the current second (their share is load).
+  MonoTime load_window_start_{};
+  std::size_t load_answers_ = 0;
+  std::size_t load_failed_ = 0;
   double reached_ = 0;    // calls per second sent in the last closed window
   double accepted_ = -1;  // calls per second answered ok in it (-1: no window closed yet)
   bool trouble_in_window_ = false;

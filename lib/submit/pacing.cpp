@@ -43,6 +43,12 @@ std::optional<std::chrono::nanoseconds> RateLimiter::try_reserve(MonoTime now, s
   return wait_for_debt(-tokens_, rate_);
 }
 
+void RateLimiter::void_bookings(MonoTime now) {
+  if (!limited()) return;
+  refill(now);
+  tokens_ = std::max(tokens_, 0.0);
+}
+
 std::chrono::nanoseconds RateLimiter::reserve(MonoTime now) {
   if (!limited()) return std::chrono::nanoseconds(0);
   refill(now);
@@ -95,14 +101,27 @@ CallPacer::CallPacer(AdaptiveRateSettings account, RetryBudget budget, RateLimit
 
 void CallPacer::follow_account(MonoTime now) {
   const double rate = limiter_rate(account_.rate());
-  if (rate != limiter_.rate()) limiter_.set_rate(rate, burst_of(rate), now);
+  if (rate == limiter_.rate()) return;
+  // Slower now (a finite rate below the old one, or any rate where there was none): permits
+  // booked at the old rate are void.
+  const bool slower = rate > 0 && (!limiter_.limited() || rate < limiter_.rate());
+  limiter_.set_rate(rate, burst_of(rate), now);
+  if (slower) {
+    limiter_.void_bookings(now);
+    ++epoch_;
+  }
 }
 
 void CallPacer::answered(CallSignal signal, std::chrono::nanoseconds round_trip, std::chrono::milliseconds retry_after,
                          double jitter, MonoTime now) {
   account_.answered(signal, round_trip, now);
   if (retry_after.count() > 0 && (signal == CallSignal::throttled || signal == CallSignal::unavailable)) {
+    const MonoTime held_before = account_.held_until();
     account_.retry_after(retry_after, jitter, now);
+    if (account_.held_until() > held_before) {
+      limiter_.void_bookings(now);  // booked calls start again from the hold's end
+      ++epoch_;
+    }
   }
   follow_account(now);
 }
@@ -113,8 +132,9 @@ void CallPacer::replace_call_rules(double rate_limit_per_second, RetryBudget bud
   budget_ = budget;
 }
 
-CallPacer::Admission CallPacer::admit(bool retry, bool starts_job, MonoTime now) {
+CallPacer::Admission CallPacer::readmit(MonoTime now) {
   Admission a;
+  a.epoch = epoch_;
   // A hold comes first: the rate's permits are reserved from its end (a call may not go out
   // during the hold, and not all at once right after it).
   const MonoTime from = std::max(now, account_.held_until());
@@ -125,6 +145,14 @@ CallPacer::Admission CallPacer::admit(bool retry, bool starts_job, MonoTime now)
     a.granted = false;
     return a;
   }
+  a.wait = (from - now) + *permit;
+  a.by = from > now ? By::retry_after : a.wait.count() > 0 ? By::rate_limit : By::none;
+  return a;
+}
+
+CallPacer::Admission CallPacer::admit(bool retry, bool starts_job, MonoTime now) {
+  Admission a = readmit(now);
+  if (!a.granted) return a;
   // Each rule reserves its permit now; the call waits for the latest of them.
   auto consider = [&a](std::chrono::nanoseconds wait, By by) {
     if (wait > a.wait) {
@@ -137,8 +165,6 @@ CallPacer::Admission CallPacer::admit(bool retry, bool starts_job, MonoTime now)
   } else {
     budget_.fresh_call(now);
   }
-  if (from > now) consider(from - now, By::retry_after);
-  consider((from - now) + *permit, By::rate_limit);
   if (starts_job && job_starts_.limited()) consider(job_starts_.reserve(now), By::jobs_per_minute);
   return a;
 }

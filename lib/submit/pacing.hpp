@@ -13,6 +13,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <optional>
 #include <string_view>
 
@@ -34,6 +35,9 @@ class RateLimiter {
   // Takes a permit only if it can be used within `horizon`; nullopt (nothing taken) if not.
   // With a rate that changes, the permits queued ahead stay within `horizon` of the present.
   std::optional<std::chrono::nanoseconds> try_reserve(MonoTime now, std::chrono::nanoseconds horizon);
+  // The permits booked ahead are void (their holders will ask again): their debt is dropped,
+  // without refilling the bucket.
+  void void_bookings(MonoTime now);
 
  private:
   void refill(MonoTime now);
@@ -79,11 +83,19 @@ class CallPacer {
     // False: no permit was taken (the account rate is booked further ahead than a second):
     // wait, then ask again, at the rate of that moment.
     bool granted = true;
+    std::uint64_t epoch = 0;  // the account rules it was granted under (see outdated())
   };
   // `account`: how the rate adapts (its ceiling is the fixed rate when it does not).
   CallPacer(AdaptiveRateSettings account, RetryBudget budget, RateLimiter job_starts = RateLimiter(0, 1));
   // `retry`: the call repeats one that met transient trouble; `starts_job`: it is a run.
   Admission admit(bool retry, bool starts_job, MonoTime now);
+  // True when, since `a` was granted, the account's rate was cut or a hold began: a caller
+  // still waiting for its permit's time must not go at the old rate (hundreds of calls booked
+  // ahead at a start's doubled rate would all meet the limit). It asks again with readmit().
+  bool outdated(const Admission& a) const { return a.epoch != epoch_; }
+  // Asks again for an outdated permit: the account's hold and rate only (the retry budget and
+  // the cost cap were charged, and waited for, the first time).
+  Admission readmit(MonoTime now);
   // A call goes out now / came back (how, after how long); `retry_after`: the server's wait,
   // zero when it gave none; jitter in [0, 1).
   void sent(MonoTime now) { account_.sent(now); }
@@ -100,6 +112,7 @@ class CallPacer {
   RateLimiter limiter_;
   RetryBudget budget_;
   RateLimiter job_starts_;
+  std::uint64_t epoch_ = 0;  // + 1 at each cut of the rate or new hold
 };
 
 // The calls_paced_total{by} label of a rule.

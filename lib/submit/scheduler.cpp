@@ -46,11 +46,13 @@ Scheduler::Scheduler(asio::any_io_executor executor, SchedulerSettings settings,
              // Burst of one: a cap on cost should not allow a minute's worth at once.
              RateLimiter(settings_.max_jobs_per_minute / 60.0, 1)),
       sleepers_(executor),
+      unpaced_(executor),
       resumed_(executor) {}
 
 void Scheduler::stop() {
   stopping_ = true;
   sleepers_.wake_all();
+  unpaced_.wake_all();
   resumed_.wake_all();
   inflight_places_.close();
 }
@@ -90,6 +92,7 @@ void Scheduler::set_paused(bool paused) {
 void Scheduler::abort_before_run(const std::string& job_id) {
   abort_requested_.insert(job_id);
   sleepers_.wake_all();
+  unpaced_.wake_all();
   resumed_.wake_all();
 }
 
@@ -130,6 +133,7 @@ asio::awaitable<bool> Scheduler::drive(JobSubmission& submission, const Ticket& 
   std::uniform_real_distribution<double> jitter(0.0, 1.0);
   bool retry = false;
   bool budgeted_retry = false;
+  bool charged = false;  // the budget and the cost cap took this call's share; only the rate is asked again
   while (!submission.finished()) {
     // A request that must wait (pause, pacing, backoff) gives its in-flight place to another
     // and queues for one again afterwards, behind new work: waiting retries never starve it.
@@ -144,12 +148,15 @@ asio::awaitable<bool> Scheduler::drive(JobSubmission& submission, const Ticket& 
     }
     // A run starts a job: the cost cap (submit.max_jobs_per_minute) applies to it; reading a
     // job (check_run) is not capped.
-    auto admission = pacer_.admit(budgeted_retry, submission.stage() == Stage::run, clock_.now());
+    auto admission = charged ? pacer_.readmit(clock_.now())
+                             : pacer_.admit(budgeted_retry, submission.stage() == Stage::run, clock_.now());
     if (admission.wait.count() > 0) {
       events_.call_paced(paced_label(admission.by));
-      if (!co_await wait_outside(sleepers_, admission.wait, holding_place)) co_return false;
+      if (!co_await wait_outside(line_for(admission), admission.wait, holding_place)) co_return false;
     }
     if (!admission.granted) continue;  // no permit yet: ask again at the rate of now
+    charged = pacer_.outdated(admission);
+    if (charged) continue;  // the rate was cut or a hold began while it waited: ask again
     api::HttpCall call = submission.current_call();
     const MonoTime sent_at = clock_.now();
     pacer_.sent(sent_at);
@@ -274,6 +281,9 @@ void Scheduler::account_answered(const api::ApiReply& reply, MonoTime sent_at, d
 void Scheduler::report_account_rate() {
   const double rate = pacer_.account().rate();
   if (rate == reported_rate_) return;
+  // Calls refused a permit ask again as soon as the rate rises, not a quarter second later:
+  // while the start doubles the rate every few round trips, they would sleep through most of it.
+  if (rate > reported_rate_) unpaced_.wake_all();
   reported_rate_ = rate;
   events_.account_rate_changed(std::isfinite(rate) ? rate : 0);
 }
@@ -286,11 +296,14 @@ asio::awaitable<void> Scheduler::abort_job(std::string job_id) {
   std::uniform_real_distribution<double> jitter(0.0, 1.0);
   AbortCall abort(std::move(job_id), job_paths_, settings_.submission.timing);
   bool retry = false;
+  bool charged = false;
   while (!stopping_) {
     // Paced like every call (an abort is not a run: the cost cap does not apply).
-    auto admission = pacer_.admit(retry, false, clock_.now());
-    if (admission.wait.count() > 0) co_await sleepers_.wait_for(admission.wait);
+    auto admission = charged ? pacer_.readmit(clock_.now()) : pacer_.admit(retry, false, clock_.now());
+    if (admission.wait.count() > 0) co_await line_for(admission).wait_for(admission.wait);
     if (!admission.granted) continue;
+    charged = pacer_.outdated(admission);
+    if (charged) continue;
     if (stopping_) break;
     const MonoTime sent_at = clock_.now();
     pacer_.sent(sent_at);

@@ -126,6 +126,9 @@ class Scheduler {
   boost::asio::awaitable<bool> drive(JobSubmission& submission, const Ticket& ticket, bool& holding_place);
   // Gives the in-flight place up while waiting on `wakeup`, then queues for one again.
   boost::asio::awaitable<bool> wait_outside(WaitLine& wakeup, std::chrono::nanoseconds delay, bool& holding_place);
+  // Where a call paced by `admission` waits: a permit's holder for its time, one refused a
+  // permit until the rate rises or its wait is over.
+  WaitLine& line_for(const CallPacer::Admission& admission) { return admission.granted ? sleepers_ : unpaced_; }
   void log_deferral(const JobSubmission& submission, const api::HttpCall& call, const api::ApiReply& reply,
                     std::chrono::milliseconds delay);
   // The end into the journal (with the requestId's fate and the follow deadline).
@@ -149,6 +152,7 @@ class Scheduler {
   CallPacer pacer_;
   double reported_rate_ = -1;  // last rate given to events_
   WaitLine sleepers_;  // requests waiting to retry: woken at stop, or when their trouble may be fixed
+  WaitLine unpaced_;   // calls refused a permit (the rate booked ahead): woken when the rate rises
   WaitLine resumed_;   // requests held by a pause
   std::set<std::string> abort_requested_;  // jobIds whose submission must stop
   // Repeated trouble is logged once per interval, with a count of what was left out.

@@ -130,7 +130,7 @@ TEST(CallPacer, ARetryAfterHoldsEveryCallOfTheAccountThenTheAdaptedRateSpacesThe
     clock.advance(10ms);
   }
   p.answered(submitd::submit::CallSignal::throttled, 1ms, 2000ms, 0.0, clock.now());
-  EXPECT_NEAR(p.account().rate(), 85, 2);
+  EXPECT_NEAR(p.account().rate(), 90, 2);
   auto first = p.admit(false, false, clock.now());
   EXPECT_EQ(first.by, CallPacer::By::retry_after);
   EXPECT_EQ(first.wait, 2s) << "another request's call waits too";
@@ -159,7 +159,7 @@ TEST(RateLimiter, TryReserveBooksNoFurtherAheadThanItsHorizon) {
 TEST(CallPacer, ACutRateDoesNotLeaveCallersBookedFarAhead) {
   ManualClock clock;
   CallPacer p(submitd::submit::AdaptiveRateSettings{}, RetryBudget(RetryBudgetSettings{}));
-  for (int i = 0; i < 100; ++i) {  // a second at 100 calls/s, then a 429: about 85/s
+  for (int i = 0; i < 100; ++i) {  // a second at 100 calls/s, then a 429: about 90/s
     p.sent(clock.now());
     p.answered(submitd::submit::CallSignal::ok, 1ms, 0ms, 0, clock.now());
     clock.advance(10ms);
@@ -175,6 +175,41 @@ TEST(CallPacer, ACutRateDoesNotLeaveCallersBookedFarAhead) {
       EXPECT_EQ(a.wait, 250ms);
     }
   }
-  EXPECT_NEAR(granted, 85 / 4 + 5, 3) << "a quarter second's worth and the burst left, not a thousand";
+  EXPECT_NEAR(granted, 90 / 4 + 9, 3) << "a quarter second's worth and the burst left, not a thousand";
   EXPECT_EQ(asked_later, 1000 - granted);
+}
+
+TEST(CallPacer, PermitsBookedAheadAreVoidOnceTheRateIsCutOrAHoldBegins) {
+  ManualClock clock;
+  CallPacer p(submitd::submit::AdaptiveRateSettings{}, RetryBudget(RetryBudgetSettings{}));
+  for (int i = 0; i < 100; ++i) {  // a second at 100 calls/s, then a 429: 90/s
+    p.sent(clock.now());
+    p.answered(submitd::submit::CallSignal::ok, 1ms, 0ms, 0, clock.now());
+    clock.advance(10ms);
+  }
+  p.answered(submitd::submit::CallSignal::throttled, 1ms, 0ms, 0, clock.now());
+  std::vector<CallPacer::Admission> booked;
+  for (int i = 0; i < 20; ++i) booked.push_back(p.admit(false, false, clock.now()));
+  EXPECT_GT(booked.back().wait, 100ms) << "booked ahead at 90/s";
+  for (const auto& a : booked) EXPECT_FALSE(p.outdated(a));
+  // Nothing happened to the account: more answers, the same rate, permits stand.
+  p.answered(submitd::submit::CallSignal::ok, 1ms, 0ms, 0, clock.now());
+  EXPECT_FALSE(p.outdated(booked.back()));
+  // A second 429 past the cut spacing: the rate is cut again, and every permit booked at the
+  // old rate is void; asking again books them at the new rate from now, the old debt dropped.
+  clock.advance(250ms);
+  p.answered(submitd::submit::CallSignal::throttled, 1ms, 0ms, 0, clock.now());
+  const double cut = p.account().rate();
+  ASSERT_LT(cut, 90);
+  for (const auto& a : booked) EXPECT_TRUE(p.outdated(a));
+  auto again = p.readmit(clock.now());
+  EXPECT_TRUE(again.granted);
+  EXPECT_EQ(again.wait, 0ns) << "the void bookings' debt is gone";
+  EXPECT_FALSE(p.outdated(again));
+  // A Retry-After hold voids permits too: the call waits for the hold's end.
+  p.answered(submitd::submit::CallSignal::throttled, 1ms, 3000ms, 0, clock.now());
+  EXPECT_TRUE(p.outdated(again));
+  auto held = p.readmit(clock.now());
+  EXPECT_GE(held.wait, 3s);
+  EXPECT_EQ(held.by, CallPacer::By::retry_after);
 }
