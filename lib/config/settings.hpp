@@ -35,7 +35,7 @@ struct ApiSettings {
   uint32_t retry_budget_percent = 50;         // retries per 100 fresh calls, at most
   uint32_t retry_budget_min_per_second = 10;  // retries always allowed per second
   uint32_t rate_limit_per_second = 0;         // API calls per second; 0 = unlimited
-  bool adaptive = false;                      // find the account's rate below that ceiling (off by default: see bench/README.md)
+  bool adaptive = true;                       // find the account's rate below that ceiling
   // SIGTERM: how long calls in flight may finish before the daemon exits anyway (safe:
   // unfinished requests resume at the next start). Keep below the unit's TimeoutStopSec.
   std::chrono::seconds shutdown_grace{20};

@@ -42,7 +42,7 @@ struct SchedulerSettings {
   std::size_t max_accepted = 0;
   SubmissionOptions submission;
   double rate_limit_per_second = 0;  // API calls per second over all requests; 0 = no limit
-  bool adaptive = false;             // find the account's rate (rate_limit_per_second caps it)
+  bool adaptive = true;              // find the account's rate (rate_limit_per_second caps it)
   double max_jobs_per_minute = 0;    // runs sent per minute at most; 0: no cap
   RetryBudgetSettings retry_budget;
   std::filesystem::path pause_marker;  // <state>/paused: a pause survives a restart

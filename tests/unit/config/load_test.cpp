@@ -145,8 +145,8 @@ TEST(LoadSettings, RetryAndPacingKeys) {
   EXPECT_EQ(s.api.retry_budget_percent, 20u);
   EXPECT_EQ(s.api.retry_budget_min_per_second, 3u);
   EXPECT_EQ(s.api.rate_limit_per_second, 100u);
-  EXPECT_FALSE(s.api.adaptive) << "off by default until it costs nothing on a fast API";
-  EXPECT_TRUE(parse_settings(kSpool + "[api]\nadaptive = true\n", "<t>").api.adaptive);
+  EXPECT_TRUE(s.api.adaptive) << "on by default";
+  EXPECT_FALSE(parse_settings(kSpool + "[api]\nadaptive = false\n", "<t>").api.adaptive);
   EXPECT_THAT(error_of(kSpool + "[api]\nadaptive = 1"), HasSubstr("api.adaptive"));
   EXPECT_EQ(parse_settings(kSpool + "[api]\nshutdown_grace_s = 5\n", "<t>").api.shutdown_grace, std::chrono::seconds(5));
   EXPECT_THAT(error_of(kSpool + "[api]\nretry_base_ms = 500\nretry_cap_ms = 100"),

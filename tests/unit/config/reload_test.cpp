@@ -31,7 +31,7 @@ TEST(ReloadPlan, LiveChangesAreRecognised) {
 
 TEST(ReloadPlan, StartOnlyKeysAreNamed) {
   Settings s = parse_settings(kBase, "<a>");
-  auto plan = plan_reload(s, parse_settings("[api]\nconnections = 8\nmax_inflight = 10\nadaptive = true\n"
+  auto plan = plan_reload(s, parse_settings("[api]\nconnections = 8\nmax_inflight = 10\nadaptive = false\n"
                                             "[spool]\ndir = \"/srv/other\"\n[metrics]\nlisten = \"\"\n",
                                             "<b>"));
   EXPECT_EQ(plan.needs_restart,
