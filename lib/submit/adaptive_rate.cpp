@@ -23,7 +23,7 @@ constexpr double kSmoothing = 0.1;  // weight of one round trip in the smoothed 
 constexpr double kBinding = 0.9;    // the rate was the limit when calls reached this share of it
 constexpr double kFewAnswers = 100;
 constexpr double kMinCalmSpan = 1;  // seconds of calm that say what the account takes
-constexpr double kDeepestCut = 0.5;  // seconds of calm that say what the account takes
+constexpr double kDeepestCut = 0.5;  // cuts in a row go no deeper than this factor
 
 double seconds(std::chrono::nanoseconds d) { return std::chrono::duration<double>(d).count(); }
 
@@ -140,7 +140,7 @@ void AdaptiveRate::tick(MonoTime now) {
     cuts_in_a_row_ = 0;
     calm_accepted_ += static_cast<double>(ok_in_window_);
     calm_span_s_ += elapsed;
-    double next = grown(rate_);
+    double next = 0;
     if (slow_start_) {
       next = std::min(rate_ * 2, before_outage_);  // back to where it was, then probing
       slow_start_ = next < before_outage_;
@@ -148,6 +148,8 @@ void AdaptiveRate::tick(MonoTime now) {
         trouble_at_ = cut_to_ = before_outage_;
         calm_seconds_ = settings_.recovery_seconds;
       }
+    } else {
+      next = grown(rate_);
     }
     if (settings_.ceiling > 0) next = std::min(next, settings_.ceiling);
     if (next > rate_) change(next, slow_start_ ? Reason::restart : Reason::probing, now);

@@ -106,10 +106,12 @@ void CallPacer::follow_account(MonoTime now) {
   // booked at the old rate are void.
   const bool slower = rate > 0 && (!limiter_.limited() || rate < limiter_.rate());
   limiter_.set_rate(rate, burst_of(rate), now);
-  if (slower) {
-    limiter_.void_bookings(now);
-    ++epoch_;
-  }
+  if (slower) void_permits(now);
+}
+
+void CallPacer::void_permits(MonoTime now) {
+  limiter_.void_bookings(now);
+  ++epoch_;
 }
 
 void CallPacer::answered(CallSignal signal, std::chrono::nanoseconds round_trip, std::chrono::milliseconds retry_after,
@@ -118,10 +120,7 @@ void CallPacer::answered(CallSignal signal, std::chrono::nanoseconds round_trip,
   if (retry_after.count() > 0 && (signal == CallSignal::throttled || signal == CallSignal::unavailable)) {
     const MonoTime held_before = account_.held_until();
     account_.retry_after(retry_after, jitter, now);
-    if (account_.held_until() > held_before) {
-      limiter_.void_bookings(now);  // booked calls start again from the hold's end
-      ++epoch_;
-    }
+    if (account_.held_until() > held_before) void_permits(now);  // booked calls start again from the hold's end
   }
   follow_account(now);
 }

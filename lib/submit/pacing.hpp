@@ -107,6 +107,7 @@ class CallPacer {
 
  private:
   void follow_account(MonoTime now);  // the limiter takes the account's current rate
+  void void_permits(MonoTime now);    // permits booked so far are void (see outdated())
 
   AdaptiveRate account_;
   RateLimiter limiter_;
