@@ -47,6 +47,14 @@ InstanceLock::InstanceLock(const std::filesystem::path& path) {
   }
 }
 
+bool instance_lock_held(const std::filesystem::path& lock_file) {
+  const int fd = ::open(lock_file.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  if (fd < 0) return false;
+  const bool held = ::flock(fd, LOCK_SH | LOCK_NB) != 0 && errno == EWOULDBLOCK;
+  ::close(fd);  // releases the shared lock, if it was taken
+  return held;
+}
+
 InstanceLock::~InstanceLock() {
   if (fd_ >= 0) ::close(fd_);
 }

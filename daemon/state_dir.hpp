@@ -25,6 +25,10 @@ class InstanceLock {
   int fd_ = -1;
 };
 
+// Whether a running daemon holds `lock_file` (false when it does not exist). Takes a shared
+// lock for an instant: a daemon starting in that instant would be refused as a second one.
+bool instance_lock_held(const std::filesystem::path& lock_file);
+
 // The two locks a daemon holds: <state>/lock and <spool>/.bytenite-submitd.lock.
 std::filesystem::path state_lock_file(const spool::SpoolPaths& paths);
 std::filesystem::path spool_lock_file(const spool::SpoolPaths& paths);

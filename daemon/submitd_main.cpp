@@ -3,6 +3,7 @@
 // parts in order and connects them. Signals and systemd are the service manager's
 // (service_manager.hpp); decisions live in the libraries.
 #include <sys/stat.h>
+#include <unistd.h>
 #include <prometheus/exposer.h>
 #include <systemd/sd-daemon.h>
 
@@ -27,6 +28,8 @@
 #include "descriptor_limit.hpp"
 #include "journal/journal.hpp"
 #include "metrics/metrics.hpp"
+#include "online_check.hpp"
+#include "preflight.hpp"
 #include "service_manager.hpp"
 #include "settings_of_config.hpp"
 #include "spool/spool_paths.hpp"
@@ -44,14 +47,19 @@ constexpr const char* kDefaultConfig = "/etc/bytenite-submitd/config.toml";
 struct Options {
   std::string config = kDefaultConfig;
   bool check_config = false;
+  bool online = false;
   bool version = false;
 };
 
 void usage(std::FILE* out) {
   std::fprintf(out,
-               "usage: bytenite-submitd [--config FILE] [--check-config] [--version]\n"
+               "usage: bytenite-submitd [--config FILE] [--check-config [--online]] [--version]\n"
                "  --config FILE    TOML configuration (default %s)\n"
-               "  --check-config   validate the configuration and the API key source, then exit\n"
+               "  --check-config   check the configuration, the API key, the spool, state and socket\n"
+               "                   directories, control.group and metrics.listen, then exit:\n"
+               "                   0 all good, 2 something to fix (each named with its config key)\n"
+               "  --online         with --check-config: also get one access token from the API\n"
+               "                   (exit 2 if the key is refused, 75 if the API cannot be reached)\n"
                "  --version        print the version and exit\n",
                kDefaultConfig);
 }
@@ -66,6 +74,8 @@ bool parse_args(int argc, char** argv, Options& o) {
       o.config = a.substr(9);
     } else if (a == "--check-config") {
       o.check_config = true;
+    } else if (a == "--online") {
+      o.online = true;
     } else if (a == "--version") {
       o.version = true;
     } else if (a == "--help" || a == "-h") {
@@ -76,6 +86,11 @@ bool parse_args(int argc, char** argv, Options& o) {
       usage(stderr);
       return false;
     }
+  }
+  if (o.online && !o.check_config) {
+    std::fprintf(stderr, "bytenite-submitd: --online goes with --check-config\n");
+    usage(stderr);
+    return false;
   }
   return true;
 }
@@ -92,8 +107,13 @@ std::unique_ptr<prometheus::Exposer> start_metrics_exposer(const config::Metrics
   // civetweb gives a connection a worker until its request has come: with 2 workers and its
   // 30 s default, two idle connections delayed a scrape by 30 s and eight made it fail. Idle
   // connections now wait at most 2 s, with 8 workers to share.
-  auto exposer = std::make_unique<prometheus::Exposer>(std::vector<std::string>{
-      "listening_ports", exposer_address(m), "num_threads", "8", "request_timeout_ms", "2000"});
+  std::unique_ptr<prometheus::Exposer> exposer;
+  try {
+    exposer = std::make_unique<prometheus::Exposer>(std::vector<std::string>{
+        "listening_ports", exposer_address(m), "num_threads", "8", "request_timeout_ms", "2000"});
+  } catch (const std::exception& e) {  // CivetWeb says only "null context when constructing CivetServer"
+    throw std::runtime_error(describe(metrics_listen_finding(m, "the metrics server did not start")));
+  }
   exposer->RegisterCollectable(metrics.registry());
   auto ports = exposer->GetListeningPorts();  // the real one when the file asked for port 0
   log::info("metrics on http://{}/metrics",
@@ -226,6 +246,31 @@ int run_daemon(const std::string& config_path, config::Settings settings, std::s
   return 0;
 }
 
+void print_finding(const PreflightFinding& f) {
+  std::fflush(stdout);  // what was checked comes first, also into one file
+  std::fprintf(stderr, "bytenite-submitd: %s: %s\n    fix: %s\n", f.key.c_str(), f.problem.c_str(), f.fix.c_str());
+}
+
+// --check-config: what was checked, each finding with its fix; 0 when there is none.
+int check_config(const Options& options, const config::Settings& settings, const std::string& api_key,
+                 const api::ProxyEnvironment& proxy_env, const PreflightReport& report) {
+  std::printf("%s: read (spool %s, state %s, API %s, key from %s), checked as uid %u\n", options.config.c_str(),
+              settings.spool.dir.c_str(), settings.state.dir.c_str(), settings.api.base_url.c_str(),
+              config::describe_api_key_source(settings.api, config::process_environment()).c_str(), ::geteuid());
+  for (const auto& note : report.notes) std::printf("note: %s\n", note.c_str());
+  for (const auto& finding : report.findings) print_finding(finding);
+  if (!report.ok()) return 2;
+  if (options.online) {
+    if (auto failure = online_check(settings, api_key, proxy_env)) {
+      print_finding(failure->finding);
+      return failure->temporary ? 75 : 2;
+    }
+    std::printf("API: a token was issued by %s\n", settings.api.base_url.c_str());
+  }
+  std::printf("configuration OK\n");
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -251,13 +296,13 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "bytenite-submitd: configuration refused: %s\n", e.what());
     return 2;
   }
-  if (options.check_config) {
-    std::printf("configuration OK: %s (spool %s, API %s, key from %s)\n", options.config.c_str(),
-                settings.spool.dir.c_str(), settings.api.base_url.c_str(),
-                config::describe_api_key_source(settings.api, config::process_environment()).c_str());
-    return 0;
-  }
+  const PreflightReport report = preflight(settings, system_probes());
+  if (options.check_config) return check_config(options, settings, api_key, proxy_env, report);
   log::set_min_level(log_level_of(settings.log.level));
+  if (!report.ok()) {
+    for (const auto& finding : report.findings) log::error("configuration refused: {}", describe(finding));
+    return 2;
+  }
   // What the daemon writes gets exactly the modes it asks for (outcome files 0640, state
   // 0600/0640), whatever umask it was started with: group-readable for the submitters'
   // group, never world-readable (the unit's UMask=0027 says the same).

@@ -19,7 +19,7 @@ constexpr std::string_view kCredentialsDir = "CREDENTIALS_DIRECTORY";
 constexpr size_t kMaxKeyFileBytes = 64 * 1024;  // a key is short; refuse a wrong path early
 
 struct Source {
-  enum Kind { file, credential, environment, none } kind = none;
+  enum Kind { file, credential, environment, packaged, none } kind = none;
   fs::path path;  // for file and credential
 };
 
@@ -29,7 +29,7 @@ std::optional<std::string> non_empty(const EnvLookup& env, std::string_view name
   return v;
 }
 
-Source find_source(const ApiSettings& api, const EnvLookup& env) {
+Source find_source(const ApiSettings& api, const EnvLookup& env, const fs::path& packaged) {
   if (api.api_key_file) return {Source::file, *api.api_key_file};
   if (auto dir = non_empty(env, kCredentialsDir)) {
     fs::path p = fs::path(*dir) / "api_key";
@@ -37,6 +37,8 @@ Source find_source(const ApiSettings& api, const EnvLookup& env) {
     if (fs::exists(p, ec)) return {Source::credential, p};
   }
   if (non_empty(env, kEnvKey)) return {Source::environment, {}};
+  std::error_code ec;
+  if (!packaged.empty() && fs::exists(packaged, ec)) return {Source::packaged, packaged};
   return {};
 }
 
@@ -48,6 +50,8 @@ std::string describe(const Source& src) {
       return "systemd credential " + src.path.string();
     case Source::environment:
       return "environment variable " + std::string(kEnvKey);
+    case Source::packaged:
+      return "file " + src.path.string() + " (the package's credential file)";
     case Source::none:
       break;
   }
@@ -91,12 +95,13 @@ EnvLookup process_environment() {
   };
 }
 
-std::string load_api_key(const ApiSettings& api, const EnvLookup& env) {
-  Source src = find_source(api, env);
+std::string load_api_key(const ApiSettings& api, const EnvLookup& env, const fs::path& packaged) {
+  Source src = find_source(api, env, packaged);
   std::string where = describe(src);
   switch (src.kind) {
     case Source::file:
     case Source::credential:
+    case Source::packaged:
       return clean_key(read_key_file(src.path, where), where);
     case Source::environment:
       return clean_key(env(kEnvKey).value_or(""), where);
@@ -109,11 +114,12 @@ std::string load_api_key(const ApiSettings& api, const EnvLookup& env) {
   else
     looked += "$" + std::string(kCredentialsDir) + " is not set; ";
   looked += "$" + std::string(kEnvKey) + " is not set";
+  if (!packaged.empty()) looked += "; " + packaged.string() + " does not exist";
   throw ConfigError(looked);
 }
 
-std::string describe_api_key_source(const ApiSettings& api, const EnvLookup& env) {
-  return describe(find_source(api, env));
+std::string describe_api_key_source(const ApiSettings& api, const EnvLookup& env, const fs::path& packaged) {
+  return describe(find_source(api, env, packaged));
 }
 
 }  // namespace submitd::config

@@ -15,6 +15,7 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <fstream>
+#include <regex>
 #include <stdexcept>
 #include <thread>
 
@@ -323,6 +324,13 @@ std::size_t DaemonUnderTest::count_files(const std::string& subdir, const std::s
     }
   }
   return n;
+}
+
+void expect_no_secrets(const std::string& text, const std::string& what) {
+  EXPECT_EQ(text.find(DaemonUnderTest::kApiKey), std::string::npos) << what << " contains the API key";
+  static const std::regex token_like("[0-9a-fA-F]{64}");
+  std::smatch m;
+  EXPECT_FALSE(std::regex_search(text, m, token_like)) << what << " contains a token-like string: " << m.str();
 }
 
 }  // namespace submitd::testing

@@ -131,6 +131,10 @@ std::string http_get_local(std::uint16_t port, const std::string& target);
 
 std::filesystem::path bin_dir();
 
+// Nothing secret in `text`: not DaemonUnderTest's API key, nor a token-like run of 64 hex
+// digits (the emulator's tokens).
+void expect_no_secrets(const std::string& text, const std::string& what);
+
 // Runs bytenite-submit with `args` to its end (30 s at most); its output (stdout and stderr)
 // goes to `log` and into `output`. Returns the exit status, -1 if it did not end.
 int run_cli(const std::vector<std::string>& args, const std::filesystem::path& log, std::string& output);

@@ -25,15 +25,6 @@ class HostileApi : public TempDirTest {
   HostileApi() : TempDirTest("hostile") {}
 };
 
-// Emulator tokens are 64 hex digits; nothing the daemon writes may contain such a run, nor
-// the API key.
-void expect_no_secrets(const std::string& text, const std::string& what) {
-  EXPECT_EQ(text.find(DaemonUnderTest::kApiKey), std::string::npos) << what << " contains the API key";
-  static const std::regex token_like("[0-9a-fA-F]{64}");
-  std::smatch m;
-  EXPECT_FALSE(std::regex_search(text, m, token_like)) << what << " contains a token-like string: " << m.str();
-}
-
 std::string all_outcome_text(const DaemonUnderTest& d) {
   std::string text;
   for (const auto& l : all_outcomes(d)) text += l + "\n";

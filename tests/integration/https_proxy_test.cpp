@@ -40,7 +40,7 @@ std::string url_with_credentials(const ConnectProxy& proxy) {
 }
 
 // Nothing secret in `text`: not the API key, not the proxy password, not the Basic value.
-void expect_no_secrets(const std::string& text, const std::string& what) {
+void expect_no_proxy_secrets(const std::string& text, const std::string& what) {
   EXPECT_EQ(text.find(DaemonUnderTest::kApiKey), std::string::npos) << what << " holds the API key";
   EXPECT_EQ(text.find(kProxyPassword), std::string::npos) << what << " holds the proxy password";
   EXPECT_EQ(text.find(api::base64_encode(std::string(kProxyUser) + ":" + kProxyPassword)), std::string::npos)
@@ -128,7 +128,7 @@ TEST_F(PoolThroughProxy, RefusedConnectIsAConnectFailureNamingTheAnswer) {
     EXPECT_EQ(r.failure, api::TransportFailure::connect);
     EXPECT_NE(r.failure_detail.find("credentials in HTTPS_PROXY were not accepted"), std::string::npos)
         << r.failure_detail;
-    expect_no_secrets(r.failure_detail, "the failure reason");
+    expect_no_proxy_secrets(r.failure_detail, "the failure reason");
   }
   {
     proxy.set_mode(ConnectProxy::Mode::refuse_403);
@@ -213,8 +213,8 @@ TEST_F(DaemonThroughProxy, EveryJobGoesThroughTheProxyWithCredentialsThatAreNeve
   EXPECT_EQ(daemon.stop(), 0);
   std::string log = read_file(daemon.log_file());
   EXPECT_NE(log.find("API through proxy " + proxy.url() + " (from HTTPS_PROXY)"), std::string::npos) << log;
-  expect_no_secrets(log, "the daemon's log");
-  for (const auto& line : all_outcomes(daemon)) expect_no_secrets(line, "an outcome");
+  expect_no_proxy_secrets(log, "the daemon's log");
+  for (const auto& line : all_outcomes(daemon)) expect_no_proxy_secrets(line, "an outcome");
 }
 
 TEST_F(DaemonThroughProxy, NoProxyCoveringTheApiHostBypassesTheProxy) {
@@ -267,7 +267,7 @@ TEST_F(DaemonThroughProxy, RefusingProxyLosesNothingAndTheLogNamesTheRefusal) {
   for (const auto& [id, job] : ledger) EXPECT_TRUE(ran_once(job)) << id;
   EXPECT_GE(proxy.tunnels(), 1u);
   EXPECT_EQ(daemon.stop(), 0);
-  expect_no_secrets(read_file(daemon.log_file()), "the daemon's log");
+  expect_no_proxy_secrets(read_file(daemon.log_file()), "the daemon's log");
 }
 
 TEST_F(DaemonThroughProxy, UnsupportedProxySchemeStopsTheStartWithoutShowingThePassword) {
@@ -286,7 +286,7 @@ TEST_F(DaemonThroughProxy, UnsupportedProxySchemeStopsTheStartWithoutShowingTheP
     EXPECT_NE(out.find("proxy setting refused: HTTPS_PROXY: proxy scheme \"socks5\" is not supported"),
               std::string::npos)
         << out;
-    expect_no_secrets(out, "the daemon's output");
+    expect_no_proxy_secrets(out, "the daemon's output");
   }
 }
 

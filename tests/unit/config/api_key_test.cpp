@@ -26,9 +26,14 @@ EnvLookup env_of(std::map<std::string, std::string> vars) {
   };
 }
 
-std::string error_of(const ApiSettings& api, const EnvLookup& env) {
+// Where the package's key file would be: absent, so a key on the machine running the tests
+// does not change them.
+const std::filesystem::path kNoPackagedFile = "/nonexistent/bytenite-submitd/api_key";
+
+std::string error_of(const ApiSettings& api, const EnvLookup& env,
+                     const std::filesystem::path& packaged = kNoPackagedFile) {
   try {
-    load_api_key(api, env);
+    load_api_key(api, env, packaged);
   } catch (const ConfigError& e) {
     return e.what();
   }
@@ -78,14 +83,31 @@ TEST(ApiKey, CredentialsDirectoryWithoutKeyFallsBackToEnvironment) {
 TEST(ApiKey, NothingFoundSaysWhereItLooked) {
   EXPECT_EQ(error_of(ApiSettings{}, env_of({})),
             "no API key found: api.api_key_file is not set; $CREDENTIALS_DIRECTORY is not set; "
-            "$BYTENITE_API_KEY is not set");
-  EXPECT_EQ(describe_api_key_source(ApiSettings{}, env_of({})), "none found");
+            "$BYTENITE_API_KEY is not set; /nonexistent/bytenite-submitd/api_key does not exist");
+  EXPECT_EQ(describe_api_key_source(ApiSettings{}, env_of({}), kNoPackagedFile), "none found");
   testing::TempDir tmp;
   EXPECT_THAT(error_of(ApiSettings{}, env_of({{"CREDENTIALS_DIRECTORY", tmp.path().string()}})),
               HasSubstr((tmp.path() / "api_key").string() + " does not exist"));
   // An empty variable is the same as an unset one.
   EXPECT_THAT(error_of(ApiSettings{}, env_of({{"BYTENITE_API_KEY", ""}})),
               HasSubstr("$BYTENITE_API_KEY is not set"));
+}
+
+TEST(ApiKey, ThePackagesKeyFileIsReadWhenNoCredentialIsGiven) {
+  // Outside systemd (--check-config by an admin) there is no $CREDENTIALS_DIRECTORY: the file
+  // the unit would hand over is read directly, after every other source.
+  testing::TempDir tmp;
+  const auto packaged = tmp.write("api_key", std::string(kSecret) + "\n");
+  EXPECT_EQ(load_api_key(ApiSettings{}, env_of({}), packaged), kSecret);
+  EXPECT_EQ(describe_api_key_source(ApiSettings{}, env_of({}), packaged),
+            "file " + packaged.string() + " (the package's credential file)");
+  EXPECT_EQ(load_api_key(ApiSettings{}, env_of({{"BYTENITE_API_KEY", "from-env"}}), packaged), "from-env");
+  testing::TempDir credentials;
+  credentials.write("api_key", "from-credential");
+  EXPECT_EQ(load_api_key(ApiSettings{}, env_of({{"CREDENTIALS_DIRECTORY", credentials.path().string()}}), packaged),
+            "from-credential");
+  tmp.write("api_key", "\n");  // there but empty: refused, naming it
+  EXPECT_THAT(error_of(ApiSettings{}, env_of({}), packaged), HasSubstr(packaged.string() + " (the package's credential file) is empty"));
 }
 
 TEST(ApiKey, EmptyKeyFileIsAnError) {
