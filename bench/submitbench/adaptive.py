@@ -6,7 +6,8 @@ own limit sampled twice a second. Phases, each with fresh daemons on a backlog t
   steady   one daemon, limit R for --phase-seconds (60): accepted calls/s and the 429 share
            after the first 10 s
   step     one daemon: R, then 2R after 30 s (seconds until accepted calls reach 0.9 x 2R),
-           then R/2 after 40 s more (seconds until the daemon's own limit is under 1.1 x R/2)
+           halved to R after 40 s more, and halved again to R/2 after 20 s more (for each
+           halving, seconds until the daemon's own limit is under 1.1 x the new limit)
   two      two daemons on the key for --phase-seconds: the total, each one's share, 429 share
   outage   one daemon: R for 30 s, then every call 503 for --outage-seconds (60), then R
            again: calls during the outage, seconds until accepted calls are back at 0.9 R
@@ -126,7 +127,9 @@ def summarize(args, phases):
     return {
         "steady": {"accepted_over_R": mean(s, "accepted_per_s", 10, 1e9) / r, "refused_share": refused_share(s, 10, 1e9)},
         "step": {"seconds_to_0.9_of_2R": first_time(st, 30, lambda x: x["accepted_per_s"] >= 0.9 * 2 * r),
-                 "seconds_under_half": first_time(st, 70, lambda x: 0 < (x["daemon_limits"][0] or 0) <= 1.1 * r / 2)},
+                 "seconds_under_halved_2R_to_R": first_time(st, 70, lambda x: 0 < (x["daemon_limits"][0] or 0) <= 1.1 * r),
+                 "seconds_under_halved_R_to_half": first_time(
+                     st, 90, lambda x: 0 < (x["daemon_limits"][0] or 0) <= 1.1 * r / 2)},
         "two": {"total_over_R": mean(two, "accepted_per_s", 20, 1e9) / r, "refused_share": refused_share(two, 20, 1e9),
                 "limit_shares": [x / sum(shares) if sum(shares) else float("nan") for x in shares]},
         "outage": {"calls_during": sum(x["calls_per_s"] * PERIOD for x in out if 30 <= x["t"] < 30 + o),
@@ -163,8 +166,9 @@ def adaptive(args):
     try:
         phases = {
             "steady": run_phase("steady", args, work, 1, p, {}, files),
-            "step": run_phase("step", args, work, 1, 80, {30: {"rateLimitPerSecond": 2 * r},
-                                                          70: {"rateLimitPerSecond": r / 2}}, files),
+            "step": run_phase("step", args, work, 1, 110, {30: {"rateLimitPerSecond": 2 * r},
+                                                           70: {"rateLimitPerSecond": r},
+                                                           90: {"rateLimitPerSecond": r / 2}}, files),
             "two": run_phase("two", args, work, 2, p, {}, files),
             "outage": run_phase("outage", args, work, 1, 30 + o + 40, {30: {"fail503": 1.0}, 30 + o: {"fail503": 0.0}},
                                 files),

@@ -170,6 +170,20 @@ TEST(AdaptiveRate, FindsADoubledLimitWithinTwentySecondsAndFollowsAHalvedOneWith
   EXPECT_GE(sim.ok_per_second(80, 105), 0.9 * 400) << "and it holds the halved limit as well";
 }
 
+TEST(AdaptiveRate, ALimitCutToAQuarterIsFollowedWithinSixSeconds) {
+  Sim sim(1);
+  sim.account.limit = 800;
+  sim.run_for(40s);
+  ASSERT_GE(sim.client(0).rate.rate(), 0.85 * 800);
+  sim.account.limit = 200;
+  // Each cut waits out a Retry-After hold (1 to 1.25 s), and cuts in a row go 0.9, 0.81,
+  // 0.73, 0.66, 0.59 of the rate: five holds to a quarter (a halving takes three).
+  sim.run_for(6s);
+  EXPECT_LE(sim.client(0).rate.rate(), 1.1 * 200);
+  sim.run_for(30s);
+  EXPECT_GE(sim.ok_per_second(56, 76), 0.85 * 200) << "and it does not stay far below it";
+}
+
 TEST(AdaptiveRate, TwoClientsOnOneAccountShareItFairly) {
   Sim sim(2);
   sim.run_for(120s);
