@@ -30,6 +30,7 @@
 #include "metrics/metrics.hpp"
 #include "online_check.hpp"
 #include "preflight.hpp"
+#include "revision.hpp"
 #include "service_manager.hpp"
 #include "settings_of_config.hpp"
 #include "spool/spool_paths.hpp"
@@ -115,6 +116,7 @@ std::unique_ptr<prometheus::Exposer> start_metrics_exposer(const config::Metrics
     throw std::runtime_error(describe(metrics_listen_finding(m, "the metrics server did not start")));
   }
   exposer->RegisterCollectable(metrics.registry());
+  exposer->RegisterCollectable(metrics.process_collector());
   auto ports = exposer->GetListeningPorts();  // the real one when the file asked for port 0
   log::info("metrics on http://{}/metrics",
             m.host + ":" + std::to_string(ports.empty() ? 0 : ports.front()));
@@ -203,7 +205,7 @@ int run_daemon(const std::string& config_path, config::Settings settings, std::s
   // post to it. So the scheduler keeps its lock but socket operations need none.
   asio::io_context io(BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO);
   SystemClock clock;
-  metrics::DaemonMetrics metrics(SUBMITD_VERSION);
+  metrics::DaemonMetrics metrics(SUBMITD_VERSION, SUBMITD_REVISION);
   auto exposer = start_metrics_exposer(settings.metrics, metrics);
 
   api::PoolSettings pool_settings = pool_settings_of(settings.api);

@@ -13,13 +13,14 @@ Histogram::BucketBoundaries latency_buckets() {
 }
 }  // namespace
 
-DaemonMetrics::DaemonMetrics(const std::string& version) : registry_(std::make_shared<Registry>()) {
+DaemonMetrics::DaemonMetrics(const std::string& version, const std::string& revision)
+    : registry_(std::make_shared<Registry>()) {
   const std::string p = "bytenite_submitd_";
   BuildGauge()
       .Name(p + "build_info")
       .Help("Build of the running daemon; always 1")
       .Register(*registry_)
-      .Add({{"version", version}})
+      .Add({{"version", version}, {"revision", revision}})
       .Set(1);
   accepted_ = &BuildCounter().Name(p + "jobs_accepted_total").Help("Requests accepted (claimed or posted)").Register(*registry_).Add({});
   submitted_ = &BuildCounter().Name(p + "jobs_submitted_total").Help("Requests whose job was created, configured and run").Register(*registry_).Add({});

@@ -17,15 +17,18 @@
 #include <string_view>
 
 #include "api/http_call.hpp"
+#include "metrics/process_metrics.hpp"
 #include "submit/submit_events.hpp"
 
 namespace submitd::metrics {
 
 class DaemonMetrics final : public submit::SubmitEvents {
  public:
-  explicit DaemonMetrics(const std::string& version);
+  DaemonMetrics(const std::string& version, const std::string& revision);
 
   std::shared_ptr<prometheus::Registry> registry() const { return registry_; }
+  // The process_* metrics, to expose beside the registry (an exposer holds only a weak_ptr).
+  std::shared_ptr<prometheus::Collectable> process_collector() const { return process_; }
 
   // SubmitEvents
   void request_accepted() override;
@@ -64,6 +67,7 @@ class DaemonMetrics final : public submit::SubmitEvents {
   std::array<std::array<prometheus::Counter*, kRetryReasons.size()>, api::kAllEndpoints.size()> retry_known_{};
 
   std::shared_ptr<prometheus::Registry> registry_;
+  std::shared_ptr<prometheus::Collectable> process_ = std::make_shared<ProcessCollector>();
   prometheus::Counter* accepted_;
   prometheus::Counter* submitted_;
   prometheus::Counter* duplicate_;

@@ -150,6 +150,16 @@ scrape_configs:
   ASSERT_GE(injected, 0);  // -1 (no answer) would equal query()'s -1 (no answer) below
   EXPECT_EQ(query(port, "sum(bytenite_submitd_http_requests_total{code=\"503\"})"), static_cast<double>(injected));
   EXPECT_EQ(query(port, "sum(bytenite_submitd_retries_total{reason=\"5xx\"})"), static_cast<double>(injected));
+  // build_info names the build, and the process_* series every exporter has are there and sane.
+  EXPECT_EQ(query(port, "count(bytenite_submitd_build_info{version=\"" SUBMITD_VERSION_FOR_TESTS "\",revision!=\"\"})"), 1);
+  EXPECT_GT(query(port, "process_resident_memory_bytes"), 1e6);
+  EXPECT_GT(query(port, "process_virtual_memory_bytes"), query(port, "process_resident_memory_bytes"));
+  EXPECT_GT(query(port, "process_open_fds"), 5) << "the journal, the spool, sockets";
+  EXPECT_GE(query(port, "process_max_fds"), query(port, "process_open_fds"));
+  EXPECT_GT(query(port, "process_cpu_seconds_total"), 0);
+  const double age = query(port, "time() - process_start_time_seconds");
+  EXPECT_GE(age, -2) << "started before now (within the clock's tick)";
+  EXPECT_LT(age, 600) << "and during this test";
   // The shipped rules are loaded (each "- alert:" of alerts.yml), and none is pending or firing
   // for a healthy daemon. (A query of ALERTS cannot tell "none" from "no answer".)
   const std::string shipped = read_file(dir_ / "alerts.yml");

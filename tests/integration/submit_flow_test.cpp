@@ -274,7 +274,11 @@ TEST_F(SubmitFlow, MetricsCountWhatHappenedAndHoldNoSecrets) {
   EXPECT_TRUE(has("bytenite_submitd_http_requests_total{code=\"200\",endpoint=\"run\"} 2"));
   EXPECT_TRUE(has("bytenite_submitd_http_requests_total{code=\"403\",endpoint=\"create\"} 1"));
   EXPECT_TRUE(has("bytenite_submitd_token_refreshes_total 1"));
-  EXPECT_TRUE(has("bytenite_submitd_build_info{version=\"" SUBMITD_VERSION_FOR_TESTS "\"} 1"));
+  const auto build_info = metrics.find("\nbytenite_submitd_build_info{revision=\"");
+  ASSERT_NE(build_info, std::string::npos) << metrics;
+  const auto build_info_end = metrics.find('\n', build_info + 1);
+  EXPECT_TRUE(metrics.substr(build_info, build_info_end - build_info).ends_with("\",version=\"" SUBMITD_VERSION_FOR_TESTS "\"} 1"))
+      << metrics.substr(build_info, build_info_end - build_info);
   EXPECT_EQ(metrics.find(DaemonUnderTest::kApiKey), std::string::npos);
   // Prometheus' own linter accepts the live scrape (names, units, types, help texts).
   write_file(dir_ / "scrape.txt", metrics);
