@@ -20,8 +20,9 @@ PACKAGES=(
   wrk nginx-light libnginx-mod-http-js gnuplot-nox python3-aiohttp iproute2 linux-perf heaptrack valgrind golang-go
   # deploy file checks (tests/deploy): systemd-analyze/-sysusers/-tmpfiles, promtool
   systemd prometheus
-  # the Debian package check (tests/package): cpack needs dpkg-shlibdeps (dpkg-dev)
-  dpkg-dev lintian
+  # the Debian package check (tests/package): cpack needs dpkg-shlibdeps (dpkg-dev); the
+  # manual pages are written for scdoc; the completions are checked with bash-completion
+  dpkg-dev lintian scdoc bash-completion
 )
 
 missing=()

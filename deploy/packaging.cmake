@@ -28,6 +28,25 @@ execute_process(COMMAND gzip -9nc ${PROJECT_SOURCE_DIR}/deploy/debian/changelog
                 OUTPUT_FILE ${CMAKE_BINARY_DIR}/changelog.gz COMMAND_ERROR_IS_FATAL ANY)
 install(FILES ${CMAKE_BINARY_DIR}/changelog.gz DESTINATION share/doc/bytenite-submitd)
 
+# Manual pages, from docs/man/*.scd (scdoc), gzipped as Debian wants them.
+find_program(SCDOC scdoc REQUIRED)
+foreach(page bytenite-submitd.8 bytenite-submit.1)
+  string(REGEX REPLACE ".*\\.([0-9])$" "\\1" section ${page})
+  add_custom_command(OUTPUT ${CMAKE_BINARY_DIR}/man/${page}.gz
+    COMMAND ${CMAKE_COMMAND} -E make_directory ${CMAKE_BINARY_DIR}/man
+    COMMAND sh -c "\"$0\" < \"$1\" | gzip -9n > \"$2\"" ${SCDOC} ${PROJECT_SOURCE_DIR}/docs/man/${page}.scd
+            ${CMAKE_BINARY_DIR}/man/${page}.gz
+    DEPENDS ${PROJECT_SOURCE_DIR}/docs/man/${page}.scd
+    COMMENT "man page ${page}"
+    VERBATIM)
+  list(APPEND man_pages ${CMAKE_BINARY_DIR}/man/${page}.gz)
+  install(FILES ${CMAKE_BINARY_DIR}/man/${page}.gz DESTINATION share/man/man${section})
+endforeach()
+add_custom_target(man_pages ALL DEPENDS ${man_pages})
+install(FILES ${PROJECT_SOURCE_DIR}/deploy/bash-completion/bytenite-submit
+              ${PROJECT_SOURCE_DIR}/deploy/bash-completion/bytenite-submitd
+        DESTINATION share/bash-completion/completions)
+
 set(CPACK_GENERATOR DEB)
 set(CPACK_PACKAGE_NAME bytenite-submitd)
 set(CPACK_PACKAGE_VERSION ${PROJECT_VERSION})

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # check_package.sh: builds the Debian package with cpack and checks it without installing it
-# on this machine (container-free): control fields, conffiles, the file list, lintian (no
-# errors), and the packaged programs run from an extracted copy (--version, --help, and the
+# on this machine (container-free): control fields, conffiles, the file list (manual pages and
+# bash completions included), the licence, lintian (no errors, no warnings), and the packaged
+# programs run from an extracted copy (--version, --help, and the
 # packaged configuration passes --check-config).
 #
 # Usage: tests/package/check_package.sh BUILD_DIR      (registered in CTest as deb_package)
@@ -46,14 +47,17 @@ for f in /usr/bin/bytenite-submitd /usr/bin/bytenite-submit \
          /etc/bytenite-submitd/config.toml /usr/share/doc/bytenite-submitd/example.toml \
          /usr/share/doc/bytenite-submitd/copyright /usr/share/doc/bytenite-submitd/changelog.gz \
          /usr/share/doc/bytenite-submitd/prometheus/alerts.yml \
-         /usr/share/doc/bytenite-submitd/grafana/bytenite-submitd.json; do
+         /usr/share/doc/bytenite-submitd/grafana/bytenite-submitd.json \
+         /usr/share/man/man8/bytenite-submitd.8.gz /usr/share/man/man1/bytenite-submit.1.gz \
+         /usr/share/bash-completion/completions/bytenite-submit \
+         /usr/share/bash-completion/completions/bytenite-submitd; do
   check "ships $f" grep -qx "$f" "$WORK/files"
 done
 
 if command -v lintian >/dev/null; then
-  # Errors fail the check; warnings (no manual pages yet) are shown.
+  # Errors and warnings fail the check; what lintian says is shown either way.
   lintian --tag-display-limit 0 "$DEB" 2>/dev/null | tee "$WORK/lintian" | sed 's/^/     lintian: /'
-  check "lintian finds no errors" bash -c '! grep -q "^E:" "$0"' "$WORK/lintian"
+  check "lintian finds no errors and no warnings" bash -c '! grep -q "^[EW]:" "$0"' "$WORK/lintian"
 else
   echo "FAIL lintian is not installed (deploy/install-deps.sh installs it)"
   failed=$((failed + 1))
@@ -61,6 +65,11 @@ fi
 
 ROOT=$WORK/root
 dpkg-deb -x "$DEB" "$ROOT"
+check "the copyright file grants the Apache-2.0 licence" \
+  grep -qx "License: Apache-2.0" "$ROOT/usr/share/doc/bytenite-submitd/copyright"
+check "the manual pages render" \
+  bash -c 'for p in "$0"/usr/share/man/man8/bytenite-submitd.8.gz "$0"/usr/share/man/man1/bytenite-submit.1.gz; do
+             MANWIDTH=80 man -l "$p" 2>&1 | grep -q "^EXIT STATUS" || exit 1; done' "$ROOT"
 check "packaged daemon runs (--version)" \
   bash -c '"$0/usr/bin/bytenite-submitd" --version | grep -qx "bytenite-submitd $1"' "$ROOT" "$VERSION"
 check "packaged CLI runs (--version)" \
