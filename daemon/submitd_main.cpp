@@ -3,6 +3,7 @@
 // parts in order and connects them. Signals and systemd are the service manager's
 // (service_manager.hpp); decisions live in the libraries.
 #include <sys/stat.h>
+#include <CLI/CLI.hpp>
 #include <unistd.h>
 #include <prometheus/exposer.h>
 #include <systemd/sd-daemon.h>
@@ -49,51 +50,26 @@ struct Options {
   std::string config = kDefaultConfig;
   bool check_config = false;
   bool online = false;
-  bool version = false;
 };
 
-void usage(std::FILE* out) {
-  std::fprintf(out,
-               "usage: bytenite-submitd [--config FILE] [--check-config [--online]] [--version]\n"
-               "  --config FILE    TOML configuration (default %s)\n"
-               "  --check-config   check the configuration, the API key, the spool, state and socket\n"
-               "                   directories, control.group and metrics.listen, then exit:\n"
-               "                   0 all good, 2 something to fix (each named with its config key)\n"
-               "  --online         with --check-config: also get one access token from the API\n"
-               "                   (exit 2 if the key is refused, 75 if the API cannot be reached)\n"
-               "  --version        print the version and exit\n",
-               kDefaultConfig);
-}
-
-// Returns false (after printing why) on bad arguments.
-bool parse_args(int argc, char** argv, Options& o) {
-  for (int i = 1; i < argc; ++i) {
-    std::string a = argv[i];
-    if (a == "--config" && i + 1 < argc) {
-      o.config = argv[++i];
-    } else if (a.starts_with("--config=")) {
-      o.config = a.substr(9);
-    } else if (a == "--check-config") {
-      o.check_config = true;
-    } else if (a == "--online") {
-      o.online = true;
-    } else if (a == "--version") {
-      o.version = true;
-    } else if (a == "--help" || a == "-h") {
-      usage(stdout);
-      std::exit(0);
-    } else {
-      std::fprintf(stderr, "bytenite-submitd: unknown argument '%s'\n", a.c_str());
-      usage(stderr);
-      return false;
-    }
+// The command line (CLI11: `--opt=value`, options in any order). Returns the exit status when
+// the program should end here (help, version: 0; a usage error: 2, after saying why).
+std::optional<int> parse_args(int argc, char** argv, Options& o) {
+  CLI::App app{"Turns job request files and posts into ByteNite jobs, exactly once.", "bytenite-submitd"};
+  app.footer("Exit status: 0 stopped on request or nothing to fix; 1 could not run; 2 usage error or a\n"
+             "configuration to fix (each reason names its key); 75 --online could not reach the API.");
+  app.set_version_flag("--version", std::string("bytenite-submitd ") + SUBMITD_VERSION);
+  app.add_option("--config", o.config, "TOML configuration")->type_name("FILE")->capture_default_str();
+  auto* check = app.add_flag("--check-config", o.check_config,
+                             "check the configuration, the API key, the spool, state and socket directories, "
+                             "control.group and metrics.listen, then exit");
+  app.add_flag("--online", o.online, "with --check-config: also get one access token from the API")->needs(check);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? 0 : 2;
   }
-  if (o.online && !o.check_config) {
-    std::fprintf(stderr, "bytenite-submitd: --online goes with --check-config\n");
-    usage(stderr);
-    return false;
-  }
-  return true;
+  return std::nullopt;
 }
 
 std::string exposer_address(const config::MetricsSettings& m) {
@@ -277,11 +253,7 @@ int check_config(const Options& options, const config::Settings& settings, const
 
 int main(int argc, char** argv) {
   Options options;
-  if (!parse_args(argc, argv, options)) return 2;
-  if (options.version) {
-    std::printf("bytenite-submitd %s\n", SUBMITD_VERSION);
-    return 0;
-  }
+  if (const auto ended = parse_args(argc, argv, options)) return *ended;
   config::Settings settings;
   std::string api_key;
   api::ProxyEnvironment proxy_env;

@@ -11,7 +11,7 @@ PACKAGES=(
   libboost1.81-dev libboost-system1.81-dev libboost-url1.81-dev libboost-json1.81-dev
   # libraries
   libssl-dev libsimdjson-dev libfmt-dev prometheus-cpp-dev libtomlplusplus-dev
-  libsystemd-dev libsqlite3-dev
+  libsystemd-dev libsqlite3-dev libcli11-dev
   # tests
   libgtest-dev libgmock-dev clang libclang-rt-14-dev curl
   # the power-loss test reads the daemon's system calls; the full-disk test uses unshare (util-linux)

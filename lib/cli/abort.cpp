@@ -1,5 +1,6 @@
 // Role: the abort command's pieces (see abort.hpp).
 #include "cli/abort.hpp"
+#include "cli/exit_codes.hpp"
 
 #include <simdjson.h>
 
@@ -80,6 +81,7 @@ AbortReport describe_abort_reply(std::string_view request_id, const ControlReply
       r.err = "this daemon does not offer abort (HTTP 405: " + error + "); is it older than this client?";
       return r;
     default:
+      r.exit_code = exit_code_of(reply) == kTemporary ? kTemporary : kUsage;
       r.err = "the daemon did not take the abort (HTTP " + std::to_string(reply.status) + "): " + error;
       return r;
   }

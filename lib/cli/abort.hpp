@@ -1,7 +1,7 @@
 // Role: `bytenite-submit abort REQUEST_ID` as plain functions its tests call directly: the
 // requestId check, the path it is sent in, and what the daemon's answer to
 // POST /v1/jobs/{requestId}/abort means for a person (the line to print) and for a script
-// (the exit code: 0 taken, 1 nothing to abort, 2 could not ask).
+// (the exit code: 0 taken, 1 nothing to abort, 2 could not ask, 75 the daemon was busy).
 #pragma once
 
 #include <filesystem>
@@ -20,7 +20,7 @@ bool is_request_id(std::string_view id);
 std::string path_segment(std::string_view text);
 
 struct AbortReport {
-  int exit_code = 2;  // 0 the abort was taken, 1 unknown or already ended, 2 could not ask
+  int exit_code = 2;  // 0 the abort was taken, 1 unknown or already ended, 2 could not ask, 75 busy (503)
   std::string out;    // the line for stdout (no newline), when the abort was taken
   std::string err;    // the line for stderr (no program prefix, no newline), otherwise
 };

@@ -1,6 +1,8 @@
 // Role: bytenite-submit end to end with the real daemon: `validate` refuses exactly the lines
 // the daemon refuses, in the same words, and exits 1; `submit` queues files and standard
-// input through a safe spool drop that the daemon then works; usage errors exit 2.
+// input through a safe spool drop that the daemon then works; the command line takes options
+// anywhere and `--opt=value`, every command has its own --help, --json answers scripts, and
+// usage errors exit 2.
 #include <gtest/gtest.h>
 #include <simdjson.h>
 
@@ -81,10 +83,47 @@ TEST_F(CliEndToEnd, SubmitFromStandardInputAndUsageErrors) {
 
   std::string out;
   EXPECT_EQ(cli({}, out, "none"), 2);
-  EXPECT_NE(out.find("usage:"), std::string::npos);
+  EXPECT_NE(out.find("A subcommand is required"), std::string::npos) << out;
   EXPECT_EQ(cli({"frobnicate"}, out, "unknown"), 2);
+  EXPECT_NE(out.find("unknown command 'frobnicate'"), std::string::npos) << out;
   EXPECT_EQ(cli({"--spool", (dir_ / "nowhere").string(), "submit", body.string()}, out, "nospool"), 2);
   EXPECT_NE(out.find("is not a spool"), std::string::npos) << out;
+  EXPECT_EQ(cli({"abort"}, out, "abort-no-id"), 2);
+  EXPECT_NE(out.find("REQUEST_ID is required"), std::string::npos) << out;
   EXPECT_EQ(cli({"--help"}, out, "help"), 0);
-  EXPECT_NE(out.find("validate FILE"), std::string::npos);
+  EXPECT_NE(out.find("validate"), std::string::npos);
+  EXPECT_NE(out.find("Exit status: 0 done"), std::string::npos) << out;
+}
+
+TEST_F(CliEndToEnd, OptionsGoAnywhereEachCommandHasItsHelpAndJsonIsForScripts) {
+  Emulator emulator(dir_ / "emulator");
+  DaemonUnderTest daemon(dir_ / "daemon", emulator);
+  auto input = dir_ / "two.jsonl";
+  write_file(input, request_line(20) + "\n{\"templateId\": 7}\n");
+  std::string out;
+  // `validate --help` is the command's help, not a file named --help.
+  EXPECT_EQ(cli({"validate", "--help"}, out, "validate-help"), 0) << out;
+  EXPECT_NE(out.find("Usage: bytenite-submit validate [OPTIONS] FILE..."), std::string::npos) << out;
+  EXPECT_NE(out.find("--json"), std::string::npos) << out;
+  EXPECT_EQ(out.find("No such file"), std::string::npos) << out;
+
+  EXPECT_EQ(cli({"validate", input.string(), "--json"}, out, "validate-json"), 1) << out;
+  simdjson::dom::parser parser;
+  simdjson::dom::element doc;
+  ASSERT_FALSE(parser.parse(simdjson::padded_string(out)).get(doc)) << out;
+  EXPECT_EQ(int64_t(doc["valid"]), 1);
+  EXPECT_EQ(int64_t(doc["refused"]), 1);
+  EXPECT_EQ(doc["problems"].get_array().size(), 1u);
+
+  // The common options after the command, as --opt=value; one JSON line per input.
+  daemon.start();
+  EXPECT_EQ(cli({"submit", "--json", input.string(), "--spool=" + daemon.spool().string()}, out, "submit-json"), 0)
+      << out;
+  ASSERT_FALSE(parser.parse(simdjson::padded_string(out)).get(doc)) << out;
+  EXPECT_EQ(std::string_view(doc["file"]), input.string());
+  EXPECT_EQ(std::string_view(doc["queued"]), (daemon.spool() / "incoming" / "two.jsonl").string());
+  ASSERT_TRUE(eventually([&] { return daemon.count_files("failed", ".outcome.jsonl") == 1; }, 30s))
+      << read_file(daemon.log_file());
+  EXPECT_EQ(ledger_count(emulator, "totals.runs"), 1);
+  EXPECT_EQ(daemon.stop(), 0);
 }

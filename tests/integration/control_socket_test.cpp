@@ -195,8 +195,10 @@ TEST_F(ControlSocket, CliSubmitsThroughTheSocketAndShowsStatus) {
     return run_cli(args, dir_ / (tag + ".out"), out);
   };
   std::string out;
-  // Through the configuration's control.socket: the answer names each request's job.
+  // Through the configuration's control.socket: the answer names each request's job, and a
+  // closing line sums them up.
   EXPECT_EQ(run({"--config", daemon.config_file().string(), "submit", input.string()}, "submit", out), 1) << out;
+  EXPECT_NE(out.find("1 file: 2 requests accepted, 1 refused"), std::string::npos) << out;
   EXPECT_NE(out.find("accepted " + input.string() + " line 1: requestId it-7, jobId "), std::string::npos) << out;
   EXPECT_NE(out.find("refused " + input.string() + ": line 2: field \"templateId\""), std::string::npos) << out;
   ASSERT_TRUE(eventually([&] { return daemon.count_files("done", ".outcome.jsonl") == 1; }, 30s));
@@ -209,7 +211,12 @@ TEST_F(ControlSocket, CliSubmitsThroughTheSocketAndShowsStatus) {
   EXPECT_EQ(run({"--socket", socket().string(), "status"}, "status", out), 0) << out;
   EXPECT_NE(out.find("\"version\":\"" SUBMITD_VERSION_FOR_TESTS "\""), std::string::npos) << out;
   EXPECT_EQ(daemon.stop(), 0);
-  EXPECT_EQ(run({"--socket", socket().string(), "status"}, "status-down", out), 1);
+  // A daemon that cannot be asked is exit 2 in every command.
+  EXPECT_EQ(run({"--socket", socket().string(), "status"}, "status-down", out), 2);
+  EXPECT_NE(out.find("is the daemon running?"), std::string::npos) << out;
+  EXPECT_EQ(run({"pause", "--socket", socket().string()}, "pause-down", out), 2);
+  EXPECT_EQ(run({"abort", "it-8", "--socket", socket().string()}, "abort-down", out), 2);
+  EXPECT_EQ(run({"submit", input.string(), "--socket", socket().string()}, "submit-down", out), 2);
   EXPECT_NE(out.find("is the daemon running?"), std::string::npos) << out;
 }
 

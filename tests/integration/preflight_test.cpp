@@ -138,7 +138,7 @@ TEST_F(Preflight, OnlineWithoutCheckConfigIsAUsageError) {
   DaemonUnderTest daemon(dir_ / "daemon", emulator);
   std::string out;
   EXPECT_EQ(run(daemon, {"--online"}, out, "usage.log"), 2);
-  EXPECT_NE(out.find("--online goes with --check-config"), std::string::npos) << out;
+  EXPECT_NE(out.find("--online requires --check-config"), std::string::npos) << out;
 }
 
 }  // namespace

@@ -16,6 +16,7 @@
 #include <thread>
 
 #include "cli/abort.hpp"
+#include "cli/exit_codes.hpp"
 #include "cli/spool_drop.hpp"
 #include "spool/claim.hpp"
 #include "cli/validate.hpp"
@@ -163,6 +164,15 @@ TEST(CliAbort, UnknownOrEndedIsExit1OnStderr) {
   EXPECT_EQ(ended.err, "its job already ended (request r-5, job job-5)");
 }
 
+TEST(CliExitCodes, OneTableForEveryCommand) {
+  EXPECT_EQ(cli::exit_code_of(cli::ControlReply{0, "", "cannot connect"}), 2) << "the daemon could not be asked";
+  EXPECT_EQ(cli::exit_code_of(reply(503, "{}")), 75) << "busy: try again";
+  EXPECT_EQ(cli::exit_code_of(reply(200, "{}")), 0);
+  EXPECT_EQ(cli::exit_code_of(reply(202, "{}")), 0);
+  EXPECT_EQ(cli::exit_code_of(reply(404, "{}")), 1);
+  EXPECT_EQ(cli::exit_code_of(reply(400, "{}")), 1);
+}
+
 TEST(CliAbort, NotAskedIsExit2) {
   auto no_answer = cli::describe_abort_reply("r", cli::ControlReply{0, "", "cannot connect to /x: No such file"});
   EXPECT_EQ(no_answer.exit_code, 2);
@@ -174,7 +184,7 @@ TEST(CliAbort, NotAskedIsExit2) {
   EXPECT_EQ(old.exit_code, 2);
   EXPECT_NE(old.err.find("does not offer abort"), std::string::npos) << old.err;
   auto busy = cli::describe_abort_reply("r", reply(503, "{\"error\":\"abort is not available\"}"));
-  EXPECT_EQ(busy.exit_code, 2);
+  EXPECT_EQ(busy.exit_code, 75) << "a busy daemon: try again";
   EXPECT_EQ(busy.err, "the daemon did not take the abort (HTTP 503): abort is not available");
   EXPECT_EQ(cli::describe_abort_reply("r", reply(500, "oops")).err, "the daemon did not take the abort (HTTP 500): oops");
   // An id that cannot be one is refused without asking (no socket is touched).

@@ -1,0 +1,34 @@
+// Role: what each bytenite-submit command does once its command line is parsed (the parsing
+// is bytenite_submit.cpp's, with CLI11): finding the control socket and the spool, calling
+// lib/cli, printing for people or, with --json, for scripts, and the exit status
+// (cli/exit_codes.hpp: 0 done, 1 refused or failed, 2 usage or daemon unreachable, 75 busy).
+#pragma once
+
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace submitd::cli_main {
+
+inline constexpr const char* kDefaultConfig = "/etc/bytenite-submitd/config.toml";
+
+struct CliOptions {
+  std::string config = kDefaultConfig;
+  bool config_given = false;
+  std::optional<std::filesystem::path> spool;
+  std::optional<std::filesystem::path> socket;
+  bool drop = false;   // submit: by a spool drop even with a socket
+  bool json = false;   // submit, validate: one JSON object per line instead of text
+  bool quiet = false;  // submit: only problems, no per-request lines, no summary
+  std::vector<std::string> files;  // submit, validate
+  std::string request_id;          // status (optional), abort
+};
+
+int run_validate(const CliOptions& o);
+int run_submit(const CliOptions& o);
+int run_status(const CliOptions& o);
+int run_pause_or_resume(const CliOptions& o, bool pause);
+int run_abort(const CliOptions& o);
+
+}  // namespace submitd::cli_main
