@@ -67,6 +67,18 @@ int main(int argc, char** argv) {
       "1 when unknown or already ended");
   abort->add_option("REQUEST_ID", o.request_id, "a requestId")->required();
 
+  auto* wait = app.add_subcommand(
+      "wait",
+      "wait until a request, or a file dropped into the spool, has ended; exit 0 submitted (or done), 1 failed or "
+      "unknown, 75 --timeout passed");
+  wait->add_option("FILE|REQUEST_ID", o.wait_for,
+                   "a file name (with a '/', or ending in .json or .jsonl: its outcome in done/ or failed/) or a "
+                   "requestId (its state from the daemon)")
+      ->required();
+  wait->add_option("--timeout", o.timeout_s, "give up after this many seconds (default: never)")
+      ->type_name("SECONDS")
+      ->check(CLI::NonNegativeNumber);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -85,5 +97,6 @@ int main(int argc, char** argv) {
   if (pause->parsed()) return run_pause_or_resume(o, true);
   if (resume->parsed()) return run_pause_or_resume(o, false);
   if (abort->parsed()) return run_abort(o);
+  if (wait->parsed()) return run_wait(o);
   return submitd::cli::kUsage;
 }

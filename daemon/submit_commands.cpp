@@ -11,12 +11,14 @@
 #include <cstdlib>
 #include <cstring>
 #include <ctime>
+#include <thread>
 
 #include "cli/abort.hpp"
 #include "cli/control_client.hpp"
 #include "cli/exit_codes.hpp"
 #include "cli/spool_drop.hpp"
 #include "cli/validate.hpp"
+#include "cli/wait.hpp"
 #include "config/load.hpp"
 #include "util/json_text.hpp"
 
@@ -123,7 +125,25 @@ Sent post_file(const fs::path& socket, const std::string& shown, int fd, const C
   return sent;
 }
 
-// Where submit sends: the control socket, else the spool (checked); nullopt after saying why.
+// The spool: --spool, else the configuration's (checked to be one); nullopt after saying why.
+std::optional<fs::path> spool_of(const CliOptions& o, const std::optional<config::Settings>& settings,
+                                 const std::string& alternatives) {
+  fs::path spool;
+  if (o.spool) spool = *o.spool;
+  else if (settings) spool = settings->spool.dir;
+  else {
+    problem("no " + alternatives + ": give " + (alternatives == "spool" ? "" : "--socket PATH, ") +
+            "--spool DIR or --config FILE (" + o.config + " does not exist)");
+    return std::nullopt;
+  }
+  if (!fs::is_directory(spool / "incoming") || !fs::is_directory(spool / "tmp")) {
+    problem(spool.string() + " is not a spool (no tmp/ and incoming/)");
+    return std::nullopt;
+  }
+  return spool;
+}
+
+// Where submit sends: the control socket, else the spool; nullopt after saying why.
 struct Target {
   std::optional<fs::path> socket;
   fs::path spool;
@@ -133,17 +153,9 @@ std::optional<Target> submit_target(const CliOptions& o) {
   Target t;
   t.socket = o.drop ? std::nullopt : socket_of(o, settings);
   if (t.socket) return t;
-  if (o.spool) t.spool = *o.spool;
-  else if (settings) t.spool = settings->spool.dir;
-  else {
-    problem("no control socket and no spool: give --socket PATH, --spool DIR or --config FILE (" + o.config +
-            " does not exist)");
-    return std::nullopt;
-  }
-  if (!fs::is_directory(t.spool / "incoming") || !fs::is_directory(t.spool / "tmp")) {
-    problem(t.spool.string() + " is not a spool (no tmp/ and incoming/)");
-    return std::nullopt;
-  }
+  auto spool = spool_of(o, settings, "control socket and no spool");
+  if (!spool) return std::nullopt;
+  t.spool = *spool;
   return t;
 }
 
@@ -161,6 +173,12 @@ Sent drop_file(const fs::path& spool, const std::string& name, const std::string
 }
 
 // The worst of two statuses: usage or unreachable over busy over refused over done.
+std::string fmt_seconds(double s) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%g s", s);
+  return buf;
+}
+
 int worse(int a, int b) {
   auto rank = [](int code) { return code == kUsage ? 3 : code == cli::kTemporary ? 2 : code == kRefused ? 1 : 0; };
   return rank(a) >= rank(b) ? a : b;
@@ -256,6 +274,39 @@ int run_abort(const CliOptions& o) {
   if (!report.out.empty()) std::printf("%s\n", report.out.c_str());
   if (!report.err.empty()) problem(report.err);
   return report.exit_code;
+}
+
+int run_wait(const CliOptions& o) {
+  const bool file = cli::names_a_file(o.wait_for);
+  std::optional<fs::path> socket;
+  std::optional<fs::path> spool;
+  if (file) {
+    spool = spool_of(o, o.spool ? std::nullopt : load_config(o), "spool");
+    if (!spool) return kUsage;
+  } else {
+    if (!cli::is_request_id(o.wait_for)) {
+      problem("'" + o.wait_for + "' is neither a FILE (.json, .jsonl, or a path) nor a requestId");
+      return kUsage;
+    }
+    socket = control_socket_for(o, "wait REQUEST_ID");
+    if (!socket) return kUsage;
+  }
+  const std::string name = fs::path(o.wait_for).filename().string();
+  const std::string target = "/v1/jobs/" + cli::path_segment(o.wait_for);
+  const auto started = std::chrono::steady_clock::now();
+  for (;;) {
+    const cli::WaitVerdict v = file ? cli::file_verdict(*spool, name)
+                                    : cli::request_verdict(cli::control_request(*socket, "GET", target, ""));
+    if (v.ended) {
+      std::fprintf(v.exit_code == kDone ? stdout : stderr, "%s\n", v.line.c_str());
+      return v.exit_code;
+    }
+    if (o.timeout_s > 0 && std::chrono::steady_clock::now() - started >= std::chrono::duration<double>(o.timeout_s)) {
+      problem("still waiting for " + o.wait_for + " after " + fmt_seconds(o.timeout_s) + ": try again later");
+      return cli::kTemporary;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(250));
+  }
 }
 
 }  // namespace submitd::cli_main

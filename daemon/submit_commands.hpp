@@ -23,6 +23,8 @@ struct CliOptions {
   bool quiet = false;  // submit: only problems, no per-request lines, no summary
   std::vector<std::string> files;  // submit, validate
   std::string request_id;          // status (optional), abort
+  std::string wait_for;            // wait: a FILE or a REQUEST_ID
+  double timeout_s = 0;            // wait: give up after this long (0: never)
 };
 
 int run_validate(const CliOptions& o);
@@ -30,5 +32,6 @@ int run_submit(const CliOptions& o);
 int run_status(const CliOptions& o);
 int run_pause_or_resume(const CliOptions& o, bool pause);
 int run_abort(const CliOptions& o);
+int run_wait(const CliOptions& o);
 
 }  // namespace submitd::cli_main

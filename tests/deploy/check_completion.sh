@@ -38,9 +38,9 @@ expect() {  # expect NAME WANT GOT
     failed=$((failed + 1))
   fi
 }
-expect "commands" "abort pause resume status submit validate " "$(complete_words _bytenite_submit bytenite-submit '')"
+expect "commands" "abort pause resume status submit validate wait " "$(complete_words _bytenite_submit bytenite-submit '')"
 expect "a command by its start" "status submit " "$(complete_words _bytenite_submit bytenite-submit s)"
-expect "options after a dash" "--config --drop --help --socket --spool --version " \
+expect "options after a dash" "--config --drop --help --json --quiet --socket --spool --timeout --version " \
   "$(complete_words _bytenite_submit bytenite-submit --)"
 expect "request files for submit, past options" "a.jsonl b.json spooldir " \
   "$(complete_words _bytenite_submit bytenite-submit --spool spooldir submit '')"

@@ -122,8 +122,20 @@ TEST_F(CliEndToEnd, OptionsGoAnywhereEachCommandHasItsHelpAndJsonIsForScripts) {
   ASSERT_FALSE(parser.parse(simdjson::padded_string(out)).get(doc)) << out;
   EXPECT_EQ(std::string_view(doc["file"]), input.string());
   EXPECT_EQ(std::string_view(doc["queued"]), (daemon.spool() / "incoming" / "two.jsonl").string());
-  ASSERT_TRUE(eventually([&] { return daemon.count_files("failed", ".outcome.jsonl") == 1; }, 30s))
-      << read_file(daemon.log_file());
+  // `wait FILE` ends with the file's outcome: failed/ here (one line was refused), exit 1.
+  EXPECT_EQ(cli({"wait", "two.jsonl", "--spool", daemon.spool().string(), "--timeout", "60"}, out, "wait-file"), 1)
+      << out;
+  EXPECT_NE(out.find("failed: " + (daemon.spool() / "failed" / "two.jsonl.outcome.jsonl").string()), std::string::npos)
+      << out;
   EXPECT_EQ(ledger_count(emulator, "totals.runs"), 1);
   EXPECT_EQ(daemon.stop(), 0);
+
+  // A file the stopped daemon has not taken: waited for until --timeout, then 75 (try again);
+  // a name that is nowhere in the spool ends at once, 1.
+  daemon.drop("later.jsonl", request_line(21) + "\n");
+  EXPECT_EQ(cli({"--spool", daemon.spool().string(), "wait", "later.jsonl", "--timeout=0.5"}, out, "wait-timeout"), 75)
+      << out;
+  EXPECT_NE(out.find("still waiting for later.jsonl after 0.5 s"), std::string::npos) << out;
+  EXPECT_EQ(cli({"--spool", daemon.spool().string(), "wait", "nothing.jsonl"}, out, "wait-nowhere"), 1) << out;
+  EXPECT_NE(out.find("nothing.jsonl is not in"), std::string::npos) << out;
 }

@@ -205,6 +205,9 @@ TEST_F(ControlSocket, CliSubmitsThroughTheSocketAndShowsStatus) {
   EXPECT_EQ(ledger_count(emulator, "totals.runs"), 2);
   EXPECT_TRUE(fs::is_empty(daemon.spool() / "incoming"));  // it did not go by a spool drop
 
+  EXPECT_EQ(run({"wait", "it-8", "--socket", socket().string(), "--timeout", "30"}, "wait-request", out), 0) << out;
+  EXPECT_NE(out.find("\"state\":\"submitted\""), std::string::npos) << out;
+  EXPECT_EQ(run({"wait", "no-such-request", "--socket", socket().string()}, "wait-unknown", out), 1) << out;
   EXPECT_EQ(run({"--socket", socket().string(), "status", "it-8"}, "status-request", out), 0) << out;
   EXPECT_NE(out.find("\"state\":\"submitted\""), std::string::npos) << out;
   EXPECT_EQ(run({"--socket", socket().string(), "status", "no-such-request"}, "status-unknown", out), 1) << out;

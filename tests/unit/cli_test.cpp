@@ -20,6 +20,7 @@
 #include "cli/spool_drop.hpp"
 #include "spool/claim.hpp"
 #include "cli/validate.hpp"
+#include "cli/wait.hpp"
 
 namespace fs = std::filesystem;
 using namespace submitd;
@@ -233,3 +234,47 @@ TEST(CliAbort, AsksTheDaemonOverItsSocket) {
 }
 
 }  // namespace
+
+TEST(CliWait, FilesAndRequestIdsAreToldApartByTheNamesTheSpoolTakes) {
+  EXPECT_TRUE(cli::names_a_file("batch.jsonl"));
+  EXPECT_TRUE(cli::names_a_file("one.json"));
+  EXPECT_TRUE(cli::names_a_file("dir/batch"));
+  EXPECT_FALSE(cli::names_a_file("render-0042"));
+  EXPECT_FALSE(cli::names_a_file("v1.2:frame"));
+}
+
+TEST(CliWait, ARequestEndsWhenItIsNoLongerSubmitting) {
+  EXPECT_FALSE(cli::request_verdict(reply(200, R"({"requestId":"r","state":"submitting"})")).ended);
+  auto submitted = cli::request_verdict(reply(200, R"({"requestId":"r","state":"submitted","jobId":"j"})"));
+  EXPECT_TRUE(submitted.ended);
+  EXPECT_EQ(submitted.exit_code, 0);
+  EXPECT_NE(submitted.line.find("\"jobId\":\"j\""), std::string::npos);
+  EXPECT_EQ(cli::request_verdict(reply(200, R"({"state":"duplicate"})")).exit_code, 0);
+  EXPECT_EQ(cli::request_verdict(reply(200, R"({"state":"failed"})")).exit_code, 1);
+  EXPECT_EQ(cli::request_verdict(reply(404, R"({"error":"no request"})")).exit_code, 1) << "unknown: nothing to wait for";
+  EXPECT_EQ(cli::request_verdict(cli::ControlReply{0, "", "cannot connect"}).exit_code, 2);
+  EXPECT_EQ(cli::request_verdict(reply(503, "{}")).exit_code, 75);
+  auto odd = cli::request_verdict(reply(200, "{}"));
+  EXPECT_TRUE(odd.ended) << "an answer without a state would never change";
+  EXPECT_EQ(odd.exit_code, 2);
+}
+
+TEST_F(CliTest, AFileEndsWithItsOutcomeOrWhenItIsNowhere) {
+  const fs::path spool = root_ / "spool";
+  for (const char* d : {"active", "done", "failed"}) fs::create_directories(spool / d);
+  EXPECT_TRUE(cli::file_verdict(spool, "absent.jsonl").ended) << "nowhere in the spool: nothing to wait for";
+  EXPECT_EQ(cli::file_verdict(spool, "absent.jsonl").exit_code, 1);
+  write("spool/incoming/a.jsonl", "{}");
+  EXPECT_FALSE(cli::file_verdict(spool, "a.jsonl").ended) << "waiting in incoming/";
+  fs::rename(spool / "incoming" / "a.jsonl", spool / "active" / "c0ffee.a.jsonl");
+  EXPECT_FALSE(cli::file_verdict(spool, "a.jsonl").ended) << "claimed, being worked";
+  fs::rename(spool / "active" / "c0ffee.a.jsonl", spool / "done" / "a.jsonl");
+  EXPECT_FALSE(cli::file_verdict(spool, "a.jsonl").ended) << "moved, its outcome about to follow";
+  write("spool/done/a.jsonl.outcome.jsonl", "{}\n");
+  auto done = cli::file_verdict(spool, "a.jsonl");
+  EXPECT_TRUE(done.ended);
+  EXPECT_EQ(done.exit_code, 0);
+  EXPECT_EQ(done.line, "done: " + (spool / "done" / "a.jsonl.outcome.jsonl").string());
+  write("spool/failed/b.jsonl.outcome.jsonl", "{}\n");
+  EXPECT_EQ(cli::file_verdict(spool, "b.jsonl").exit_code, 1);
+}
