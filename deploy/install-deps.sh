@@ -6,7 +6,7 @@ set -euo pipefail
 
 PACKAGES=(
   # toolchain
-  build-essential g++ cmake ninja-build pkg-config git ca-certificates openssl
+  build-essential g++ cmake ninja-build pkg-config git ca-certificates openssl python3
   # Boost 1.81 (Debian's default libboost-all-dev is 1.74; do not mix them)
   libboost1.81-dev libboost-system1.81-dev libboost-url1.81-dev libboost-json1.81-dev
   # libraries

@@ -42,6 +42,18 @@ foreach(page bytenite-submitd.8 bytenite-submit.1)
   list(APPEND man_pages ${CMAKE_BINARY_DIR}/man/${page}.gz)
   install(FILES ${CMAKE_BINARY_DIR}/man/${page}.gz DESTINATION share/man/man${section})
 endforeach()
+# bytenite-submitd.toml(5) is made from config/example.toml, the one description of the keys.
+find_package(Python3 REQUIRED COMPONENTS Interpreter)
+add_custom_command(OUTPUT ${CMAKE_BINARY_DIR}/man/bytenite-submitd.toml.5.gz
+  COMMAND ${CMAKE_COMMAND} -E make_directory ${CMAKE_BINARY_DIR}/man
+  COMMAND sh -c "\"$0\" \"$1\" \"$2\" | \"$3\" | gzip -9n > \"$4\"" ${Python3_EXECUTABLE}
+          ${PROJECT_SOURCE_DIR}/docs/man/toml_page.py ${PROJECT_SOURCE_DIR}/config/example.toml ${SCDOC}
+          ${CMAKE_BINARY_DIR}/man/bytenite-submitd.toml.5.gz
+  DEPENDS ${PROJECT_SOURCE_DIR}/docs/man/toml_page.py ${PROJECT_SOURCE_DIR}/config/example.toml
+  COMMENT "man page bytenite-submitd.toml.5"
+  VERBATIM)
+list(APPEND man_pages ${CMAKE_BINARY_DIR}/man/bytenite-submitd.toml.5.gz)
+install(FILES ${CMAKE_BINARY_DIR}/man/bytenite-submitd.toml.5.gz DESTINATION share/man/man5)
 add_custom_target(man_pages ALL DEPENDS ${man_pages})
 install(FILES ${PROJECT_SOURCE_DIR}/deploy/bash-completion/bytenite-submit
               ${PROJECT_SOURCE_DIR}/deploy/bash-completion/bytenite-submitd

@@ -49,6 +49,7 @@ for f in /usr/bin/bytenite-submitd /usr/bin/bytenite-submit \
          /usr/share/doc/bytenite-submitd/prometheus/alerts.yml \
          /usr/share/doc/bytenite-submitd/grafana/bytenite-submitd.json \
          /usr/share/man/man8/bytenite-submitd.8.gz /usr/share/man/man1/bytenite-submit.1.gz \
+         /usr/share/man/man5/bytenite-submitd.toml.5.gz \
          /usr/share/bash-completion/completions/bytenite-submit \
          /usr/share/bash-completion/completions/bytenite-submitd; do
   check "ships $f" grep -qx "$f" "$WORK/files"
@@ -70,6 +71,12 @@ check "the copyright file grants the Apache-2.0 licence" \
 check "the manual pages render" \
   bash -c 'for p in "$0"/usr/share/man/man8/bytenite-submitd.8.gz "$0"/usr/share/man/man1/bytenite-submit.1.gz; do
              MANWIDTH=80 man -l "$p" 2>&1 | grep -q "^EXIT STATUS" || exit 1; done' "$ROOT"
+# The configuration page is made from example.toml: every key the example has is on it.
+check "bytenite-submitd.toml(5) describes every key of example.toml" \
+  bash -c 'page=$(MANWIDTH=200 man -l "$0/usr/share/man/man5/bytenite-submitd.toml.5.gz" 2>&1)
+           keys=$(grep -oE "^#? ?[a-z_]+ = " "$0/usr/share/doc/bytenite-submitd/example.toml" | sed -E "s/^#? ?//; s/ = $//")
+           [[ $(wc -w <<<"$keys") -ge 35 ]] || exit 1
+           for k in $keys; do grep -qE "(^|; )$k = " <<<"$(sed "s/^ *//" <<<"$page")" || { echo "missing $k"; exit 1; }; done' "$ROOT"
 check "packaged daemon runs (--version)" \
   bash -c '"$0/usr/bin/bytenite-submitd" --version | grep -qx "bytenite-submitd $1"' "$ROOT" "$VERSION"
 check "packaged CLI runs (--version)" \
