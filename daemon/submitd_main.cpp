@@ -198,6 +198,9 @@ int run_daemon(const std::string& config_path, config::Settings settings, std::s
   api::TokenCache tokens(io.get_executor(), pool, settings.api.base_path + "/auth/access_token",
                          api_key, clock, token_timing_of(settings.api));
   tokens.on_exchange = [&] { metrics.token_refreshed(); };
+  tokens.on_outcome = [&](const api::TokenResult& r) {
+    if (r.ok() || r.key_rejected) metrics.key_refused(r.key_rejected);  // no answer: nothing learnt
+  };
   api::ApiClient client(pool, tokens);
 
   note_unusual_settings(settings);

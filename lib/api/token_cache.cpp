@@ -85,6 +85,7 @@ asio::awaitable<TokenResult> TokenCache::exchange() {
       grant_unusable_ = false;
       waiters_.wake_all(true);
       out.token = grant->token;
+      if (on_outcome) on_outcome(out);
       co_return out;
     }
     // Not the API's answer (a captive portal's page, a token with spaces or line breaks):
@@ -105,6 +106,7 @@ asio::awaitable<TokenResult> TokenCache::exchange() {
   }
   last_failure_ = out;
   waiters_.wake_all(false);
+  if (on_outcome) on_outcome(out);
   co_return out;
 }
 

@@ -46,6 +46,7 @@ class TokenCache {
   // The last exchange got a 200 that held no usable token: the API does not really answer.
   bool grant_unusable() const { return grant_unusable_; }
   std::function<void()> on_exchange;  // metrics hook: called for every exchange attempt
+  std::function<void(const TokenResult&)> on_outcome;  // metrics hook: how each exchange ended
 
  private:
   boost::asio::awaitable<TokenResult> exchange();

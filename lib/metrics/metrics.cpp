@@ -84,6 +84,13 @@ DaemonMetrics::DaemonMetrics(const std::string& version, const std::string& revi
                        .Help("1 while no new work is claimed for lack of disk space (spool or state)")
                        .Register(*registry_)
                        .Add({});
+  auto& blocked = BuildGauge()
+                      .Name(p + "api_blocked")
+                      .Help("1 while calls to the API are held for a configuration problem (api.blocked_retry_s): "
+                            "the API key refused, or the server's certificate not accepted")
+                      .Register(*registry_);
+  blocked_key_ = &blocked.Add({{"reason", "key_refused"}});
+  blocked_certificate_ = &blocked.Add({{"reason", "certificate"}});
 }
 
 Counter& DaemonMetrics::http_counter(api::Endpoint e, const std::string& code) {
@@ -154,11 +161,15 @@ void DaemonMetrics::api_exchange(const api::HttpCall& call, const api::HttpResul
                          ? std::string("tls")
                          : std::string(api::transport_failure_name(result.failure));
   http_counter(call.endpoint, code).Increment();
+  // A refused certificate holds every call until a handshake succeeds again (any answer).
+  if (result.failure == api::TransportFailure::certificate) blocked_certificate_->Set(1);
+  else if (result.has_response()) blocked_certificate_->Set(0);
   http_duration_by_endpoint_[static_cast<std::size_t>(call.endpoint)]->Observe(
       std::chrono::duration<double>(duration).count());
 }
 
 void DaemonMetrics::token_refreshed() { token_refreshes_->Increment(); }
+void DaemonMetrics::key_refused(bool refused) { blocked_key_->Set(refused ? 1 : 0); }
 void DaemonMetrics::set_connections_open(std::size_t n) { connections_open_->Set(static_cast<double>(n)); }
 
 void DaemonMetrics::set_control_connections_open(std::size_t n) { control_open_->Set(static_cast<double>(n)); }

@@ -44,6 +44,8 @@ class DaemonMetrics final : public submit::SubmitEvents {
   void api_exchange(const api::HttpCall& call, const api::HttpResult& result,
                     std::chrono::nanoseconds duration);
   void token_refreshed();
+  // The last token exchange that got an answer refused the key (api_blocked{reason="key_refused"}).
+  void key_refused(bool refused);
   void set_connections_open(std::size_t n);
   // The control socket: connections open now, and one refused at its cap.
   void set_control_connections_open(std::size_t n);
@@ -92,6 +94,8 @@ class DaemonMetrics final : public submit::SubmitEvents {
   prometheus::Counter* control_refused_;
   prometheus::Gauge* paused_;
   prometheus::Gauge* storage_full_;
+  prometheus::Gauge* blocked_key_;
+  prometheus::Gauge* blocked_certificate_;
   // Job following: the ended states' labels are a fixed set (follow_book's ended_label).
   static constexpr std::array<std::string_view, 5> kEndedLabels = {"complete", "failed", "aborted", "gave_up",
                                                                    "other"};

@@ -110,16 +110,20 @@ void expect_refused_certificate(Emulator& emulator, DaemonUnderTest& daemon) {
   EXPECT_NE(outcome[0].find("gave up after 2 s"), std::string::npos) << outcome[0];
   EXPECT_EQ(ledger_count(emulator, "tokenExchanges"), 0);
   EXPECT_EQ(ledger_count(emulator, "requests"), 0);
+  EXPECT_EQ(daemon.metric("bytenite_submitd_api_blocked{reason=\"certificate\"}"), 1);
+  EXPECT_EQ(daemon.metric("bytenite_submitd_api_blocked{reason=\"key_refused\"}"), 0);
   EXPECT_EQ(daemon.stop(), 0);
   expect_no_secrets(read_file(daemon.log_file()), "the daemon log");
 }
+
+constexpr const char* kMetricsOn = "\n[metrics]\nlisten = \"127.0.0.1:0\"\n";
 
 }  // namespace
 
 TEST_F(HostileApi, UntrustedCertificateGetsNoRequestAndTheOutcomeSaysWhy) {
   Emulator emulator(dir_ / "emulator");
   Emulator other(dir_ / "other");  // the daemon is told to trust this one's CA instead
-  DaemonUnderTest daemon(dir_ / "daemon", emulator);
+  DaemonUnderTest daemon(dir_ / "daemon", emulator, kMetricsOn);
   auto toml = read_file(daemon.config_file());
   toml.replace(toml.find(emulator.ca_file().string()), emulator.ca_file().string().size(),
                other.ca_file().string());
@@ -132,7 +136,7 @@ TEST_F(HostileApi, CertificateForAnotherNameGetsNoRequestAndTheOutcomeSaysWhy) {
   // Trusted CA, but the certificate names other.example (and 127.0.0.1), not localhost.
   Emulator emulator(dir_ / "emulator", {"--hostname", "other.example"});
   emulator.set_hook_host("127.0.0.1");
-  DaemonUnderTest daemon(dir_ / "daemon", emulator);
+  DaemonUnderTest daemon(dir_ / "daemon", emulator, kMetricsOn);
   auto toml = read_file(daemon.config_file());
   toml.replace(toml.find("[spool]\n"), 8, "[spool]\ngive_up_after_s = 2\n");
   write_file(daemon.config_file(), toml);
@@ -185,12 +189,15 @@ TEST_F(HostileApi, RateLimitCapsApiCallsPerSecond) {
 TEST_F(HostileApi, SighupRereadsTheKeyAndSubmittingResumesAtOnce) {
   Emulator emulator(dir_ / "emulator");
   // A refused key is normally tried again only after blocked_retry_s (here an hour).
-  DaemonUnderTest daemon(dir_ / "daemon", emulator, "blocked_retry_s = 3600\n");
+  DaemonUnderTest daemon(dir_ / "daemon", emulator, std::string("blocked_retry_s = 3600\n") + kMetricsOn);
   write_file(dir_ / "daemon" / "api_key", "a-key-the-api-does-not-know\n");
   std::string body = request_lines(0, 20);
   daemon.drop("twenty.jsonl", body);
   daemon.start();
   ASSERT_TRUE(eventually([&] { return ledger_count(emulator, "tokenRejections") >= 1; }, 20s));
+  const std::string key_blocked = "bytenite_submitd_api_blocked{reason=\"key_refused\"}";
+  EXPECT_TRUE(eventually([&] { return daemon.metric(key_blocked) == 1; }, 10s)) << daemon.metric(key_blocked);
+  EXPECT_EQ(daemon.metric("bytenite_submitd_api_blocked{reason=\"certificate\"}"), 0);
   // The operator fixes the key file and sends SIGHUP; a start-only key changes too.
   write_file(dir_ / "daemon" / "api_key", std::string(DaemonUnderTest::kApiKey) + "\n");
   auto toml = read_file(daemon.config_file());
@@ -199,6 +206,7 @@ TEST_F(HostileApi, SighupRereadsTheKeyAndSubmittingResumesAtOnce) {
   ASSERT_TRUE(eventually([&] { return daemon.count_files("done", ".outcome.jsonl") == 1; }, 30s))
       << read_file(daemon.log_file());
   EXPECT_EQ(ledger_count(emulator, "totals.runs"), 20);
+  EXPECT_EQ(daemon.metric(key_blocked), 0) << "the new key was taken";
   auto log = read_file(daemon.log_file());
   EXPECT_NE(log.find("applied: a new API key"), std::string::npos) << log;
   EXPECT_NE(log.find("applied only after a restart: api.connections"), std::string::npos) << log;
