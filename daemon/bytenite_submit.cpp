@@ -20,9 +20,9 @@ constexpr const char* kExitStatus =
 
 void add_common_options(CLI::App& app, CliOptions& o) {
   app.add_option("--config", o.config,
-                 "the daemon's configuration (default /etc/bytenite-submitd/config.toml): control.socket, spool.dir "
-                 "and spool.max_request_bytes are read from it")
+                 "the daemon's configuration: control.socket, spool.dir and spool.max_request_bytes are read from it")
       ->type_name("FILE")
+      ->capture_default_str()
       ->each([&o](const std::string&) { o.config_given = true; });
   app.add_option("--socket", o.socket, "the control socket (instead of the configuration's)")->type_name("PATH");
   app.add_option("--spool", o.spool, "the spool directory (instead of the configuration's)")->type_name("DIR");

@@ -100,7 +100,8 @@ Sent post_file(const fs::path& socket, const std::string& shown, int fd, const C
   const bool json = reply.status != 0 && !parser.parse(simdjson::padded_string(reply.body)).get(doc) && doc.is_object();
   std::string_view error;
   if (!json || !doc["error"].get(error)) {
-    sent.exit = reply.status == 0 ? kUsage : reply.status == 503 ? cli::kTemporary : kRefused;
+    // An "error" body on a 2xx is still a refusal; otherwise the common table.
+    sent.exit = cli::exit_code_of(reply) == kDone ? kRefused : cli::exit_code_of(reply);
     const std::string why = reply.status == 0 ? reply.error
                             : json           ? std::string(error)
                                              : "HTTP " + std::to_string(reply.status) + ": " + reply.body;

@@ -9,12 +9,12 @@
 #include <string>
 #include <vector>
 
+#include "config/load.hpp"
+
 namespace submitd::cli_main {
 
-inline constexpr const char* kDefaultConfig = "/etc/bytenite-submitd/config.toml";
-
 struct CliOptions {
-  std::string config = kDefaultConfig;
+  std::string config = config::kDefaultConfigFile;
   bool config_given = false;
   std::optional<std::filesystem::path> spool;
   std::optional<std::filesystem::path> socket;

@@ -44,10 +44,8 @@ using namespace submitd;
 
 namespace {
 
-constexpr const char* kDefaultConfig = "/etc/bytenite-submitd/config.toml";
-
 struct Options {
-  std::string config = kDefaultConfig;
+  std::string config = config::kDefaultConfigFile;
   bool check_config = false;
   bool online = false;
 };

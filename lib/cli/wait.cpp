@@ -4,6 +4,8 @@
 #include <simdjson.h>
 
 #include "cli/exit_codes.hpp"
+#include "spool/claim.hpp"
+#include "spool/finished_file.hpp"
 
 namespace submitd::cli {
 
@@ -42,7 +44,7 @@ namespace fs = std::filesystem;
 std::optional<WaitVerdict> outcome_of(const fs::path& spool, const std::string& name) {
   std::error_code ec;
   for (const char* where : {"done", "failed"}) {
-    const auto path = spool / where / (name + ".outcome.jsonl");
+    const auto path = spool / where / spool::outcome_file_name(name);
     if (fs::exists(path, ec)) {
       return WaitVerdict{true, std::string_view(where) == "done" ? kDone : kRefused, std::string(where) + ": " + path.string()};
     }
@@ -50,16 +52,15 @@ std::optional<WaitVerdict> outcome_of(const fs::path& spool, const std::string& 
   return std::nullopt;
 }
 
-// Still somewhere on its way: waiting in incoming/, worked in active/ (as CLAIMID.NAME), or
+// Still somewhere on its way: waiting in incoming/, worked in active/ (under its claim id), or
 // moved to done/ or failed/ with its outcome about to follow.
 bool on_its_way(const fs::path& spool, const std::string& name) {
   std::error_code ec;
   for (const char* where : {"incoming", "done", "failed"}) {
     if (fs::exists(spool / where / name, ec)) return true;
   }
-  const std::string claimed_suffix = "." + name;
   for (auto it = fs::directory_iterator(spool / "active", ec); !ec && it != fs::directory_iterator(); it.increment(ec)) {
-    if (it->path().filename().string().ends_with(claimed_suffix)) return true;
+    if (spool::is_claim_of(it->path().filename().string(), name)) return true;
   }
   return false;
 }

@@ -22,6 +22,9 @@ class ConfigError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// Where both programs look for the configuration when not told (the package installs it there).
+inline constexpr const char* kDefaultConfigFile = "/etc/bytenite-submitd/config.toml";
+
 // Reads and parses a config file. Errors reading it name the file and the OS reason.
 Settings load_settings_file(const std::filesystem::path& file);
 

@@ -72,18 +72,27 @@ WallTime wall_time_of(const struct timespec& t) {
                                                                  std::chrono::nanoseconds(t.tv_nsec)));
 }
 
+// The separator after the claim id and the name kept in active/ for a file dropped as `name`.
+std::pair<char, std::string> claimed_as(const std::string& name) {
+  if (name.size() <= kLongestClaimableName) return {'.', name};
+  return {'~', std::string(utf8_prefix(name, kShortenedNameBytes)) + std::string(kShortenedNameSuffix)};
+}
+
 }  // namespace
+
+bool is_claim_of(std::string_view active_entry, const std::string& dropped_name) {
+  const auto [separator, kept_name] = claimed_as(dropped_name);
+  const std::string suffix = separator + kept_name;
+  if (active_entry.size() <= suffix.size() || !active_entry.ends_with(suffix)) return false;
+  return is_claim_id(active_entry.substr(0, active_entry.size() - suffix.size()));
+}
 
 std::optional<ClaimedFile> claim_file(const SpoolPaths& paths, const std::string& name) {
   ClaimedFile file;
   file.claim_id = new_claim_id();
-  file.original_name = name;
-  char separator = '.';
-  if (name.size() > kLongestClaimableName) {
-    file.name_shortened = true;
-    separator = '~';
-    file.original_name = std::string(utf8_prefix(name, kShortenedNameBytes)) + std::string(kShortenedNameSuffix);
-  }
+  const auto [separator, kept_name] = claimed_as(name);
+  file.original_name = kept_name;
+  file.name_shortened = separator == '~';
   file.active_path = paths.active / (file.claim_id + separator + file.original_name);
   fs::path from = paths.incoming / name;
   struct stat st {};

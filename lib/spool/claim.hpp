@@ -28,6 +28,9 @@ constexpr std::size_t kLongestClaimableName = kNameMax - 17;
 constexpr std::size_t kShortenedNameBytes = 200;
 constexpr std::string_view kShortenedNameSuffix = ".name-too-long";
 
+// Whether `active_entry` (a name in active/) is a claim of the file dropped as `dropped_name`.
+bool is_claim_of(std::string_view active_entry, const std::string& dropped_name);
+
 struct ClaimedFile {
   std::string claim_id;       // 16 lower-case hex characters
   std::string original_name;  // as dropped into incoming/

@@ -211,12 +211,16 @@ void FinishedFileWriter::place_retry(const PlacedNames& names) {
   }
 }
 
+std::string outcome_file_name(std::string_view placed_name) {
+  return std::string(placed_name) + std::string(kOutcomeSuffix);
+}
+
 PlacedNames FinishedFileWriter::names_in(const fs::path& dest, int variant) const {
   auto [stem, ext] = split_name(file_.original_name);
   std::string base = variant == 0 ? stem : base_with_claim_id(stem, ext, file_.claim_id);
   PlacedNames names;
   names.input = dest / (base + ext);
-  names.outcome = dest / (base + ext + std::string(kOutcomeSuffix));
+  names.outcome = dest / outcome_file_name(base + ext);
   // Only failures that can be retried as written (not an unreadable file) make a retry file.
   names.retry = has_retry_lines_ ? dest / (base + ".retry.jsonl") : fs::path{};
   return names;

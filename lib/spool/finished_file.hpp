@@ -17,6 +17,9 @@ struct PlacedNames {
   std::filesystem::path input, outcome, retry;  // retry is empty when nothing failed
 };
 
+// The outcome file of an input placed in done/ or failed/ as `placed_name`.
+std::string outcome_file_name(std::string_view placed_name);
+
 class FinishedFileWriter {
  public:
   FinishedFileWriter(const SpoolPaths& paths, const ClaimedFile& file);

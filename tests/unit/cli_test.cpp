@@ -266,9 +266,9 @@ TEST_F(CliTest, AFileEndsWithItsOutcomeOrWhenItIsNowhere) {
   EXPECT_EQ(cli::file_verdict(spool, "absent.jsonl").exit_code, 1);
   write("spool/incoming/a.jsonl", "{}");
   EXPECT_FALSE(cli::file_verdict(spool, "a.jsonl").ended) << "waiting in incoming/";
-  fs::rename(spool / "incoming" / "a.jsonl", spool / "active" / "c0ffee.a.jsonl");
+  fs::rename(spool / "incoming" / "a.jsonl", spool / "active" / "0123456789abcdef.a.jsonl");
   EXPECT_FALSE(cli::file_verdict(spool, "a.jsonl").ended) << "claimed, being worked";
-  fs::rename(spool / "active" / "c0ffee.a.jsonl", spool / "done" / "a.jsonl");
+  fs::rename(spool / "active" / "0123456789abcdef.a.jsonl", spool / "done" / "a.jsonl");
   EXPECT_FALSE(cli::file_verdict(spool, "a.jsonl").ended) << "moved, its outcome about to follow";
   write("spool/done/a.jsonl.outcome.jsonl", "{}\n");
   auto done = cli::file_verdict(spool, "a.jsonl");

@@ -102,6 +102,21 @@ TEST_F(SpoolTest, ClaimMovesIntoActiveUnderAClaimId) {
   EXPECT_FALSE(claim_file(paths_, "batch.jsonl"));  // already gone: another claimer won
 }
 
+TEST_F(SpoolTest, AClaimIsKnownByItsDroppedNameShortenedOrNot) {
+  const std::string long_name = std::string(kLongestClaimableName + 5, 'x') + ".jsonl";
+  for (const std::string& name : {std::string("batch.jsonl"), long_name}) {
+    drop(name, "{}\n");
+    auto c = claim_file(paths_, name);
+    ASSERT_TRUE(c);
+    const std::string entry = c->active_path.filename().string();
+    EXPECT_TRUE(is_claim_of(entry, name)) << entry;
+    EXPECT_FALSE(is_claim_of(entry, "other.jsonl"));
+  }
+  EXPECT_FALSE(is_claim_of("batch.jsonl", "batch.jsonl")) << "no claim id in front";
+  EXPECT_FALSE(is_claim_of("0123456789abcdef.xbatch.jsonl", "batch.jsonl"));
+  EXPECT_FALSE(is_claim_of("0123456789abcdef.a.batch.jsonl", "batch.jsonl")) << "a claim of a.batch.jsonl";
+}
+
 TEST_F(SpoolTest, SymlinksDirectoriesAndOtherExtensionsAreUnreadable) {
   std::ofstream(root_ / "secret.json") << "{}";
   fs::create_symlink(root_ / "secret.json", paths_.incoming / "link.json");
