@@ -8,6 +8,7 @@
 #include <cstdio>
 
 #include "cli/exit_codes.hpp"
+#include "queue_commands.hpp"
 #include "submit_commands.hpp"
 
 using namespace submitd::cli_main;
@@ -27,6 +28,53 @@ void add_common_options(CLI::App& app, CliOptions& o) {
   app.add_option("--socket", o.socket, "the control socket (instead of the configuration's)")->type_name("PATH");
   app.add_option("--spool", o.spool, "the spool directory (instead of the configuration's)")->type_name("DIR");
   app.add_flag("--drop", o.drop, "submit by a spool drop even when there is a control socket");
+}
+
+// The queue commands: queue, hold, release, cancel, requeue, retry-now.
+struct QueueCommands {
+  CLI::App* queue = nullptr;
+  std::vector<std::pair<std::string, CLI::App*>> files;  // verb, command
+  CLI::App* retry_now = nullptr;
+};
+
+QueueCommands add_queue_commands(CLI::App& app, CliOptions& o) {
+  QueueCommands out;
+  out.queue = app.add_subcommand(
+      "queue",
+      "every file in incoming/ and active/: claim id, state (incoming, held, working, cancelling, following), age, "
+      "and its requests waiting, being sent, deferred, submitted, failed and followed");
+  out.queue->add_flag("--json", o.json, "the daemon's answer as JSON (with each deferral's reason and next try)");
+  out.queue->add_option("--limit", o.limit, "list at most this many files of incoming/ (the oldest)")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+
+  struct FileCommand {
+    const char* verb;
+    const char* help;
+  };
+  const FileCommand file_commands[] = {
+      {"hold", "hold a file: none of its requests goes to the API until release (survives a restart); a file in "
+               "incoming/ is claimed first, so its claim id is fixed"},
+      {"release", "end a file's hold: its requests go to the API again"},
+      {"cancel", "cancel a file: every request of it not yet run ends failed with stage cancelled (its retry file "
+                 "in failed/ holds them for a requeue)"},
+  };
+  for (const auto& fc : file_commands) {
+    auto* cmd = app.add_subcommand(fc.verb, fc.help);
+    cmd->add_option("FILE|CLAIM", o.file, "a file's name as dropped, its claim id, or a path ending in one")->required();
+    cmd->add_flag("--json", o.json, "the daemon's answer as JSON");
+    if (std::string(fc.verb) == "cancel") cmd->add_flag("--abort-running", o.abort_running, "also abort its jobs that already run");
+    out.files.emplace_back(fc.verb, cmd);
+  }
+  auto* requeue = app.add_subcommand(
+      "requeue", "move a retry file from failed/ back into incoming/, where it is claimed like any drop");
+  requeue->add_option("RETRY_FILE", o.file, "failed/NAME.retry.jsonl")->required();
+  requeue->add_flag("--json", o.json, "the daemon's answer as JSON");
+  out.files.emplace_back("requeue", requeue);
+  out.retry_now = app.add_subcommand("retry-now", "wake every request waiting to retry: each tries again now");
+  out.retry_now->add_flag("--json", o.json, "the daemon's answer as JSON");
+
+  return out;
 }
 
 }  // namespace
@@ -79,6 +127,8 @@ int main(int argc, char** argv) {
       ->type_name("SECONDS")
       ->check(CLI::NonNegativeNumber);
 
+  const QueueCommands queue_commands = add_queue_commands(app, o);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -98,5 +148,10 @@ int main(int argc, char** argv) {
   if (resume->parsed()) return run_pause_or_resume(o, false);
   if (abort->parsed()) return run_abort(o);
   if (wait->parsed()) return run_wait(o);
+  if (queue_commands.queue->parsed()) return run_queue(o);
+  for (const auto& [verb, cmd] : queue_commands.files) {
+    if (cmd->parsed()) return run_file_action(o, verb);
+  }
+  if (queue_commands.retry_now->parsed()) return run_retry_now(o);
   return submitd::cli::kUsage;
 }

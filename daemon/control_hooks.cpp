@@ -36,6 +36,20 @@ control::AbortAnswer abort_answer_of(submit::AbortResult result) {
   return answer;
 }
 
+// Where an unfinished request is now. Not in the scheduler's list: accepted before a restart
+// and not worked yet (its file held, or waiting its turn).
+void answer_live_state(const submit::Engine& engine, const std::string& claim_id, control::RequestLookup& answer) {
+  if (const auto* live = engine.scheduler().live().find(answer.job_id)) {
+    answer.state = submit::live_state_name(live->state());
+    if (live->state() == submit::LiveState::deferred) {
+      answer.retry_reason = live->reason();
+      answer.next_retry = live->next_try();
+    }
+    return;
+  }
+  answer.state = engine.held(claim_id) ? "held" : engine.scheduler().paused() ? "paused" : "queued";
+}
+
 }  // namespace
 
 namespace {
@@ -93,11 +107,13 @@ control::ControlHooks make_control_hooks(const DaemonParts& parts) {
                                                         std::uint64_t line) {
     return spool::job_id_for(job_namespace, claim_id, line);
   };
-  hooks.lookup = [&journal = parts.journal](
+  hooks.lookup = [&journal = parts.journal, &engine = parts.engine](
                      const std::string& request_id) -> std::optional<control::RequestLookup> {
     auto found = journal.lookup(request_id);
     if (!found) return std::nullopt;
-    return control::RequestLookup{found->job_id, found->finished, found->outcome_line};
+    control::RequestLookup answer{found->job_id, found->finished, found->outcome_line};
+    if (!found->finished) answer_live_state(engine, found->claim_id, answer);
+    return answer;
   };
   hooks.set_paused = [&engine = parts.engine](bool paused) {
     engine.scheduler().set_paused(paused);
@@ -105,6 +121,14 @@ control::ControlHooks make_control_hooks(const DaemonParts& parts) {
   hooks.abort = [&engine = parts.engine](const std::string& request_id) {
     return abort_answer_of(engine.abort(request_id));
   };
+  hooks.queue = [&engine = parts.engine](std::size_t incoming_limit) { return engine.queue(incoming_limit); };
+  hooks.file_action = [&engine = parts.engine](std::string_view verb, const std::string& file, bool abort_running) {
+    if (verb == "hold") return engine.hold(file);
+    if (verb == "release") return engine.release(file);
+    if (verb == "cancel") return engine.cancel(file, abort_running);
+    return engine.requeue(file);
+  };
+  hooks.retry_now = [&engine = parts.engine] { return engine.retry_now(); };
   return hooks;
 }
 

@@ -79,6 +79,7 @@ submit::EngineSettings engine_settings_of(const config::Settings& settings,
   e.scheduler.max_jobs_per_minute = settings.submit.max_jobs_per_minute;
   e.scheduler.retry_budget = retry_budget_of(settings.api);
   e.scheduler.pause_marker = state_dir / "paused";  // a pause survives a restart
+  e.file_controls = state_dir / "file-controls";     // so do holds and cancels
   e.files.max_request_bytes = settings.spool.max_request_bytes;
   e.files.max_active_files = settings.spool.max_active_files;
   e.files.files_ceiling = files_ceiling_of(settings);

@@ -51,12 +51,6 @@ std::optional<fs::path> socket_of(const CliOptions& o, const std::optional<confi
   return std::nullopt;
 }
 
-// The control socket a command needs; nullopt after telling how to give one.
-std::optional<fs::path> control_socket_for(const CliOptions& o, const std::string& command) {
-  auto socket = socket_of(o, o.socket ? std::nullopt : load_config(o));
-  if (!socket) problem(command + " needs the control socket: give --socket PATH or a --config with control.socket");
-  return socket;
-}
 
 std::string json_array(const std::vector<std::string>& items) {
   std::string out = "[";
@@ -186,6 +180,12 @@ int worse(int a, int b) {
 }
 
 }  // namespace
+
+std::optional<fs::path> control_socket_for(const CliOptions& o, const std::string& command) {
+  auto socket = socket_of(o, o.socket ? std::nullopt : load_config(o));
+  if (!socket) problem(command + " needs the control socket: give --socket PATH or a --config with control.socket");
+  return socket;
+}
 
 int run_validate(const CliOptions& o) {
   const auto settings = load_config(o);

@@ -25,7 +25,13 @@ struct CliOptions {
   std::string request_id;          // status (optional), abort
   std::string wait_for;            // wait: a FILE or a REQUEST_ID
   double timeout_s = 0;            // wait: give up after this long (0: never)
+  std::string file;                // hold, release, cancel: FILE|CLAIM; requeue: the retry file
+  bool abort_running = false;      // cancel: abort the file's started jobs too
+  std::size_t limit = 1000;        // queue: list at most this many files of incoming/
 };
+
+// The control socket a command needs; nullopt after telling how to give one.
+std::optional<std::filesystem::path> control_socket_for(const CliOptions& o, const std::string& command);
 
 int run_validate(const CliOptions& o);
 int run_submit(const CliOptions& o);

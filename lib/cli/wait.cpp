@@ -30,7 +30,9 @@ WaitVerdict request_verdict(const ControlReply& reply) {
     v.line = "the daemon's answer has no state: " + reply.body;
     return v;
   }
-  if (state == "submitting") return v;
+  // Only an outcome ends the wait; every other state (queued, submitting, deferred, paused,
+  // held) is a request still being worked.
+  if (state != "submitted" && state != "duplicate" && state != "failed") return v;
   v.ended = true;
   v.exit_code = state == "submitted" || state == "duplicate" ? kDone : kRefused;
   v.line = reply.body;

@@ -23,9 +23,10 @@ struct WaitVerdict {
   std::string line;   // what to print when ended (the request's JSON, or where the file's outcome is)
 };
 
-// The daemon's answer to GET /v1/jobs/{requestId}: ended once its state is no longer
-// "submitting"; a 404 ends it (unknown, exit 1); no answer or a 503 also end it, with 2 or
-// 75, since waiting on a daemon that is not there would not end either.
+// The daemon's answer to GET /v1/jobs/{requestId}: ended once its state is an outcome
+// (submitted, duplicate, failed), not one of a request still worked (queued, submitting,
+// deferred, paused, held); a 404 ends it (unknown, exit 1); no answer or a 503 also end it,
+// with 2 or 75, since waiting on a daemon that is not there would not end either.
 WaitVerdict request_verdict(const ControlReply& reply);
 
 // A file dropped as `name` into `spool`: ended once its outcome file is in done/ (exit 0) or

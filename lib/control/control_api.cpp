@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "control/queue_api.hpp"
 #include "spool/outcome.hpp"
 #include "spool/request_identity.hpp"
 #include "spool/request_parser.hpp"
@@ -59,6 +60,10 @@ std::string error_json(std::string_view message) {
 }
 
 ControlAnswer ControlApi::handle(std::string_view method, std::string_view target, std::string_view body) {
+  if (target.starts_with(kQueuePrefix) &&
+      (target.size() == kQueuePrefix.size() || target[kQueuePrefix.size()] == '/' || target[kQueuePrefix.size()] == '?')) {
+    return queue_route(method, target, body, hooks_, std::chrono::system_clock::now());
+  }
   if (auto q = target.find('?'); q != std::string_view::npos) target = target.substr(0, q);
   if (target == "/v1/jobs") {
     if (method != "POST") return {405, error_json("use POST to submit jobs")};
@@ -229,7 +234,7 @@ ControlAnswer ControlApi::get_job(std::string_view segment) {
   append_json_string(out, request_id);
   out += ",\"jobId\":";
   append_json_string(out, found->job_id);
-  std::string state = "submitting";
+  std::string state = found->state;
   std::int64_t attempts = 0;
   std::string error = "null";
   std::string final_json = "null";
@@ -244,6 +249,13 @@ ControlAnswer ControlApi::get_job(std::string_view segment) {
   }
   out += ",\"state\":";
   append_json_string(out, state);
+  if (!found->finished && found->next_retry != WallTime{}) {
+    out += ",\"nextRetry\":{\"at\":";
+    append_json_string(out, rfc3339(found->next_retry));
+    out += ",\"reason\":";
+    append_json_string(out, found->retry_reason);
+    out += "}";
+  }
   out += fmt::format(",\"attempts\":{},\"error\":{},\"final\":{}}}", attempts, error, final_json);
   return {200, std::move(out)};
 }

@@ -17,6 +17,8 @@
 #include <utility>
 #include <vector>
 
+#include "spool/queue_report.hpp"
+
 namespace submitd::control {
 
 // A post's requests as they go into the spool: acceptable ones in their line positions
@@ -75,11 +77,16 @@ struct DaemonStatus {
   double rate_held_s = 0;
 };
 
-// What the journal knows of one requestId.
+// What the journal knows of one requestId, and where it is now while it is worked.
 struct RequestLookup {
   std::string job_id;
   bool finished = false;
   std::string outcome_line;  // the outcome record (JSON) once finished
+  // Not finished: queued, submitting, deferred (then why and when it tries again), paused
+  // or held.
+  std::string state = "submitting";
+  std::string retry_reason;
+  WallTime next_retry{};
 };
 
 // What the daemon did with an abort request for one requestId (POST /v1/jobs/{id}/abort).
@@ -109,6 +116,13 @@ struct ControlHooks {
   std::function<void(bool paused)> set_paused;
   // Aborts the request with this requestId (see AbortAnswer). Never blocks on the API.
   std::function<AbortAnswer(const std::string& request_id)> abort;
+  // Queue inspection and control (queue_api.hpp): every file with its requests (at most
+  // `incoming_limit` of incoming/), an action on one file ("hold", "release", "cancel",
+  // "requeue"), and waking the deferred requests (how many were waiting).
+  std::function<spool::QueueReport(std::size_t incoming_limit)> queue;
+  std::function<spool::FileActionResult(std::string_view verb, const std::string& file, bool abort_running)>
+      file_action;
+  std::function<std::size_t()> retry_now;
 };
 
 struct ControlLimits {

@@ -97,6 +97,10 @@ std::vector<FollowedRow> Journal::followed_of_claim(const std::string& claim_id)
   return reader().followed_of_claim(claim_id);
 }
 
+std::vector<std::string> Journal::job_ids_of_claim(const std::string& claim_id, int status) {
+  return reader().job_ids_of_claim(claim_id, status);
+}
+
 std::vector<FollowedRow> Journal::unfinished_followed(std::size_t limit) {
   return reader().unfinished_followed(limit);
 }

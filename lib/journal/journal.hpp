@@ -62,6 +62,8 @@ class Journal {
   // to see what was just queued). Read through the lookup connection, on the caller's thread.
   std::vector<FollowedRow> followed_of_claim(const std::string& claim_id);
   std::vector<FollowedRow> unfinished_followed(std::size_t limit);
+  // The jobs of one file that finished with `status` (committed records, as above).
+  std::vector<std::string> job_ids_of_claim(const std::string& claim_id, int status);
   // Completes when everything queued before it is durable.
   boost::asio::awaitable<void> flush();
 

@@ -94,6 +94,8 @@ JournalStore::JournalStore(const Options& options)
   find_row_ = Statement(db_.handle(), "SELECT step, job_id, outcome, status FROM requests WHERE claim_id=?1 AND line=?2");
   followed_of_claim_ = Statement(
       db_.handle(), "SELECT job_id, claim_id, line, deadline_ms, final FROM followed WHERE claim_id=?1 ORDER BY line");
+  jobs_of_claim_ = Statement(
+      db_.handle(), "SELECT job_id FROM requests WHERE claim_id=?1 AND step=3 AND status=?2 ORDER BY line");
   unfinished_followed_ = Statement(
       db_.handle(), "SELECT job_id, claim_id, line, deadline_ms, final FROM followed WHERE final IS NULL LIMIT ?1");
   if (options.read_only) return;
@@ -114,7 +116,7 @@ JournalStore::JournalStore(const Options& options)
   // Prepared once: the control socket looks requests up on every GET /v1/jobs/{id}.
   lookup_kept_ = Statement(db_.handle(), "SELECT job_id, status, outcome FROM request_ids WHERE request_id=?1");
   lookup_in_work_ = Statement(db_.handle(),
-                              "SELECT job_id, step, status, outcome FROM requests WHERE request_id=?1 LIMIT 1");
+                              "SELECT job_id, step, status, outcome, claim_id FROM requests WHERE request_id=?1 LIMIT 1");
   insert_row_ = Statement(db_.handle(),
                           "INSERT INTO requests(claim_id, line, job_id, request_id, step) VALUES(?1, ?2, ?3, ?4, 0)");
   find_request_id_ = Statement(db_.handle(), "SELECT job_id, accepted_ms FROM request_ids WHERE request_id=?1");
@@ -251,6 +253,14 @@ std::vector<FollowedRow> JournalStore::followed_of_claim(const std::string& clai
   return followed_where(followed_of_claim_);
 }
 
+std::vector<std::string> JournalStore::job_ids_of_claim(const std::string& claim_id, int status) {
+  jobs_of_claim_.bind(1, claim_id).bind(2, static_cast<std::int64_t>(status));
+  std::vector<std::string> ids;
+  while (jobs_of_claim_.step()) ids.push_back(jobs_of_claim_.column_text(0));
+  jobs_of_claim_.reset();
+  return ids;
+}
+
 std::vector<FollowedRow> JournalStore::unfinished_followed(std::size_t limit) {
   unfinished_followed_.bind(1, static_cast<std::int64_t>(std::min<std::size_t>(limit, INT64_MAX)));
   return followed_where(unfinished_followed_);
@@ -298,16 +308,19 @@ std::optional<JournalStore::Lookup> JournalStore::lookup(const std::string& requ
     found->outcome_line = lookup_kept_.column_text(2);
   }
   lookup_kept_.reset();
-  if (found) return found;
+  if (found && found->finished) return found;
   // Otherwise (a generated requestId, or a released one) the request's own row while its
-  // file is worked.
+  // file is worked; for a kept one not finished, that row says which file it is in.
   lookup_in_work_.bind(1, request_id);
   if (lookup_in_work_.step()) {
-    found.emplace();
-    found->job_id = lookup_in_work_.column_text(0);
-    found->finished = lookup_in_work_.column_int(1) == static_cast<int>(Step::finished);
-    found->status = static_cast<int>(lookup_in_work_.column_int(2));
-    found->outcome_line = lookup_in_work_.column_text(3);
+    if (!found) {
+      found.emplace();
+      found->job_id = lookup_in_work_.column_text(0);
+      found->finished = lookup_in_work_.column_int(1) == static_cast<int>(Step::finished);
+      found->status = static_cast<int>(lookup_in_work_.column_int(2));
+      found->outcome_line = lookup_in_work_.column_text(3);
+    }
+    if (found->job_id == lookup_in_work_.column_text(0)) found->claim_id = lookup_in_work_.column_text(4);
   }
   lookup_in_work_.reset();
   return found;

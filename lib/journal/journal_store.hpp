@@ -105,6 +105,8 @@ class JournalStore {
   // the requestId index's outcome, so a lookup by requestId shows it.
   void set_final(const std::string& job_id, const std::string& final_json);
   std::vector<FollowedRow> followed_of_claim(const std::string& claim_id);
+  // The jobs of one file's requests that finished with `status` (a SubmitStatus as int).
+  std::vector<std::string> job_ids_of_claim(const std::string& claim_id, int status);
   // At most `limit` of the followed jobs not yet ended.
   std::vector<FollowedRow> unfinished_followed(std::size_t limit);
   // Deletes the records of a file that has been placed in done/ or failed/ (compaction).
@@ -128,6 +130,7 @@ class JournalStore {
     bool finished = false;
     int status = 0;
     std::string outcome_line;
+    std::string claim_id;  // of the file it is in, while that file is worked
   };
   std::optional<Lookup> lookup(const std::string& request_id);
   std::size_t request_rows();
@@ -141,6 +144,7 @@ class JournalStore {
   bool created_;  // before db_: decided before the open creates the file
   Database db_;
   std::vector<FollowedRow> followed_where(Statement& query);
+  Statement jobs_of_claim_;
   Statement insert_followed_, set_final_, merge_final_, forget_followed_, followed_of_claim_, unfinished_followed_;
   Statement find_row_, insert_row_, find_request_id_, upsert_request_id_, set_step_, finish_row_,
       release_request_id_, keep_outcome_, forget_claim_, prune_, lookup_kept_, lookup_in_work_;

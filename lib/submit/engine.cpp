@@ -28,16 +28,19 @@ Engine::Engine(asio::any_io_executor executor, const spool::SpoolPaths& paths, E
     : executor_(executor),
       paths_(paths),
       journal_(journal),
+      controls_(settings.file_controls),
       work_changed_(executor),
       storage_(paths, settings.storage, journal, clock, events, work_changed_),
-      scheduler_(executor, with_follow(settings.scheduler, settings.follow), api, journal, job_paths, clock, events),
+      scheduler_(executor, with_follow(settings.scheduler, settings.follow), api, journal, job_paths, controls_, clock,
+                 events),
       follower_(executor, paths, settings.follow, api, journal, storage_, job_paths, clock, events),
-      files_(executor, paths, with_follow(settings.files, settings.follow), scheduler_, journal, storage_,
+      files_(executor, paths, with_follow(settings.files, settings.follow), scheduler_, journal, storage_, controls_,
              job_namespace, clock, events, work_changed_),
       spool_(executor, paths, settings.spool, files_, storage_, journal, clock, events, work_changed_),
       posts_(executor, paths, files_, storage_, [this] { spool_.note_arrival(); }) {
   scheduler_.on_submitted([this](FollowedJob job) { follower_.follow(std::move(job)); });
   files_.on_hold([this](spool::ClaimedFile file) { follower_.hold_file(std::move(file)); });
+  scheduler_.on_room([this] { work_changed_.wake_all(); });
 }
 
 void Engine::stop() {
@@ -55,8 +58,19 @@ void Engine::resume_interrupted() {
   // forgot them) are compaction leftovers.
   std::vector<std::string> live;
   for (const auto& file : recovered) live.push_back(file.claim_id);
+  try {
+    controls_.keep_only(live);
+  } catch (const std::exception& e) {
+    log::warn("cannot drop the holds and cancels of files no longer in active/: {}", e.what());
+  }
   journal_.forget_claims_except(std::move(live));
   for (auto& file : recovered) {
+    if (!file.awaiting_jobs && controls_.held(file.claim_id)) {
+      log::info("{} (claim {}) is on hold: it waits until release (bytenite-submit release)", file.original_name,
+                file.claim_id);
+      parked_.emplace(file.claim_id, std::move(file));
+      continue;
+    }
     if (!file.awaiting_jobs) {
       log::info("resuming interrupted file {} (claim {})", file.original_name, file.claim_id);
       files_.start(std::move(file));
@@ -76,6 +90,7 @@ void Engine::resume_interrupted() {
 
 asio::awaitable<void> Engine::run() {
   scheduler_.load_pause();
+  for (const auto& line : controls_.load()) log::warn("file controls: an unreadable line is skipped: {}", line);
   resume_interrupted();
   asio::co_spawn(executor_, follower_.run(), [](std::exception_ptr e) { log::escaped(e, "job following"); });
   asio::co_spawn(executor_, posts_.run(), [](std::exception_ptr e) { log::escaped(e, "posted source"); });

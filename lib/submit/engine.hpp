@@ -9,15 +9,19 @@
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 
+#include <map>
 #include <string>
 
 #include "api/api_client.hpp"
 #include "journal/journal.hpp"
+#include "spool/queue_report.hpp"
 #include "spool/spool_paths.hpp"
 #include "submit/abort_call.hpp"
+#include "submit/file_controls.hpp"
 #include "submit/file_runner.hpp"
 #include "submit/follower.hpp"
 #include "submit/posted_source.hpp"
+#include "submit/queue_control.hpp"
 #include "submit/scheduler.hpp"
 #include "submit/spool_source.hpp"
 #include "submit/storage_watch.hpp"
@@ -31,6 +35,7 @@ struct EngineSettings {
   SpoolSourceSettings spool;
   StorageSettings storage;
   FollowSettings follow;  // copied into the scheduler's and the file runners' settings
+  std::filesystem::path file_controls;  // <state>/file-controls: holds and cancels survive a restart
 };
 
 class Engine {
@@ -46,6 +51,19 @@ class Engine {
   // Abort by requestId (POST /v1/jobs/{id}/abort); never waits.
   AbortResult abort(const std::string& request_id);
 
+  // Queue inspection and control (engine_queue.cpp). Each never waits on the API.
+  // Every file in incoming/ (at most `incoming_limit`) and active/, with its requests.
+  spool::QueueReport queue(std::size_t incoming_limit) const;
+  // FILE|CLAIM: a claim id, a name as dropped, or a path ending in one (see queue_control.hpp).
+  spool::FileActionResult hold(const std::string& key);
+  spool::FileActionResult release(const std::string& key);
+  spool::FileActionResult cancel(const std::string& key, bool abort_running);
+  // failed/NAME.retry.jsonl back into incoming/ under its own name.
+  spool::FileActionResult requeue(const std::string& path);
+  bool held(const std::string& claim_id) const { return controls_.held(claim_id); }
+  // Wakes every request waiting to retry; returns how many were waiting.
+  std::size_t retry_now();
+
   Scheduler& scheduler() { return scheduler_; }
   const Scheduler& scheduler() const { return scheduler_; }
   const FileRunners& files() const { return files_; }
@@ -56,10 +74,21 @@ class Engine {
 
  private:
   void resume_interrupted();
+  // The files in active/ (worked, held unstarted, or followed), for queue() and key lookups.
+  void active_files(std::vector<spool::QueuedFile>& out) const;
+  spool::FileActionResult act_on_file(FileVerb verb, const std::string& key, bool abort_running);
+  // Claims incoming/<name> for an action; nullopt with `result` saying why when it cannot.
+  std::optional<spool::ClaimedFile> claim_for_action(const std::string& name, spool::FileActionResult& result);
+  // Carries out a decided hold, release or cancel of a claimed file.
+  void apply(FileVerb verb, const std::string& claim_id, bool abort_running);
+  // Aborts the started jobs of a cancelled file (those that end later are aborted as they end).
+  boost::asio::awaitable<void> abort_started_jobs(std::string claim_id);
 
   boost::asio::any_io_executor executor_;
   const spool::SpoolPaths& paths_;
   journal::Journal& journal_;
+  FileControls controls_;  // before the parts that read it
+  std::map<std::string, spool::ClaimedFile> parked_;  // held files not started: by claim id
   WaitLine work_changed_;  // a file or request finished, files arrived, or space is back
   StorageWatch storage_;
   Scheduler scheduler_;

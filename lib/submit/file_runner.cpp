@@ -32,14 +32,16 @@ WallTime dropped_at(const spool::ClaimedFile& file, WallTime now) {
 }  // namespace
 
 FileRunners::FileRunners(asio::any_io_executor executor, const spool::SpoolPaths& paths, FileRunnerSettings settings,
-                         Scheduler& scheduler, journal::Journal& journal, StorageWatch& storage, Uuid job_namespace,
-                         const Clock& clock, SubmitEvents& events, WaitLine& work_changed)
+                         Scheduler& scheduler, journal::Journal& journal, StorageWatch& storage,
+                         FileControls& controls, Uuid job_namespace, const Clock& clock, SubmitEvents& events,
+                         WaitLine& work_changed)
     : executor_(std::move(executor)),
       paths_(paths),
       settings_(settings),
       scheduler_(scheduler),
       journal_(journal),
       storage_(storage),
+      controls_(controls),
       job_namespace_(job_namespace),
       clock_(clock),
       events_(events),
@@ -69,19 +71,55 @@ std::optional<WallTime> FileRunners::oldest_drop() const {
   return *dropped_at_.begin();
 }
 
+void FileRunners::report(std::vector<spool::QueuedFile>& out) const {
+  auto live = scheduler_.live().by_claim();
+  for (const auto& [claim, runner] : by_claim_) {
+    spool::QueuedFile f = runner->progress();
+    f.state = controls_.cancelled(claim) ? spool::QueuedFileState::cancelling
+              : controls_.held(claim)    ? spool::QueuedFileState::held
+                                         : spool::QueuedFileState::working;
+    if (auto it = live.find(claim); it != live.end()) {
+      const LiveCounts& c = it->second;
+      f.waiting = c.queued + c.paused + c.held;
+      f.in_flight = c.in_flight;
+      f.deferred = c.deferred;
+      f.next_retry = c.next_try;
+      f.next_retry_reason = c.next_reason;
+    }
+    out.push_back(std::move(f));
+  }
+}
+
 FileRunner::FileRunner(FileRunners& runners, spool::ClaimedFile file) : runners_(runners), file_(std::move(file)) {}
+
+spool::QueuedFile FileRunner::progress() const {
+  spool::QueuedFile f;
+  f.claim_id = file_.claim_id;
+  f.name = file_.original_name;
+  f.arrived = file_.arrived;
+  f.bytes = input_bytes_;
+  f.bytes_read = bytes_read_.value_or(read_so_far_);
+  f.submitted = submitted_;
+  f.failed = failed_;
+  return f;
+}
 
 asio::awaitable<void> FileRunner::run() {
   auto& r = runners_;
   struct ActiveCount {
     FileRunners& r;
     std::multiset<WallTime>::iterator dropped;
+    const FileRunner* runner;
+    std::string claim_id;
     ~ActiveCount() {
+      // A file worked again (after a full disk) has a new runner under the same claim.
+      if (auto it = r.by_claim_.find(claim_id); it != r.by_claim_.end() && it->second == runner) r.by_claim_.erase(it);
       --r.active_files_;
       r.dropped_at_.erase(dropped);
       r.work_changed_.wake_all();
     }
-  } active_count{r, r.dropped_at_.insert(dropped_at(file_, r.clock_.wall_now()))};
+  } active_count{r, r.dropped_at_.insert(dropped_at(file_, r.clock_.wall_now())), this, file_.claim_id};
+  r.by_claim_[file_.claim_id] = this;
 
   bool no_space = false;
   try {
@@ -125,9 +163,11 @@ asio::awaitable<void> FileRunner::read_requests() {
     co_return;
   }
   spool::InputReader reader(input_.get(), file_.kind, opened.size, r.settings_.max_request_bytes, *r.parser_);
+  input_bytes_ = opened.size;
   while (!r.stopping_ && !storage_failed_) {
     auto item = reader.next();
     if (!item) break;
+    read_so_far_ = item->offset + item->length;
     if (auto* why = std::get_if<std::string>(&item->parsed)) {
       reject(item->line, item->offset, item->length, std::move(*why));
     } else {
@@ -159,9 +199,11 @@ void FileRunner::reject(std::uint64_t line, std::uint64_t offset, std::uint64_t 
 
 asio::awaitable<void> FileRunner::admit(spool::JobRequest request, std::uint64_t offset, std::uint64_t length) {
   auto& r = runners_;
-  // While the disk is full nothing new is accepted (the journal could not take it either).
+  // While the disk is full nothing new is accepted (the journal could not take it either);
+  // nor while the file is on hold (its requests would only wait).
   while (!r.stopping_ && !storage_failed_ &&
-         (!r.scheduler_.has_room() || window_.size() >= r.settings_.reorder_window || r.storage_.full())) {
+         (!r.scheduler_.has_room() || window_.size() >= r.settings_.reorder_window || r.storage_.full() ||
+          r.controls_.held(file_.claim_id))) {
     co_await r.work_changed_.wait_for(r.storage_.full() ? std::chrono::seconds(1) : std::chrono::hours(24));
   }
   if (r.stopping_) {
@@ -324,6 +366,12 @@ void FileRunner::fail_if_changed_since_read() {
 asio::awaitable<void> FileRunner::place() {
   auto placed = co_await runners_.placer_->place(*writer_);
   runners_.journal_.forget_claim(file_.claim_id);  // the outcome file now holds what the journal did
+  try {
+    runners_.controls_.forget(file_.claim_id);
+  } catch (const std::exception& e) {
+    // Harmless: the next start drops controls of files no longer in active/.
+    log::warn("{}: placed, but its cancel could not be cleared from the state: {}", file_.original_name, e.what());
+  }
   log::info("{}: {} submitted, {} failed -> {}", file_.original_name, submitted_, failed_,
             placed.input.parent_path().filename().string() + "/" + placed.input.filename().string());
 }

@@ -10,14 +10,17 @@
 #include <boost/asio/awaitable.hpp>
 
 #include <deque>
+#include <map>
 #include <functional>
 #include <memory>
 #include <set>
 
 #include "journal/journal.hpp"
 #include "spool/finished_file.hpp"
+#include "spool/queue_report.hpp"
 #include "spool/request_parser.hpp"
 #include "spool/spool_paths.hpp"
+#include "submit/file_controls.hpp"
 #include "submit/placer.hpp"
 #include "submit/request_source.hpp"
 #include "submit/scheduler.hpp"
@@ -37,12 +40,15 @@ struct FileRunnerSettings {
   bool following = false;             // files whose jobs ran wait for their ends (the follower)
 };
 
+class FileRunner;
+
 class FileRunners : public Intake {
  public:
   using OnHold = std::function<void(spool::ClaimedFile)>;
+  // `controls`: a held file reads no further until release; a placed file's control ends.
   FileRunners(boost::asio::any_io_executor executor, const spool::SpoolPaths& paths, FileRunnerSettings settings,
-              Scheduler& scheduler, journal::Journal& journal, StorageWatch& storage, Uuid job_namespace,
-              const Clock& clock, SubmitEvents& events, WaitLine& work_changed);
+              Scheduler& scheduler, journal::Journal& journal, StorageWatch& storage, FileControls& controls,
+              Uuid job_namespace, const Clock& clock, SubmitEvents& events, WaitLine& work_changed);
   ~FileRunners() override;
 
   std::size_t room() const override;
@@ -54,6 +60,8 @@ class FileRunners : public Intake {
 
   std::size_t working() const override { return active_files_; }
   std::optional<WallTime> oldest_drop() const override;
+  // The files being worked, with their requests by state (queue inspection).
+  void report(std::vector<spool::QueuedFile>& out) const;
 
  private:
   friend class FileRunner;
@@ -63,6 +71,7 @@ class FileRunners : public Intake {
   Scheduler& scheduler_;
   journal::Journal& journal_;
   StorageWatch& storage_;
+  FileControls& controls_;
   Uuid job_namespace_;
   const Clock& clock_;
   SubmitEvents& events_;
@@ -77,6 +86,7 @@ class FileRunners : public Intake {
   std::size_t active_files_ = 0;
   std::size_t reading_files_ = 0;  // of the active files, those not yet read to their end
   std::multiset<WallTime> dropped_at_;  // per file being worked: when it was dropped
+  std::map<std::string, const FileRunner*> by_claim_;  // the files being worked
   log::Limiter request_warning_log_{std::chrono::seconds(10)};
   log::Limiter changed_input_log_{std::chrono::seconds(10)};
 };
@@ -97,6 +107,8 @@ class FileRunner : public std::enable_shared_from_this<FileRunner> {
  public:
   FileRunner(FileRunners& runners, spool::ClaimedFile file);
   boost::asio::awaitable<void> run();
+  // Its file and how far it got (the requests' states are the scheduler's to add).
+  spool::QueuedFile progress() const;
 
  private:
   boost::asio::awaitable<void> read_requests();
@@ -131,6 +143,7 @@ class FileRunner : public std::enable_shared_from_this<FileRunner> {
   bool interrupted_ = false;
   bool storage_failed_ = false;  // an outcome write failed for lack of space
   std::optional<std::uint64_t> bytes_read_;  // set once the whole input was read
+  std::uint64_t input_bytes_ = 0, read_so_far_ = 0;  // for the queue report
 };
 
 }  // namespace submitd::submit

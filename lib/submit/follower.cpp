@@ -51,6 +51,18 @@ void Follower::follow(FollowedJob job) {
   events_.followed_changed(book_.size());
 }
 
+void Follower::report(std::vector<spool::QueuedFile>& out) const {
+  for (const auto& [claim, file] : waiting_files_) {
+    spool::QueuedFile f;
+    f.claim_id = claim;
+    f.name = file.original_name;
+    f.state = spool::QueuedFileState::following;
+    f.arrived = file.arrived;
+    f.following = book_.followed_in_claim(claim);
+    out.push_back(std::move(f));
+  }
+}
+
 void Follower::spawn_placement(std::string claim_id) {
   asio::co_spawn(executor_, place_if_all_ended(std::move(claim_id)),
                  [](std::exception_ptr e) { log::escaped(e, "placing a followed file"); });

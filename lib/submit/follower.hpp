@@ -19,6 +19,7 @@
 #include "api/api_client.hpp"
 #include "journal/journal.hpp"
 #include "spool/claim.hpp"
+#include "spool/queue_report.hpp"
 #include "spool/spool_paths.hpp"
 #include "submit/follow_book.hpp"
 #include "submit/follow_settings.hpp"
@@ -47,6 +48,8 @@ class Follower {
   bool enabled() const { return settings_.enabled; }
   std::size_t followed_jobs() const { return book_.size(); }
   std::size_t files_waiting() const { return waiting_files_.size(); }
+  // The files waiting for their jobs (queue inspection).
+  void report(std::vector<spool::QueuedFile>& out) const;
 
  private:
   void reload_from_journal();

@@ -111,18 +111,27 @@ api::HttpCall JobSubmission::current_call() const {
 }
 
 void JobSubmission::finish_failed(Stage at, int http_status, std::string message) {
+  finish_failed(stage_name(at), http_status, std::move(message));
+}
+
+void JobSubmission::finish_failed(std::string_view stage_word, int http_status, std::string message) {
   status_ = spool::SubmitStatus::failed;
-  error_ = spool::OutcomeError{std::string(stage_name(at)), http_status, std::move(message)};
+  error_ = spool::OutcomeError{std::string(stage_word), http_status, std::move(message)};
   stage_ = Stage::done;
 }
 
-JobSubmission::AbortBeforeRun JobSubmission::abort_before_run(std::string message) {
+JobSubmission::AbortBeforeRun JobSubmission::abort_before_run(std::string message, std::string_view error_stage) {
+  const std::string stage_word(error_stage.empty() ? stage_name(stage_) : error_stage);
+  if (stage_ == Stage::check_run) {
+    stop_when_read_.emplace(stage_word, std::move(message));
+    return AbortBeforeRun::when_read;
+  }
   if (stage_ != Stage::create && stage_ != Stage::datasource && stage_ != Stage::params) {
     return AbortBeforeRun::too_late;
   }
   // A create may have reached the API even when its answer did not come back.
   const bool draft_may_exist = stage_ != Stage::create || attempts_ > 0;
-  finish_failed(stage_, 0, std::move(message));
+  finish_failed(stage_word, 0, std::move(message));
   return draft_may_exist ? AbortBeforeRun::abandoned_with_draft : AbortBeforeRun::abandoned;
 }
 
@@ -143,6 +152,12 @@ JobSubmission::Step JobSubmission::on_reply(const api::ApiReply& reply, MonoTime
       if (state != "JOB_STATE_NEW") {
         status_ = spool::SubmitStatus::submitted;  // the earlier run took
         stage_ = Stage::done;
+        return {Step::Kind::finished};
+      }
+      if (stop_when_read_) {  // still a draft, and stopped before its run: it stays one
+        draft_left_ = true;
+        auto [stage_word, message] = std::move(*stop_when_read_);
+        finish_failed(stage_word, 0, std::move(message));
         return {Step::Kind::finished};
       }
       // Still a draft: configure it fully again, then run. The PATCHes are idempotent, and a

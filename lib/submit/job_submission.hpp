@@ -55,11 +55,16 @@ class JobSubmission {
   Step on_reply(const api::ApiReply& reply, MonoTime now, WallTime wall_now, double jitter);
 
   bool finished() const { return stage_ == Stage::done; }
-  // Abort by request. Before the run, the submission ends failed at its current stage with
-  // `message`, and the answer says whether a draft may exist (its abort then deletes it).
-  // From the run on it is too late here: the job is aborted through the API once it runs.
-  enum class AbortBeforeRun { too_late, abandoned, abandoned_with_draft };
-  AbortBeforeRun abort_before_run(std::string message);
+  // Abort (by request, or a cancel of its file). Before the run, the submission ends failed
+  // with `message` at `error_stage` (empty: its current stage), and the answer says whether a
+  // draft may exist (its abort then deletes it). While the job is being read before a run
+  // (a recovered request), the stop is kept: a job found still new is not run but ends the
+  // same way (draft_left() then says so). From the run on it is too late here: the job is
+  // aborted through the API once it runs.
+  enum class AbortBeforeRun { too_late, abandoned, abandoned_with_draft, when_read };
+  AbortBeforeRun abort_before_run(std::string message, std::string_view error_stage = {});
+  // A stop kept for the read (see abort_before_run) left a draft that its abort deletes.
+  bool draft_left() const { return draft_left_; }
   Stage stage() const { return stage_; }
   int attempts() const { return attempts_; }
   spool::SubmitStatus status() const { return status_; }
@@ -71,6 +76,7 @@ class JobSubmission {
   // Transient trouble (or a job whose state could not be read): wait and try the stage again.
   Step defer(const api::ApiReply& reply, MonoTime now, WallTime wall_now, double jitter);
   void finish_failed(Stage at, int http_status, std::string message);
+  void finish_failed(std::string_view stage_word, int http_status, std::string message);
 
   spool::JobRequest request_;
   std::string job_id_;
@@ -84,6 +90,8 @@ class JobSubmission {
   int runs_sent_ = 0;       // runs that went out (their answers may have been lost)
   bool rechecked_refused_run_ = false;
   bool configured_before_ = false;  // a draft found at check_run needs only its run
+  std::optional<std::pair<std::string, std::string>> stop_when_read_;  // stage word, message
+  bool draft_left_ = false;
   spool::SubmitStatus status_ = spool::SubmitStatus::failed;
   std::optional<spool::OutcomeError> error_;
 };

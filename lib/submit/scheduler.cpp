@@ -31,13 +31,15 @@ AdaptiveRateSettings account_rate_settings(const SchedulerSettings& s) {
 }  // namespace
 
 Scheduler::Scheduler(asio::any_io_executor executor, SchedulerSettings settings, api::ApiClient& api,
-                     journal::Journal& journal, JobPaths job_paths, const Clock& clock, SubmitEvents& events)
+                     journal::Journal& journal, JobPaths job_paths, const FileControls& controls, const Clock& clock,
+                     SubmitEvents& events)
     : executor_(executor),
       settings_(std::move(settings)),
       api_(api),
       journal_(journal),
       job_paths_(std::move(job_paths)),
       clock_(clock),
+      controls_(controls),
       events_(events),
       rng_(std::random_device{}()),
       max_accepted_(settings_.max_accepted > 0 ? settings_.max_accepted : 4 * settings_.max_inflight),
@@ -108,12 +110,46 @@ void Scheduler::accepted_changed(int by) {
 
 void Scheduler::log_escaped(std::exception_ptr e) { log::escaped(e, "submission"); }
 
-asio::awaitable<bool> Scheduler::wait_outside(WaitLine& wakeup, std::chrono::nanoseconds delay, bool& holding_place) {
+asio::awaitable<bool> Scheduler::wait_outside(WaitLine& wakeup, std::chrono::nanoseconds delay, bool& holding_place,
+                                              LiveRequest& live) {
   inflight_places_.release();
   holding_place = false;
   co_await wakeup.wait_for(delay);
+  live.set(LiveState::queued);
   holding_place = co_await inflight_places_.acquire();
   co_return holding_place;
+}
+
+asio::awaitable<bool> Scheduler::wait_while_parked(const JobSubmission& submission, const Ticket& ticket,
+                                                   LiveRequest& live, bool& holding_place) {
+  const auto parked = [&] {
+    return !stopping_ && !abort_requested_.count(submission.job_id()) && !controls_.cancelled(ticket.claim_id) &&
+           (paused_ || controls_.held(ticket.claim_id));
+  };
+  while (parked()) {
+    const bool held = controls_.held(ticket.claim_id);
+    live.set(held ? LiveState::held : LiveState::paused);
+    if (held) {
+      ++held_parked_;
+      if (room_made_) room_made_();
+    }
+    const bool ok = co_await wait_outside(resumed_, std::chrono::hours(24 * 365), holding_place, live);
+    if (held) --held_parked_;
+    if (!ok) co_return false;
+  }
+  co_return !stopping_;
+}
+
+bool Scheduler::stopped_before_run(JobSubmission& submission, const Ticket& ticket) {
+  const bool cancelled = controls_.cancelled(ticket.claim_id);
+  if (!cancelled && !abort_requested_.count(submission.job_id())) return false;
+  auto verdict = cancelled ? submission.abort_before_run("cancelled by the operator before it was run "
+                                                         "(bytenite-submit cancel)", "cancelled")
+                           : submission.abort_before_run("aborted on request before it was run "
+                                                         "(POST /v1/jobs/{requestId}/abort)");
+  using Verdict = JobSubmission::AbortBeforeRun;
+  if (verdict == Verdict::abandoned_with_draft) send_abort(submission.job_id());
+  return verdict == Verdict::abandoned || verdict == Verdict::abandoned_with_draft;
 }
 
 void Scheduler::log_deferral(const JobSubmission& submission, const api::HttpCall& call,
@@ -129,30 +165,25 @@ void Scheduler::log_deferral(const JobSubmission& submission, const api::HttpCal
              delay.count(), reason);
 }
 
-asio::awaitable<bool> Scheduler::drive(JobSubmission& submission, const Ticket& ticket, bool& holding_place) {
+asio::awaitable<bool> Scheduler::drive(JobSubmission& submission, const Ticket& ticket, LiveRequest& live,
+                                       bool& holding_place) {
   std::uniform_real_distribution<double> jitter(0.0, 1.0);
   bool retry = false;
   bool budgeted_retry = false;
   bool charged = false;  // the budget and the cost cap took this call's share; only the rate is asked again
   while (!submission.finished()) {
-    // A request that must wait (pause, pacing, backoff) gives its in-flight place to another
-    // and queues for one again afterwards, behind new work: waiting retries never starve it.
-    while (paused_ && !stopping_ && !abort_requested_.count(submission.job_id())) {
-      if (!co_await wait_outside(resumed_, std::chrono::hours(24 * 365), holding_place)) co_return false;
-    }
-    if (stopping_) co_return false;
-    if (abort_requested_.count(submission.job_id())) {
-      auto verdict = submission.abort_before_run("aborted on request before it was run (POST /v1/jobs/{requestId}/abort)");
-      if (verdict == JobSubmission::AbortBeforeRun::abandoned_with_draft) send_abort(submission.job_id());
-      if (verdict != JobSubmission::AbortBeforeRun::too_late) co_return true;
-    }
+    // A request that must wait (pause, hold, pacing, backoff) gives its in-flight place to
+    // another and queues for one again afterwards, behind new work: waiting retries never
+    // starve it.
+    if (!co_await wait_while_parked(submission, ticket, live, holding_place)) co_return false;
+    if (stopped_before_run(submission, ticket)) co_return true;
     // A run starts a job: the cost cap (submit.max_jobs_per_minute) applies to it; reading a
     // job (check_run) is not capped.
     auto admission = charged ? pacer_.readmit(clock_.now())
                              : pacer_.admit(budgeted_retry, submission.stage() == Stage::run, clock_.now());
     if (admission.wait.count() > 0) {
       events_.call_paced(paced_label(admission.by));
-      if (!co_await wait_outside(line_for(admission), admission.wait, holding_place)) co_return false;
+      if (!co_await wait_outside(line_for(admission), admission.wait, holding_place, live)) co_return false;
     }
     if (!admission.granted) continue;  // no permit yet: ask again at the rate of now
     charged = pacer_.outdated(admission);
@@ -160,7 +191,9 @@ asio::awaitable<bool> Scheduler::drive(JobSubmission& submission, const Ticket& 
     api::HttpCall call = submission.current_call();
     const MonoTime sent_at = clock_.now();
     pacer_.sent(sent_at);
+    live.set(LiveState::in_flight);
     api::ApiReply reply = co_await api_.send(std::move(call));  // only call.endpoint is read after
+    live.set(LiveState::queued);
     account_answered(reply, sent_at, jitter(rng_));
     const Stage before = submission.stage();
     auto step = submission.on_reply(reply, clock_.now(), clock_.wall_now(), jitter(rng_));
@@ -176,8 +209,10 @@ asio::awaitable<bool> Scheduler::drive(JobSubmission& submission, const Ticket& 
     }
     if (retry) {
       log_deferral(submission, call, reply, step.delay);
-      if (!co_await wait_outside(sleepers_, step.delay, holding_place)) co_return false;
+      live.defer(retry_reason(reply), clock_.wall_now() + step.delay);
+      if (!co_await wait_outside(sleepers_, step.delay, holding_place, live)) co_return false;
     }
+    if (submission.finished() && submission.draft_left()) send_abort(submission.job_id());
   }
   co_return true;
 }
@@ -213,11 +248,12 @@ asio::awaitable<RequestEnd> Scheduler::run(Ticket ticket) {
       resume = Resume::unknown;  // no journal from before: calls may have gone out
     }
     JobSubmission submission(req, end.record.job_id, job_paths_, settings_.submission, ticket.accepted_mono, resume);
+    LiveRequest live(live_, submission.job_id(), ticket.claim_id);
     try {
       // The in-flight place is taken only now: waiting for the journal's commit is not API
       // work, and holding a place through it would idle the pipeline.
       holding_place = co_await inflight_places_.acquire();
-      if (holding_place) end.completed = co_await drive(submission, ticket, holding_place);
+      if (holding_place) end.completed = co_await drive(submission, ticket, live, holding_place);
     } catch (const std::exception& e) {
       log::error("job {}: submission stopped by an exception: {}", submission.job_id(), e.what());
     }
@@ -227,7 +263,8 @@ asio::awaitable<RequestEnd> Scheduler::run(Ticket ticket) {
   }
   end.record.finished_at = clock_.wall_now();
   if (end.completed && end.outcome_line.empty()) journal_end(ticket, end);
-  if (abort_requested_.erase(end.record.job_id) > 0 && end.record.status == SubmitStatus::submitted) {
+  const bool abort_wanted = abort_requested_.erase(end.record.job_id) > 0 || controls_.aborts_running(ticket.claim_id);
+  if (abort_wanted && end.completed && end.record.status == SubmitStatus::submitted) {
     send_abort(end.record.job_id);  // the abort came while the run was on its way: the job runs
   }
   if (holding_place) inflight_places_.release();

@@ -24,9 +24,11 @@
 #include "spool/request_parser.hpp"
 #include "submit/abort_call.hpp"
 #include "submit/fifo_semaphore.hpp"
+#include "submit/file_controls.hpp"
 #include "submit/follow_book.hpp"
 #include "submit/follow_settings.hpp"
 #include "submit/job_submission.hpp"
+#include "submit/live_requests.hpp"
 #include "submit/pacing.hpp"
 #include "submit/submit_events.hpp"
 #include "util/wait_line.hpp"
@@ -70,11 +72,17 @@ class Scheduler {
  public:
   using OnSubmitted = std::function<void(FollowedJob)>;
 
+  // `controls`: files held or cancelled by the operator (see file_controls.hpp).
   Scheduler(boost::asio::any_io_executor executor, SchedulerSettings settings, api::ApiClient& api,
-            journal::Journal& journal, JobPaths job_paths, const Clock& clock, SubmitEvents& events);
+            journal::Journal& journal, JobPaths job_paths, const FileControls& controls, const Clock& clock,
+            SubmitEvents& events);
 
-  // Whether another request may be accepted now (memory's bound).
-  bool has_room() const { return accepted_ < max_accepted_; }
+  // Whether another request may be accepted now (memory's bound). Requests parked by their
+  // file's hold do not count: a held file must not stop the others. (What they hold is
+  // bounded by each file's reorder window, and a held file reads no further.)
+  bool has_room() const { return accepted_ - held_parked_ < max_accepted_; }
+  // Called when room was made other than by a request's end (a request parked by a hold).
+  void on_room(std::function<void()> room_made) { room_made_ = std::move(room_made); }
   // Accepts a request and runs it on its own; `on_end(RequestEnd)` is called on the executor
   // when it ends. (A template: the callback goes into the coroutine's completion handler as
   // is, with no allocation of its own per request.)
@@ -101,6 +109,13 @@ class Scheduler {
   void load_pause();
   // Wakes every request waiting to retry so it tries again now (e.g. after a new API key).
   void retry_waiting_now() { sleepers_.wake_all(); }
+  // A file's hold or cancel changed: its parked requests look again.
+  void file_controls_changed() {
+    resumed_.wake_all();
+    sleepers_.wake_all();
+  }
+  // Where each accepted request is now (queue inspection).
+  const LiveRequests& live() const { return live_; }
   // SIGHUP: new rate limit and retry budget (they start afresh) and retry timing (for
   // requests from now on).
   void apply_live_settings(double rate_limit_per_second, RetryBudgetSettings budget, RetryTiming timing);
@@ -123,9 +138,17 @@ class Scheduler {
   boost::asio::awaitable<RequestEnd> run(Ticket ticket);
   // Runs the submission to its end; false when interrupted by stop(). `holding_place` says
   // whether the request holds an in-flight place when it returns.
-  boost::asio::awaitable<bool> drive(JobSubmission& submission, const Ticket& ticket, bool& holding_place);
+  boost::asio::awaitable<bool> drive(JobSubmission& submission, const Ticket& ticket, LiveRequest& live,
+                                     bool& holding_place);
+  // Waits while the daemon is paused or the request's file held; false when stopped.
+  boost::asio::awaitable<bool> wait_while_parked(const JobSubmission& submission, const Ticket& ticket,
+                                                 LiveRequest& live, bool& holding_place);
+  // Ends the submission before its run when it was aborted or its file cancelled; true when
+  // it ended.
+  bool stopped_before_run(JobSubmission& submission, const Ticket& ticket);
   // Gives the in-flight place up while waiting on `wakeup`, then queues for one again.
-  boost::asio::awaitable<bool> wait_outside(WaitLine& wakeup, std::chrono::nanoseconds delay, bool& holding_place);
+  boost::asio::awaitable<bool> wait_outside(WaitLine& wakeup, std::chrono::nanoseconds delay, bool& holding_place,
+                                            LiveRequest& live);
   // Where a call paced by `admission` waits: a permit's holder for its time, one refused a
   // permit until the rate rises or its wait is over.
   WaitLine& line_for(const CallPacer::Admission& admission) { return admission.granted ? sleepers_ : unpaced_; }
@@ -141,8 +164,14 @@ class Scheduler {
   journal::Journal& journal_;
   JobPaths job_paths_;
   const Clock& clock_;
+  const FileControls& controls_;
   SubmitEvents& events_;
   OnSubmitted followed_;
+  std::function<void()> room_made_;
+  // Before the lines below: destroyed after them, so the entries of requests they destroy
+  // unresumed are unlinked from a live list.
+  LiveRequests live_;
+  std::size_t held_parked_ = 0;  // requests waiting for their file's release
   std::mt19937_64 rng_;
   bool stopping_ = false;
   bool paused_ = false;

@@ -38,14 +38,17 @@ expect() {  # expect NAME WANT GOT
     failed=$((failed + 1))
   fi
 }
-expect "commands" "abort pause resume status submit validate wait " "$(complete_words _bytenite_submit bytenite-submit '')"
+expect "commands" "abort cancel hold pause queue release requeue resume retry-now status submit validate wait " "$(complete_words _bytenite_submit bytenite-submit '')"
 expect "a command by its start" "status submit " "$(complete_words _bytenite_submit bytenite-submit s)"
-expect "options after a dash" "--config --drop --help --json --quiet --socket --spool --timeout --version " \
+expect "options after a dash" "--abort-running --config --drop --help --json --limit --quiet --socket --spool --timeout --version " \
   "$(complete_words _bytenite_submit bytenite-submit --)"
 expect "request files for submit, past options" "a.jsonl b.json spooldir " \
   "$(complete_words _bytenite_submit bytenite-submit --spool spooldir submit '')"
 expect "a directory after --spool" "spooldir " "$(complete_words _bytenite_submit bytenite-submit --spool '')"
 expect "no files for status" "" "$(complete_words _bytenite_submit bytenite-submit status '')"
+expect "retry files for requeue" "a.jsonl b.json spooldir " \
+  "$(complete_words _bytenite_submit bytenite-submit --spool spooldir requeue '')"
+expect "no files for hold (names come from the daemon)" "" "$(complete_words _bytenite_submit bytenite-submit hold '')"
 expect "the daemon's options" "--check-config --config " "$(complete_words _bytenite_submitd bytenite-submitd --c)"
 echo "check_completion: $passed passed, $failed failed"
 [[ $failed -eq 0 ]]

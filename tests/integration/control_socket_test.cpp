@@ -232,10 +232,10 @@ TEST_F(ControlSocket, PauseHoldsApiCallsAcrossARestartAndResumeReleasesThem) {
   ASSERT_EQ(paused.status, 200) << paused.body;
   std::string body = request_lines(300, 5);
   daemon.drop("held.jsonl", body);
-  // Intake goes on: the requests are accepted (the journal knows them) ...
+  // Intake goes on: the requests are accepted (the journal knows them) and wait, paused ...
   ASSERT_TRUE(eventually([&] {
     auto r = unix_http(socket(), "GET", "/v1/jobs/it-304", "");
-    return r.status == 200 && r.body.find("\"state\":\"submitting\"") != std::string::npos;
+    return r.status == 200 && r.body.find("\"state\":\"paused\"") != std::string::npos;
   }, 20s));
   // ... but nothing reaches the API, across a restart too.
   EXPECT_EQ(ledger_count(emulator, "requests"), 0);

@@ -15,8 +15,11 @@
 #include <fstream>
 #include <thread>
 
+#include <fmt/format.h>
+
 #include "cli/abort.hpp"
 #include "cli/exit_codes.hpp"
+#include "cli/queue_view.hpp"
 #include "cli/spool_drop.hpp"
 #include "spool/claim.hpp"
 #include "cli/validate.hpp"
@@ -244,7 +247,10 @@ TEST(CliWait, FilesAndRequestIdsAreToldApartByTheNamesTheSpoolTakes) {
 }
 
 TEST(CliWait, ARequestEndsWhenItIsNoLongerSubmitting) {
-  EXPECT_FALSE(cli::request_verdict(reply(200, R"({"requestId":"r","state":"submitting"})")).ended);
+  for (const char* working : {"submitting", "queued", "deferred", "paused", "held"}) {
+    EXPECT_FALSE(cli::request_verdict(reply(200, fmt::format(R"({{"requestId":"r","state":"{}"}})", working))).ended)
+        << working;
+  }
   auto submitted = cli::request_verdict(reply(200, R"({"requestId":"r","state":"submitted","jobId":"j"})"));
   EXPECT_TRUE(submitted.ended);
   EXPECT_EQ(submitted.exit_code, 0);
@@ -277,4 +283,31 @@ TEST_F(CliTest, AFileEndsWithItsOutcomeOrWhenItIsNowhere) {
   EXPECT_EQ(done.line, "done: " + (spool / "done" / "a.jsonl.outcome.jsonl").string());
   write("spool/failed/b.jsonl.outcome.jsonl", "{}\n");
   EXPECT_EQ(cli::file_verdict(spool, "b.jsonl").exit_code, 1);
+}
+
+TEST(CliQueue, ShortDurations) {
+  EXPECT_EQ(submitd::cli::short_duration(-3), "0s");
+  EXPECT_EQ(submitd::cli::short_duration(59.4), "59s");
+  EXPECT_EQ(submitd::cli::short_duration(185), "3m05s");
+  EXPECT_EQ(submitd::cli::short_duration(7800), "2h10m");
+  EXPECT_EQ(submitd::cli::short_duration(273600), "3d4h");
+}
+
+TEST(CliQueue, TheTableShowsEachFileAndTheTotals) {
+  const std::string json =
+      R"({"incomingTotal":4,"files":[)"
+      R"({"claimId":null,"name":"new.jsonl","state":"incoming","ageSeconds":75.0,"bytes":10,"bytesRead":0,)"
+      R"("requests":{"waiting":0,"inFlight":0,"deferred":0,"submitted":0,"failed":0,"following":0},"nextRetry":null},)"
+      R"({"claimId":"0123456789abcdef","name":"a.jsonl","state":"held","ageSeconds":3700,"bytes":10,"bytesRead":10,)"
+      R"("requests":{"waiting":12,"inFlight":0,"deferred":3,"submitted":40,"failed":2,"following":0},"nextRetry":null}]})";
+  auto table = submitd::cli::queue_table(json);
+  ASSERT_TRUE(table);
+  EXPECT_NE(table->find("CLAIM"), std::string::npos) << *table;
+  EXPECT_NE(table->find("-                 incoming     1m15s        -        -         -          -       -          -  new.jsonl"), std::string::npos) << *table;
+  EXPECT_NE(table->find("0123456789abcdef  held         1h01m       12        -         3         40       2          -  a.jsonl"),
+            std::string::npos)
+      << *table;
+  EXPECT_NE(table->find("4 in incoming/ (1 oldest listed), 1 in active/"), std::string::npos) << *table;
+  EXPECT_FALSE(submitd::cli::queue_table("{\"files\":[]}"));
+  EXPECT_FALSE(submitd::cli::queue_table("not json"));
 }

@@ -308,10 +308,34 @@ TEST_F(JobSubmissionTest, AbortFromTheRunOnIsTooLateAndChangesNothing) {
   EXPECT_FALSE(s.finished());
   EXPECT_EQ(s.current_call().endpoint, api::Endpoint::run);
 
-  auto recovered = make(sample_request(), true);  // reads the job first: a run may have gone out
-  ASSERT_EQ(recovered.stage(), Stage::check_run);
-  EXPECT_EQ(recovered.abort_before_run("aborted"), JobSubmission::AbortBeforeRun::too_late);
-  EXPECT_FALSE(recovered.finished());
+}
+
+TEST_F(JobSubmissionTest, AStopWhileTheJobIsReadIsDecidedByTheJobsState) {
+  // Recovered: the job is read first, since a run may have gone out before the restart.
+  auto still_new = make(sample_request(), true);
+  ASSERT_EQ(still_new.stage(), Stage::check_run);
+  EXPECT_EQ(still_new.abort_before_run("cancelled by the operator", "cancelled"),
+            JobSubmission::AbortBeforeRun::when_read);
+  EXPECT_FALSE(still_new.finished());
+  EXPECT_EQ(still_new.current_call().endpoint, api::Endpoint::get);
+  EXPECT_EQ(feed(still_new, job_in_state("JOB_STATE_NEW")).kind, Kind::finished);  // not run
+  EXPECT_EQ(still_new.status(), spool::SubmitStatus::failed);
+  EXPECT_EQ(still_new.error()->stage, "cancelled");
+  EXPECT_EQ(still_new.error()->message, "cancelled by the operator");
+  EXPECT_TRUE(still_new.draft_left());
+
+  auto ran = make(sample_request(), true);
+  EXPECT_EQ(ran.abort_before_run("aborted"), JobSubmission::AbortBeforeRun::when_read);
+  EXPECT_EQ(feed(ran, job_in_state("JOB_STATE_RUNNING")).kind, Kind::finished);  // the earlier run took
+  EXPECT_EQ(ran.status(), spool::SubmitStatus::submitted);
+  EXPECT_FALSE(ran.draft_left());
+}
+
+TEST_F(JobSubmissionTest, ACancelNamesItsOwnStage) {
+  auto s = make();
+  feed(s, ok());  // created
+  EXPECT_EQ(s.abort_before_run("cancelled", "cancelled"), JobSubmission::AbortBeforeRun::abandoned_with_draft);
+  EXPECT_EQ(s.error()->stage, "cancelled");
 }
 
 TEST_F(JobSubmissionTest, ForceTestJobsShapesTheRunCall) {

@@ -245,3 +245,25 @@ TEST_F(JournalStoreTest, FollowedJobsKeepTheirEndAndTheRequestIdIndexShowsIt) {
   EXPECT_TRUE(again.followed_of_claim("c1").empty());
   EXPECT_TRUE(again.lookup("given-1")->outcome_line.find("JOB_STATE_COMPLETE") != std::string::npos);
 }
+
+TEST_F(JournalStoreTest, TheJobsOfOneFileByStatusAndTheFileOfARequestInWork) {
+  JournalStore s(options_);
+  for (std::uint64_t line = 1; line <= 4; ++line) {
+    commit_accept(s, accept("c1", line, "r" + std::to_string(line), "job-" + std::to_string(line)));
+  }
+  commit_accept(s, accept("c2", 1, "other", "job-other"));
+  s.begin();
+  s.finish(Finish{"c1", 1, "{}\n", 0, std::nullopt, "job-1"});
+  s.finish(Finish{"c1", 2, "{}\n", 1, std::nullopt, "job-2"});
+  s.finish(Finish{"c1", 4, "{}\n", 0, std::nullopt, "job-4"});
+  s.finish(Finish{"c2", 1, "{}\n", 0, std::nullopt, "job-other"});
+  s.commit();
+  EXPECT_EQ(s.job_ids_of_claim("c1", 0), (std::vector<std::string>{"job-1", "job-4"}));  // not 3: unfinished
+  EXPECT_EQ(s.job_ids_of_claim("c1", 1), (std::vector<std::string>{"job-2"}));
+  EXPECT_TRUE(s.job_ids_of_claim("c3", 0).empty());
+  auto working = s.lookup("r3");  // a given requestId, not finished: its file is named
+  ASSERT_TRUE(working);
+  EXPECT_FALSE(working->finished);
+  EXPECT_EQ(working->claim_id, "c1");
+  EXPECT_EQ(working->job_id, "job-3");
+}
