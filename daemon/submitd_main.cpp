@@ -30,6 +30,7 @@
 #include "journal/journal.hpp"
 #include "metrics/metrics.hpp"
 #include "online_check.hpp"
+#include "journal_sink.hpp"
 #include "preflight.hpp"
 #include "revision.hpp"
 #include "service_manager.hpp"
@@ -215,13 +216,14 @@ int run_daemon(const std::string& config_path, config::Settings settings, std::s
   ServiceManager manager(io, parts, control_server.get(), config_path, std::move(api_key));
   manager.start();
 
-  log::info("bytenite-submitd {} watching {} (API {}, {} connections)", SUBMITD_VERSION,
-            paths.incoming.string(), settings.api.base_url, settings.api.connections);
+  log::event_line(log::Level::info, {.message_id = log::event::daemon_started},
+                  "bytenite-submitd {} watching {} (API {}, {} connections)", SUBMITD_VERSION,
+                  paths.incoming.string(), settings.api.base_url, settings.api.connections);
   // Ready once intake is served; the API may still be unreachable (an outage at boot must
   // not become a restart loop).
   sd_notify(0, "READY=1");
   io.run();
-  log::info("bytenite-submitd stopped");
+  log::event_line(log::Level::info, {.message_id = log::event::daemon_stopping}, "bytenite-submitd stopped");
   return 0;
 }
 
@@ -274,8 +276,12 @@ int main(int argc, char** argv) {
   const PreflightReport report = preflight(settings, system_probes());
   if (options.check_config) return check_config(options, settings, api_key, proxy_env, report);
   log::set_min_level(log_level_of(settings.log.level));
+  use_journal_if_stderr_is_journal();
   if (!report.ok()) {
-    for (const auto& finding : report.findings) log::error("configuration refused: {}", describe(finding));
+    for (const auto& finding : report.findings) {
+      log::event_line(log::Level::error, {.message_id = log::event::config_refused}, "configuration refused: {}",
+                      describe(finding));
+    }
     return 2;
   }
   // What the daemon writes gets exactly the modes it asks for (outcome files 0640, state

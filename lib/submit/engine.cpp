@@ -66,13 +66,15 @@ void Engine::resume_interrupted() {
   journal_.forget_claims_except(std::move(live));
   for (auto& file : recovered) {
     if (!file.awaiting_jobs && controls_.held(file.claim_id)) {
-      log::info("{} (claim {}) is on hold: it waits until release (bytenite-submit release)", file.original_name,
-                file.claim_id);
+      log::event_line(log::Level::info, {.message_id = log::event::file_control, .claim_id = file.claim_id},
+                      "{} (claim {}) is on hold: it waits until release (bytenite-submit release)",
+                      file.original_name, file.claim_id);
       parked_.emplace(file.claim_id, std::move(file));
       continue;
     }
     if (!file.awaiting_jobs) {
-      log::info("resuming interrupted file {} (claim {})", file.original_name, file.claim_id);
+      log::event_line(log::Level::info, {.message_id = log::event::file_resumed, .claim_id = file.claim_id},
+                      "resuming interrupted file {} (claim {})", file.original_name, file.claim_id);
       files_.start(std::move(file));
       continue;
     }

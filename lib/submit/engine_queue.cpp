@@ -105,7 +105,8 @@ spool::FileActionResult Engine::act_on_file(FileVerb verb, const std::string& ke
     }
     return result(Kind::failed, std::string("cannot store it in the state directory: ") + e.what(), claim, name);
   }
-  log::info("{} (claim {}): {}", name, claim, plan.message);
+  log::event_line(log::Level::info, {.message_id = log::event::file_control, .claim_id = claim}, "{} (claim {}): {}",
+                  name, claim, plan.message);
   return result(Kind::done, plan.message, claim, name);
 }
 
@@ -137,7 +138,8 @@ asio::awaitable<void> Engine::abort_started_jobs(std::string claim_id) {
     scheduler_.send_abort(job);
     ++sent;
   }
-  log::info("claim {}: abort sent for {} started jobs", claim_id, sent);
+  log::event_line(log::Level::info, {.message_id = log::event::file_control, .claim_id = claim_id},
+                  "claim {}: abort sent for {} started jobs", claim_id, sent);
 }
 
 spool::FileActionResult Engine::requeue(const std::string& path) {

@@ -285,6 +285,7 @@ void FileRunner::write_out() {
       } else {
         ++submitted_;
         if (slot.record.status == SubmitStatus::submitted) ++jobs_run_;
+        if (slot.record.status == SubmitStatus::duplicate) ++duplicates_;
       }
     }
     window_.pop_front();
@@ -330,8 +331,9 @@ asio::awaitable<void> FileRunner::finish() {
   try {
     if (end == FileEnd::hold_for_jobs) {
       writer_->hold();
-      log::info("{}: {} submitted, {} failed; following {} jobs to their end", file_.original_name, submitted_,
-                failed_, jobs_run_);
+      log::event_line(log::Level::info, {.message_id = log::event::file_following, .claim_id = file_.claim_id},
+                      "{}: {} submitted, {} duplicate, {} failed; following {} jobs to their end", file_.original_name,
+                      submitted_ - duplicates_, duplicates_, failed_, jobs_run_);
       writer_.reset();
       r.hold_(file_);
     } else {
@@ -372,8 +374,10 @@ asio::awaitable<void> FileRunner::place() {
     // Harmless: the next start drops controls of files no longer in active/.
     log::warn("{}: placed, but its cancel could not be cleared from the state: {}", file_.original_name, e.what());
   }
-  log::info("{}: {} submitted, {} failed -> {}", file_.original_name, submitted_, failed_,
-            placed.input.parent_path().filename().string() + "/" + placed.input.filename().string());
+  log::event_line(log::Level::info, {.message_id = log::event::file_placed, .claim_id = file_.claim_id},
+                  "{}: {} submitted, {} duplicate, {} failed -> {}", file_.original_name, submitted_ - duplicates_,
+                  duplicates_, failed_,
+                  placed.input.parent_path().filename().string() + "/" + placed.input.filename().string());
 }
 
 }  // namespace submitd::submit

@@ -140,6 +140,7 @@ class FileRunner : public std::enable_shared_from_this<FileRunner> {
   MonoTime accepted_mono_;
   std::size_t submitted_ = 0, failed_ = 0, running_ = 0;
   std::size_t jobs_run_ = 0;  // outcomes with status submitted: jobs that may be followed
+  std::size_t duplicates_ = 0;  // of submitted_: outcomes with status duplicate
   bool interrupted_ = false;
   bool storage_failed_ = false;  // an outcome write failed for lack of space
   std::optional<std::uint64_t> bytes_read_;  // set once the whole input was read

@@ -110,7 +110,9 @@ void Follower::give_up_overdue() {
   for (const auto& id : book_.past_give_up(clock_.wall_now())) {
     auto job = book_.remove(id);
     if (!job) continue;
-    log::warn("job {} not ended within its jobTimeout plus follow.give_up_margin_s; no longer followed", id);
+    log::event_line(log::Level::warning,
+                    {.message_id = log::event::job_ended, .job_id = id, .claim_id = job->claim_id},
+                    "job {} not ended within its jobTimeout plus follow.give_up_margin_s; no longer followed", id);
     record_end(id, spool::gave_up_json(job->last_state), "gave_up", std::nullopt);
     spawn_placement(job->claim_id);
   }
@@ -271,8 +273,9 @@ void Follower::place(const spool::ClaimedFile& file, const std::map<std::uint64_
   std::error_code ignored;
   std::filesystem::remove(held_outcome, ignored);
   journal_.forget_claim(file.claim_id);
-  log::info("{}: every followed job ended -> {}", file.original_name,
-            placed.input.parent_path().filename().string() + "/" + placed.input.filename().string());
+  log::event_line(log::Level::info, {.message_id = log::event::file_placed, .claim_id = file.claim_id},
+                  "{}: every followed job ended -> {}", file.original_name,
+                  placed.input.parent_path().filename().string() + "/" + placed.input.filename().string());
 }
 
 }  // namespace submitd::submit

@@ -21,6 +21,17 @@ std::int64_t unix_ms(WallTime t) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
 }
 
+std::string_view accept_verdict_name(journal::AcceptVerdict::Kind kind) {
+  using Kind = journal::AcceptVerdict::Kind;
+  switch (kind) {
+    case Kind::fresh: return "new";
+    case Kind::resumed: return "resumed after a restart";
+    case Kind::finished: return "finished before a restart";
+    case Kind::duplicate: return "a duplicate";
+  }
+  return "new";
+}
+
 AdaptiveRateSettings account_rate_settings(const SchedulerSettings& s) {
   AdaptiveRateSettings a;
   a.enabled = s.adaptive;
@@ -91,13 +102,6 @@ void Scheduler::set_paused(bool paused) {
   if (!paused) resumed_.wake_all();
 }
 
-void Scheduler::abort_before_run(const std::string& job_id) {
-  abort_requested_.insert(job_id);
-  sleepers_.wake_all();
-  unpaced_.wake_all();
-  resumed_.wake_all();
-}
-
 void Scheduler::accepted_changed(int by) {
   if (by > 0) {
     ++accepted_;
@@ -109,6 +113,18 @@ void Scheduler::accepted_changed(int by) {
 }
 
 void Scheduler::log_escaped(std::exception_ptr e) { log::escaped(e, "submission"); }
+
+void Scheduler::trace_answer(const JobSubmission& submission, const Ticket& ticket, api::Endpoint endpoint,
+                             const api::ApiReply& reply) {
+  if (!log::enabled(log::Level::debug)) return;
+  log::event_line(log::Level::debug,
+                  {.message_id = log::event::request_trace, .request_id = ticket.request->request_id,
+                   .job_id = submission.job_id(), .claim_id = ticket.claim_id, .stage = api::endpoint_name(endpoint),
+                   .http_status = reply.http.status},
+                  "request {} (job {}): {} answered {}", ticket.request->request_id, submission.job_id(),
+                  api::endpoint_name(endpoint), reply.http.has_response() ? std::to_string(reply.http.status)
+                                                                           : std::string("nothing (transport failure)"));
+}
 
 asio::awaitable<bool> Scheduler::wait_outside(WaitLine& wakeup, std::chrono::nanoseconds delay, bool& holding_place,
                                               LiveRequest& live) {
@@ -152,17 +168,22 @@ bool Scheduler::stopped_before_run(JobSubmission& submission, const Ticket& tick
   return verdict == Verdict::abandoned || verdict == Verdict::abandoned_with_draft;
 }
 
-void Scheduler::log_deferral(const JobSubmission& submission, const api::HttpCall& call,
+void Scheduler::log_deferral(const JobSubmission& submission, const Ticket& ticket, const api::HttpCall& call,
                              const api::ApiReply& reply, std::chrono::milliseconds delay) {
   const std::string reason = retry_reason(reply);
   events_.retry_scheduled(call.endpoint, reason);
   // Said loudly, but at most every 10 s: during an outage thousands of requests would
   // otherwise each log the same line.
   if (auto skipped = deferral_log_.allow(clock_.now())) {
-    log::warn("API trouble, deferring requests: {}{}", describe_failure(reply), log::Limiter::note(*skipped));
+    log::event_line(log::Level::warning, {.message_id = log::event::api_deferring, .http_status = reply.http.status},
+                    "API trouble, deferring requests: {}{}", describe_failure(reply), log::Limiter::note(*skipped));
   }
-  log::debug("job {}: {} deferred for {} ms ({})", submission.job_id(), api::endpoint_name(call.endpoint),
-             delay.count(), reason);
+  log::event_line(log::Level::debug,
+                  {.message_id = log::event::request_trace, .request_id = ticket.request->request_id,
+                   .job_id = submission.job_id(), .claim_id = ticket.claim_id, .stage = api::endpoint_name(call.endpoint),
+                   .http_status = reply.http.status},
+                  "job {}: {} deferred for {} ms ({})", submission.job_id(), api::endpoint_name(call.endpoint),
+                  delay.count(), reason);
 }
 
 asio::awaitable<bool> Scheduler::drive(JobSubmission& submission, const Ticket& ticket, LiveRequest& live,
@@ -195,6 +216,7 @@ asio::awaitable<bool> Scheduler::drive(JobSubmission& submission, const Ticket& 
     api::ApiReply reply = co_await api_.send(std::move(call));  // only call.endpoint is read after
     live.set(LiveState::queued);
     account_answered(reply, sent_at, jitter(rng_));
+    trace_answer(submission, ticket, call.endpoint, reply);
     const Stage before = submission.stage();
     auto step = submission.on_reply(reply, clock_.now(), clock_.wall_now(), jitter(rng_));
     retry = step.kind == JobSubmission::Step::Kind::wait;
@@ -208,7 +230,7 @@ asio::awaitable<bool> Scheduler::drive(JobSubmission& submission, const Ticket& 
       journal_.progress(ticket.claim_id, ticket.record.line, journal::Step::configured);
     }
     if (retry) {
-      log_deferral(submission, call, reply, step.delay);
+      log_deferral(submission, ticket, call, reply, step.delay);
       live.defer(retry_reason(reply), clock_.wall_now() + step.delay);
       if (!co_await wait_outside(sleepers_, step.delay, holding_place, live)) co_return false;
     }
@@ -226,6 +248,13 @@ asio::awaitable<RequestEnd> Scheduler::run(Ticket ticket) {
   // Durable before any API call: a crash from here on finds the request in the journal, and
   // its requestId is claimed against duplicates.
   journal::AcceptVerdict verdict = co_await journal_.accept(acceptance);
+  // Built when used: a duplicate's job_id changes below.
+  const auto trace = [&] {
+    return log::Fields{.message_id = log::event::request_trace, .request_id = req.request_id,
+                       .job_id = end.record.job_id, .claim_id = ticket.claim_id};
+  };
+  log::event_line(log::Level::debug, trace(), "request {} (line {} of claim {}) accepted as job {}: {}",
+                  req.request_id, req.line, ticket.claim_id, end.record.job_id, accept_verdict_name(verdict.kind));
   bool holding_place = false;
   using Kind = journal::AcceptVerdict::Kind;
   if (verdict.kind == Kind::finished) {
@@ -238,7 +267,13 @@ asio::awaitable<RequestEnd> Scheduler::run(Ticket ticket) {
     end.record.job_id = verdict.earlier_job_id;
     end.record.attempts = 0;
     end.completed = true;
-    log::info("request {} is a duplicate of job {} (requestId accepted before)", req.request_id, verdict.earlier_job_id);
+    if (auto skipped = duplicate_log_.allow(clock_.now())) {
+      log::event_line(log::Level::info,
+                      {.message_id = log::event::request_duplicate, .request_id = req.request_id,
+                       .job_id = verdict.earlier_job_id, .claim_id = ticket.claim_id},
+                      "request {} is a duplicate of job {} (requestId accepted before){}", req.request_id,
+                      verdict.earlier_job_id, log::Limiter::note(*skipped));
+    }
   } else {
     using Resume = JobSubmission::Resume;
     Resume resume = Resume::none;
@@ -263,6 +298,8 @@ asio::awaitable<RequestEnd> Scheduler::run(Ticket ticket) {
   }
   end.record.finished_at = clock_.wall_now();
   if (end.completed && end.outcome_line.empty()) journal_end(ticket, end);
+  log::event_line(log::Level::debug, trace(), "request {} (job {}) {}: {}", req.request_id, end.record.job_id,
+                  end.completed ? "ended" : "interrupted", spool::status_name(end.record.status));
   const bool abort_wanted = abort_requested_.erase(end.record.job_id) > 0 || controls_.aborts_running(ticket.claim_id);
   if (abort_wanted && end.completed && end.record.status == SubmitStatus::submitted) {
     send_abort(end.record.job_id);  // the abort came while the run was on its way: the job runs
@@ -276,8 +313,16 @@ void Scheduler::journal_end(const Ticket& ticket, RequestEnd& end) {
   auto stage = record.error ? std::string_view(record.error->stage) : "";
   events_.request_finished(record.status, stage, clock_.now() - ticket.accepted_mono);
   if (record.error) {
-    log::info("request {} (job {}) failed at {}: {}", record.request_id, record.job_id, record.error->stage,
-              record.error->message);
+    // At most a burst per interval: a million-line file against a refused template must not
+    // write a million lines (its outcome file has every one; its placing line the count).
+    if (auto skipped = failure_log_.allow(clock_.now())) {
+      log::event_line(log::Level::info,
+                      {.message_id = log::event::request_failed, .request_id = record.request_id,
+                       .job_id = record.job_id, .claim_id = ticket.claim_id, .stage = record.error->stage,
+                       .http_status = record.error->http_status},
+                      "request {} (job {}) failed at {}: {}{}", record.request_id, record.job_id,
+                      record.error->stage, record.error->message, log::Limiter::note(*skipped));
+    }
   }
   journal::Finish finish{ticket.claim_id, record.line, spool::outcome_json_line(record), static_cast<int>(record.status),
                          std::nullopt, record.job_id};
@@ -323,43 +368,6 @@ void Scheduler::report_account_rate() {
   if (rate > reported_rate_) unpaced_.wake_all();
   reported_rate_ = rate;
   events_.account_rate_changed(std::isfinite(rate) ? rate : 0);
-}
-
-void Scheduler::send_abort(std::string job_id) {
-  asio::co_spawn(executor_, abort_job(std::move(job_id)), [](std::exception_ptr e) { log::escaped(e, "abort"); });
-}
-
-asio::awaitable<void> Scheduler::abort_job(std::string job_id) {
-  std::uniform_real_distribution<double> jitter(0.0, 1.0);
-  AbortCall abort(std::move(job_id), job_paths_, settings_.submission.timing);
-  bool retry = false;
-  bool charged = false;
-  while (!stopping_) {
-    // Paced like every call (an abort is not a run: the cost cap does not apply).
-    auto admission = charged ? pacer_.readmit(clock_.now()) : pacer_.admit(retry, false, clock_.now());
-    if (admission.wait.count() > 0) co_await line_for(admission).wait_for(admission.wait);
-    if (!admission.granted) continue;
-    charged = pacer_.outdated(admission);
-    if (charged) continue;
-    if (stopping_) break;
-    const MonoTime sent_at = clock_.now();
-    pacer_.sent(sent_at);
-    auto reply = co_await api_.send(abort.call());
-    account_answered(reply, sent_at, jitter(rng_));
-    auto step = abort.on_reply(reply, clock_.wall_now(), jitter(rng_));
-    if (!step.again) {
-      if (abort.result() == AbortCall::Result::sent) {
-        log::info("job {}: abort sent", abort.job_id());
-      } else if (abort.result() == AbortCall::Result::refused) {
-        log::warn("job {}: the API refused the abort: {}", abort.job_id(), describe_failure(reply));
-      } else {
-        log::warn("job {}: the abort could not be sent (API trouble); abort again later", abort.job_id());
-      }
-      co_return;
-    }
-    retry = true;
-    co_await sleepers_.wait_for(step.delay);
-  }
 }
 
 }  // namespace submitd::submit

@@ -152,8 +152,11 @@ class Scheduler {
   // Where a call paced by `admission` waits: a permit's holder for its time, one refused a
   // permit until the rate rises or its wait is over.
   WaitLine& line_for(const CallPacer::Admission& admission) { return admission.granted ? sleepers_ : unpaced_; }
-  void log_deferral(const JobSubmission& submission, const api::HttpCall& call, const api::ApiReply& reply,
-                    std::chrono::milliseconds delay);
+  // Debug: one line per API answer, with the request's fields (traces a request end to end).
+  void trace_answer(const JobSubmission& submission, const Ticket& ticket, api::Endpoint endpoint,
+                    const api::ApiReply& reply);
+  void log_deferral(const JobSubmission& submission, const Ticket& ticket, const api::HttpCall& call,
+                    const api::ApiReply& reply, std::chrono::milliseconds delay);
   // The end into the journal (with the requestId's fate and the follow deadline).
   void journal_end(const Ticket& ticket, RequestEnd& end);
   boost::asio::awaitable<void> abort_job(std::string job_id);
@@ -186,6 +189,9 @@ class Scheduler {
   std::set<std::string> abort_requested_;  // jobIds whose submission must stop
   // Repeated trouble is logged once per interval, with a count of what was left out.
   log::Limiter deferral_log_{std::chrono::seconds(10)};
+  // Per-request failure and duplicate lines: a burst per interval, then counted.
+  log::Limiter failure_log_{std::chrono::seconds(10), 20};
+  log::Limiter duplicate_log_{std::chrono::seconds(10), 20};
 };
 
 }  // namespace submitd::submit
