@@ -204,6 +204,7 @@ int run_daemon(const std::string& config_path, config::Settings settings, std::s
 
   note_unusual_settings(settings);
   journal::Journal journal(io.get_executor(), journal_options_of(settings, paths.state));
+  journal.on_stall_changed([&metrics](bool stalled) { metrics.journal_stalled(stalled); });
   submit::Engine engine(io.get_executor(), paths, engine_settings_of(settings, paths.state), client,
                         journal, submit::JobPaths{settings.api.customer_prefix()}, job_namespace,
                         clock, metrics);

@@ -105,6 +105,20 @@ std::vector<FollowedRow> Journal::unfinished_followed(std::size_t limit) {
   return reader().unfinished_followed(limit);
 }
 
+void Journal::on_stall_changed(std::function<void(bool stalled)> observer) {
+  std::lock_guard lock(mutex_);
+  stall_observer_ = std::move(observer);
+}
+
+void Journal::stall_changed(bool stalled) {
+  std::function<void(bool)> observer;
+  {
+    std::lock_guard lock(mutex_);
+    observer = stall_observer_;
+  }
+  if (observer) observer(stalled);
+}
+
 JournalStats Journal::stats() const {
   std::lock_guard lock(mutex_);
   return stats_;
@@ -186,7 +200,10 @@ void Journal::run() {
             return;
           }
         }
-        if (first) log::error("journal cannot commit ({}); accepted work waits and is retried", e.what());
+        if (first) {
+          log::error("journal cannot commit ({}); accepted work waits and is retried", e.what());
+          stall_changed(true);
+        }
         std::unique_lock lock(mutex_);
         wake_.wait_for(lock, pause, [&] { return stopping_; });
         pause = std::min(pause * 2, std::chrono::milliseconds(10000));
@@ -194,15 +211,18 @@ void Journal::run() {
     }
     pause = std::chrono::milliseconds(100);
     last_commit = std::chrono::steady_clock::now();
+    bool recovered = false;
     {
       std::lock_guard lock(mutex_);
       if (stats_.stalled) log::info("journal commits again");
+      recovered = stats_.stalled;
       stats_.stalled = false;
       stats_.last_error.clear();
       stats_.disk_full = false;
       ++stats_.commits;
       stats_.records += batch.size();
     }
+    if (recovered) stall_changed(false);
     // One hand-over to the I/O thread per batch, not one per record. The tracked executor
     // keeps the I/O loop alive while the completions are on their way.
     std::vector<std::pair<std::function<void(AcceptVerdict)>, AcceptVerdict>> done;

@@ -68,6 +68,8 @@ class Journal {
   boost::asio::awaitable<void> flush();
 
   JournalStats stats() const;
+  // Called on the journal's thread when commits stop (true) and when they go on again (false).
+  void on_stall_changed(std::function<void(bool stalled)> observer);
 
   // What is known of a requestId (see JournalStore::lookup). Reads on the caller's thread
   // through a connection of its own (WAL: never blocked by the journal thread's commits), so
@@ -100,6 +102,7 @@ class Journal {
   };
 
   void enqueue(Record r);
+  void stall_changed(bool stalled);
   void run();
   void apply(std::deque<Record>& batch, std::vector<AcceptVerdict>& verdicts);
 
@@ -116,6 +119,7 @@ class Journal {
   std::deque<Record> queue_;
   bool stopping_ = false;
   JournalStats stats_;
+  std::function<void(bool)> stall_observer_;
   std::thread thread_;
 };
 

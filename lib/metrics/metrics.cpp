@@ -68,6 +68,11 @@ DaemonMetrics::DaemonMetrics(const std::string& version, const std::string& revi
   control_open_ = &BuildGauge().Name(p + "control_connections_open").Help("Open connections to the control socket").Register(*registry_).Add({});
   control_refused_ = &BuildCounter().Name(p + "control_connections_refused_total").Help("Control-socket connections answered 503 at the connection cap").Register(*registry_).Add({});
   paused_ = &BuildGauge().Name(p + "paused").Help("1 while submitting is paused").Register(*registry_).Add({});
+  journal_stalled_ = &BuildGauge()
+                          .Name(p + "journal_stalled")
+                          .Help("1 while the journal cannot commit (disk full, I/O error): accepted work waits")
+                          .Register(*registry_)
+                          .Add({});
   followed_ = &BuildGauge().Name(p + "jobs_followed").Help("Jobs followed now until they end (job following)").Register(*registry_).Add({});
   auto& ended = BuildCounter()
                     .Name(p + "jobs_ended_total")
@@ -176,6 +181,7 @@ void DaemonMetrics::set_control_connections_open(std::size_t n) { control_open_-
 
 void DaemonMetrics::control_connection_refused() { control_refused_->Increment(); }
 void DaemonMetrics::paused_changed(bool paused) { paused_->Set(paused ? 1 : 0); }
+void DaemonMetrics::journal_stalled(bool stalled) { journal_stalled_->Set(stalled ? 1 : 0); }
 void DaemonMetrics::storage_changed(bool full) { storage_full_->Set(full ? 1 : 0); }
 void DaemonMetrics::followed_changed(std::size_t followed) { followed_->Set(static_cast<double>(followed)); }
 void DaemonMetrics::job_ended(std::string_view label, std::optional<double> duration_s) {

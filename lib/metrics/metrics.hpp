@@ -51,6 +51,8 @@ class DaemonMetrics final : public submit::SubmitEvents {
   void set_control_connections_open(std::size_t n);
   void control_connection_refused();
   void paused_changed(bool paused) override;
+  // The journal cannot commit (any thread).
+  void journal_stalled(bool stalled);
   void storage_changed(bool full) override;
   void followed_changed(std::size_t followed) override;
   void job_ended(std::string_view label, std::optional<double> duration_s) override;
@@ -93,6 +95,7 @@ class DaemonMetrics final : public submit::SubmitEvents {
   prometheus::Gauge* control_open_;
   prometheus::Counter* control_refused_;
   prometheus::Gauge* paused_;
+  prometheus::Gauge* journal_stalled_;
   prometheus::Gauge* storage_full_;
   prometheus::Gauge* blocked_key_;
   prometheus::Gauge* blocked_certificate_;

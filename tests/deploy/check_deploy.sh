@@ -338,7 +338,7 @@ families = {
     "job_submit_duration_seconds", "retries_total", "token_refreshes_total",
     "calls_paced_total", "connections_open", "paused", "spool_backlog_files",
     "oldest_waiting_request_age_seconds", "build_info", "storage_full",
-    "jobs_followed", "jobs_ended_total", "job_duration_seconds",
+    "jobs_followed", "jobs_ended_total", "job_duration_seconds", "journal_stalled", "api_blocked",
 }
 histograms = {"http_request_duration_seconds", "job_submit_duration_seconds", "job_duration_seconds"}
 known = set(families)
@@ -383,7 +383,8 @@ for m in re.findall(r"bytenite_submitd_([a-z_]+)", open(alerts_path).read()):
 
 wanted = {"jobs_submitted_total", "jobs_failed_total", "jobs_inflight", "spool_backlog_files",
           "oldest_waiting_request_age_seconds", "http_request_duration_seconds_bucket",
-          "retries_total", "token_refreshes_total", "connections_open"}
+          "retries_total", "token_refreshes_total", "connections_open", "storage_full",
+          "journal_stalled", "jobs_followed", "jobs_ended_total", "job_duration_seconds_bucket"}
 for m in sorted(wanted - used):
     errors.append(f"no panel shows bytenite_submitd_{m}")
 p50 = any("histogram_quantile(0.5," in e and "http_request_duration_seconds_bucket" in e and "endpoint" in e for _, e in exprs)

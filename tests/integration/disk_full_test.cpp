@@ -101,6 +101,11 @@ TEST_P(DiskFullBoth, StopsClaimingKeepsEverythingAndResumesWhenSpaceIsBack) {
   ASSERT_TRUE(eventually([&] { return status().body.find("\"storageFull\":true") != std::string::npos; }, 60s))
       << status().body << "\n" << read_file(daemon.log_file());
   EXPECT_EQ(daemon.metric("bytenite_submitd_storage_full"), 1);
+  if (state_elsewhere) {
+    EXPECT_EQ(daemon.metric("bytenite_submitd_journal_stalled"), 0);
+  } else {  // the journal's commits are refused: journal_stalled says so (the alert's signal)
+    EXPECT_TRUE(eventually([&] { return daemon.metric("bytenite_submitd_journal_stalled") == 1; }, 30s));
+  }
   auto health = unix_http(socket, "GET", "/healthz", "");
   EXPECT_EQ(health.status, 503);
   EXPECT_NE(health.body.find("full"), std::string::npos) << health.body;
@@ -120,6 +125,7 @@ TEST_P(DiskFullBoth, StopsClaimingKeepsEverythingAndResumesWhenSpaceIsBack) {
   EXPECT_EQ(daemon.count_files("failed", ""), 0u);
   EXPECT_NE(status().body.find("\"storageFull\":false"), std::string::npos) << status().body;
   EXPECT_EQ(daemon.metric("bytenite_submitd_storage_full"), 0);
+  EXPECT_EQ(daemon.metric("bytenite_submitd_journal_stalled"), 0);
   EXPECT_EQ(unix_http(socket, "GET", "/healthz", "").status, 200);
 
   // Exactly one outcome per request, every one submitted, and one job with one run each.
