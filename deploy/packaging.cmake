@@ -19,6 +19,7 @@ install(FILES ${SUBMITD_SYSTEMD}/bytenite-submitd.tmpfiles
 install(FILES ${PROJECT_SOURCE_DIR}/config/package.toml
         DESTINATION /etc/bytenite-submitd RENAME config.toml)
 install(FILES ${PROJECT_SOURCE_DIR}/config/example.toml ${PROJECT_SOURCE_DIR}/README.md
+              ${PROJECT_SOURCE_DIR}/docs/control-api.yaml
         DESTINATION share/doc/bytenite-submitd)
 install(DIRECTORY ${PROJECT_SOURCE_DIR}/deploy/prometheus ${PROJECT_SOURCE_DIR}/deploy/grafana
         DESTINATION share/doc/bytenite-submitd)

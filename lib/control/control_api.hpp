@@ -7,6 +7,7 @@
 // the answer only then. The HTTP transport is control_server's job.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <exception>
 #include <functional>
@@ -124,6 +125,29 @@ struct ControlHooks {
       file_action;
   std::function<std::size_t()> retry_now;
 };
+
+// Every route the control socket serves: method and path ({requestId} stands for one).
+// docs/control-api.yaml (OpenAPI 3) describes the same set; tests/unit/control_openapi_test
+// holds the two, and ControlApi::handle, to each other.
+struct Route {
+  std::string_view method, path;
+};
+inline constexpr std::array<Route, 14> kRoutes{{
+    {"POST", "/v1/jobs"},
+    {"GET", "/v1/jobs/{requestId}"},
+    {"POST", "/v1/jobs/{requestId}/abort"},
+    {"GET", "/v1/status"},
+    {"GET", "/healthz"},
+    {"HEAD", "/healthz"},
+    {"POST", "/v1/pause"},
+    {"POST", "/v1/resume"},
+    {"GET", "/v1/queue"},
+    {"POST", "/v1/queue/hold"},
+    {"POST", "/v1/queue/release"},
+    {"POST", "/v1/queue/cancel"},
+    {"POST", "/v1/queue/requeue"},
+    {"POST", "/v1/queue/retry-now"},
+}};
 
 struct ControlLimits {
   std::uint64_t max_request_bytes = 1024 * 1024;  // per posted request (spool.max_request_bytes)
