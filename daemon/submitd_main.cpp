@@ -5,7 +5,7 @@
 #include <sys/stat.h>
 #include <CLI/CLI.hpp>
 #include <unistd.h>
-#include <prometheus/exposer.h>
+#include <prometheus/collectable.h>
 #include <systemd/sd-daemon.h>
 
 #include <boost/asio/co_spawn.hpp>
@@ -29,6 +29,7 @@
 #include "descriptor_limit.hpp"
 #include "journal/journal.hpp"
 #include "metrics/metrics.hpp"
+#include "metrics/metrics_server.hpp"
 #include "online_check.hpp"
 #include "journal_sink.hpp"
 #include "preflight.hpp"
@@ -71,31 +72,28 @@ std::optional<int> parse_args(int argc, char** argv, Options& o) {
   return std::nullopt;
 }
 
-std::string exposer_address(const config::MetricsSettings& m) {
-  bool v6 = m.host.find(':') != std::string::npos;
-  return (v6 ? "[" + m.host + "]" : m.host) + ":" + std::to_string(m.port);
-}
-
-// The Prometheus endpoint, when configured; serves from its own threads.
-std::unique_ptr<prometheus::Exposer> start_metrics_exposer(const config::MetricsSettings& m,
-                                                           metrics::DaemonMetrics& metrics) {
+// The metrics port, when configured: /metrics and /healthz (the control socket's health
+// answer), served on the I/O thread.
+std::unique_ptr<metrics::MetricsServer> start_metrics_server(asio::io_context& io, const config::MetricsSettings& m,
+                                                             metrics::DaemonMetrics& metrics,
+                                                             control::ControlApi& control_api) {
   if (!m.enabled) return nullptr;
-  // civetweb gives a connection a worker until its request has come: with 2 workers and its
-  // 30 s default, two idle connections delayed a scrape by 30 s and eight made it fail. Idle
-  // connections now wait at most 2 s, with 8 workers to share.
-  std::unique_ptr<prometheus::Exposer> exposer;
+  std::unique_ptr<metrics::MetricsServer> server;
   try {
-    exposer = std::make_unique<prometheus::Exposer>(std::vector<std::string>{
-        "listening_ports", exposer_address(m), "num_threads", "8", "request_timeout_ms", "2000"});
-  } catch (const std::exception& e) {  // CivetWeb says only "null context when constructing CivetServer"
-    throw std::runtime_error(describe(metrics_listen_finding(m, "the metrics server did not start")));
+    server = std::make_unique<metrics::MetricsServer>(
+        io.get_executor(), metrics::MetricsServerSettings{m.host, m.port},
+        std::vector<std::shared_ptr<prometheus::Collectable>>{metrics.registry(), metrics.process_collector()},
+        [&control_api] {
+          control::ControlAnswer a = control_api.handle("GET", "/healthz", "");
+          return std::pair<int, std::string>{a.status, std::move(a.body)};
+        });
+  } catch (const std::exception& e) {
+    throw std::runtime_error(describe(metrics_listen_finding(m, e.what())));
   }
-  exposer->RegisterCollectable(metrics.registry());
-  exposer->RegisterCollectable(metrics.process_collector());
-  auto ports = exposer->GetListeningPorts();  // the real one when the file asked for port 0
-  log::info("metrics on http://{}/metrics",
-            m.host + ":" + std::to_string(ports.empty() ? 0 : ports.front()));
-  return exposer;
+  asio::co_spawn(io, server->run(), [](std::exception_ptr e) { log::escaped(e, "metrics port"); });
+  const bool v6 = m.host.find(':') != std::string::npos;
+  log::info("metrics on http://{}:{}/metrics (and /healthz)", v6 ? "[" + m.host + "]" : m.host, server->port());
+  return server;
 }
 
 // The proxy the API is reached through, if any, said once at start (never its credentials:
@@ -181,7 +179,6 @@ int run_daemon(const std::string& config_path, config::Settings settings, std::s
   asio::io_context io(BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO);
   SystemClock clock;
   metrics::DaemonMetrics metrics(SUBMITD_VERSION, SUBMITD_REVISION);
-  auto exposer = start_metrics_exposer(settings.metrics, metrics);
 
   api::PoolSettings pool_settings = pool_settings_of(settings.api);
   pool_settings.proxy = proxy_for_api(proxy_env, settings.api);
@@ -214,6 +211,7 @@ int run_daemon(const std::string& config_path, config::Settings settings, std::s
       make_control_hooks(parts),
       control::ControlLimits{settings.spool.max_request_bytes, settings.control.max_backlog_files});
   auto control_server = start_control_server(io, settings, descriptor_limit, control_api, metrics);
+  auto metrics_server = start_metrics_server(io, settings.metrics, metrics, control_api);
   ServiceManager manager(io, parts, control_server.get(), config_path, std::move(api_key));
   manager.start();
 

@@ -109,6 +109,10 @@ TEST_P(DiskFullBoth, StopsClaimingKeepsEverythingAndResumesWhenSpaceIsBack) {
   auto health = unix_http(socket, "GET", "/healthz", "");
   EXPECT_EQ(health.status, 503);
   EXPECT_NE(health.body.find("full"), std::string::npos) << health.body;
+  // The metrics port answers the same, for probes that cannot reach the Unix socket.
+  auto metrics_health = http_get_local_answer(daemon.metrics_port().value_or(0), "/healthz");
+  EXPECT_EQ(metrics_health.status, 503);
+  EXPECT_EQ(metrics_health.body, health.body);
   // A post cannot be stored now: refused with a reason and a time to come back.
   auto posted = unix_http(socket, "POST", "/v1/jobs", request_line(99999) + "\n");
   EXPECT_EQ(posted.status, 503) << posted.body;
@@ -127,6 +131,7 @@ TEST_P(DiskFullBoth, StopsClaimingKeepsEverythingAndResumesWhenSpaceIsBack) {
   EXPECT_EQ(daemon.metric("bytenite_submitd_storage_full"), 0);
   EXPECT_EQ(daemon.metric("bytenite_submitd_journal_stalled"), 0);
   EXPECT_EQ(unix_http(socket, "GET", "/healthz", "").status, 200);
+  EXPECT_EQ(http_get_local_answer(daemon.metrics_port().value_or(0), "/healthz").status, 200);
 
   // Exactly one outcome per request, every one submitted, and one job with one run each.
   std::map<std::string, int> outcomes_per_request;

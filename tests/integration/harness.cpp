@@ -156,8 +156,13 @@ HttpAnswer https_request(const std::string& host, std::uint16_t port, const fs::
 }
 
 std::string http_get_local(std::uint16_t port, const std::string& target) {
+  return http_get_local_answer(port, target).body;
+}
+
+HttpAnswer http_get_local_answer(std::uint16_t port, const std::string& target) {
+  HttpAnswer answer;
   int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return {};
+  if (fd < 0) return answer;
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_port = htons(port);
@@ -172,7 +177,11 @@ std::string http_get_local(std::uint16_t port, const std::string& target) {
   }
   ::close(fd);
   auto body = response.find("\r\n\r\n");
-  return body == std::string::npos ? std::string() : response.substr(body + 4);
+  if (body == std::string::npos || response.compare(0, 9, "HTTP/1.1 ") != 0) return answer;
+  answer.status = std::atoi(response.c_str() + 9);
+  answer.head = response.substr(0, body);
+  answer.body = response.substr(body + 4);
+  return answer;
 }
 
 int run_cli(const std::vector<std::string>& args, const fs::path& log, std::string& output) {

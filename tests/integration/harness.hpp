@@ -128,6 +128,8 @@ HttpAnswer unix_http(const std::filesystem::path& socket_path, const std::string
 
 // A plain-HTTP GET on 127.0.0.1 (for the metrics endpoint); returns the body, "" on failure.
 std::string http_get_local(std::uint16_t port, const std::string& target);
+// The same GET, with the status (0: no answer).
+HttpAnswer http_get_local_answer(std::uint16_t port, const std::string& target);
 
 std::filesystem::path bin_dir();
 

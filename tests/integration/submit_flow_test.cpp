@@ -252,6 +252,12 @@ TEST_F(SubmitFlow, IdleConnectionsDoNotStallTheMetricsPort) {
   ::close(fd);
   for (int c : idle) ::close(c);
   EXPECT_NE(answer.find("bytenite_submitd_jobs_accepted_total"), std::string::npos) << answer;
+  EXPECT_NE(answer.find("Content-Type: text/plain; version=0.0.4"), std::string::npos) << answer;
+  // The port also answers /healthz as the control socket does; anything else is 404.
+  auto health = http_get_local_answer(port, "/healthz");
+  EXPECT_EQ(health.status, 200);
+  EXPECT_EQ(health.body, "{\"ok\":true}");
+  EXPECT_EQ(http_get_local_answer(port, "/nothing").status, 404);
   EXPECT_EQ(daemon.stop(), 0);
 }
 

@@ -1,6 +1,10 @@
 // Role: reading /proc for the process_* metrics: the fields proc(5) numbers, a command name
 // with spaces and parentheses, and text that is not /proc/<pid>/stat.
 #include "metrics/process_metrics.hpp"
+#include "metrics/metrics_server.hpp"
+
+#include <prometheus/counter.h>
+#include <prometheus/registry.h>
 
 #include <gtest/gtest.h>
 
@@ -48,3 +52,13 @@ TEST(ProcessMetrics, BootTimeComesFromTheBtimeLine) {
 }
 
 }  // namespace
+
+// The metrics port's body: every family of every collectable, in Prometheus' text format.
+TEST(MetricsScrape, EveryCollectableInTheTextFormat) {
+  auto registry = std::make_shared<prometheus::Registry>();
+  prometheus::BuildCounter().Name("bytenite_submitd_example_total").Help("an example").Register(*registry).Add({}).Increment(3);
+  const std::string text = submitd::metrics::scrape_text({registry, std::make_shared<submitd::metrics::ProcessCollector>()});
+  EXPECT_NE(text.find("# TYPE bytenite_submitd_example_total counter\nbytenite_submitd_example_total 3"), std::string::npos)
+      << text;
+  EXPECT_NE(text.find("# TYPE process_open_fds gauge"), std::string::npos) << text;
+}
