@@ -1,8 +1,11 @@
-# Installation layout and the Debian package (cpack -G DEB from the build directory).
-# Binaries to /usr/bin, units and snippets where systemd looks for packaged ones, the
-# package's configuration as a conffile under /etc/bytenite-submitd/, the full example and the
-# Prometheus/Grafana files under /usr/share/doc/bytenite-submitd/.
+# Installation layout and the Debian packages (cpack -G DEB from the build directory): two
+# components, two packages. bytenite-submitd (component daemon, the default): binaries to
+# /usr/bin, units and snippets where systemd looks for packaged ones, the package's
+# configuration as a conffile under /etc/bytenite-submitd/, the full example and the
+# Prometheus/Grafana files under /usr/share/doc/bytenite-submitd/. bytenite-emulator
+# (component emulator): the local stand-in for the API, to try the daemon without a key.
 include(GNUInstallDirs)
+set(CMAKE_INSTALL_DEFAULT_COMPONENT_NAME daemon)
 
 install(TARGETS bytenite-submitd RUNTIME DESTINATION bin)
 if(TARGET bytenite-submit)
@@ -55,23 +58,43 @@ add_custom_command(OUTPUT ${CMAKE_BINARY_DIR}/man/bytenite-submitd.toml.5.gz
   VERBATIM)
 list(APPEND man_pages ${CMAKE_BINARY_DIR}/man/bytenite-submitd.toml.5.gz)
 install(FILES ${CMAKE_BINARY_DIR}/man/bytenite-submitd.toml.5.gz DESTINATION share/man/man5)
+# The emulator's package: its program, its page, and Debian's copyright and changelog.
+add_custom_command(OUTPUT ${CMAKE_BINARY_DIR}/man/bytenite-emulator.1.gz
+  COMMAND ${CMAKE_COMMAND} -E make_directory ${CMAKE_BINARY_DIR}/man
+  COMMAND sh -c "\"$0\" < \"$1\" | gzip -9n > \"$2\"" ${SCDOC} ${PROJECT_SOURCE_DIR}/docs/man/bytenite-emulator.1.scd
+          ${CMAKE_BINARY_DIR}/man/bytenite-emulator.1.gz
+  DEPENDS ${PROJECT_SOURCE_DIR}/docs/man/bytenite-emulator.1.scd
+  COMMENT "man page bytenite-emulator.1"
+  VERBATIM)
+list(APPEND man_pages ${CMAKE_BINARY_DIR}/man/bytenite-emulator.1.gz)
+install(TARGETS bytenite-emulator RUNTIME DESTINATION bin COMPONENT emulator)
+install(FILES ${CMAKE_BINARY_DIR}/man/bytenite-emulator.1.gz DESTINATION share/man/man1 COMPONENT emulator)
+install(FILES ${PROJECT_SOURCE_DIR}/deploy/debian/copyright ${CMAKE_BINARY_DIR}/changelog.gz
+        DESTINATION share/doc/bytenite-emulator COMPONENT emulator)
 add_custom_target(man_pages ALL DEPENDS ${man_pages})
 install(FILES ${PROJECT_SOURCE_DIR}/deploy/bash-completion/bytenite-submit
               ${PROJECT_SOURCE_DIR}/deploy/bash-completion/bytenite-submitd
         DESTINATION share/bash-completion/completions)
 
 set(CPACK_GENERATOR DEB)
+set(CPACK_DEB_COMPONENT_INSTALL ON)
+set(CPACK_COMPONENTS_ALL daemon emulator)
+set(CPACK_DEBIAN_DAEMON_PACKAGE_NAME bytenite-submitd)
+set(CPACK_DEBIAN_EMULATOR_PACKAGE_NAME bytenite-emulator)
 set(CPACK_PACKAGE_NAME bytenite-submitd)
 set(CPACK_PACKAGE_VERSION ${PROJECT_VERSION})
 set(CPACK_PACKAGING_INSTALL_PREFIX /usr)
 set(CPACK_PACKAGE_CONTACT "bytenite-submitd maintainers <maintainers@bytenite-submitd.invalid>")
-set(CPACK_PACKAGE_DESCRIPTION_SUMMARY "turns job request files into ByteNite jobs, reliably")
-set(CPACK_PACKAGE_DESCRIPTION "bytenite-submitd watches a spool directory (and a local control socket) for job\nrequests and submits each as exactly one ByteNite job, with a durable journal,\nretries, outcome files and Prometheus metrics. Runs under systemd.")
+# Each package's description: its summary, then the text (CPACK_PACKAGE_DESCRIPTION_SUMMARY is
+# left unset, or CPack would put it before both).
+set(CPACK_DEBIAN_DAEMON_DESCRIPTION "turns job request files into ByteNite jobs, reliably\nbytenite-submitd watches a spool directory (and a local control socket) for job\nrequests and submits each as exactly one ByteNite job, with a durable journal,\nretries, outcome files and Prometheus metrics. Runs under systemd.")
+set(CPACK_DEBIAN_EMULATOR_DESCRIPTION "local stand-in for the ByteNite API, to try bytenite-submitd\nbytenite-emulator serves the part of the ByteNite REST API that\nbytenite-submitd uses, over TLS on the local machine, with faults on\nrequest (errors, resets, latency, rate limits). With it the daemon can be\ntried, tested and benchmarked without an API key; nothing reaches the real API.")
 set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
-set(CPACK_DEBIAN_PACKAGE_SECTION net)
+set(CPACK_DEBIAN_DAEMON_PACKAGE_SECTION net)
+set(CPACK_DEBIAN_EMULATOR_PACKAGE_SECTION devel)
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
-set(CPACK_DEBIAN_PACKAGE_DEPENDS "systemd")
-set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA
+set(CPACK_DEBIAN_DAEMON_PACKAGE_DEPENDS "systemd")
+set(CPACK_DEBIAN_DAEMON_PACKAGE_CONTROL_EXTRA
     ${PROJECT_SOURCE_DIR}/deploy/debian/postinst
     ${PROJECT_SOURCE_DIR}/deploy/debian/prerm
     ${PROJECT_SOURCE_DIR}/deploy/debian/postrm

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# check_package.sh: builds the Debian package with cpack and checks it without installing it
-# on this machine (container-free): control fields, conffiles, the file list (manual pages and
-# bash completions included), the licence, lintian (no errors, no warnings), and the packaged
-# programs run from an extracted copy (--version, --help, and the
-# packaged configuration passes --check-config).
+# check_package.sh: builds the Debian packages with cpack (bytenite-submitd and
+# bytenite-emulator) and checks them without installing them on this machine
+# (container-free): control fields, conffiles, the file lists (manual pages and bash
+# completions included), the licence, lintian (no errors, no warnings), and the packaged
+# programs run from an extracted copy (--version, --help, the packaged configuration passes
+# --check-config, the emulator answers a token exchange).
 #
 # Usage: tests/package/check_package.sh BUILD_DIR      (registered in CTest as deb_package)
 set -uo pipefail
@@ -29,7 +30,8 @@ check() {  # check NAME COMMAND...: runs the command, counts and reports the res
 
 (cd "$BUILD" && cpack -G DEB -B "$WORK/pkg" >"$WORK/cpack.log" 2>&1) || { cat "$WORK/cpack.log"; exit 1; }
 DEB=$(ls "$WORK"/pkg/bytenite-submitd_*.deb)
-echo "built $(basename "$DEB")"
+EMU=$(ls "$WORK"/pkg/bytenite-emulator_*.deb)
+echo "built $(basename "$DEB") and $(basename "$EMU")"
 
 field() { dpkg-deb -f "$DEB" "$1"; }
 check "Package and Version fields" test "$(field Package) $(field Version)" = "bytenite-submitd $VERSION"
@@ -55,10 +57,19 @@ for f in /usr/bin/bytenite-submitd /usr/bin/bytenite-submit \
   check "ships $f" grep -qx "$f" "$WORK/files"
 done
 
+check "the emulator package: name, version, section" \
+  test "$(dpkg-deb -f "$EMU" Package) $(dpkg-deb -f "$EMU" Version) $(dpkg-deb -f "$EMU" Section)" = "bytenite-emulator $VERSION devel"
+dpkg-deb -c "$EMU" | awk '{print $6}' | sed 's|^\./|/|' >"$WORK/emu_files"
+for f in /usr/bin/bytenite-emulator /usr/share/man/man1/bytenite-emulator.1.gz \
+         /usr/share/doc/bytenite-emulator/copyright /usr/share/doc/bytenite-emulator/changelog.gz; do
+  check "the emulator package ships $f" grep -qx "$f" "$WORK/emu_files"
+done
+check "the emulator is not in the daemon's package" bash -c '! grep -q emulator "$0"' "$WORK/files"
+
 if command -v lintian >/dev/null; then
   # Errors and warnings fail the check; what lintian says is shown either way.
-  lintian --tag-display-limit 0 "$DEB" 2>/dev/null | tee "$WORK/lintian" | sed 's/^/     lintian: /'
-  check "lintian finds no errors and no warnings" bash -c '! grep -q "^[EW]:" "$0"' "$WORK/lintian"
+  lintian --tag-display-limit 0 "$DEB" "$EMU" 2>/dev/null | tee "$WORK/lintian" | sed 's/^/     lintian: /'
+  check "lintian finds no errors and no warnings (both packages)" bash -c '! grep -q "^[EW]:" "$0"' "$WORK/lintian"
 else
   echo "FAIL lintian is not installed (deploy/install-deps.sh installs it)"
   failed=$((failed + 1))
@@ -93,6 +104,21 @@ check "packaged configuration passes --check-config (metrics on port 0)" \
 check "the unit runs the packaged binary with the packaged configuration" \
   grep -q '^ExecStart=/usr/bin/bytenite-submitd --config /etc/bytenite-submitd/config.toml' \
   "$ROOT/usr/lib/systemd/system/bytenite-submitd.service"
+
+EMUROOT=$WORK/emuroot
+dpkg-deb -x "$EMU" "$EMUROOT"
+check "the emulator's manual page renders" \
+  bash -c 'MANWIDTH=80 man -l "$0/usr/share/man/man1/bytenite-emulator.1.gz" 2>&1 | grep -q "^SYNOPSIS"' "$EMUROOT"
+# The packaged emulator, started as the manual page says, issues a token for its key.
+check "the packaged emulator serves a token exchange" bash -c '
+  "$0/usr/bin/bytenite-emulator" --quiet --cert-dir "$1/emu" --api-key pkg-key --ready-file "$1/emu.ready" &
+  pid=$!
+  for _ in $(seq 100); do [[ -s $1/emu.ready ]] && break; sleep 0.1; done
+  port=$(sed -n "s/.*\"port\":\([0-9]*\).*/\1/p" "$1/emu.ready")
+  out=$(curl -s --cacert "$1/emu/ca.pem" -H "Content-Type: application/json" \
+        -d "{\"apiKey\":\"pkg-key\"}" "https://localhost:$port/v1/auth/access_token")
+  kill $pid
+  [[ $out == *token* ]] || { echo "answer: $out"; exit 1; }' "$EMUROOT" "$WORK"
 
 echo "check_package: $passed passed, $failed failed"
 [[ $failed -eq 0 ]]
