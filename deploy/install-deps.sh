@@ -21,8 +21,9 @@ PACKAGES=(
   # deploy file checks (tests/deploy): systemd-analyze/-sysusers/-tmpfiles, promtool
   systemd prometheus
   # the Debian package check (tests/package): cpack needs dpkg-shlibdeps (dpkg-dev); the
-  # manual pages are written for scdoc; the completions are checked with bash-completion
-  dpkg-dev lintian scdoc bash-completion
+  # manual pages are written for scdoc; the completions are checked with bash-completion;
+  # the install/upgrade/purge test builds its throwaway root with debootstrap
+  dpkg-dev lintian scdoc bash-completion debootstrap
 )
 
 missing=()
