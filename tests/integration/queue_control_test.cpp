@@ -181,3 +181,32 @@ TEST_F(QueueControl, CancelWithAbortRunningAbortsTheJobsOfAFileBeingFollowed) {
   EXPECT_EQ(ledger_count(emulator, "totals.runs"), 4);
   EXPECT_EQ(daemon.stop(), 0);
 }
+
+// A cancel is kept across a crash: whether the daemon placed the file before the SIGKILL or
+// not, after the restart every request of it has ended cancelled and none ran.
+TEST_F(QueueControl, ACancelSurvivesASigkillAndNothingOfTheFileRuns) {
+  Emulator emulator(dir_ / "emulator");
+  DaemonUnderTest daemon(dir_ / "daemon", emulator, toml());
+  daemon.start();
+  ASSERT_TRUE(eventually([&] { return unix_http(socket(), "GET", "/healthz", "").status == 200; }, 20s));
+  std::string out;
+  ASSERT_EQ(cli({"pause"}, out), 0) << out;
+  daemon.drop("doomed.jsonl", request_lines(1, 300));
+  ASSERT_TRUE(eventually([&] { return state_of("doomed.jsonl") == "working"; }, 20s));
+  ASSERT_EQ(cli({"cancel", "doomed.jsonl", "--json"}, out), 0) << out;
+  EXPECT_NE(out.find("\"action\":\"cancel\""), std::string::npos) << out;
+  daemon.kill_hard();
+  daemon.start();
+  ASSERT_TRUE(eventually([&] { return unix_http(socket(), "GET", "/healthz", "").status == 200; }, 20s));
+  ASSERT_EQ(cli({"resume"}, out), 0) << out;
+  ASSERT_TRUE(eventually([&] { return daemon.count_files("failed", ".outcome.jsonl") == 1; }, 60s))
+      << read_file(daemon.log_file());
+  auto lines = outcome_lines_of(daemon, "failed", "doomed.jsonl");
+  ASSERT_EQ(lines.size(), 300u);
+  for (const auto& line : lines) EXPECT_NE(line.find("\"stage\":\"cancelled\""), std::string::npos) << line;
+  EXPECT_EQ(read_lines(daemon.spool() / "failed" / "doomed.retry.jsonl").size(), 300u);
+  EXPECT_EQ(ledger_count(emulator, "totals.runs"), 0);
+  ASSERT_EQ(cli({"retry-now", "--json"}, out), 0) << out;
+  EXPECT_NE(out.find("{\"woken\":0}"), std::string::npos) << out;
+  EXPECT_EQ(daemon.stop(), 0);
+}
