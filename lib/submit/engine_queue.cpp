@@ -122,7 +122,7 @@ void Engine::apply(FileVerb verb, const std::string& claim_id, bool abort_runnin
       parked_.erase(it);
     }
   }
-  scheduler_.file_controls_changed();
+  scheduler_.file_controls_changed(verb == FileVerb::cancel);
   work_changed_.wake_all();
   if (verb == FileVerb::cancel && abort_running) {
     asio::co_spawn(executor_, abort_started_jobs(claim_id), [](std::exception_ptr e) { log::escaped(e, "cancel"); });

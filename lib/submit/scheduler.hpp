@@ -109,10 +109,12 @@ class Scheduler {
   void load_pause();
   // Wakes every request waiting to retry so it tries again now (e.g. after a new API key).
   void retry_waiting_now() { sleepers_.wake_all(); }
-  // A file's hold or cancel changed: its parked requests look again.
-  void file_controls_changed() {
+  // A file's hold or cancel changed: its parked requests look again. After a cancel, requests
+  // waiting to retry are woken too, so the file's end now, not at their next try (the others
+  // try again at once, paced and within the retry budget, as after an abort).
+  void file_controls_changed(bool cancelled) {
     resumed_.wake_all();
-    sleepers_.wake_all();
+    if (cancelled) sleepers_.wake_all();
   }
   // Where each accepted request is now (queue inspection).
   const LiveRequests& live() const { return live_; }
