@@ -66,8 +66,14 @@ class RequestReader {
         (key == "name" ? req_.name : req_.description).assign(w_.string_value(v, "a string"));
       } else if (key == "dataSource" || key == "dataDestination") {
         if (!is_object(v)) return false;
-        (key == "dataSource" ? req_.data_source_json : req_.data_destination_json)
-            .assign(data_source(v));
+        const bool source = key == "dataSource";
+        (source ? req_.data_source_json : req_.data_destination_json)
+            .assign(data_source(v, source ? &source_descriptor_ : nullptr));
+      } else if (key == "inputFile") {
+        if (is_null(v)) return false;
+        std::string_view path = w_.string_value(v, "a non-empty string (a local file's path)");
+        if (is_blank(path)) w_.refuse("expected a local file's path, found an empty string");
+        req_.input_file.assign(path);
       } else if (key == "params") {
         if (!is_object(v)) return false;
         req_.params_json.assign(
@@ -83,6 +89,7 @@ class RequestReader {
     });
     if (!has_template)
       throw Invalid{"templateId", "required field is missing: expected a non-empty string"};
+    check_input_file();
     if (suppressed_ > 0) req_.warnings.push_back(fmt::format("and {} more warnings", suppressed_));
   }
 
@@ -106,13 +113,37 @@ class RequestReader {
       ++suppressed_;
   }
 
-  // dataSource / dataDestination: passed through, but must name their descriptor.
-  std::string_view data_source(value& v) {
+  // A "file" data source is an upload of a local file: without inputFile the job would run
+  // with no input at all (a silent wrong result that costs a run), and inputFile means
+  // nothing for any other source.
+  void check_input_file() const {
+    const bool file_source = source_descriptor_ == "file";
+    if (file_source && req_.input_file.empty()) {
+      throw Invalid{"dataSource.dataSourceDescriptor",
+                    "a \"file\" data source uploads a local file: name it in \"inputFile\" (without it the "
+                    "job would run with no input)"};
+    }
+    if (!file_source && !req_.input_file.empty()) {
+      // (The descriptor is not quoted: messages never repeat a request's string values.)
+      throw Invalid{"inputFile", source_descriptor_.empty()
+                                     ? "is for a \"file\" data source, and the request has no dataSource"
+                                     : "is for a \"file\" data source, and this dataSource is another kind"};
+    }
+    if (file_source) {
+      throw Invalid{"inputFile", "uploading a local input is not supported by this version yet: use a \"url\" "
+                                 "data source (or another the template takes) for now"};
+    }
+  }
+
+  // dataSource / dataDestination: passed through, but must name their descriptor (kept in
+  // `descriptor` when asked).
+  std::string_view data_source(value& v, std::string* descriptor) {
     bool has_descriptor = false;
     std::string_view raw = w_.walk_object(v, 2, [&](std::string_view key, value& field) {
       if (key != "dataSourceDescriptor") return false;
-      if (is_blank(w_.string_value(field, kDescriptor)))
-        w_.refuse(fmt::format("expected {}, found an empty string", kDescriptor));
+      std::string_view name = w_.string_value(field, kDescriptor);
+      if (is_blank(name)) w_.refuse(fmt::format("expected {}, found an empty string", kDescriptor));
+      if (descriptor) descriptor->assign(name);
       has_descriptor = true;
       return true;
     });
@@ -152,6 +183,7 @@ class RequestReader {
   JsonWalker& w_;
   JobRequest& req_;
   size_t suppressed_ = 0;
+  std::string source_descriptor_;  // dataSource's dataSourceDescriptor, when given
 };
 
 // Why a document that simdjson refused at its root was refused, in a person's terms.

@@ -26,6 +26,9 @@ struct JobRequest {
   std::string data_destination_json;
   std::string params_json;
   std::string config_json;
+  // inputFile: the local file a "file" data source uploads (as written; checked against the
+  // upload settings before use).
+  std::string input_file;
   // Non-fatal findings, e.g. `unknown field "foo" ignored`. Safe to log (no values).
   std::vector<std::string> warnings;
 };

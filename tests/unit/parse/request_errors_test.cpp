@@ -8,6 +8,7 @@
 namespace submitd::spool {
 namespace {
 
+using testing::accepted;
 using testing::refused;
 
 TEST(RequestErrors, RenderingOfAnError) {
@@ -81,6 +82,29 @@ TEST(RequestErrors, DataSourceAndDestination) {
   EXPECT_EQ(refused(R"({"templateId":"t","dataSource":{"dataSourceDescriptor":""}})"),
             "line 3: field \"dataSource.dataSourceDescriptor\": expected a non-empty string such "
             "as \"url\" or \"bypass\", found an empty string");
+}
+
+// A "file" data source without inputFile would run a job with no input at all.
+TEST(RequestErrors, AFileDataSourceNeedsItsInputFileAndNothingElseTakesOne) {
+  EXPECT_EQ(refused(R"({"templateId":"t","dataSource":{"dataSourceDescriptor":"file"}})"),
+            "line 3: field \"dataSource.dataSourceDescriptor\": a \"file\" data source uploads a local file: "
+            "name it in \"inputFile\" (without it the job would run with no input)");
+  EXPECT_EQ(refused(R"({"templateId":"t","inputFile":"in.bin","dataSource":{"dataSourceDescriptor":"url"}})"),
+            "line 3: field \"inputFile\": is for a \"file\" data source, and this dataSource is another kind");
+  EXPECT_EQ(refused(R"({"templateId":"t","inputFile":"in.bin"})"),
+            "line 3: field \"inputFile\": is for a \"file\" data source, and the request has no dataSource");
+  EXPECT_EQ(refused(R"({"templateId":"t","inputFile":"","dataSource":{"dataSourceDescriptor":"file"}})"),
+            "line 3: field \"inputFile\": expected a local file's path, found an empty string");
+  EXPECT_EQ(refused(R"({"templateId":"t","inputFile":7,"dataSource":{"dataSourceDescriptor":"file"}})"),
+            "line 3: field \"inputFile\": expected a non-empty string (a local file's path), found number");
+  // Until uploads are built, a complete one is refused rather than run without its input.
+  EXPECT_EQ(refused(R"({"templateId":"t","inputFile":"in.bin","dataSource":{"dataSourceDescriptor":"file"}})"),
+            "line 3: field \"inputFile\": uploading a local input is not supported by this version yet: use a "
+            "\"url\" data source (or another the template takes) for now");
+  // Only the source's descriptor asks for an input file; a "file" destination is the API's
+  // business, and a null inputFile is absent.
+  EXPECT_TRUE(accepted(R"({"templateId":"t","dataDestination":{"dataSourceDescriptor":"file"},"inputFile":null})")
+                  .input_file.empty());
 }
 
 TEST(RequestErrors, ParamsAndConfigMustBeObjects) {
