@@ -214,6 +214,11 @@ ApiResponse Emulator::run_job(const std::string& id, std::string_view body_text)
       ledger_.add(Ledger::Count::rejected_runs);
       return rpc_status(400, grpc_code::failed_precondition,
                         "data source not set: PATCH /jobs/" + id + "/datasource first");
+    case StoreOutcome::upload_pending:
+      ledger_.add(Ledger::Count::rejected_runs);
+      return rpc_status(400, grpc_code::failed_precondition,
+                        "upload not completed: PUT the input to the job's tempUrl, then PATCH /jobs/" + id +
+                            "/uploadcompleted");
     default:
       break;
   }
@@ -247,7 +252,7 @@ ApiResponse Emulator::delete_job(const std::string& id) {
 }
 
 ApiResponse Emulator::upload_completed(const std::string& id) {
-  if (!jobs_.get(id)) return job_not_found(id);
+  if (jobs_.complete_upload(id).outcome == StoreOutcome::not_found) return job_not_found(id);
   return generic_ok();
 }
 

@@ -54,4 +54,10 @@ std::optional<std::string> Job::error_message_at(TimePoint now) const {
   return "task 0 failed: emulated failure for template \"" + template_id + "\"";
 }
 
+bool Job::awaits_upload() const {
+  if (upload_completed || !data_source.is_object()) return false;
+  const auto* descriptor = data_source.get_object().if_contains("dataSourceDescriptor");
+  return descriptor && descriptor->is_string() && descriptor->get_string() == "file";
+}
+
 }  // namespace emulator

@@ -37,8 +37,11 @@ struct Job {
                                                   // do not move jobs already running
   boost::json::value config;                      // the run body, normalised; null until run
   std::optional<TimePoint> aborted_at;
+  bool upload_completed = false;  // PATCH uploadcompleted since the data source was set
 
   bool data_source_set() const { return !data_source.is_null() && !data_destination.is_null(); }
+  // A "file" data source is an upload: the job may run only once it is completed.
+  bool awaits_upload() const;
   // "fail-" templates run but end in JOB_STATE_FAILED, so clients can test that path.
   bool will_fail() const { return template_id.starts_with("fail-"); }
 

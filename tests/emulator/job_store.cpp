@@ -75,6 +75,7 @@ StoreResult JobStore::set_data_source(const std::string& id, boost::json::value 
   if (r->job.state_at(now) != JobState::new_) return {StoreOutcome::already_started, r->job};
   r->job.data_source = std::move(source);
   r->job.data_destination = std::move(destination);
+  r->job.upload_completed = false;  // a new source, a new tempUrl
   ++r->counters.datasource_patches;
   return {StoreOutcome::ok, r->job};
 }
@@ -104,10 +105,22 @@ StoreResult JobStore::run(const std::string& id, boost::json::value config,
     ++r->counters.rejected_runs;
     return {StoreOutcome::no_data_source, r->job};
   }
+  if (r->job.awaits_upload()) {
+    ++r->counters.rejected_runs;
+    return {StoreOutcome::upload_pending, r->job};
+  }
   r->job.run_at = now;
   r->job.planned_duration = duration;
   r->job.config = std::move(config);
   ++r->counters.runs;
+  return {StoreOutcome::ok, r->job};
+}
+
+StoreResult JobStore::complete_upload(const std::string& id) {
+  std::lock_guard lock(mutex_);
+  Record* r = find_live_locked(id);
+  if (!r) return {StoreOutcome::not_found, {}};
+  r->job.upload_completed = true;
   return {StoreOutcome::ok, r->job};
 }
 

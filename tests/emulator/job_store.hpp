@@ -31,6 +31,7 @@ enum class StoreOutcome {
   not_found,
   already_started,  // create-update, patch or run on a job that has left JOB_STATE_NEW
   no_data_source,   // run before a datasource PATCH
+  upload_pending,   // run of a "file" job before its uploadcompleted
   already_ended,    // abort of a terminal job
   aborted,
   deleted,
@@ -81,6 +82,8 @@ class JobStore {
   StoreResult run(const std::string& id, boost::json::value config,
                   std::chrono::milliseconds duration, TimePoint now);
   StoreResult abort(const std::string& id, TimePoint now);
+  // PATCH uploadcompleted: the job's upload is done (a new data source undoes it).
+  StoreResult complete_upload(const std::string& id);
   StoreResult remove(const std::string& id);
 
   std::vector<LedgerEntry> ledger_entries(TimePoint now) const;

@@ -117,4 +117,16 @@ class EmulatorFixture : public ::testing::Test {
   std::string token_;
 };
 
+// An RPC-status error answer: the HTTP status, the gRPC code, details, and part of the message.
+inline void expect_rpc_status(const Reply& r, int http, int code, std::string_view message_part = "") {
+  EXPECT_EQ(r.status, http) << r.raw.body;
+  ASSERT_TRUE(r.body.is_object()) << r.raw.body;
+  EXPECT_EQ(r.obj().at("code").as_int64(), code) << r.raw.body;
+  EXPECT_TRUE(r.obj().at("details").is_array());
+  if (!message_part.empty()) {
+    EXPECT_NE(std::string(r.obj().at("message").as_string()).find(message_part), std::string::npos)
+        << r.raw.body;
+  }
+}
+
 }  // namespace emulator::testing
