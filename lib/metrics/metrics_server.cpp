@@ -78,12 +78,8 @@ struct MetricsServer::Impl : std::enable_shared_from_this<Impl> {
       res.set(http::field::content_type, "text/plain");
       res.body() = "not found: try /metrics or /healthz\n";
     }
-    if (req.method() == http::verb::head) {
-      res.prepare_payload();
-      res.body().clear();
-      return res;
-    }
-    res.prepare_payload();
+    res.prepare_payload();  // HEAD: the length GET would have, without the body
+    if (req.method() == http::verb::head) res.body().clear();
     return res;
   }
 

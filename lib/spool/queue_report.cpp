@@ -19,6 +19,15 @@ std::string_view queued_file_state_name(QueuedFileState s) {
   return "incoming";
 }
 
+QueuedFile queued_file(const ClaimedFile& file, QueuedFileState state) {
+  QueuedFile f;
+  f.claim_id = file.claim_id;
+  f.name = file.original_name;
+  f.state = state;
+  f.arrived = file.arrived;
+  return f;
+}
+
 std::size_t list_incoming(const SpoolPaths& paths, std::size_t limit, std::vector<QueuedFile>& out) {
   IncomingScan scan = scan_incoming(paths, limit);
   for (auto& name : scan.oldest) {

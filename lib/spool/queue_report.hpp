@@ -43,6 +43,11 @@ struct QueueReport {
   std::size_t incoming_total = 0;  // files in incoming/; `files` names at most the limit asked
 };
 
+// A claimed file's entry (claim id, name, arrival) in the given state; the parts that know
+// more fill in the rest.
+struct ClaimedFile;
+QueuedFile queued_file(const ClaimedFile& file, QueuedFileState state);
+
 // The files of incoming/, at most `limit` (the oldest), with size and arrival; returns how
 // many there are in all. Throws std::system_error when incoming/ cannot be read.
 std::size_t list_incoming(const SpoolPaths& paths, std::size_t limit, std::vector<QueuedFile>& out);

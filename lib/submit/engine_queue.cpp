@@ -25,11 +25,7 @@ spool::FileActionResult result(Kind kind, std::string message, const std::string
 
 void Engine::active_files(std::vector<spool::QueuedFile>& out) const {
   for (const auto& [claim, file] : parked_) {
-    spool::QueuedFile f;
-    f.claim_id = claim;
-    f.name = file.original_name;
-    f.state = spool::QueuedFileState::held;
-    f.arrived = file.arrived;
+    spool::QueuedFile f = spool::queued_file(file, spool::QueuedFileState::held);
     std::error_code ec;
     f.bytes = std::filesystem::file_size(file.active_path, ec);
     if (ec) f.bytes = 0;
@@ -171,8 +167,7 @@ spool::FileActionResult Engine::requeue(const std::string& path) {
 }
 
 std::size_t Engine::retry_now() {
-  std::size_t deferred = 0;
-  for (const auto& [claim, counts] : scheduler_.live().by_claim()) deferred += counts.deferred;
+  const std::size_t deferred = scheduler_.live().count(LiveState::deferred);
   scheduler_.retry_waiting_now();
   log::info("retry-now: {} deferred requests try again now", deferred);
   return deferred;

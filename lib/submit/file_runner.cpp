@@ -93,10 +93,7 @@ void FileRunners::report(std::vector<spool::QueuedFile>& out) const {
 FileRunner::FileRunner(FileRunners& runners, spool::ClaimedFile file) : runners_(runners), file_(std::move(file)) {}
 
 spool::QueuedFile FileRunner::progress() const {
-  spool::QueuedFile f;
-  f.claim_id = file_.claim_id;
-  f.name = file_.original_name;
-  f.arrived = file_.arrived;
+  spool::QueuedFile f = spool::queued_file(file_, spool::QueuedFileState::working);
   f.bytes = input_bytes_;
   f.bytes_read = bytes_read_.value_or(read_so_far_);
   f.submitted = submitted_;

@@ -53,11 +53,7 @@ void Follower::follow(FollowedJob job) {
 
 void Follower::report(std::vector<spool::QueuedFile>& out) const {
   for (const auto& [claim, file] : waiting_files_) {
-    spool::QueuedFile f;
-    f.claim_id = claim;
-    f.name = file.original_name;
-    f.state = spool::QueuedFileState::following;
-    f.arrived = file.arrived;
+    spool::QueuedFile f = spool::queued_file(file, spool::QueuedFileState::following);
     f.following = book_.followed_in_claim(claim);
     out.push_back(std::move(f));
   }

@@ -78,12 +78,10 @@ std::map<std::string, LiveCounts, std::less<>> LiveRequests::by_claim() const {
   return out;
 }
 
-LiveCounts LiveRequests::of_claim(std::string_view claim_id) const {
-  LiveCounts out;
-  for (const LiveRequest* r = head_; r; r = r->next_) {
-    if (r->claim_id() == claim_id) out.add(*r);
-  }
-  return out;
+std::size_t LiveRequests::count(LiveState state) const {
+  std::size_t n = 0;
+  for (const LiveRequest* r = head_; r; r = r->next_) n += r->state() == state ? 1 : 0;
+  return n;
 }
 
 }  // namespace submitd::submit

@@ -72,7 +72,7 @@ class LiveRequests {
   std::size_t size() const { return size_; }
   const LiveRequest* find(std::string_view job_id) const;
   std::map<std::string, LiveCounts, std::less<>> by_claim() const;
-  LiveCounts of_claim(std::string_view claim_id) const;
+  std::size_t count(LiveState state) const;
 
  private:
   friend class LiveRequest;

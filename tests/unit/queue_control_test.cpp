@@ -120,7 +120,9 @@ TEST(LiveRequests, CountsByFileAndTheSoonestRetry) {
   r1.reset();
   EXPECT_EQ(list.size(), 2u);
   EXPECT_EQ(list.find("job-1"), nullptr);
-  EXPECT_EQ(list.of_claim(kA).deferred, 1u);
+  EXPECT_EQ(list.by_claim()[kA].deferred, 1u);
+  EXPECT_EQ(list.count(LiveState::deferred), 1u);
+  EXPECT_EQ(list.count(LiveState::held), 1u);
 }
 
 TEST(LiveRequests, EntriesOutlivingTheirListAreUnlinkedSafely) {
