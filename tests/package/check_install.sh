@@ -19,24 +19,11 @@ BUILD=${1:?usage: check_install.sh BUILD_DIR}
 if [[ -z ${CHECK_INSTALL_UNSHARED:-} ]]; then
   exec env CHECK_INSTALL_UNSHARED=1 unshare --mount --propagation private bash "$0" "$@"
 fi
-VERSION=$(sed -n 's/^project(bytenite-submitd VERSION \([0-9.]*\).*/\1/p' "$(dirname "$0")/../../CMakeLists.txt")
 WORK=$(mktemp -d /var/tmp/check-install.XXXXXX)  # not a tmpfs: the root needs ~300 MB
 ROOT=$WORK/root
 trap 'umount -l "$ROOT/proc" 2>/dev/null; [[ -n ${KEEP:-} ]] || rm -rf "$WORK"' EXIT
-passed=0
-failed=0
-check() {  # check NAME COMMAND...: runs the command, counts and reports the result
-  local name=$1
-  shift
-  if "$@" >"$WORK/out" 2>&1; then
-    echo "ok   $name"
-    passed=$((passed + 1))
-  else
-    echo "FAIL $name"
-    sed 's/^/     /' "$WORK/out" | tail -n 30
-    failed=$((failed + 1))
-  fi
-}
+CHECK_OUTPUT_LINES=30  # apt says a lot
+source "$(dirname "$0")/checks.sh"  # VERSION, check
 in_root() { chroot "$ROOT" env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
   DEBIAN_FRONTEND=noninteractive LC_ALL=C "$@"; }
 # apt gives dpkg a PATH of its own (DPkg::Path): the stand-ins must come first in it too.

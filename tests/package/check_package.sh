@@ -10,23 +10,9 @@
 set -uo pipefail
 
 BUILD=${1:?usage: check_package.sh BUILD_DIR}
-VERSION=$(sed -n 's/^project(bytenite-submitd VERSION \([0-9.]*\).*/\1/p' "$(dirname "$0")/../../CMakeLists.txt")
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
-passed=0
-failed=0
-check() {  # check NAME COMMAND...: runs the command, counts and reports the result
-  local name=$1
-  shift
-  if "$@" >"$WORK/out" 2>&1; then
-    echo "ok   $name"
-    passed=$((passed + 1))
-  else
-    echo "FAIL $name"
-    sed 's/^/     /' "$WORK/out"
-    failed=$((failed + 1))
-  fi
-}
+source "$(dirname "$0")/checks.sh"  # VERSION, check
 
 (cd "$BUILD" && cpack -G DEB -B "$WORK/pkg" >"$WORK/cpack.log" 2>&1) || { cat "$WORK/cpack.log"; exit 1; }
 DEB=$(ls "$WORK"/pkg/bytenite-submitd_*.deb)
