@@ -31,6 +31,16 @@ api::PoolSettings pool_settings_of(const config::ApiSettings& api) {
   return pool;
 }
 
+api::StorageSettings storage_settings_of(const config::Settings& settings, const api::ProxyEnvironment& proxy_env) {
+  api::StorageSettings s;
+  if (settings.api.ca_file) s.ca_file = settings.api.ca_file->string();
+  s.connections_per_host = settings.upload.max_concurrent;
+  s.connect_timeout = settings.api.connect_timeout;
+  s.stall_timeout = settings.upload.stall_timeout;
+  s.proxy = proxy_env;
+  return s;
+}
+
 api::TokenTiming token_timing_of(const config::ApiSettings& api) {
   api::TokenTiming timing;
   timing.key_refused_hold = api.blocked_retry;
@@ -83,6 +93,9 @@ submit::EngineSettings engine_settings_of(const config::Settings& settings,
   e.files.max_request_bytes = settings.spool.max_request_bytes;
   e.files.max_active_files = settings.spool.max_active_files;
   e.files.files_ceiling = files_ceiling_of(settings);
+  e.files.input_rules = spool::input_rules_of(settings.upload);
+  e.scheduler.input_rules = e.files.input_rules;
+  e.scheduler.max_uploads = settings.upload.max_concurrent;
   e.spool.rescan_interval = settings.spool.rescan_interval;
   e.spool.request_id_retention = settings.submit.request_id_retention;
   e.spool.done_retention = settings.spool.done_retention;

@@ -10,6 +10,7 @@
 #include <functional>
 
 #include "api/https_pool.hpp"
+#include "api/storage_client.hpp"
 #include "api/token_state.hpp"
 #include "config/settings.hpp"
 #include "control/connection_limit.hpp"
@@ -25,6 +26,8 @@ log::Level log_level_of(config::LogLevel level);
 
 // The HTTPS pool to the API; `proxy` stays unset (it comes from the environment).
 api::PoolSettings pool_settings_of(const config::ApiSettings& api);
+// The storage hosts' pools (uploads): the API's trust and proxy rules, upload.* for the rest.
+api::StorageSettings storage_settings_of(const config::Settings& settings, const api::ProxyEnvironment& proxy_env);
 api::TokenTiming token_timing_of(const config::ApiSettings& api);
 
 // The journal lives in the state directory as resolved by the spool layout.

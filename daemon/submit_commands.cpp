@@ -18,6 +18,7 @@
 #include "cli/exit_codes.hpp"
 #include "cli/spool_drop.hpp"
 #include "cli/validate.hpp"
+#include "spool/input_file.hpp"
 #include "cli/wait.hpp"
 #include "config/load.hpp"
 #include "util/json_text.hpp"
@@ -191,7 +192,8 @@ int run_validate(const CliOptions& o) {
   const auto settings = load_config(o);
   const std::uint64_t limit = settings ? settings->spool.max_request_bytes : config::SpoolSettings{}.max_request_bytes;
   cli::ValidationReport report;
-  for (const auto& f : o.files) cli::validate_input(f, limit, report);
+  const auto rules = spool::input_rules_of(settings ? settings->upload : config::UploadSettings{});
+  for (const auto& f : o.files) cli::validate_input(f, limit, rules, report);
   if (o.json) {
     std::printf("{\"valid\":%zu,\"refused\":%zu,\"problems\":%s,\"warnings\":%s}\n", report.requests, report.refused,
                 json_array(report.problems).c_str(), json_array(report.warnings).c_str());

@@ -205,11 +205,18 @@ int run_daemon(const std::string& config_path, config::Settings settings, std::s
   submit::Engine engine(io.get_executor(), paths, engine_settings_of(settings, paths.state), client,
                         journal, submit::JobPaths{settings.api.customer_prefix()}, job_namespace,
                         clock, metrics);
+  // Inputs go to the storage hosts their tempUrls name, each with a pool of its own.
+  api::StorageClient storage(io.get_executor(), storage_settings_of(settings, proxy_env), clock);
+  storage.set_observer([&](const api::HttpCall& call, const api::HttpResult& result, std::chrono::nanoseconds d) {
+    metrics.api_exchange(call, result, d);
+  });
+  engine.scheduler().set_storage(storage);
   DaemonParts parts{settings, job_namespace, pool, api_health, tokens, journal, engine};
 
   control::ControlApi control_api(
       make_control_hooks(parts),
-      control::ControlLimits{settings.spool.max_request_bytes, settings.control.max_backlog_files});
+      control::ControlLimits{settings.spool.max_request_bytes, settings.control.max_backlog_files,
+                            spool::input_rules_of(settings.upload)});
   auto control_server = start_control_server(io, settings, descriptor_limit, control_api, metrics);
   auto metrics_server = start_metrics_server(io, settings.metrics, metrics, control_api);
   ServiceManager manager(io, parts, control_server.get(), config_path, std::move(api_key));

@@ -14,6 +14,8 @@ std::string_view endpoint_name(Endpoint e) {
     case Endpoint::list: return "list";
     case Endpoint::results: return "results";
     case Endpoint::abort: return "abort";
+    case Endpoint::upload: return "upload";
+    case Endpoint::upload_completed: return "uploadcompleted";
   }
   return "unknown";
 }

@@ -11,13 +11,23 @@
 namespace submitd::api {
 
 // The ByteNite endpoints the daemon calls; also the `endpoint` label of the http_* metrics.
-enum class Endpoint { token, create, datasource, params, run, get, list, results, abort };
-inline constexpr std::array<Endpoint, 9> kAllEndpoints = {
+// `upload` is the PUT of an input to its job's tempUrl (the storage host, not the API's);
+// `upload_completed` the API call that says it is done.
+enum class Endpoint { token, create, datasource, params, run, get, list, results, abort, upload, upload_completed };
+inline constexpr std::array<Endpoint, 11> kAllEndpoints = {
     Endpoint::token, Endpoint::create,  Endpoint::datasource, Endpoint::params, Endpoint::run,
-    Endpoint::get,   Endpoint::list,    Endpoint::results,    Endpoint::abort};
+    Endpoint::get,   Endpoint::list,    Endpoint::results,    Endpoint::abort,  Endpoint::upload,
+    Endpoint::upload_completed};
 std::string_view endpoint_name(Endpoint e);
 
-enum class Method { get, post, patch };
+enum class Method { get, post, patch, put };
+
+// A body streamed from an open file (an upload) instead of held in memory: its first `size`
+// bytes, read with pread from offset 0. The descriptor stays the caller's.
+struct FileBody {
+  int fd = -1;  // < 0: none
+  std::uint64_t size = 0;
+};
 
 // Why no HTTP response arrived. `none` means one did.
 // `certificate`: the server's certificate was not accepted (untrusted chain or wrong name);
@@ -29,7 +39,8 @@ struct HttpCall {
   Endpoint endpoint = Endpoint::get;
   Method method = Method::get;
   std::string target;         // path and query, e.g. /v1/customer/jobs/ID/run
-  std::string body;           // JSON; empty for GET
+  std::string body;           // JSON; empty for GET and for a PUT (file_body)
+  FileBody file_body;         // a PUT's bytes (Content-Disposition: attachment)
   std::string authorization;  // raw access token; empty for the token exchange. Never logged.
   // True when sending the call twice has the effect of sending it once (GET, our PATCHes, a
   // create that names its jobId). Only such calls are re-sent after a stale keep-alive

@@ -11,6 +11,7 @@ std::string_view method_name(Method m) {
     case Method::get: return "GET";
     case Method::post: return "POST";
     case Method::patch: return "PATCH";
+    case Method::put: return "PUT";
   }
   return "GET";
 }
@@ -29,7 +30,11 @@ bool write_request(std::string& out, const HttpCall& call, std::string_view host
   out.append(host_header).append("\r\nUser-Agent: ").append(user_agent);
   out.append("\r\nAccept: application/json\r\n");
   if (!call.authorization.empty()) out.append("Authorization: ").append(call.authorization).append("\r\n");
-  if (has_body) {
+  if (call.method == Method::put) {
+    // The bytes follow from the file (the pool streams them); only the head is built here.
+    out.append("Content-Type: application/octet-stream\r\nContent-Disposition: attachment\r\nContent-Length: ");
+    out.append(std::to_string(call.file_body.size)).append("\r\n\r\n");
+  } else if (has_body) {
     out.append("Content-Type: application/json\r\nContent-Length: ");
     out.append(std::to_string(call.body.size())).append("\r\n\r\n").append(call.body);
   } else {

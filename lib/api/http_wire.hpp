@@ -16,7 +16,8 @@
 namespace submitd::api {
 
 // Replaces `out` with the HTTP/1.1 request for `call` (keep-alive; a body and its
-// Content-Length for POST/PATCH). Returns false, leaving `out` empty, when the target or the
+// Content-Length for POST/PATCH; for a PUT the head alone, its Content-Length the file
+// body's size: the pool streams the file after it). Returns false, leaving `out` empty, when the target or the
 // token holds a byte that cannot be in a request line or header value (a control character):
 // such a request is never sent, so a broken token cannot add headers of its own.
 bool write_request(std::string& out, const HttpCall& call, std::string_view host_header,

@@ -12,11 +12,17 @@
 // and https_connect.cpp, which share https_pool_impl.hpp.
 #include "api/https_pool.hpp"
 
+#include <unistd.h>
+
+#include <fmt/format.h>
+
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/http.hpp>
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <chrono>
 #include <optional>
 #include <tuple>
@@ -115,6 +121,10 @@ asio::awaitable<void> HttpsPool::Impl::exchange(std::size_t slot, const HttpCall
     drop(slot, true);
     co_return;
   }
+  if (call.file_body.fd >= 0 && !co_await write_file_body(c, call.file_body, out)) {
+    drop(slot, true);  // the request is cut short: the connection cannot carry another
+    co_return;
+  }
   // Interim answers (1xx, e.g. 103 Early Hints) are read past to the final one: taking one
   // as the answer would also leave the real answer to be read as the next call's.
   std::optional<ResponseReader> parser;
@@ -151,6 +161,35 @@ asio::awaitable<void> HttpsPool::Impl::exchange(std::size_t slot, const HttpCall
   remember_session(c);
   slots.call_done(slot);
   if (!parser->keep_alive()) drop(slot, false);
+}
+
+// Streams a PUT's file after its head, a chunk at a time from disk (memory stays one chunk
+// per connection whatever the size). Each chunk gets the request deadline afresh: a whole
+// upload's time grows with its size, a stall does not.
+asio::awaitable<bool> HttpsPool::Impl::write_file_body(Connection& c, const FileBody& body, HttpResult& out) {
+  if (c.chunk.empty()) c.chunk.resize(kFileChunk);
+  for (std::uint64_t offset = 0; offset < body.size;) {
+    const auto want = static_cast<std::size_t>(std::min<std::uint64_t>(c.chunk.size(), body.size - offset));
+    const ssize_t n = ::pread(body.fd, c.chunk.data(), want, static_cast<off_t>(offset));
+    if (n <= 0) {
+      out.failure = TransportFailure::reset;
+      out.failure_detail = n == 0 ? fmt::format("the input file ended after {} of its {} bytes", offset, body.size)
+                                  : fmt::format("reading the input file failed: {}", std::strerror(errno));
+      co_return false;
+    }
+    restart_deadline(c, settings.request_timeout);
+    auto [wec, wn] = co_await asio::async_write(*c.stream, asio::buffer(c.chunk.data(), static_cast<std::size_t>(n)), kTuple);
+    wec = timed(c, wec);
+    if (wec) {
+      out.failure = io_failure(wec);
+      out.failure_detail = fmt::format("sending the body failed after {} of {} bytes: {}", offset, body.size,
+                                       wec == beast::error::timeout ? std::string("no progress within the deadline")
+                                                                    : wec.message());
+      co_return false;
+    }
+    offset += static_cast<std::uint64_t>(n);
+  }
+  co_return true;
 }
 
 // Reads one answer on `c` into `reader`: what c.buffer already holds first, then reads of

@@ -39,6 +39,8 @@ using tcp = asio::ip::tcp;
 using boost::system::error_code;
 
 inline constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
+// A file body is sent this much at a time.
+inline constexpr std::size_t kFileChunk = 256 * 1024;
 
 using TlsStream = ssl::stream<tcp::socket>;
 
@@ -46,6 +48,7 @@ struct Connection {
   std::unique_ptr<TlsStream> stream;
   beast::flat_buffer buffer;
   std::string request;  // the request being sent; its capacity is reused call after call
+  std::vector<char> chunk;  // a file body's next bytes (uploads only; allocated at the first)
   SSL_SESSION* session = nullptr;  // kept to resume TLS on reconnect
   const SSL_SESSION* session_copied_from = nullptr;  // the live session `session` copies (identity only)
   // While a connect or a call runs on this connection, `watched` is its socket, which the
@@ -122,6 +125,7 @@ struct HttpsPool::Impl : std::enable_shared_from_this<HttpsPool::Impl> {
   boost::asio::awaitable<std::optional<PoolSlots::Lease>> acquire();
   void release(std::size_t slot);
   boost::asio::awaitable<void> exchange(std::size_t slot, const HttpCall& call, HttpResult& out, bool& stale);
+  boost::asio::awaitable<bool> write_file_body(Connection& c, const FileBody& body, HttpResult& out);
   boost::asio::awaitable<error_code> read_answer(Connection& c, ResponseReader& reader, std::size_t& received);
   [[nodiscard]] Watched watch(Connection& c, tcp::socket& socket, std::chrono::milliseconds limit);
   boost::asio::awaitable<void> watchdog(std::shared_ptr<Impl> keep_alive);

@@ -49,6 +49,16 @@ std::string job_state_from_body(std::string_view body) {
   return std::string(state);
 }
 
+std::string temp_url_from_body(std::string_view body) {
+  simdjson::dom::parser parser;
+  simdjson::padded_string padded(body);
+  simdjson::dom::element root;
+  if (parser.parse(padded).get(root)) return {};
+  std::string_view url;
+  if (root["job"]["dataSource"]["params"]["tempUrl"].get(url) || url.size() > kMaxTempUrlBytes) return {};
+  return std::string(url);
+}
+
 namespace {
 
 // A string field cut to kMaxFieldBytes on a UTF-8 character boundary.

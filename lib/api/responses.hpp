@@ -23,6 +23,11 @@ std::optional<TokenGrant> parse_token_response(std::string_view body);
 // Reads job.state from a GET /jobs/{id} body; empty when absent or not a string.
 std::string job_state_from_body(std::string_view body);
 
+// Reads job.dataSource.params.tempUrl from a datasource answer (where a "file" source's input
+// is PUT); empty when absent, not a string, or longer than kMaxTempUrlBytes.
+inline constexpr std::size_t kMaxTempUrlBytes = 8192;
+std::string temp_url_from_body(std::string_view body);
+
 // What following needs of one job (a GET /jobs/{id} body's "job", or one item of a list's
 // "data"). A job has ended when endedAt is set (terminal states are not documented; see
 // shared/docs/bytenite-api.md). Text fields are bounded (kMaxFieldBytes, cut on a UTF-8

@@ -11,6 +11,7 @@
 namespace submitd::cli {
 
 void validate_input(const std::filesystem::path& file, std::uint64_t max_request_bytes,
+                    const spool::InputFileRules& input_rules,
                     ValidationReport& report) {
   const std::string shown = file.string();
   // Classified as the daemon classifies a claimed file: by lstat and name.
@@ -33,7 +34,7 @@ void validate_input(const std::filesystem::path& file, std::uint64_t max_request
     int fd;
     ~Closer() { ::close(fd); }
   } closer{opened.fd};
-  spool::RequestParser parser;
+  spool::RequestParser parser(input_rules);
   spool::InputReader source(opened.fd, claimed.kind, opened.size, max_request_bytes, parser);
   try {
     while (auto item = source.next()) {

@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "spool/input_file.hpp"
+
 namespace submitd::cli {
 
 struct ValidationReport {
@@ -18,7 +20,8 @@ struct ValidationReport {
 };
 
 // Adds what the daemon would make of `file` to `report`.
+// A request's inputFile is checked by `input_rules` (the daemon's upload.* settings).
 void validate_input(const std::filesystem::path& file, std::uint64_t max_request_bytes,
-                    ValidationReport& report);
+                    const spool::InputFileRules& input_rules, ValidationReport& report);
 
 }  // namespace submitd::cli

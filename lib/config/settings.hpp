@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace submitd::config {
 
@@ -103,6 +104,17 @@ struct FollowSettings {
   std::chrono::seconds give_up_margin{3600};  // past the job's own jobTimeout
 };
 
+// [upload]: local files that requests name in "inputFile", uploaded as their jobs' input.
+struct UploadSettings {
+  std::optional<std::filesystem::path> dir;         // relative inputFile paths resolve here; unset: refused
+  std::vector<std::filesystem::path> allowed_dirs;  // an absolute inputFile must lie under one of these
+  uint64_t max_bytes = 5ull * 1024 * 1024 * 1024;   // larger inputs are refused at validation
+  uint32_t max_concurrent = 4;                      // uploads at once
+  // An upload that moves no byte for this long (connecting, each write, the answer) is cut
+  // and retried: a deadline per phase, since a whole upload's time grows with its size.
+  std::chrono::seconds stall_timeout{60};
+};
+
 struct Settings {
   ApiSettings api;
   SpoolSettings spool;
@@ -112,6 +124,7 @@ struct Settings {
   LogSettings log;
   SubmitSettings submit;
   FollowSettings follow;
+  UploadSettings upload;
 };
 
 std::string_view to_string(LogLevel level);

@@ -150,7 +150,7 @@ ControlAnswer ControlApi::post_jobs(std::string_view body) {
   if (now.backlog_files >= limits_.max_backlog_files) {
     return {503, error_json(fmt::format("the backlog is full ({} files waiting); try again later", now.backlog_files)), 5};
   }
-  spool::RequestParser parser;
+  spool::RequestParser parser(limits_.input_rules);
   auto pending = std::make_shared<PendingPost>();
   PendingPost& posted = *pending;
   // One object spread over several lines is one request; otherwise one request per line.

@@ -18,6 +18,7 @@
 #include <utility>
 #include <vector>
 
+#include "spool/input_file.hpp"
 #include "spool/queue_report.hpp"
 
 namespace submitd::control {
@@ -152,6 +153,7 @@ inline constexpr std::array<Route, 14> kRoutes{{
 struct ControlLimits {
   std::uint64_t max_request_bytes = 1024 * 1024;  // per posted request (spool.max_request_bytes)
   std::size_t max_backlog_files = 10000;          // above: 503 with Retry-After
+  spool::InputFileRules input_rules;               // where a request's inputFile may be (upload.*)
 };
 
 class ControlApi {

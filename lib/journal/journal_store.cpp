@@ -85,6 +85,7 @@ JournalStore::JournalStore(const Options& options)
       if (version == 0) db_.exec(kSchema);
       if (version < 2) db_.exec(kUpgradeTo2);
       if (version < 3) db_.exec(kUpgradeTo3);
+      // 4 adds a step value, not a table: only the version changes.
       db_.exec("PRAGMA user_version=" + std::to_string(kJournalFormatVersion));
       db_.exec("COMMIT");
     }
@@ -122,7 +123,10 @@ JournalStore::JournalStore(const Options& options)
   find_request_id_ = Statement(db_.handle(), "SELECT job_id, accepted_ms FROM request_ids WHERE request_id=?1");
   upsert_request_id_ = Statement(
       db_.handle(), "INSERT OR REPLACE INTO request_ids(request_id, job_id, accepted_ms) VALUES(?1, ?2, ?3)");
-  set_step_ = Statement(db_.handle(), "UPDATE requests SET step=?3 WHERE claim_id=?1 AND line=?2 AND step<?3");
+  // The stored step's rank (step_rank, in SQL) must be below the new one's.
+  set_step_ = Statement(db_.handle(),
+                        "UPDATE requests SET step=?3 WHERE claim_id=?1 AND line=?2 AND "
+                        "(CASE step WHEN 4 THEN 15 ELSE step*10 END) < ?4");
   finish_row_ = Statement(db_.handle(),
                           "UPDATE requests SET step=3, status=?3, outcome=?4 WHERE claim_id=?1 AND line=?2");
   release_request_id_ = Statement(db_.handle(), "DELETE FROM request_ids WHERE request_id=?1 AND job_id=?2");
@@ -130,6 +134,11 @@ JournalStore::JournalStore(const Options& options)
                             "UPDATE request_ids SET status=?3, outcome=?4 WHERE request_id=?1 AND job_id=?2");
   forget_claim_ = Statement(db_.handle(), "DELETE FROM requests WHERE claim_id=?1");
   prune_ = Statement(db_.handle(), "DELETE FROM request_ids WHERE accepted_ms<?1");
+}
+
+int step_rank(Step step) {
+  // Kept in step with the CASE of set_step_'s SQL.
+  return step == Step::uploaded ? 15 : static_cast<int>(step) * 10;
 }
 
 void JournalStore::begin() { db_.exec("BEGIN IMMEDIATE"); }
@@ -143,7 +152,7 @@ std::optional<JournalStore::Row> JournalStore::row(const std::string& claim_id, 
   std::optional<Row> out;
   if (find_row_.step()) {
     Row r;
-    r.step = static_cast<Step>(std::clamp<std::int64_t>(find_row_.column_int(0), 0, 3));
+    r.step = static_cast<Step>(std::clamp<std::int64_t>(find_row_.column_int(0), 0, 4));
     r.job_id = find_row_.column_text(1);
     r.outcome_line = find_row_.column_text(2);
     r.status = static_cast<int>(find_row_.column_int(3));
@@ -195,6 +204,7 @@ AcceptVerdict JournalStore::accept(const Accept& a) {
 
 void JournalStore::progress(const std::string& claim_id, std::uint64_t line, Step step) {
   set_step_.bind(1, claim_id).bind(2, static_cast<std::int64_t>(line)).bind(3, static_cast<std::int64_t>(step));
+  set_step_.bind(4, static_cast<std::int64_t>(step_rank(step)));
   set_step_.step();
   set_step_.reset();
 }

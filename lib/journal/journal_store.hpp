@@ -21,12 +21,16 @@
 namespace submitd::journal {
 
 // 1: requests + requestId index. 2: the index keeps each given requestId's outcome.
-// 3: followed jobs (job following) and their final state. Older formats are upgraded in place
-// when opened; newer ones are refused.
-inline constexpr int kJournalFormatVersion = 3;
+// 3: followed jobs (job following) and their final state. 4: step `uploaded` (a daemon that
+// reads 3 must not meet it). Older formats are upgraded in place when opened; newer ones are
+// refused.
+inline constexpr int kJournalFormatVersion = 4;
 
-// How far a request got. Numbers are stored; never renumber.
-enum class Step : int { accepted = 0, created = 1, configured = 2, finished = 3 };
+// How far a request got. Numbers are stored; never renumber. `uploaded` came later: in the
+// order of a request's way it lies between created and configured (step_rank).
+enum class Step : int { accepted = 0, created = 1, configured = 2, finished = 3, uploaded = 4 };
+// The order of the steps along a request's way: progress only ever moves a request on.
+int step_rank(Step step);
 
 struct Accept {
   std::string claim_id;

@@ -6,7 +6,8 @@ namespace submitd::metrics {
 using namespace prometheus;
 
 namespace {
-constexpr std::array<std::string_view, 5> kStages = {"validate", "create", "datasource", "params", "run"};
+constexpr std::array<std::string_view, 7> kStages = {"validate", "create",          "datasource", "upload",
+                                                     "uploadcompleted", "params", "run"};
 
 Histogram::BucketBoundaries latency_buckets() {
   return {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30};
@@ -73,6 +74,13 @@ DaemonMetrics::DaemonMetrics(const std::string& version, const std::string& revi
                           .Help("1 while the journal cannot commit (disk full, I/O error): accepted work waits")
                           .Register(*registry_)
                           .Add({});
+  uploads_in_flight_ = &BuildGauge().Name(p + "uploads_in_flight").Help("Inputs being uploaded now (inputFile)").Register(*registry_).Add({});
+  upload_bytes_ = &BuildCounter().Name(p + "upload_bytes_total").Help("Bytes of inputs uploaded (uploads that succeeded)").Register(*registry_).Add({});
+  auto& uploads = BuildCounter().Name(p + "uploads_total").Help("Input uploads (PUTs) by result: ok, or failed (retried or final)").Register(*registry_);
+  uploads_ok_ = &uploads.Add({{"result", "ok"}});
+  uploads_failed_ = &uploads.Add({{"result", "failed"}});
+  upload_duration_ = &BuildHistogram().Name(p + "upload_duration_seconds").Help("Duration of input uploads that succeeded").Register(*registry_).Add(
+      {}, Histogram::BucketBoundaries{0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300, 1800, 3600});
   followed_ = &BuildGauge().Name(p + "jobs_followed").Help("Jobs followed now until they end (job following)").Register(*registry_).Add({});
   auto& ended = BuildCounter()
                     .Name(p + "jobs_ended_total")
@@ -189,6 +197,18 @@ void DaemonMetrics::job_ended(std::string_view label, std::optional<double> dura
   while (i + 1 < kEndedLabels.size() && kEndedLabels[i] != label) ++i;  // unknown -> "other"
   ended_[i]->Increment();
   if (duration_s && *duration_s >= 0) job_duration_->Observe(*duration_s);
+}
+
+void DaemonMetrics::uploads_changed(std::size_t in_flight) { uploads_in_flight_->Set(static_cast<double>(in_flight)); }
+
+void DaemonMetrics::upload_finished(bool ok, std::uint64_t bytes, double seconds) {
+  if (!ok) {
+    uploads_failed_->Increment();
+    return;
+  }
+  uploads_ok_->Increment();
+  upload_bytes_->Increment(static_cast<double>(bytes));
+  upload_duration_->Observe(seconds);
 }
 
 }  // namespace submitd::metrics

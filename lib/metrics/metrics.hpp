@@ -56,6 +56,8 @@ class DaemonMetrics final : public submit::SubmitEvents {
   void storage_changed(bool full) override;
   void followed_changed(std::size_t followed) override;
   void job_ended(std::string_view label, std::optional<double> duration_s) override;
+  void uploads_changed(std::size_t in_flight) override;
+  void upload_finished(bool ok, std::uint64_t bytes, double seconds) override;
 
  private:
   prometheus::Counter& http_counter(api::Endpoint e, const std::string& code);
@@ -105,6 +107,11 @@ class DaemonMetrics final : public submit::SubmitEvents {
   prometheus::Gauge* followed_;
   std::array<prometheus::Counter*, kEndedLabels.size()> ended_{};
   prometheus::Histogram* job_duration_;
+  prometheus::Gauge* uploads_in_flight_;
+  prometheus::Counter* upload_bytes_;
+  prometheus::Counter* uploads_ok_;
+  prometheus::Counter* uploads_failed_;
+  prometheus::Histogram* upload_duration_;
   std::mutex mutex_;  // guards lazily created label children (codes seen for the first time)
 };
 

@@ -92,4 +92,19 @@ bool unchanged_since(int fd, std::uint64_t size, const timespec& mtime) {
          st.st_mtim.tv_sec == mtime.tv_sec && st.st_mtim.tv_nsec == mtime.tv_nsec;
 }
 
+std::variant<OpenedInputFile, std::string> reopen_unchanged(std::string_view path, const InputFileRules& rules,
+                                                           std::uint64_t size, const timespec& mtime) {
+  auto opened = open_input_file(path, rules);
+  if (auto* refusal = std::get_if<std::string>(&opened)) {
+    return fmt::format("the input cannot be uploaded any more: {}", *refusal);
+  }
+  const auto& file = std::get<OpenedInputFile>(opened);
+  if (file.size != size || file.mtime.tv_sec != mtime.tv_sec || file.mtime.tv_nsec != mtime.tv_nsec) {
+    return fmt::format("inputFile changed after it was validated (it had {} bytes, now {}; or it was modified): "
+                       "not uploaded, since it is not the file that was checked. Drop the request again to upload "
+                       "it as it is now", size, file.size);
+  }
+  return opened;
+}
+
 }  // namespace submitd::spool

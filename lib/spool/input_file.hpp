@@ -18,6 +18,7 @@
 #include <variant>
 #include <vector>
 
+#include "config/settings.hpp"
 #include "util/unique_fd.hpp"
 
 namespace submitd::spool {
@@ -34,11 +35,21 @@ struct OpenedInputFile {
   timespec mtime{};
 };
 
+// The rules of the [upload] settings.
+inline InputFileRules input_rules_of(const config::UploadSettings& upload) {
+  return {upload.dir.value_or(std::filesystem::path()), upload.allowed_dirs, upload.max_bytes};
+}
+
 // The file opened by the rules, or why not, in words for the request's outcome (the path is
 // the request's own text and is not repeated).
 std::variant<OpenedInputFile, std::string> open_input_file(std::string_view path, const InputFileRules& rules);
 
 // Whether the open file still has the size and modification time seen at validation.
 bool unchanged_since(int fd, std::uint64_t size, const timespec& mtime);
+
+// The file again, for its upload: opened by the same rules and still with the size and
+// modification time seen at validation, so the bytes sent are those that were checked.
+std::variant<OpenedInputFile, std::string> reopen_unchanged(std::string_view path, const InputFileRules& rules,
+                                                           std::uint64_t size, const timespec& mtime);
 
 }  // namespace submitd::spool

@@ -1,6 +1,7 @@
 // Role: outcome records written, given their "final", and read back (see outcome.hpp).
 #include "spool/outcome.hpp"
 
+#include <fmt/format.h>
 #include <simdjson.h>
 
 #include "util/json_text.hpp"
@@ -47,6 +48,11 @@ std::string outcome_json_line(const OutcomeRecord& r) {
     out += ",\"message\":";
     append_json_string(out, r.error->message);
     out += "}";
+  }
+  if (r.upload) {
+    out += ",\"upload\":{\"bytes\":";
+    append_json_int(out, static_cast<long long>(r.upload->bytes));
+    out += fmt::format(",\"seconds\":{:.3f}}}", r.upload->seconds);
   }
   if (!r.warnings.empty()) {
     out += ",\"warnings\":[";

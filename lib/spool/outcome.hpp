@@ -28,6 +28,12 @@ struct OutcomeError {
   std::string message;
 };
 
+// An input uploaded for the request (issue 19's inputFile), by this run of the daemon.
+struct UploadFigures {
+  std::uint64_t bytes = 0;
+  double seconds = 0;
+};
+
 struct OutcomeRecord {
   std::uint64_t line = 0;  // 0: the whole input (unreadable file)
   std::string request_id;
@@ -38,6 +44,7 @@ struct OutcomeRecord {
   int attempts = 0;
   std::optional<OutcomeError> error;
   std::vector<std::string> warnings;
+  std::optional<UploadFigures> upload;  // "upload":{"bytes":N,"seconds":S}
 };
 
 // One JSON object followed by '\n'.

@@ -3,6 +3,8 @@
 // (validation, duplicate keys, positions) is in request_walker.
 #include "spool/request_parser.hpp"
 
+#include "spool/input_file.hpp"
+
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -129,10 +131,6 @@ class RequestReader {
                                      ? "is for a \"file\" data source, and the request has no dataSource"
                                      : "is for a \"file\" data source, and this dataSource is another kind"};
     }
-    if (file_source) {
-      throw Invalid{"inputFile", "uploading a local input is not supported by this version yet: use a \"url\" "
-                                 "data source (or another the template takes) for now"};
-    }
   }
 
   // dataSource / dataDestination: passed through, but must name their descriptor (kept in
@@ -250,7 +248,15 @@ ParseOutcome parse_request(std::string_view text, uint64_t line, od::parser& par
 }
 
 ParseOutcome RequestParser::parse(std::string_view text, uint64_t line) {
-  return parse_request(text, line, parser_);
+  ParseOutcome outcome = parse_request(text, line, parser_);
+  auto* request = std::get_if<JobRequest>(&outcome);
+  if (request == nullptr || request->input_file.empty()) return outcome;
+  auto opened = open_input_file(request->input_file, input_rules_);
+  if (auto* refusal = std::get_if<std::string>(&opened)) return RequestError{line, "inputFile", std::move(*refusal)};
+  const auto& file = std::get<OpenedInputFile>(opened);
+  request->input_size = file.size;
+  request->input_mtime = file.mtime;
+  return outcome;
 }
 
 std::string to_string(const RequestError& error) {

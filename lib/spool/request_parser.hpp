@@ -8,10 +8,13 @@
 #include <simdjson.h>
 
 #include <cstdint>
+#include <ctime>
 #include <string>
 #include <string_view>
 #include <variant>
 #include <vector>
+
+#include "spool/input_file.hpp"
 
 namespace submitd::spool {
 
@@ -26,9 +29,12 @@ struct JobRequest {
   std::string data_destination_json;
   std::string params_json;
   std::string config_json;
-  // inputFile: the local file a "file" data source uploads (as written; checked against the
-  // upload settings before use).
+  // inputFile: the local file a "file" data source uploads (as written), and its size and
+  // modification time when RequestParser checked it by the upload rules: the upload fails
+  // if they have changed by then.
   std::string input_file;
+  std::uint64_t input_size = 0;
+  timespec input_mtime{};
   // Non-fatal findings, e.g. `unknown field "foo" ignored`. Safe to log (no values).
   std::vector<std::string> warnings;
 };
@@ -51,13 +57,19 @@ inline constexpr size_t kMaxNestingDepth = 64;
 ParseOutcome parse_request(std::string_view text, uint64_t line,
                            simdjson::ondemand::parser& parser);
 
-// Same, owning its parser (one per worker or per file being read; not for concurrent use).
+// Same, owning its parser (one per worker or per file being read; not for concurrent use),
+// and checking a request's inputFile by the upload rules (spool/input_file.hpp): a file that
+// may not or cannot be uploaded refuses the request now, with the reason, not at its upload.
+// Without rules given, every inputFile is refused (no upload.dir, no allowed dirs).
 class RequestParser {
  public:
+  RequestParser() = default;
+  explicit RequestParser(InputFileRules input_rules) : input_rules_(std::move(input_rules)) {}
   ParseOutcome parse(std::string_view text, uint64_t line);
 
  private:
   simdjson::ondemand::parser parser_;
+  InputFileRules input_rules_;
 };
 
 // One line for logs and outcome files: `line 3: field "templateId": expected ...`.

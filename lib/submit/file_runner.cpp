@@ -46,7 +46,7 @@ FileRunners::FileRunners(asio::any_io_executor executor, const spool::SpoolPaths
       clock_(clock),
       events_(events),
       work_changed_(work_changed),
-      parser_(std::make_unique<spool::RequestParser>()),
+      parser_(std::make_unique<spool::RequestParser>(settings_.input_rules)),
       placer_(std::make_unique<Placer>(executor_, paths_)) {}
 
 FileRunners::~FileRunners() = default;

@@ -22,6 +22,7 @@
 #include "spool/spool_paths.hpp"
 #include "submit/file_controls.hpp"
 #include "submit/placer.hpp"
+#include "spool/input_file.hpp"
 #include "submit/request_source.hpp"
 #include "submit/scheduler.hpp"
 #include "submit/storage_watch.hpp"
@@ -38,6 +39,7 @@ struct FileRunnerSettings {
   std::size_t files_ceiling = 64;     // files worked at once, read or not
   std::size_t reorder_window = 4096;  // per file: requests started but not yet written out
   bool following = false;             // files whose jobs ran wait for their ends (the follower)
+  spool::InputFileRules input_rules;  // where a request's inputFile may be (upload.*)
 };
 
 class FileRunner;

@@ -14,6 +14,8 @@ std::string_view stage_name(Stage s) {
   switch (s) {
     case Stage::create: return "create";
     case Stage::datasource: return "datasource";
+    case Stage::upload: return "upload";
+    case Stage::upload_done: return "uploadcompleted";
     case Stage::params: return "params";
     case Stage::check_run: return "run";
     case Stage::run: return "run";
@@ -33,12 +35,17 @@ JobSubmission::JobSubmission(spool::JobRequest request, std::string job_id, cons
       // A recovered request may have been run before the crash: look before creating again
       // (a create on a started job is refused, and a run must never be sent twice).
       stage_(resume == Resume::none ? Stage::create : Stage::check_run),
-      configured_before_(resume == Resume::configured) {}
+      configured_before_(resume == Resume::configured),
+      uploaded_before_(resume == Resume::uploaded) {}
 
 Stage JobSubmission::after(Stage s) const {
   switch (s) {
     case Stage::create: return Stage::datasource;
-    case Stage::datasource: return request_.params_json.empty() ? Stage::run : Stage::params;
+    case Stage::datasource:
+      if (!request_.input_file.empty()) return Stage::upload;
+      return request_.params_json.empty() ? Stage::run : Stage::params;
+    case Stage::upload: return Stage::upload_done;
+    case Stage::upload_done: return request_.params_json.empty() ? Stage::run : Stage::params;
     case Stage::params: return Stage::run;
     case Stage::check_run: return Stage::run;
     case Stage::run: return Stage::done;
@@ -85,6 +92,20 @@ api::HttpCall JobSubmission::current_call() const {
       call.replay_safe = true;
       break;
     }
+    case Stage::upload:
+      call.endpoint = api::Endpoint::upload;
+      call.method = api::Method::put;
+      call.target = temp_url_;  // the whole URL: the driver sends it to its storage host
+      call.file_body.size = request_.input_size;  // the driver opens the file (file_body.fd)
+      call.replay_safe = true;  // a PUT replaces what an earlier one stored
+      break;
+    case Stage::upload_done:
+      call.endpoint = api::Endpoint::upload_completed;
+      call.method = api::Method::patch;
+      call.target = job_path_ + "/uploadcompleted";
+      call.body = "{}";
+      call.replay_safe = true;
+      break;
     case Stage::params:
       call.endpoint = api::Endpoint::params;
       call.method = api::Method::patch;
@@ -120,15 +141,15 @@ void JobSubmission::finish_failed(std::string_view stage_word, int http_status, 
   stage_ = Stage::done;
 }
 
+void JobSubmission::fail_upload(std::string why) { finish_failed(Stage::upload, 0, std::move(why)); }
+
 JobSubmission::AbortBeforeRun JobSubmission::abort_before_run(std::string message, std::string_view error_stage) {
   const std::string stage_word(error_stage.empty() ? stage_name(stage_) : error_stage);
   if (stage_ == Stage::check_run) {
     stop_when_read_.emplace(stage_word, std::move(message));
     return AbortBeforeRun::when_read;
   }
-  if (stage_ != Stage::create && stage_ != Stage::datasource && stage_ != Stage::params) {
-    return AbortBeforeRun::too_late;
-  }
+  if (stage_ == Stage::check_run || stage_ == Stage::run || stage_ == Stage::done) return AbortBeforeRun::too_late;
   // A create may have reached the API even when its answer did not come back.
   const bool draft_may_exist = stage_ != Stage::create || attempts_ > 0;
   finish_failed(stage_word, 0, std::move(message));
@@ -163,11 +184,22 @@ JobSubmission::Step JobSubmission::on_reply(const api::ApiReply& reply, MonoTime
       // Still a draft: configure it fully again, then run. The PATCHes are idempotent, and a
       // recovered request may have stopped before them, unless the journal says it was
       // configured.
-      bool configured = configured_before_;
-      stage_ = runs_sent_ > 0 || configured ? Stage::run : Stage::create;
+      if (runs_sent_ > 0 || configured_before_) {
+        stage_ = Stage::run;
+      } else {
+        stage_ = uploaded_before_ ? Stage::upload_done : Stage::create;
+      }
       return {Step::Kind::call};
     }
     retries_in_row_ = 0;
+    if (stage_ == Stage::datasource && !request_.input_file.empty()) {
+      temp_url_ = api::temp_url_from_body(h.body);
+      if (temp_url_.empty()) {
+        finish_failed(stage_, h.status, "the datasource answer gave no dataSource.params.tempUrl to upload the "
+                                        "input to");
+        return {Step::Kind::finished};
+      }
+    }
     stage_ = after(stage_);
     if (stage_ == Stage::done) {
       status_ = spool::SubmitStatus::submitted;

@@ -1,6 +1,8 @@
 // Role: the state machine of one request's submission, as plain logic: which API call comes
-// next (create -> datasource -> params -> run), what each reply means, when to wait and
-// retry, and the final outcome. It never touches a socket or a timer: the async driver asks
+// next (create -> datasource -> [upload -> uploadcompleted] -> params -> run), what each reply
+// means, when to wait and retry, and the final outcome. A request with an inputFile PUTs it
+// to the tempUrl the datasource answer gave (the driver streams the file to the storage host)
+// and says so with uploadcompleted before its params and run. It never touches a socket or a timer: the async driver asks
 // for the next call, performs it, and feeds the reply back, so tests drive it step by step.
 //
 // At most one job per request: the jobId is fixed before the first call (UUIDv5 of the claim),
@@ -20,8 +22,9 @@
 
 namespace submitd::submit {
 
-enum class Stage { create, datasource, params, check_run, run, done };
-std::string_view stage_name(Stage s);  // outcome/metric word; check_run reports as "run"
+enum class Stage { create, datasource, upload, upload_done, params, check_run, run, done };
+// Outcome/metric word; check_run reports as "run", upload_done as "uploadcompleted".
+std::string_view stage_name(Stage s);
 
 struct JobPaths {
   std::string customer_prefix;  // e.g. /v1/customer
@@ -45,6 +48,9 @@ class JobSubmission {
     none,        // nothing was sent for it yet: start with create
     unknown,     // calls may have been sent: read the job first
     configured,  // created and configured for sure; run may have been sent: read the job first
+    // Its input was uploaded for sure: read the job first; a draft needs only uploadcompleted,
+    // params and run (a job no longer new is not touched; one that is gone starts over).
+    uploaded,
   };
   JobSubmission(spool::JobRequest request, std::string job_id, const JobPaths& paths,
                 SubmissionOptions options, MonoTime accepted, Resume resume);
@@ -55,6 +61,12 @@ class JobSubmission {
   Step on_reply(const api::ApiReply& reply, MonoTime now, WallTime wall_now, double jitter);
 
   bool finished() const { return stage_ == Stage::done; }
+  // At Stage::upload: the input cannot be uploaded (changed since validation, gone, an
+  // unusable upload URL). The request ends failed at stage "upload" with `why`.
+  void fail_upload(std::string why);
+  // The upload of this run, once its PUT succeeded (for the outcome).
+  void record_upload(std::uint64_t bytes, double seconds) { upload_ = spool::UploadFigures{bytes, seconds}; }
+  const std::optional<spool::UploadFigures>& upload() const { return upload_; }
   // Abort (by request, or a cancel of its file). Before the run, the submission ends failed
   // with `message` at `error_stage` (empty: its current stage), and the answer says whether a
   // draft may exist (its abort then deletes it). While the job is being read before a run
@@ -90,6 +102,9 @@ class JobSubmission {
   int runs_sent_ = 0;       // runs that went out (their answers may have been lost)
   bool rechecked_refused_run_ = false;
   bool configured_before_ = false;  // a draft found at check_run needs only its run
+  bool uploaded_before_ = false;    // a draft found at check_run needs no upload again
+  std::string temp_url_;            // where the input goes (the datasource answer's tempUrl)
+  std::optional<spool::UploadFigures> upload_;
   std::optional<std::pair<std::string, std::string>> stop_when_read_;  // stage word, message
   bool draft_left_ = false;
   spool::SubmitStatus status_ = spool::SubmitStatus::failed;

@@ -55,6 +55,7 @@ Scheduler::Scheduler(asio::any_io_executor executor, SchedulerSettings settings,
       rng_(std::random_device{}()),
       max_accepted_(settings_.max_accepted > 0 ? settings_.max_accepted : 4 * settings_.max_inflight),
       inflight_places_(executor, settings_.max_inflight),
+      upload_places_(executor, std::max<std::size_t>(1, settings_.max_uploads)),
       pacer_(account_rate_settings(settings_), RetryBudget(settings_.retry_budget),
              // Burst of one: a cap on cost should not allow a minute's worth at once.
              RateLimiter(settings_.max_jobs_per_minute / 60.0, 1)),
@@ -68,6 +69,7 @@ void Scheduler::stop() {
   unpaced_.wake_all();
   resumed_.wake_all();
   inflight_places_.close();
+  upload_places_.close();
 }
 
 void Scheduler::apply_live_settings(double rate_limit_per_second, RetryBudgetSettings budget, RetryTiming timing) {
@@ -198,6 +200,10 @@ asio::awaitable<bool> Scheduler::drive(JobSubmission& submission, const Ticket& 
     // starve it.
     if (!co_await wait_while_parked(submission, ticket, live, holding_place)) co_return false;
     if (stopped_before_run(submission, ticket)) co_return true;
+    if (submission.stage() == Stage::upload) {
+      if (!co_await upload(submission, ticket, live, holding_place)) co_return false;
+      continue;
+    }
     // A run starts a job: the cost cap (submit.max_jobs_per_minute) applies to it; reading a
     // job (check_run) is not capped.
     auto admission = charged ? pacer_.readmit(clock_.now())
@@ -278,7 +284,9 @@ asio::awaitable<RequestEnd> Scheduler::run(Ticket ticket) {
     using Resume = JobSubmission::Resume;
     Resume resume = Resume::none;
     if (verdict.kind == Kind::resumed) {
-      resume = verdict.step >= journal::Step::configured ? Resume::configured : Resume::unknown;
+      resume = verdict.step == journal::Step::configured ? Resume::configured
+               : verdict.step == journal::Step::uploaded ? Resume::uploaded
+                                                          : Resume::unknown;
     } else if (ticket.recovered && journal_.created()) {
       resume = Resume::unknown;  // no journal from before: calls may have gone out
     }
@@ -295,6 +303,7 @@ asio::awaitable<RequestEnd> Scheduler::run(Ticket ticket) {
     end.record.status = submission.status();
     end.record.attempts = submission.attempts();
     end.record.error = submission.error();
+    end.record.upload = submission.upload();
   }
   end.record.finished_at = clock_.wall_now();
   if (end.completed && end.outcome_line.empty()) journal_end(ticket, end);

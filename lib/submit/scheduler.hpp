@@ -19,6 +19,7 @@
 #include <set>
 
 #include "api/api_client.hpp"
+#include "api/storage_client.hpp"
 #include "journal/journal.hpp"
 #include "spool/outcome.hpp"
 #include "spool/request_parser.hpp"
@@ -49,6 +50,8 @@ struct SchedulerSettings {
   RetryBudgetSettings retry_budget;
   std::filesystem::path pause_marker;  // <state>/paused: a pause survives a restart
   FollowSettings follow;               // enabled: submitted jobs are handed to `followed`
+  spool::InputFileRules input_rules;   // an upload opens its inputFile again by these (upload.*)
+  std::size_t max_uploads = 4;         // uploads at once (upload.max_concurrent)
 };
 
 // One accepted request, as values: nothing in it refers back to where it came from.
@@ -127,6 +130,9 @@ class Scheduler {
   void send_abort(std::string job_id);
 
   std::size_t accepted() const { return accepted_; }
+  // Where inputs are uploaded (the storage hosts); without it an upload fails its request.
+  void set_storage(api::Storage& storage) { storage_ = &storage; }
+
   // The account rate as found so far (for /v1/status).
   const AdaptiveRate& account_rate() const { return pacer_.account(); }
 
@@ -142,6 +148,14 @@ class Scheduler {
   // whether the request holds an in-flight place when it returns.
   boost::asio::awaitable<bool> drive(JobSubmission& submission, const Ticket& ticket, LiveRequest& live,
                                      bool& holding_place);
+  // The upload stage (scheduler_upload.cpp): the input streamed to its tempUrl outside the
+  // in-flight places, under one of the upload places; false when stopped.
+  boost::asio::awaitable<bool> upload(JobSubmission& submission, const Ticket& ticket, LiveRequest& live,
+                                      bool& holding_place);
+  // The PUT itself: the file opened again (unchanged since validation) and sent; a request
+  // whose input cannot be sent is failed here.
+  boost::asio::awaitable<api::ApiReply> put_input(const api::HttpCall& call, const spool::JobRequest& request,
+                                                  JobSubmission& submission);
   // Waits while the daemon is paused or the request's file held; false when stopped.
   boost::asio::awaitable<bool> wait_while_parked(const JobSubmission& submission, const Ticket& ticket,
                                                  LiveRequest& live, bool& holding_place);
@@ -183,6 +197,9 @@ class Scheduler {
   std::size_t accepted_ = 0;  // accepted and not finished (in flight or waiting)
   std::size_t max_accepted_;
   FifoSemaphore inflight_places_;  // requests making API calls now
+  FifoSemaphore upload_places_;    // requests uploading their input now
+  api::Storage* storage_ = nullptr;
+  std::size_t uploads_in_flight_ = 0;
   CallPacer pacer_;
   double reported_rate_ = -1;  // last rate given to events_
   WaitLine sleepers_;  // requests waiting to retry: woken at stop, or when their trouble may be fixed

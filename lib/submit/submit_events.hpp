@@ -3,6 +3,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <optional>
 #include <string_view>
 
@@ -34,6 +35,9 @@ class SubmitEvents {
   // Claiming stopped for lack of disk space (true) or started again (false).
   virtual void storage_changed(bool /*full*/) {}
   virtual void backlog_changed(std::size_t /*files_waiting*/, double /*oldest_age_seconds*/) {}
+  // Inputs being uploaded now; an upload's end (its bytes when it succeeded) after `seconds`.
+  virtual void uploads_changed(std::size_t /*in_flight*/) {}
+  virtual void upload_finished(bool /*ok*/, std::uint64_t /*bytes*/, double /*seconds*/) {}
 };
 
 }  // namespace submitd::submit

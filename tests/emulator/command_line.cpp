@@ -114,6 +114,12 @@ A local stand-in for the ByteNite REST API over TLS (tests, demo, benchmarks).
   --reset-after P           probability of doing the work, then dropping the connection
   --latency-ms N            delay added to every API answer
   --interim-103 P           probability of a "103 Early Hints" interim answer first
+  --storage-port N          port of the storage endpoint (tempUrl uploads; default 0: any free)
+  --storage-fail-503 P      storage: probability of answering a PUT 503 before its body
+  --storage-reset-before P  storage: probability of dropping a PUT before its body
+  --storage-reset-mid-body P  storage: probability of dropping a PUT half way through its body
+  --storage-slow-body P     storage: probability of reading a PUT's body slowly
+  --storage-slow-body-ms N  storage: the pause per read of a slow body (default 5)
   --rate-limit N            account limit: API calls per second per API key (default 0: none);
                             beyond it 429 (token exchanges are not limited).
                             Also spelled --rate-limit-per-second
@@ -188,6 +194,12 @@ ParsedCommandLine parse_command_line(const std::vector<std::string>& args) {
       {"--reset-after", {probability(o.faults.reset_after), "a probability in [0, 1]"}},
       {"--latency-ms", {integer(o.faults.latency_ms, 0, 3'600'000), "milliseconds >= 0"}},
       {"--interim-103", {probability(o.faults.interim_103), "a probability in [0, 1]"}},
+      {"--storage-port", {integer(o.storage_port, 0, 65535), "a port number (0: any free port)"}},
+      {"--storage-fail-503", {probability(o.faults.storage_fail_503), "a probability in [0, 1]"}},
+      {"--storage-reset-before", {probability(o.faults.storage_reset_before), "a probability in [0, 1]"}},
+      {"--storage-reset-mid-body", {probability(o.faults.storage_reset_mid_body), "a probability in [0, 1]"}},
+      {"--storage-slow-body", {probability(o.faults.storage_slow_body), "a probability in [0, 1]"}},
+      {"--storage-slow-body-ms", {integer(o.faults.storage_slow_body_ms, 0, 60'000), "milliseconds in [0, 60000]"}},
       {"--idle-timeout-s", {integer(o.idle_timeout_s, 1, 86'400), "seconds >= 1"}},
       {"--seed",
        {[&o](const std::string& v) {

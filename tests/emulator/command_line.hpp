@@ -15,6 +15,7 @@ namespace emulator {
 struct CommandLine {
   std::string listen_host = "127.0.0.1";
   std::uint16_t listen_port = 0;  // 0: the kernel picks a free port
+  std::uint16_t storage_port = 0;  // the storage endpoint's; 0: the kernel picks
   int threads = 2;
   std::string cert_dir;   // where a generated ca.pem goes; empty: a fresh mkdtemp directory
   std::string cert_file;  // PEM chain to serve instead of a generated one (with key_file)

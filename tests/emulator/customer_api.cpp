@@ -158,15 +158,18 @@ ApiResponse Emulator::patch_data_source(const std::string& id, std::string_view 
     return invalid(*p);
 
   json::value stored_source = *source;
+  std::string upload_token;
   // A "file" source answers with the upload URL the client must PUT its bytes to.
   if (stored_source.get_object().at("dataSourceDescriptor").as_string() == "file") {
     json::value& params = stored_source.get_object()["params"];
     if (!params.is_object()) params = json::object{};
-    params.get_object()["tempUrl"] = "https://127.0.0.1/upload/" + id;
+    upload_token = ids_.hex(16);
+    params.get_object()["tempUrl"] = storage_origin() + "/upload/" + id + "?sig=" + upload_token;
   }
 
   const auto now = clock_.now();
   StoreResult r = jobs_.set_data_source(id, std::move(stored_source), *destination, now);
+  if (!upload_token.empty() && r.outcome == StoreOutcome::ok) jobs_.set_upload_token(id, std::move(upload_token));
   return answer_draft_patch(id, r, Ledger::Count::datasource_patches, now);
 }
 
@@ -252,8 +255,15 @@ ApiResponse Emulator::delete_job(const std::string& id) {
 }
 
 ApiResponse Emulator::upload_completed(const std::string& id) {
-  if (jobs_.complete_upload(id).outcome == StoreOutcome::not_found) return job_not_found(id);
-  return generic_ok();
+  switch (jobs_.complete_upload(id).outcome) {
+    case StoreOutcome::not_found: return job_not_found(id);
+    case StoreOutcome::not_an_upload:
+      return rpc_status(400, grpc_code::failed_precondition, "the job's data source is not \"file\": nothing to upload");
+    case StoreOutcome::upload_missing:
+      return rpc_status(400, grpc_code::failed_precondition,
+                        "no upload arrived: PUT the input to the job's tempUrl first");
+    default: return generic_ok();
+  }
 }
 
 ApiResponse Emulator::job_results(const std::string& id) {

@@ -48,6 +48,27 @@ class Emulator {
   // The HTTPS layer closed a keep-alive connection that stayed idle past its timeout.
   void connection_closed_idle() { ledger_.add(Ledger::Count::idle_closes); }
   const JobStore& jobs() const { return jobs_; }
+
+  // The storage endpoint (storage_api.cpp), which the HTTPS layer serves on a port of its own:
+  // "file" data sources answer with a tempUrl there. Set once, before serving.
+  void set_storage_origin(std::string origin) { storage_origin_ = std::move(origin); }
+  const std::string& storage_origin() const { return storage_origin_; }
+  // What to do with a storage request whose head has arrived: answer it at once (refused, or
+  // a faulted 503; its body is not read), drop it, or read its body (an upload of `job_id`),
+  // possibly dropping half way or reading slowly.
+  struct StorageStart {
+    std::optional<ApiResponse> answer;
+    bool reset_before = false;
+    std::string job_id;
+    bool reset_mid_body = false;
+    bool reset_after = false;  // take the body whole, then drop the connection unanswered
+    std::chrono::milliseconds slow_body{0};
+  };
+  StorageStart begin_storage(std::string_view method, std::string_view target);
+  // A PUT's body arrived whole: the job's input is these bytes now.
+  ApiResponse end_upload(const std::string& job_id, std::uint64_t bytes, std::string sha256_hex);
+  // The storage layer dropped a body half way, as a fault asked.
+  void storage_reset_mid_body() { ledger_.add(Ledger::Count::storage_resets_mid_body); }
   std::string_view customer_prefix() const { return customer_prefix_; }
 
  private:
@@ -100,6 +121,7 @@ class Emulator {
   AccountLimits limits_;
   Ledger ledger_;
   RandomSource ids_;  // job ids and GenericResponse request ids
+  std::string storage_origin_ = "https://127.0.0.1";
 };
 
 }  // namespace emulator

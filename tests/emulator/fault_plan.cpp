@@ -13,11 +13,7 @@ bool FaultPlan::draw(double probability) {
   return random_.uniform01() < probability;
 }
 
-FaultDecision FaultPlan::decide(std::string_view method, std::string_view path) {
-  FaultDecision d;
-  std::lock_guard lock(mutex_);
-  d.latency = std::chrono::milliseconds{knobs_.latency_ms};
-
+bool FaultPlan::take_scripted(std::string_view method, std::string_view path, FaultDecision& d) {
   for (auto it = scripted_.begin(); it != scripted_.end(); ++it) {
     if (!it->method.empty() && it->method != method) continue;
     if (!it->path_contains.empty() && path.find(it->path_contains) == std::string_view::npos)
@@ -35,10 +31,37 @@ FaultDecision FaultPlan::decide(std::string_view method, std::string_view path) 
       case ScriptedFault::Kind::reset_after:
         d.reset_after = true;
         break;
+      case ScriptedFault::Kind::reset_mid_body:
+        d.reset_mid_body = true;
+        break;
     }
     if (--it->count <= 0) scripted_.erase(it);
-    return d;
+    return true;
   }
+  return false;
+}
+
+FaultDecision FaultPlan::decide_storage(std::string_view method, std::string_view path) {
+  FaultDecision d;
+  std::lock_guard lock(mutex_);
+  if (take_scripted(method, path, d)) return d;
+  if (draw(knobs_.storage_reset_before)) {
+    d.before = FaultDecision::Before::reset;
+  } else if (draw(knobs_.storage_fail_503)) {
+    d.before = FaultDecision::Before::status;
+    d.status = 503;
+  } else if (draw(knobs_.storage_reset_mid_body)) {
+    d.reset_mid_body = true;
+  }
+  if (draw(knobs_.storage_slow_body)) d.slow_body = std::chrono::milliseconds{knobs_.storage_slow_body_ms};
+  return d;
+}
+
+FaultDecision FaultPlan::decide(std::string_view method, std::string_view path) {
+  FaultDecision d;
+  std::lock_guard lock(mutex_);
+  d.latency = std::chrono::milliseconds{knobs_.latency_ms};
+  if (take_scripted(method, path, d)) return d;
 
   d.interim_103 = draw(knobs_.interim_103);
   if (draw(knobs_.reset_before)) {

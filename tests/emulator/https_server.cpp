@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "api_errors.hpp"
+#include "storage_server.hpp"
 
 namespace emulator {
 
@@ -202,24 +203,24 @@ class Session : public std::enable_shared_from_this<Session> {
   bool from_loopback_ = false;
 };
 
+// Hands an accepted connection (on its own strand) to its session.
+using StartSession = std::function<void(tcp::socket&&)>;
+
 class Listener : public std::enable_shared_from_this<Listener> {
  public:
-  Listener(net::io_context& io, ssl::context& tls, Emulator& emulator,
-           const ServerSettings& settings)
+  Listener(net::io_context& io, const ServerSettings& settings, std::uint16_t port, StartSession start_session)
       : io_(io),
-        tls_(tls),
-        emulator_(emulator),
-        idle_timeout_(settings.idle_timeout),
+        start_session_(std::move(start_session)),
         acceptor_(net::make_strand(io)),
         retry_(acceptor_.get_executor()) {
     beast::error_code ec;
     const auto address = net::ip::make_address(settings.host, ec);
     if (ec) throw std::runtime_error("--listen: bad address " + settings.host);
-    const tcp::endpoint endpoint{address, settings.port};
+    const tcp::endpoint endpoint{address, port};
     auto check = [&](const char* what) {
       if (ec)
         throw std::runtime_error(std::string("cannot listen on ") + settings.host + ":" +
-                                 std::to_string(settings.port) + ": " + what + ": " + ec.message());
+                                 std::to_string(port) + ": " + what + ": " + ec.message());
     };
     acceptor_.open(endpoint.protocol(), ec);
     check("open");
@@ -263,14 +264,12 @@ class Listener : public std::enable_shared_from_this<Listener> {
     }
     beast::error_code ignored;
     socket.set_option(tcp::no_delay(true), ignored);
-    std::make_shared<Session>(std::move(socket), tls_, emulator_, idle_timeout_)->start();
+    start_session_(std::move(socket));
     accept();
   }
 
   net::io_context& io_;
-  ssl::context& tls_;
-  Emulator& emulator_;
-  const std::chrono::seconds idle_timeout_;
+  StartSession start_session_;
   tcp::acceptor acceptor_;
   net::steady_timer retry_;
 };
@@ -278,7 +277,7 @@ class Listener : public std::enable_shared_from_this<Listener> {
 }  // namespace
 
 void serve_https(const ServerSettings& settings, Emulator& emulator,
-                 const std::function<void(std::uint16_t)>& on_listening) {
+                 const std::function<void(std::uint16_t, std::uint16_t)>& on_listening) {
   // Declared before the io_context so it outlives every session that refers to it.
   ssl::context tls{ssl::context::tls_server};
   tls.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
@@ -295,17 +294,26 @@ void serve_https(const ServerSettings& settings, Emulator& emulator,
   // Installed before we announce readiness, so a SIGTERM right after the ready file
   // appears is never lost.
   net::signal_set signals(io, SIGINT, SIGTERM);
-  auto listener = std::make_shared<Listener>(io, tls, emulator, settings);
-  signals.async_wait([&io, listener](beast::error_code wait_ec, int) {
+  auto listener = std::make_shared<Listener>(io, settings, settings.port, [&](tcp::socket&& socket) {
+    std::make_shared<Session>(std::move(socket), tls, emulator, settings.idle_timeout)->start();
+  });
+  auto storage = std::make_shared<Listener>(io, settings, settings.storage_port, [&](tcp::socket&& socket) {
+    start_storage_session(std::move(socket), tls, emulator, settings.idle_timeout);
+  });
+  const std::string host = settings.host.find(':') != std::string::npos ? "[" + settings.host + "]" : settings.host;
+  emulator.set_storage_origin("https://" + host + ":" + std::to_string(storage->port()));
+  signals.async_wait([&io, listener, storage](beast::error_code wait_ec, int) {
     if (wait_ec) return;
     listener->stop();
+    storage->stop();
     // All state is in memory and dies with the process: there is nothing to drain or
     // flush, and a test waiting for exit should not wait for idle keep-alive clients.
     io.stop();
   });
 
-  on_listening(listener->port());
+  on_listening(listener->port(), storage->port());
   listener->run();
+  storage->run();
 
   std::vector<std::thread> pool;
   pool.reserve(static_cast<std::size_t>(threads - 1));

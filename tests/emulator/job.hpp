@@ -7,6 +7,7 @@
 #include <boost/json/object.hpp>
 #include <boost/json/value.hpp>
 #include <chrono>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -38,6 +39,10 @@ struct Job {
   boost::json::value config;                      // the run body, normalised; null until run
   std::optional<TimePoint> aborted_at;
   bool upload_completed = false;  // PATCH uploadcompleted since the data source was set
+  std::string upload_token;       // the tempUrl's sig= value, new with each "file" data source
+  // The last PUT to the tempUrl that arrived whole since the data source was set.
+  std::optional<std::uint64_t> upload_bytes;
+  std::string upload_sha256;  // hex
 
   bool data_source_set() const { return !data_source.is_null() && !data_destination.is_null(); }
   // A "file" data source is an upload: the job may run only once it is completed.

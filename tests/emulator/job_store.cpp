@@ -76,6 +76,8 @@ StoreResult JobStore::set_data_source(const std::string& id, boost::json::value 
   r->job.data_source = std::move(source);
   r->job.data_destination = std::move(destination);
   r->job.upload_completed = false;  // a new source, a new tempUrl
+  r->job.upload_bytes.reset();
+  r->job.upload_sha256.clear();
   ++r->counters.datasource_patches;
   return {StoreOutcome::ok, r->job};
 }
@@ -116,10 +118,38 @@ StoreResult JobStore::run(const std::string& id, boost::json::value config,
   return {StoreOutcome::ok, r->job};
 }
 
+void JobStore::set_upload_token(const std::string& id, std::string token) {
+  std::lock_guard lock(mutex_);
+  if (Record* r = find_live_locked(id)) r->job.upload_token = std::move(token);
+}
+
+StoreResult JobStore::admit_upload(const std::string& id, std::string_view token, TimePoint now) {
+  std::lock_guard lock(mutex_);
+  Record* r = find_live_locked(id);
+  if (!r) return {StoreOutcome::not_found, {}};
+  if (r->job.state_at(now) != JobState::new_) return {StoreOutcome::already_started, r->job};
+  if (!r->job.awaits_upload() && !r->job.upload_completed) return {StoreOutcome::not_an_upload, r->job};
+  if (r->job.upload_token.empty() || token != r->job.upload_token) return {StoreOutcome::bad_upload_token, r->job};
+  return {StoreOutcome::ok, r->job};
+}
+
+StoreResult JobStore::record_upload(const std::string& id, std::uint64_t bytes, std::string sha256, TimePoint now) {
+  std::lock_guard lock(mutex_);
+  Record* r = find_live_locked(id);
+  if (!r) return {StoreOutcome::not_found, {}};
+  if (r->job.state_at(now) != JobState::new_) return {StoreOutcome::already_started, r->job};
+  r->job.upload_bytes = bytes;
+  r->job.upload_sha256 = std::move(sha256);
+  ++r->counters.uploads;
+  return {StoreOutcome::ok, r->job};
+}
+
 StoreResult JobStore::complete_upload(const std::string& id) {
   std::lock_guard lock(mutex_);
   Record* r = find_live_locked(id);
   if (!r) return {StoreOutcome::not_found, {}};
+  if (!r->job.awaits_upload() && !r->job.upload_completed) return {StoreOutcome::not_an_upload, r->job};
+  if (!r->job.upload_bytes) return {StoreOutcome::upload_missing, r->job};
   r->job.upload_completed = true;
   return {StoreOutcome::ok, r->job};
 }
@@ -160,7 +190,8 @@ std::vector<LedgerEntry> JobStore::ledger_entries(TimePoint now) const {
     const auto* test_job = config ? config->if_contains("isTestJob") : nullptr;
     out.push_back({r->job.id, r->job.template_id, r->job.name, r->job.state_at(now), r->deleted,
                    r->job.data_source_set(), r->job.params_set, r->counters,
-                   test_job != nullptr && test_job->is_bool() && test_job->get_bool()});
+                   test_job != nullptr && test_job->is_bool() && test_job->get_bool(), r->job.upload_bytes,
+                   r->job.upload_sha256});
   }
   return out;
 }

@@ -32,6 +32,9 @@ enum class StoreOutcome {
   already_started,  // create-update, patch or run on a job that has left JOB_STATE_NEW
   no_data_source,   // run before a datasource PATCH
   upload_pending,   // run of a "file" job before its uploadcompleted
+  not_an_upload,    // a PUT, or uploadcompleted, for a job whose data source is not "file"
+  upload_missing,   // uploadcompleted before a whole PUT arrived
+  bad_upload_token, // a PUT whose sig= is not the job's current one
   already_ended,    // abort of a terminal job
   aborted,
   deleted,
@@ -63,6 +66,8 @@ struct LedgerEntry {
   bool params_set;
   JobCounters counters;
   bool test_job = false;  // run with isTestJob true
+  std::optional<std::uint64_t> upload_bytes;  // the input that arrived whole, if any
+  std::string upload_sha256;
 };
 
 struct JobPage {
@@ -82,7 +87,14 @@ class JobStore {
   StoreResult run(const std::string& id, boost::json::value config,
                   std::chrono::milliseconds duration, TimePoint now);
   StoreResult abort(const std::string& id, TimePoint now);
-  // PATCH uploadcompleted: the job's upload is done (a new data source undoes it).
+  // Sets a "file" source's tempUrl token (a new data source, a new URL).
+  void set_upload_token(const std::string& id, std::string token);
+  // A PUT to the tempUrl may start: the job is new, its source "file", the token its own.
+  StoreResult admit_upload(const std::string& id, std::string_view token, TimePoint now);
+  // A PUT arrived whole: its size and SHA-256 (hex) are the job's input now.
+  StoreResult record_upload(const std::string& id, std::uint64_t bytes, std::string sha256, TimePoint now);
+  // PATCH uploadcompleted: the job's upload is done (a new data source undoes it). Refused
+  // until a PUT arrived whole.
   StoreResult complete_upload(const std::string& id);
   StoreResult remove(const std::string& id);
 

@@ -24,6 +24,16 @@ boost::json::object Ledger::summary_json(std::uint64_t jobs) const {
   faults["interim103"] = get(Count::interim_103);
   out["faults"] = std::move(faults);
 
+  boost::json::object storage;
+  storage["requests"] = get(Count::storage_requests);
+  storage["uploads"] = get(Count::uploads);
+  storage["uploadBytes"] = get(Count::upload_bytes);
+  storage["injected503"] = get(Count::storage_503);
+  storage["resetsBefore"] = get(Count::storage_resets_before);
+  storage["resetsMidBody"] = get(Count::storage_resets_mid_body);
+  storage["slowBodies"] = get(Count::storage_slow_bodies);
+  out["storage"] = std::move(storage);
+
   // So a test can wait for the server's idle close instead of sleeping past the timeout.
   boost::json::object connections;
   connections["closedIdle"] = get(Count::idle_closes);
@@ -56,6 +66,7 @@ boost::json::object job_counters_json(const JobCounters& c) {
   o["rejectedRuns"] = c.rejected_runs;
   o["aborts"] = c.aborts;
   o["deletes"] = c.deletes;
+  o["uploads"] = c.uploads;
   return o;
 }
 

@@ -21,6 +21,7 @@ struct JobCounters {
   std::uint64_t rejected_runs = 0;  // runs refused (already started, no data source)
   std::uint64_t aborts = 0;
   std::uint64_t deletes = 0;
+  std::uint64_t uploads = 0;  // PUTs to the tempUrl that arrived whole
 };
 
 class Ledger {
@@ -52,6 +53,14 @@ class Ledger {
     interim_103,  // 103 Early Hints sent before an answer
     // the account limit (--rate-limit): calls refused with 429
     account_429,
+    // the storage endpoint (uploads)
+    storage_requests,      // every request to it, faulted or not
+    uploads,               // PUTs that arrived whole
+    upload_bytes,          // their bytes
+    storage_503,           // answered 503 before the body (fault)
+    storage_resets_before,  // dropped before the body (fault)
+    storage_resets_mid_body,  // dropped half way through the body (fault)
+    storage_slow_bodies,   // bodies read slowly (fault)
     // connections
     idle_closes,  // keep-alive connections closed by the idle timeout (--idle-timeout-s)
     count_

@@ -102,6 +102,7 @@ int main(int argc, char** argv) {
     ServerSettings server;
     server.host = opt.listen_host;
     server.port = opt.listen_port;
+    server.storage_port = opt.storage_port;
     server.threads = opt.threads;
     server.idle_timeout = std::chrono::seconds{opt.idle_timeout_s};
 
@@ -140,10 +141,11 @@ int main(int argc, char** argv) {
     }
     SystemClock clock;
     Emulator emulator(std::move(settings), clock);
-    serve_https(server, emulator, [&](std::uint16_t port) {
+    serve_https(server, emulator, [&](std::uint16_t port, std::uint16_t storage_port) {
       if (!opt.ready_file.empty()) {
         boost::json::object ready;
         ready["port"] = port;
+        ready["storagePort"] = storage_port;
         ready["caFile"] = ca_file.string();
         ready["pid"] = static_cast<std::int64_t>(::getpid());
         ready_file = fs::absolute(opt.ready_file);
@@ -152,8 +154,8 @@ int main(int argc, char** argv) {
       const std::string host = opt.listen_host.find(':') != std::string::npos
                                    ? "[" + opt.listen_host + "]"
                                    : opt.listen_host;
-      std::printf("bytenite-emulator listening on https://%s:%u (ca: %s)\n", host.c_str(),
-                  static_cast<unsigned>(port), ca_file.c_str());
+      std::printf("bytenite-emulator listening on https://%s:%u (storage on port %u; ca: %s)\n", host.c_str(),
+                  static_cast<unsigned>(port), static_cast<unsigned>(storage_port), ca_file.c_str());
       std::fflush(stdout);
     });
     if (!opt.quiet) std::cerr << "bytenite-emulator: stopping on signal\n";

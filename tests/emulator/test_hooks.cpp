@@ -46,7 +46,8 @@ ApiResponse Emulator::route_hook(const ApiRequest& request, std::string_view pat
   if (path == "/_emulator/config" && m == "POST") return configure(request.body);
   if (path == "/_emulator/reset" && m == "POST") return reset();
   if (path == "/_emulator/fail-next" && m == "POST") return script_fault(request.body);
-  if (path == "/_emulator/fail-next" && m == "DELETE") {
+  // DELETE, or POST .../clear for clients that only POST.
+  if ((path == "/_emulator/fail-next" && m == "DELETE") || (path == "/_emulator/fail-next/clear" && m == "POST")) {
     faults_.clear_scripted();
     return script_fault("");
   }
@@ -70,6 +71,10 @@ ApiResponse Emulator::ledger_report(bool with_jobs) {
       j["dataSourceSet"] = e.data_source_set;
       j["paramsSet"] = e.params_set;
       j["testJob"] = e.test_job;
+      if (e.upload_bytes) {
+        j["uploadBytes"] = *e.upload_bytes;
+        j["uploadSha256"] = e.upload_sha256;
+      }
       jobs.push_back(std::move(j));
     }
     out["jobs"] = std::move(jobs);
@@ -87,6 +92,11 @@ ApiResponse Emulator::config_report() {
   o["retryAfterS"] = k.retry_after_s;
   o["latencyMs"] = k.latency_ms;
   o["interim103"] = k.interim_103;
+  o["storageFail503"] = k.storage_fail_503;
+  o["storageResetBefore"] = k.storage_reset_before;
+  o["storageResetMidBody"] = k.storage_reset_mid_body;
+  o["storageSlowBody"] = k.storage_slow_body;
+  o["storageSlowBodyMs"] = k.storage_slow_body_ms;
   o["tokenLifetimeS"] = tokens_.lifetime().count();
   o["jobDurationMs"] = job_duration_ms_.load();
   o["scriptedFaultsPending"] = faults_.scripted_pending();
@@ -124,6 +134,10 @@ ApiResponse Emulator::configure(std::string_view body_text) {
                           : key == "resetBefore" ? &k.reset_before
                           : key == "resetAfter"  ? &k.reset_after
                           : key == "interim103"  ? &k.interim_103
+                          : key == "storageFail503"  ? &k.storage_fail_503
+                          : key == "storageResetBefore"  ? &k.storage_reset_before
+                          : key == "storageResetMidBody"  ? &k.storage_reset_mid_body
+                          : key == "storageSlowBody"  ? &k.storage_slow_body
                                                  : nullptr;
     if (probability) {
       auto p = as_probability(v);
@@ -132,7 +146,10 @@ ApiResponse Emulator::configure(std::string_view body_text) {
       continue;
     }
     auto n = as_int64(v);
-    if (key == "latencyMs" || key == "retryAfterS") {
+    if (key == "storageSlowBodyMs") {
+      if (!n || *n < 0 || *n > 60'000) return hook_error(400, "storageSlowBodyMs must be an integer in [0, 60000]");
+      k.storage_slow_body_ms = static_cast<int>(*n);
+    } else if (key == "latencyMs" || key == "retryAfterS") {
       if (!n || *n < 0 || *n > 3'600'000)
         return hook_error(400, std::string(key) + " must be a non-negative integer");
       (key == "latencyMs" ? k.latency_ms : k.retry_after_s) = static_cast<int>(*n);
@@ -145,7 +162,8 @@ ApiResponse Emulator::configure(std::string_view body_text) {
     } else {
       return hook_error(400, "unknown config key \"" + std::string(key) +
                                  "\" (known: fail503, fail429, resetBefore, resetAfter, "
-                                 "retryAfterS, latencyMs, interim103, tokenLifetimeS, jobDurationMs, apiKeys, "
+                                 "retryAfterS, latencyMs, interim103, storageFail503, storageResetBefore, "
+                                 "storageResetMidBody, storageSlowBody, storageSlowBodyMs, tokenLifetimeS, jobDurationMs, apiKeys, "
                                  "rateLimitPerSecond, rateLimitBurst, runLimitPerSecond, rateLimitRetryAfter, knee, "
                                  "kneeMaxDelayMs)");
     }
@@ -173,8 +191,10 @@ ApiResponse Emulator::script_fault(std::string_view body_text) {
         f.kind = ScriptedFault::Kind::reset_after;
       else if (a == "status")
         f.kind = ScriptedFault::Kind::status;
+      else if (a == "reset-mid-body")
+        f.kind = ScriptedFault::Kind::reset_mid_body;
       else
-        return hook_error(400, "action must be status, reset-before or reset-after");
+        return hook_error(400, "action must be status, reset-before, reset-after or reset-mid-body");
     }
     if (const auto* s = o.if_contains("status")) {
       auto n = as_int64(*s);

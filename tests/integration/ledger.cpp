@@ -51,6 +51,12 @@ std::map<std::string, LedgerJob> read_ledger(Emulator& emulator) {
     j.data_source_set = bool(job["dataSourceSet"]);
     j.params_set = bool(job["paramsSet"]);
     j.test_job = bool(job["testJob"]);
+    j.uploads = static_cast<int>(int64_t(job["uploads"]));
+    int64_t bytes = -1;
+    if (!job["uploadBytes"].get(bytes)) {
+      j.upload_bytes = bytes;
+      j.upload_sha256 = std::string(std::string_view(job["uploadSha256"]));
+    }
     jobs[std::string(std::string_view(job["id"]))] = j;
   }
   return jobs;

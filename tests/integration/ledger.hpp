@@ -23,6 +23,9 @@ struct LedgerJob {
   int creates = 0, runs = 0, rejected_runs = 0;
   bool data_source_set = false, params_set = false;
   bool test_job = false;  // run with isTestJob true
+  int uploads = 0;           // PUTs to its tempUrl that arrived whole
+  int64_t upload_bytes = -1;  // the input it holds (-1: none)
+  std::string upload_sha256;
 };
 
 // Exactly one run accepted and none refused. The emulator refuses a second run of a started

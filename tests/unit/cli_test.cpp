@@ -108,10 +108,10 @@ TEST_F(CliTest, ValidationCountsRefusalsWithTheDaemonsWords) {
   auto big = write("big.json", "{\"templateId\":\"" + std::string(2000, 'x') + "\"}");
   auto other = write("notes.txt", "hi");
   cli::ValidationReport report;
-  cli::validate_input(mixed, 1024, report);
-  cli::validate_input(big, 1024, report);
-  cli::validate_input(other, 1024, report);
-  cli::validate_input(root_ / "missing.json", 1024, report);
+  cli::validate_input(mixed, 1024, {}, report);
+  cli::validate_input(big, 1024, {}, report);
+  cli::validate_input(other, 1024, {}, report);
+  cli::validate_input(root_ / "missing.json", 1024, {}, report);
   EXPECT_EQ(report.requests, 1u);
   EXPECT_EQ(report.refused, 5u);
   ASSERT_EQ(report.problems.size(), 5u);

@@ -11,6 +11,7 @@
 #include <fstream>
 
 #include "spool/input_file.hpp"
+#include "spool/request_parser.hpp"
 #include "util/durable_fs.hpp"
 
 namespace fs = std::filesystem;
@@ -97,4 +98,28 @@ TEST_F(InputFile, AChangeAfterValidationIsSeen) {
   EXPECT_TRUE(unchanged_since(f.fd.get(), f.size, f.mtime));
   std::ofstream(root_ / "uploads" / "in.bin", std::ios::app) << "more";
   EXPECT_FALSE(unchanged_since(f.fd.get(), f.size, f.mtime));
+}
+
+// The parser every intake reads through (spool files, posts, `validate`) checks the file by
+// the rules, keeps its size and modification time, and refuses with a per-line reason.
+TEST_F(InputFile, TheRequestParserChecksInputFileByTheRules) {
+  RequestParser parser(rules_);
+  const auto request = [](const std::string& path) {
+    return R"({"templateId":"t","dataSource":{"dataSourceDescriptor":"file"},"inputFile":")" + path + "\"}";
+  };
+  auto ok = parser.parse(request("in.bin"), 4);
+  ASSERT_TRUE(std::holds_alternative<JobRequest>(ok));
+  EXPECT_EQ(std::get<JobRequest>(ok).input_size, 10u);
+  EXPECT_NE(std::get<JobRequest>(ok).input_mtime.tv_sec, 0);
+  auto outside = parser.parse(request((root_ / "elsewhere" / "secret.txt").string()), 5);
+  ASSERT_TRUE(std::holds_alternative<RequestError>(outside));
+  EXPECT_EQ(to_string(std::get<RequestError>(outside)), "line 5: field \"inputFile\": inputFile is outside upload.allowed_dirs");
+  auto traversal = parser.parse(request("../elsewhere/secret.txt"), 6);
+  ASSERT_TRUE(std::holds_alternative<RequestError>(traversal));
+  EXPECT_NE(std::get<RequestError>(traversal).message.find("\"..\""), std::string::npos);
+  // Without rules (no upload.dir, no allowed dirs), nothing may be uploaded.
+  RequestParser unconfigured;
+  auto none = unconfigured.parse(request("in.bin"), 1);
+  ASSERT_TRUE(std::holds_alternative<RequestError>(none));
+  EXPECT_EQ(std::get<RequestError>(none).message, "a relative inputFile needs upload.dir, which is not set");
 }

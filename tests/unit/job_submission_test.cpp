@@ -6,46 +6,16 @@
 
 #include <gtest/gtest.h>
 
+#include "submission_replies.hpp"
+
 using namespace std::chrono_literals;
 using namespace submitd;
 using submit::JobSubmission;
 using submit::Stage;
 using Kind = JobSubmission::Step::Kind;
+using namespace submitd::replies;
 
 namespace {
-
-spool::JobRequest sample_request(bool with_params = true) {
-  spool::JobRequest r;
-  r.line = 1;
-  r.request_id = "req-1";
-  r.template_id = "img-gen";
-  r.data_source_json = R"({"dataSourceDescriptor":"url","params":{"url":"https://x/in"}})";
-  if (with_params) r.params_json = R"({"app":{"prompt":"A sunset"}})";
-  r.config_json = R"({"isTestJob":true})";
-  return r;
-}
-
-api::ApiReply ok(std::string body = "{}") {
-  api::ApiReply r;
-  r.http.status = 200;
-  r.http.body = std::move(body);
-  return r;
-}
-api::ApiReply status(int s, std::string body = "") {
-  api::ApiReply r;
-  r.http.status = s;
-  r.http.body = std::move(body);
-  return r;
-}
-api::ApiReply lost() {
-  api::ApiReply r;
-  r.http.failure = api::TransportFailure::reset;
-  r.http.failure_detail = "connection lost before the response";
-  return r;
-}
-api::ApiReply job_in_state(const std::string& state) {
-  return ok(R"({"job":{"id":"j","state":")" + state + R"("}})");
-}
 
 class JobSubmissionTest : public ::testing::Test {
  protected:

@@ -156,6 +156,27 @@ TEST(LoadSettings, RetryAndPacingKeys) {
   EXPECT_THAT(error_of(kSpool + "[api]\nrate_limit_per_second = -1"), HasSubstr("must be between 0 and"));
 }
 
+TEST(LoadSettings, UploadKeys) {
+  Settings defaults = parse(kSpool);
+  EXPECT_FALSE(defaults.upload.dir);
+  EXPECT_TRUE(defaults.upload.allowed_dirs.empty());
+  EXPECT_EQ(defaults.upload.max_bytes, 5ull << 30);
+  EXPECT_EQ(defaults.upload.max_concurrent, 4u);
+  Settings s = parse(kSpool + "[upload]\ndir = \"/srv/in/\"\nallowed_dirs = [\"/a\", \"/b/c\"]\nmax_bytes = 1000\n"
+                              "max_concurrent = 2\nstall_timeout_s = 9\n");
+  EXPECT_EQ(s.upload.dir, std::filesystem::path("/srv/in"));
+  EXPECT_EQ(s.upload.allowed_dirs, (std::vector<std::filesystem::path>{"/a", "/b/c"}));
+  EXPECT_EQ(s.upload.max_bytes, 1000u);
+  EXPECT_EQ(s.upload.max_concurrent, 2u);
+  EXPECT_EQ(s.upload.stall_timeout, std::chrono::seconds(9));
+  EXPECT_THAT(error_of(kSpool + "[upload]\ndir = \"in\""), HasSubstr("upload.dir = \"in\": must be an absolute path"));
+  EXPECT_THAT(error_of(kSpool + "[upload]\nallowed_dirs = \"/a\""), HasSubstr("expected an array of absolute paths"));
+  EXPECT_THAT(error_of(kSpool + "[upload]\nallowed_dirs = [\"/a\", \"b\"]"),
+              HasSubstr("upload.allowed_dirs = \"b\": must be an absolute path"));
+  EXPECT_THAT(error_of(kSpool + "[upload]\nallowed_dirs = [1]"), HasSubstr("expected an absolute path, found an integer"));
+  EXPECT_THAT(error_of(kSpool + "[upload]\nmax_concurrent = 0"), HasSubstr("must be between 1 and 1024"));
+}
+
 TEST(LoadSettings, ErrorNamesOriginLineKeyValueAndWhy) {
   EXPECT_EQ(error_of(kSpool + "[api]\nconnections = 0\n"),
             "<test>:4: api.connections = 0: must be between 1 and 1024");
@@ -352,11 +373,12 @@ TEST(LoadSettings, InvalidTomlNamesPosition) {
 
 TEST(LoadSettings, KnownKeysListsTheSchema) {
   auto keys = known_keys();
-  EXPECT_EQ(keys.size(), 39u);
+  EXPECT_EQ(keys.size(), 44u);
   EXPECT_NE(std::find(keys.begin(), keys.end(), "api.adaptive"), keys.end());
   EXPECT_EQ(keys.front(), "api.base_url");
   EXPECT_NE(std::find(keys.begin(), keys.end(), "submit.force_test_jobs"), keys.end());
   EXPECT_NE(std::find(keys.begin(), keys.end(), "control.max_connections"), keys.end());
+  EXPECT_NE(std::find(keys.begin(), keys.end(), "upload.allowed_dirs"), keys.end());
 }
 
 }  // namespace

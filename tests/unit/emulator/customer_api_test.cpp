@@ -327,8 +327,10 @@ TEST_F(CustomerApi, FileDataSourceGetsAnUploadUrl) {
                  R"({"dataSource":{"dataSourceDescriptor":"file"},)"
                  R"("dataDestination":{"dataSourceDescriptor":"bucket"}})");
   ASSERT_EQ(r.status, 200) << r.raw.body;
-  EXPECT_TRUE(r.obj().at("job").at("dataSource").at("params").at("tempUrl").is_string());
-  EXPECT_EQ(call("PATCH", job(job_a, "uploadcompleted"), "{}").status, 200);
+  const std::string url(r.obj().at("job").at("dataSource").at("params").at("tempUrl").as_string());
+  EXPECT_EQ(url.rfind("https://127.0.0.1/upload/" + std::string(job_a) + "?sig=", 0), 0u) << url;
+  // Nothing was PUT there yet: the upload cannot be completed.
+  expect_rpc_status(call("PATCH", job(job_a, "uploadcompleted"), "{}"), 400, 9, "no upload arrived");
 }
 
 TEST_F(CustomerApi, PatchesAreRefusedOnceStarted) {

@@ -52,6 +52,28 @@ TEST_F(JournalStoreTest, NewRequestIsFreshAndARestartSeesHowFarItGot) {
   EXPECT_EQ(v.step, Step::configured);
 }
 
+// `uploaded` (stored as 4) lies between created and configured along a request's way.
+TEST_F(JournalStoreTest, UploadedComesBetweenCreatedAndConfigured) {
+  {
+    JournalStore s(options_);
+    commit_accept(s, accept("c1", 1, "r1", "job-1"));
+    commit_accept(s, accept("c1", 2, "r2", "job-2"));
+    s.begin();
+    s.progress("c1", 1, Step::created);
+    s.progress("c1", 1, Step::uploaded);  // moves on from created
+    s.progress("c1", 2, Step::uploaded);
+    s.progress("c1", 2, Step::configured);  // and on to configured
+    s.progress("c1", 2, Step::uploaded);    // never back
+    s.commit();
+  }
+  JournalStore again(options_);
+  EXPECT_EQ(commit_accept(again, accept("c1", 1, "r1", "job-1")).step, Step::uploaded);
+  EXPECT_EQ(commit_accept(again, accept("c1", 2, "r2", "job-2")).step, Step::configured);
+  EXPECT_LT(step_rank(Step::created), step_rank(Step::uploaded));
+  EXPECT_LT(step_rank(Step::uploaded), step_rank(Step::configured));
+  EXPECT_LT(step_rank(Step::configured), step_rank(Step::finished));
+}
+
 TEST_F(JournalStoreTest, FinishedRequestGivesBackItsOutcome) {
   JournalStore s(options_);
   commit_accept(s, accept("c1", 7, "r7", "job-7"));

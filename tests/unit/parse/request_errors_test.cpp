@@ -97,10 +97,11 @@ TEST(RequestErrors, AFileDataSourceNeedsItsInputFileAndNothingElseTakesOne) {
             "line 3: field \"inputFile\": expected a local file's path, found an empty string");
   EXPECT_EQ(refused(R"({"templateId":"t","inputFile":7,"dataSource":{"dataSourceDescriptor":"file"}})"),
             "line 3: field \"inputFile\": expected a non-empty string (a local file's path), found number");
-  // Until uploads are built, a complete one is refused rather than run without its input.
-  EXPECT_EQ(refused(R"({"templateId":"t","inputFile":"in.bin","dataSource":{"dataSourceDescriptor":"file"}})"),
-            "line 3: field \"inputFile\": uploading a local input is not supported by this version yet: use a "
-            "\"url\" data source (or another the template takes) for now");
+  // A complete one is well formed; whether the file may be uploaded is RequestParser's
+  // check against the upload rules (below).
+  EXPECT_EQ(accepted(R"({"templateId":"t","inputFile":"in.bin","dataSource":{"dataSourceDescriptor":"file"}})")
+                .input_file,
+            "in.bin");
   // Only the source's descriptor asks for an input file; a "file" destination is the API's
   // business, and a null inputFile is absent.
   EXPECT_TRUE(accepted(R"({"templateId":"t","dataDestination":{"dataSourceDescriptor":"file"},"inputFile":null})")
