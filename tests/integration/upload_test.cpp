@@ -232,3 +232,21 @@ TEST_F(Upload, ASigkillMidUploadAndAfterItLeavesEachUploadAndRunDoneOnce) {
   EXPECT_EQ(hashes, (std::set<std::string>{slow_sha, second_sha}));
   ASSERT_EQ(daemon.stop(), 0);
 }
+
+TEST_F(Upload, ValidateChecksInputFileByTheConfigsUploadRules) {
+  Emulator emulator(dir_ / "emu");
+  DaemonUnderTest daemon(dir_, emulator, config());
+  input("ok.bin", "fine");
+  fs::create_symlink(inputs() / "ok.bin", inputs() / "link.bin");
+  fs::create_directories(inputs() / "nested");  // ".." that stays beneath upload.dir is fine
+  const fs::path requests = dir_ / "requests.jsonl";
+  write_file(requests, upload_line(1, "ok.bin") + upload_line(2, "link.bin") + upload_line(3, "nested/../ok.bin"));
+  std::string out;
+  EXPECT_EQ(run_cli({"--config", daemon.config_file().string(), "validate", requests.string()}, dir_ / "v.out", out), 1);
+  EXPECT_NE(out.find("2 requests valid, 1 refused"), std::string::npos) << out;
+  EXPECT_NE(out.find("line 2: field \"inputFile\": inputFile is or passes through a symlink"), std::string::npos) << out;
+  // Without the daemon's config there is no upload.dir: a relative inputFile cannot be placed.
+  EXPECT_EQ(run_cli({"validate", requests.string()}, dir_ / "v2.out", out), 1);
+  EXPECT_NE(out.find("0 requests valid, 3 refused"), std::string::npos) << out;
+  EXPECT_NE(out.find("needs upload.dir"), std::string::npos) << out;
+}
