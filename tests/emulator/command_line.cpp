@@ -107,6 +107,8 @@ A local stand-in for the ByteNite REST API over TLS (tests, demo, benchmarks).
   --customer-path SEG       customer API path segment (default customer: /v1/customer)
   --job-duration-ms N       run-to-end time of a job (default 2000)
   --token-lifetime-s N      access token lifetime (default 3600)
+  --result-bytes N          size of each result of a completed job (default 1024), served on
+                            the storage endpoint with bytes that depend on the job and name
   --fail-503 P              probability of answering 503 (no work done)
   --fail-429 P              probability of answering 429 + Retry-After (no work done)
   --retry-after-s N         Retry-After value for 429 answers (default 1)
@@ -186,6 +188,7 @@ ParsedCommandLine parse_command_line(const std::vector<std::string>& args) {
         },
         "a path segment such as customer or computing"}},
       {"--job-duration-ms", {integer(o.job_duration_ms, 0, 86'400'000), "milliseconds >= 0"}},
+      {"--result-bytes", {integer(o.result_bytes, 0, 1LL << 40), "bytes in [0, 2^40]"}},
       {"--token-lifetime-s", {integer(o.token_lifetime_s, 1, 31'536'000), "seconds >= 1"}},
       {"--fail-503", {probability(o.faults.fail_503), "a probability in [0, 1]"}},
       {"--fail-429", {probability(o.faults.fail_429), "a probability in [0, 1]"}},

@@ -25,6 +25,7 @@ struct CommandLine {
   std::string api_key_file;
   std::string customer_path = "customer";
   std::int64_t job_duration_ms = 2000;
+  std::int64_t result_bytes = 1024;
   std::int64_t token_lifetime_s = 3600;
   std::int64_t idle_timeout_s = 60;
   FaultKnobs faults;

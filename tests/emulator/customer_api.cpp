@@ -272,12 +272,15 @@ ApiResponse Emulator::job_results(const std::string& id) {
   if (!job) return job_not_found(id);
   if (job->state_at(clock_.now()) != JobState::complete)
     return rpc_status(400, grpc_code::failed_precondition, "job has not yet been completed");
-  json::object result;
-  result["name"] = "out_0/result.bin";
-  result["link"] = "https://127.0.0.1/download/" + id + "/out_0";
-  json::object out;
   json::array results;
-  results.push_back(std::move(result));
+  const auto names = result_names(job->template_id);
+  for (std::size_t i = 0; i < names.size(); ++i) {
+    json::object result;
+    result["name"] = names[i];
+    result["link"] = storage_origin() + "/download/" + id + "/" + std::to_string(i);
+    results.push_back(std::move(result));
+  }
+  json::object out;
   out["results"] = std::move(results);
   return {200, json::serialize(out)};
 }

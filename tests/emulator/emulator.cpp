@@ -47,6 +47,7 @@ Emulator::Emulator(EmulatorSettings settings, const Clock& clock)
     : clock_(clock),
       customer_prefix_(normalise_customer_path(settings.customer_path)),
       job_duration_ms_(settings.job_duration.count()),
+      result_bytes_(settings.result_bytes),
       tokens_(std::move(settings.api_keys), settings.token_lifetime),
       faults_(settings.faults, settings.seed),
       limits_(settings.account_limit) {}

@@ -36,6 +36,7 @@ struct EmulatorSettings {
   FaultKnobs faults;
   AccountLimitKnobs account_limit;
   std::optional<std::uint64_t> seed;  // for fault draws
+  std::int64_t result_bytes = 1024;    // size of each result a completed job offers
 };
 
 class Emulator {
@@ -63,12 +64,23 @@ class Emulator {
     bool reset_mid_body = false;
     bool reset_after = false;  // take the body whole, then drop the connection unanswered
     std::chrono::milliseconds slow_body{0};
+    // A GET of a result: serve this many bytes of result_bytes(download_seed, ...).
+    std::optional<std::uint64_t> download_bytes;
+    std::uint64_t download_seed = 0;
   };
   StorageStart begin_storage(std::string_view method, std::string_view target);
   // A PUT's body arrived whole: the job's input is these bytes now.
   ApiResponse end_upload(const std::string& job_id, std::uint64_t bytes, std::string sha256_hex);
   // The storage layer dropped a body half way, as a fault asked.
   void storage_reset_mid_body() { ledger_.add(Ledger::Count::storage_resets_mid_body); }
+  // The names of a completed job's results: one, or for a "hostile-names-" template, names a
+  // client must not take as paths (storage_api.cpp).
+  static std::vector<std::string> result_names(std::string_view template_id);
+  // The storage layer sent a result's body whole.
+  void download_served(std::uint64_t bytes) {
+    ledger_.add(Ledger::Count::downloads);
+    ledger_.add(Ledger::Count::download_bytes, bytes);
+  }
   std::string_view customer_prefix() const { return customer_prefix_; }
 
  private:
@@ -99,6 +111,7 @@ class Emulator {
   ApiResponse delete_job(const std::string& id);
   ApiResponse upload_completed(const std::string& id);
   ApiResponse job_results(const std::string& id);
+  StorageStart begin_download(std::string_view target);
 
   // Test hooks (test_hooks.cpp).
   ApiResponse route_hook(const ApiRequest& request, std::string_view path);
@@ -115,6 +128,7 @@ class Emulator {
   const Clock& clock_;
   const std::string customer_prefix_;  // "/v1/customer"
   std::atomic<std::int64_t> job_duration_ms_;
+  std::atomic<std::int64_t> result_bytes_;
   TokenIssuer tokens_;
   JobStore jobs_;
   FaultPlan faults_;

@@ -32,6 +32,8 @@ boost::json::object Ledger::summary_json(std::uint64_t jobs) const {
   storage["resetsBefore"] = get(Count::storage_resets_before);
   storage["resetsMidBody"] = get(Count::storage_resets_mid_body);
   storage["slowBodies"] = get(Count::storage_slow_bodies);
+  storage["downloads"] = get(Count::downloads);
+  storage["downloadBytes"] = get(Count::download_bytes);
   out["storage"] = std::move(storage);
 
   // So a test can wait for the server's idle close instead of sleeping past the timeout.

@@ -60,7 +60,9 @@ class Ledger {
     storage_503,           // answered 503 before the body (fault)
     storage_resets_before,  // dropped before the body (fault)
     storage_resets_mid_body,  // dropped half way through the body (fault)
-    storage_slow_bodies,   // bodies read slowly (fault)
+    storage_slow_bodies,   // bodies read (or sent) slowly (fault)
+    downloads,             // results sent whole
+    download_bytes,        // their bytes
     // connections
     idle_closes,  // keep-alive connections closed by the idle timeout (--idle-timeout-s)
     count_

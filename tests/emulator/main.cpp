@@ -94,6 +94,7 @@ int main(int argc, char** argv) {
     if (settings.api_keys.empty()) settings.api_keys = {"demo-key"};
     settings.customer_path = opt.customer_path;
     settings.job_duration = std::chrono::milliseconds{opt.job_duration_ms};
+    settings.result_bytes = opt.result_bytes;
     settings.token_lifetime = std::chrono::seconds{opt.token_lifetime_s};
     settings.faults = opt.faults;
     settings.account_limit = opt.account_limit;

@@ -1,12 +1,16 @@
 // emulator_smoke: starts the real bytenite-emulator on 127.0.0.1:0, waits for its ready file,
 // and talks to it over verified TLS with curl: token, create, get, the account limit's 429;
 // checks that the CA file makes verification succeed (by IP and by name) and that it fails
-// without it or for the wrong name; then SIGTERM must give exit status 0. No shell involved:
+// without it or for the wrong name; a round trip through the storage endpoint (an input PUT
+// with curl -T, its SHA-256 in the ledger; a result fetched, its bytes as generated); then
+// SIGTERM must give exit status 0. No shell involved:
 // processes are spawned directly. Usage: emulator_smoke_test /path/to/bytenite-emulator
 #include <fcntl.h>
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include <openssl/evp.h>
 
 #include <boost/json.hpp>
 #include <chrono>
@@ -21,6 +25,8 @@
 #include <string>
 #include <thread>
 #include <vector>
+
+#include "result_bytes.hpp"
 
 extern char** environ;
 
@@ -89,6 +95,67 @@ json::value parse_or_null(const std::string& s) {
   json::error_code ec;
   json::value v = json::parse(s, ec);
   return ec ? json::value(nullptr) : v;
+}
+
+std::string sha256_hex(const std::string& bytes) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned size = 0;
+  EVP_Digest(bytes.data(), bytes.size(), digest, &size, EVP_sha256(), nullptr);
+  std::string out;
+  for (unsigned i = 0; i < size; ++i) out += "0123456789abcdef"[digest[i] >> 4], out += "0123456789abcdef"[digest[i] & 15];
+  return out;
+}
+
+std::string read_all(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+// The storage endpoint over real TLS: an input PUT to a "file" job's tempUrl (as curl -T
+// does, with Expect: 100-continue), and a completed job's result fetched whole.
+void check_storage(const fs::path& scratch, const std::string& ca, const std::string& base, const std::string& auth) {
+  curl(scratch, {"--cacert", ca, "-X", "POST", "-d", R"({"jobDurationMs":0,"resultBytes":300001})",
+                 base + "/_emulator/config"});
+  const std::string id = "7a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d";
+  curl(scratch, {"--cacert", ca, "-X", "POST", "-H", auth, "-d", R"({"templateId":"smoke","jobId":")" + id + R"("})",
+                 base + "/v1/customer/jobs"});
+  CurlResult source = curl(scratch, {"--cacert", ca, "-X", "PATCH", "-H", auth, "-d",
+                                     R"({"dataSource":{"dataSourceDescriptor":"file"},"dataDestination":{"dataSourceDescriptor":"bucket"}})",
+                                     base + "/v1/customer/jobs/" + id + "/datasource"});
+  json::value s = parse_or_null(source.body);
+  const bool has_url = s.is_object() && s.at("job").at("dataSource").at("params").as_object().contains("tempUrl");
+  check(has_url, "a file data source answers with a tempUrl");
+  if (!has_url) return;
+  const std::string temp_url(s.at("job").at("dataSource").at("params").at("tempUrl").as_string());
+  std::string input(2 * 1024 * 1024 + 3, '\0');
+  for (std::size_t i = 0; i < input.size(); ++i) input[i] = static_cast<char>((i * 2654435761u) >> 13);
+  std::ofstream(scratch / "input.bin", std::ios::binary) << input;
+  CurlResult put = curl(scratch, {"--cacert", ca, "-T", (scratch / "input.bin").string(), temp_url});
+  check(put.http_status == 200, "curl -T to the tempUrl answers 200, got " + std::to_string(put.http_status));
+  CurlResult ledger = curl(scratch, {"--cacert", ca, base + "/_emulator/ledger"});
+  json::value l = parse_or_null(ledger.body);
+  bool sha_ok = false;
+  if (l.is_object()) {
+    for (const auto& job : l.at("jobs").as_array()) {
+      if (job.at("id") == id.c_str()) sha_ok = job.as_object().contains("uploadSha256") && job.at("uploadSha256") == sha256_hex(input).c_str();
+    }
+  }
+  check(sha_ok, "the ledger has the upload's SHA-256, equal to the file's");
+  CurlResult done = curl(scratch, {"--cacert", ca, "-X", "PATCH", "-H", auth, "-d", "{}", base + "/v1/customer/jobs/" + id + "/uploadcompleted"});
+  CurlResult ran = curl(scratch, {"--cacert", ca, "-X", "POST", "-H", auth, "-d", "{}", base + "/v1/customer/jobs/" + id + "/run"});
+  check(done.http_status == 200 && ran.http_status == 200, "uploadcompleted, then run, answer 200");
+  CurlResult results = curl(scratch, {"--cacert", ca, "-H", auth, base + "/v1/customer/jobs/" + id + "/results"});
+  json::value r = parse_or_null(results.body);
+  if (!r.is_object() || r.at("results").as_array().empty()) return check(false, "a completed job lists its results");
+  const auto& first = r.at("results").at(0);
+  const std::string name(first.at("name").as_string());
+  CurlResult fetched = curl(scratch, {"--cacert", ca, "-o", (scratch / "result.bin").string(), std::string(first.at("link").as_string())});
+  std::string expected(300001, '\0');
+  emulator::result_bytes(emulator::result_seed(id, name), 0, expected.data(), expected.size());
+  check(fetched.http_status == 200 && read_all(scratch / "result.bin") == expected,
+        "the result link serves its 300001 generated bytes");
 }
 
 // The account limit end to end: one call per 100 s (burst 1) set through the hook, so the
@@ -208,6 +275,7 @@ int main(int argc, char** argv) {
             l.at("tokenExchanges").to_number<int>() == 1,
         "ledger counts one token exchange and one create");
 
+  check_storage(scratch, ca, base, auth);
   check_account_limit(scratch, ca, base, auth, id);
 
   ::kill(emulator, SIGTERM);

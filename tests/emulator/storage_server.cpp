@@ -1,10 +1,13 @@
 // The storage endpoint over HTTPS: PUT bodies are read a chunk at a time into a fixed buffer
 // and hashed (SHA-256) as they arrive, never held whole, so a 2 GiB upload costs the
 // emulator no more memory than a small one and benchmarks measure the client, not us.
+// Results (GET) are generated a chunk at a time the same way (result_bytes.hpp).
 // Emulator::begin_storage decides from the head (refuse, fault, or read); a whole body is
 // handed to Emulator::end_upload. "Expect: 100-continue" is answered, as storage services
 // do, so a client that waits for it (curl -T) is not slowed by its own timeout.
 #include "storage_server.hpp"
+
+#include "result_bytes.hpp"
 
 #include <openssl/evp.h>
 
@@ -14,6 +17,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
+#include <algorithm>
 #include <memory>
 #include <optional>
 #include <vector>
@@ -77,6 +81,7 @@ class StorageSession : public std::enable_shared_from_this<StorageSession> {
       keep_alive_ = false;  // the body, if any, is left unread on the wire
       return respond(std::move(*start_.answer));
     }
+    if (start_.download_bytes) return send_download();
     const std::uint64_t length = parser_->content_length().value_or(0);
     reset_at_ = start_.reset_mid_body ? length / 2 : UINT64_MAX;
     received_ = 0;
@@ -121,6 +126,42 @@ class StorageSession : public std::enable_shared_from_this<StorageSession> {
       return;
     }
     read_body();
+  }
+
+  void send_download() {
+    total_ = *start_.download_bytes;
+    sent_ = 0;
+    reset_at_ = start_.reset_mid_body ? total_ / 2 : UINT64_MAX;
+    head_ = "HTTP/1.1 200 OK\r\nServer: bytenite-emulator-storage\r\nContent-Type: application/octet-stream\r\n"
+            "Content-Length: " + std::to_string(total_) + "\r\n" + (keep_alive_ ? "" : "Connection: close\r\n") + "\r\n";
+    beast::get_lowest_layer(stream_).expires_after(kBodyTimeout);
+    net::async_write(stream_, net::buffer(head_), [self = shared_from_this()](beast::error_code ec, std::size_t) {
+      if (!ec) self->write_chunk();
+    });
+  }
+
+  void write_chunk() {
+    if (sent_ >= total_) {
+      emulator_.download_served(total_);
+      if (!keep_alive_) return shutdown();
+      return read_head();
+    }
+    if (sent_ >= reset_at_) {
+      emulator_.storage_reset_mid_body();
+      return reset();
+    }
+    const auto n = static_cast<std::size_t>(std::min<std::uint64_t>({chunk_.size(), total_ - sent_, reset_at_ - sent_}));
+    result_bytes(start_.download_seed, sent_, chunk_.data(), n);
+    beast::get_lowest_layer(stream_).expires_after(kBodyTimeout);
+    net::async_write(stream_, net::buffer(chunk_.data(), n), [self = shared_from_this(), n](beast::error_code ec, std::size_t) {
+      if (ec) return;
+      self->sent_ += n;
+      if (self->start_.slow_body.count() == 0) return self->write_chunk();
+      self->delay_.expires_after(self->start_.slow_body);
+      self->delay_.async_wait([self](beast::error_code wec) {
+        if (!wec) self->write_chunk();
+      });
+    });
   }
 
   void finish() {
@@ -174,6 +215,9 @@ class StorageSession : public std::enable_shared_from_this<StorageSession> {
   Emulator::StorageStart start_;
   std::uint64_t received_ = 0;
   std::uint64_t reset_at_ = UINT64_MAX;
+  std::uint64_t total_ = 0;  // a download's size, and how much of it went out
+  std::uint64_t sent_ = 0;
+  std::string head_;
   bool keep_alive_ = true;
 };
 

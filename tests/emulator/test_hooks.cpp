@@ -99,6 +99,7 @@ ApiResponse Emulator::config_report() {
   o["storageSlowBodyMs"] = k.storage_slow_body_ms;
   o["tokenLifetimeS"] = tokens_.lifetime().count();
   o["jobDurationMs"] = job_duration_ms_.load();
+  o["resultBytes"] = result_bytes_.load();
   o["scriptedFaultsPending"] = faults_.scripted_pending();
   report_account_limit(limits_.knobs(), o);
   return {200, json::serialize(o)};
@@ -156,6 +157,9 @@ ApiResponse Emulator::configure(std::string_view body_text) {
     } else if (key == "tokenLifetimeS") {
       if (!n || *n < 1) return hook_error(400, "tokenLifetimeS must be an integer >= 1");
       lifetime = n;
+    } else if (key == "resultBytes") {
+      if (!n || *n < 0 || *n > (std::int64_t{1} << 40)) return hook_error(400, "resultBytes must be an integer in [0, 2^40]");
+      result_bytes_.store(*n);
     } else if (key == "jobDurationMs") {
       if (!n || *n < 0) return hook_error(400, "jobDurationMs must be an integer >= 0");
       duration = n;
@@ -163,7 +167,7 @@ ApiResponse Emulator::configure(std::string_view body_text) {
       return hook_error(400, "unknown config key \"" + std::string(key) +
                                  "\" (known: fail503, fail429, resetBefore, resetAfter, "
                                  "retryAfterS, latencyMs, interim103, storageFail503, storageResetBefore, "
-                                 "storageResetMidBody, storageSlowBody, storageSlowBodyMs, tokenLifetimeS, jobDurationMs, apiKeys, "
+                                 "storageResetMidBody, storageSlowBody, storageSlowBodyMs, resultBytes, tokenLifetimeS, jobDurationMs, apiKeys, "
                                  "rateLimitPerSecond, rateLimitBurst, runLimitPerSecond, rateLimitRetryAfter, knee, "
                                  "kneeMaxDelayMs)");
     }

@@ -182,7 +182,7 @@ TEST_F(CustomerApi, StateMachineRunsToCompleteOverTheJobDuration) {
   ASSERT_EQ(results.status, 200);
   const auto& first = results.obj().at("results").at(0);
   EXPECT_EQ(first.at("name"), "out_0/result.bin");
-  EXPECT_EQ(first.at("link"), js("https://127.0.0.1/download/" + std::string(job_a) + "/out_0"));
+  EXPECT_EQ(first.at("link"), js("https://127.0.0.1/download/" + std::string(job_a) + "/0"));
 }
 
 TEST_F(CustomerApi, FailTemplatesEndFailedWithAnErrorMessage) {
