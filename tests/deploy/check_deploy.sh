@@ -339,8 +339,10 @@ families = {
     "calls_paced_total", "connections_open", "paused", "spool_backlog_files",
     "oldest_waiting_request_age_seconds", "build_info", "storage_full",
     "jobs_followed", "jobs_ended_total", "job_duration_seconds", "journal_stalled", "api_blocked",
+    "uploads_in_flight", "uploads_total", "upload_bytes_total", "upload_duration_seconds",
 }
-histograms = {"http_request_duration_seconds", "job_submit_duration_seconds", "job_duration_seconds"}
+histograms = {"http_request_duration_seconds", "job_submit_duration_seconds", "job_duration_seconds",
+              "upload_duration_seconds"}
 known = set(families)
 for h in histograms:
     known |= {h + "_bucket", h + "_sum", h + "_count"}

@@ -84,7 +84,7 @@ TEST_F(Upload, TwoHundredInputsGoThroughStorageFaultsAndRunOnceAfterTheirUpload)
   Emulator emulator(dir_ / "emu", {"--job-duration-ms", "50", "--seed", "19", "--storage-fail-503", "0.15",
                                    "--storage-reset-mid-body", "0.15", "--storage-reset-before", "0.05",
                                    "--storage-slow-body", "0.05", "--storage-slow-body-ms", "2"});
-  DaemonUnderTest daemon(dir_, emulator, config());
+  DaemonUnderTest daemon(dir_, emulator, config() + "[metrics]\nlisten = \"127.0.0.1:0\"\n");
   constexpr int kJobs = 200;
   std::map<std::string, std::pair<std::size_t, std::string>> expected;  // requestId -> size, sha
   std::string lines;
@@ -120,6 +120,13 @@ TEST_F(Upload, TwoHundredInputsGoThroughStorageFaultsAndRunOnceAfterTheirUpload)
   EXPECT_EQ(hashes_seen, hashes_sent);
   EXPECT_GT(ledger_count(emulator, "storage.resetsMidBody"), 0);
   EXPECT_GT(ledger_count(emulator, "storage.injected503"), 0);
+  // Every input's bytes counted once, by the uploads that succeeded; the failed ones apart.
+  std::size_t total = 0;
+  for (const auto& [request_id, sent] : expected) total += sent.first;
+  EXPECT_EQ(daemon.metric("bytenite_submitd_upload_bytes_total"), static_cast<double>(total));
+  EXPECT_EQ(daemon.metric("bytenite_submitd_uploads_total{result=\"ok\"}"), kJobs);
+  EXPECT_GT(daemon.metric("bytenite_submitd_uploads_total{result=\"failed\"}"), 0);
+  EXPECT_EQ(daemon.metric("bytenite_submitd_uploads_in_flight"), 0);
   ASSERT_EQ(daemon.stop(), 0);
   expect_no_secrets(read_file(daemon.log_file()), "daemon log");
   for (const auto& o : outcomes) EXPECT_EQ(o.find("sig="), std::string::npos) << "a signed URL in an outcome";
