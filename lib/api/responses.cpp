@@ -39,24 +39,28 @@ std::optional<TokenGrant> parse_token_response(std::string_view body) {
   return TokenGrant{std::string(token), std::chrono::seconds(seconds)};
 }
 
-std::string job_state_from_body(std::string_view body) {
+namespace {
+
+// The string at `pointer` (RFC 6901) in a JSON body; empty when absent, not a string, or
+// longer than `max_bytes`.
+std::string string_at(std::string_view body, std::string_view pointer, std::size_t max_bytes) {
   simdjson::dom::parser parser;
   simdjson::padded_string padded(body);
   simdjson::dom::element root;
   if (parser.parse(padded).get(root)) return {};
-  std::string_view state;
-  if (root["job"]["state"].get(state)) return {};
-  return std::string(state);
+  std::string_view text;
+  if (root.at_pointer(pointer).get(text) || text.size() > max_bytes) return {};
+  return std::string(text);
+}
+
+}  // namespace
+
+std::string job_state_from_body(std::string_view body) {
+  return string_at(body, "/job/state", std::string_view::npos);
 }
 
 std::string temp_url_from_body(std::string_view body) {
-  simdjson::dom::parser parser;
-  simdjson::padded_string padded(body);
-  simdjson::dom::element root;
-  if (parser.parse(padded).get(root)) return {};
-  std::string_view url;
-  if (root["job"]["dataSource"]["params"]["tempUrl"].get(url) || url.size() > kMaxTempUrlBytes) return {};
-  return std::string(url);
+  return string_at(body, "/job/dataSource/params/tempUrl", kMaxTempUrlBytes);
 }
 
 namespace {

@@ -49,6 +49,11 @@ std::string why_not_opened(int err) {
   }
 }
 
+// The same size and modification time: the version of the file that was checked.
+bool same_version(std::uint64_t size, const timespec& mtime, std::uint64_t size_then, const timespec& mtime_then) {
+  return size == size_then && mtime.tv_sec == mtime_then.tv_sec && mtime.tv_nsec == mtime_then.tv_nsec;
+}
+
 std::string_view kind_of(mode_t mode) {
   if (S_ISDIR(mode)) return "a directory";
   if (S_ISFIFO(mode)) return "a FIFO";
@@ -88,8 +93,7 @@ std::variant<OpenedInputFile, std::string> open_input_file(std::string_view path
 
 bool unchanged_since(int fd, std::uint64_t size, const timespec& mtime) {
   struct stat st {};
-  return ::fstat(fd, &st) == 0 && static_cast<std::uint64_t>(st.st_size) == size &&
-         st.st_mtim.tv_sec == mtime.tv_sec && st.st_mtim.tv_nsec == mtime.tv_nsec;
+  return ::fstat(fd, &st) == 0 && same_version(static_cast<std::uint64_t>(st.st_size), st.st_mtim, size, mtime);
 }
 
 std::variant<OpenedInputFile, std::string> reopen_unchanged(std::string_view path, const InputFileRules& rules,
@@ -99,7 +103,7 @@ std::variant<OpenedInputFile, std::string> reopen_unchanged(std::string_view pat
     return fmt::format("the input cannot be uploaded any more: {}", *refusal);
   }
   const auto& file = std::get<OpenedInputFile>(opened);
-  if (file.size != size || file.mtime.tv_sec != mtime.tv_sec || file.mtime.tv_nsec != mtime.tv_nsec) {
+  if (!same_version(file.size, file.mtime, size, mtime)) {
     return fmt::format("inputFile changed after it was validated (it had {} bytes, now {}; or it was modified): "
                        "not uploaded, since it is not the file that was checked. Drop the request again to upload "
                        "it as it is now", size, file.size);

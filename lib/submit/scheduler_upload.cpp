@@ -67,7 +67,7 @@ asio::awaitable<api::ApiReply> Scheduler::put_input(const api::HttpCall& call, c
   reply.http = co_await storage_->send(std::get<api::StorageUrl>(url), put);
   const double seconds = std::chrono::duration<double>(clock_.now() - started).count();
   events_.uploads_changed(--uploads_in_flight_);
-  const bool ok = reply.http.has_response() && reply.http.status >= 200 && reply.http.status < 300;
+  const bool ok = classify(reply) == Verdict::success;
   if (ok && !spool::unchanged_since(file.fd.get(), request.input_size, request.input_mtime)) {
     // Written to while it was read: what was stored mixes two versions. Not run.
     submission.fail_upload("inputFile changed while it was uploaded: the job was not run with a mix of old and new "

@@ -24,6 +24,7 @@
 
 #include "api_errors.hpp"
 #include "storage_server.hpp"
+#include "tcp_reset.hpp"
 
 namespace emulator {
 
@@ -181,14 +182,8 @@ class Session : public std::enable_shared_from_this<Session> {
     // is closed when the session is destroyed.
   }
 
-  // Emulates a connection reset: SO_LINGER 0 makes close() send RST instead of FIN, so the
-  // client sees ECONNRESET mid-exchange, with no TLS close_notify and no HTTP answer.
-  void reset() {
-    auto& tcp_stream = beast::get_lowest_layer(stream_);
-    beast::error_code ignored;
-    tcp_stream.socket().set_option(net::socket_base::linger(true, 0), ignored);
-    tcp_stream.close();
-  }
+  // Emulates a connection reset (no TLS close_notify, no HTTP answer).
+  void reset() { reset_connection(beast::get_lowest_layer(stream_)); }
 
   beast::ssl_stream<beast::tcp_stream> stream_;
   net::steady_timer delay_;

@@ -10,8 +10,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <openssl/evp.h>
-
 #include <boost/json.hpp>
 #include <chrono>
 #include <csignal>
@@ -27,6 +25,7 @@
 #include <vector>
 
 #include "result_bytes.hpp"
+#include "sha256_hex.hpp"
 
 extern char** environ;
 
@@ -97,15 +96,6 @@ json::value parse_or_null(const std::string& s) {
   return ec ? json::value(nullptr) : v;
 }
 
-std::string sha256_hex(const std::string& bytes) {
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned size = 0;
-  EVP_Digest(bytes.data(), bytes.size(), digest, &size, EVP_sha256(), nullptr);
-  std::string out;
-  for (unsigned i = 0; i < size; ++i) out += "0123456789abcdef"[digest[i] >> 4], out += "0123456789abcdef"[digest[i] & 15];
-  return out;
-}
-
 std::string read_all(const fs::path& p) {
   std::ifstream in(p, std::ios::binary);
   std::stringstream s;
@@ -139,7 +129,7 @@ void check_storage(const fs::path& scratch, const std::string& ca, const std::st
   bool sha_ok = false;
   if (l.is_object()) {
     for (const auto& job : l.at("jobs").as_array()) {
-      if (job.at("id") == id.c_str()) sha_ok = job.as_object().contains("uploadSha256") && job.at("uploadSha256") == sha256_hex(input).c_str();
+      if (job.at("id") == id.c_str()) sha_ok = job.as_object().contains("uploadSha256") && job.at("uploadSha256") == emulator::sha256_hex(input).c_str();
     }
   }
   check(sha_ok, "the ledger has the upload's SHA-256, equal to the file's");

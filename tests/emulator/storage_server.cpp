@@ -8,6 +8,8 @@
 #include "storage_server.hpp"
 
 #include "result_bytes.hpp"
+#include "sha256_hex.hpp"
+#include "tcp_reset.hpp"
 
 #include <openssl/evp.h>
 
@@ -35,16 +37,6 @@ using tcp = net::ip::tcp;
 constexpr std::size_t kChunk = 256 * 1024;
 constexpr auto kHandshakeTimeout = std::chrono::seconds{30};
 constexpr auto kBodyTimeout = std::chrono::seconds{60};
-
-std::string hex(const unsigned char* bytes, unsigned size) {
-  static constexpr char kDigits[] = "0123456789abcdef";
-  std::string out;
-  for (unsigned i = 0; i < size; ++i) {
-    out += kDigits[bytes[i] >> 4];
-    out += kDigits[bytes[i] & 15];
-  }
-  return out;
-}
 
 class StorageSession : public std::enable_shared_from_this<StorageSession> {
  public:
@@ -168,7 +160,7 @@ class StorageSession : public std::enable_shared_from_this<StorageSession> {
     unsigned char digest[EVP_MAX_MD_SIZE];
     unsigned size = 0;
     EVP_DigestFinal_ex(sha_, digest, &size);
-    ApiResponse answer = emulator_.end_upload(start_.job_id, received_, hex(digest, size));
+    ApiResponse answer = emulator_.end_upload(start_.job_id, received_, hex_of(digest, size));
     if (start_.reset_after) return reset();
     respond(std::move(answer));
   }
@@ -195,13 +187,8 @@ class StorageSession : public std::enable_shared_from_this<StorageSession> {
     stream_.async_shutdown([self = shared_from_this()](beast::error_code) {});
   }
 
-  // A TCP RST, no TLS close_notify and no answer: what a dropped upload looks like.
-  void reset() {
-    auto& tcp_stream = beast::get_lowest_layer(stream_);
-    beast::error_code ignored;
-    tcp_stream.socket().set_option(net::socket_base::linger(true, 0), ignored);
-    tcp_stream.close();
-  }
+  // What a dropped upload or download looks like: a TCP RST, no close_notify, no answer.
+  void reset() { reset_connection(beast::get_lowest_layer(stream_)); }
 
   beast::ssl_stream<beast::tcp_stream> stream_;
   net::steady_timer delay_;

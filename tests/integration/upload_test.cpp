@@ -4,7 +4,6 @@
 // Refusals at validation (traversal, symlinks, FIFOs, devices, size, outside the allowed
 // dirs), a file changed after validation, and SIGKILLs mid-upload and between the upload and
 // uploadcompleted: every upload completes exactly once and every job runs once.
-#include <openssl/evp.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -16,23 +15,15 @@
 #include <thread>
 
 #include "harness.hpp"
+#include "sha256_hex.hpp"
 #include "ledger.hpp"
 
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 using namespace submitd::testing;
+using emulator::sha256_hex;
 
 namespace {
-
-std::string sha256_hex(const std::string& bytes) {
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned size = 0;
-  EVP_Digest(bytes.data(), bytes.size(), digest, &size, EVP_sha256(), nullptr);
-  static constexpr char kDigits[] = "0123456789abcdef";
-  std::string out;
-  for (unsigned i = 0; i < size; ++i) out += {kDigits[digest[i] >> 4], kDigits[digest[i] & 15]};
-  return out;
-}
 
 // Deterministic bytes of `size`, different for each seed.
 std::string content(std::size_t size, std::uint64_t seed) {

@@ -17,19 +17,10 @@ using namespace submitd::replies;
 
 namespace {
 
-class JobSubmissionTest : public ::testing::Test {
+class JobSubmissionTest : public SubmissionFixture {
  protected:
-  ManualClock clock;
-  submit::JobPaths paths{"/v1/customer"};
-  submit::SubmissionOptions options;
-  const std::string job_id = "11111111-2222-5333-8444-555555555555";
-
   JobSubmission make(spool::JobRequest r = sample_request(), bool recovered = false) {
-    return JobSubmission(std::move(r), job_id, paths, options, clock.now(),
-                         recovered ? JobSubmission::Resume::unknown : JobSubmission::Resume::none);
-  }
-  JobSubmission::Step feed(JobSubmission& s, const api::ApiReply& r, double jitter = 0.5) {
-    return s.on_reply(r, clock.now(), clock.wall_now(), jitter);
+    return submission(std::move(r), recovered ? JobSubmission::Resume::unknown : JobSubmission::Resume::none);
   }
 };
 

@@ -31,18 +31,10 @@ api::ApiReply datasource_answer(std::string_view temp_url = kTempUrl) {
             std::string(temp_url) + R"("}}}})");
 }
 
-class UploadSubmission : public ::testing::Test {
+class UploadSubmission : public SubmissionFixture {
  protected:
-  ManualClock clock;
-  submit::JobPaths paths{"/v1/customer"};
-  submit::SubmissionOptions options;
-  const std::string job_id = "11111111-2222-5333-8444-555555555555";
-
   JobSubmission make(JobSubmission::Resume resume = JobSubmission::Resume::none) {
-    return JobSubmission(upload_request(), job_id, paths, options, clock.now(), resume);
-  }
-  JobSubmission::Step feed(JobSubmission& s, const api::ApiReply& r) {
-    return s.on_reply(r, clock.now(), clock.wall_now(), 0.5);
+    return submission(upload_request(), resume);
   }
   // Create and datasource answered: the submission is at its upload.
   JobSubmission at_upload() {

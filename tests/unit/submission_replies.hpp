@@ -1,11 +1,14 @@
-// Role: the scripted API replies and the sample request that the submission state machine's
-// tests feed it (job_submission_test, job_submission_upload_test).
+// Role: the scripted API replies, the sample request and the fixture that the submission
+// state machine's tests share (job_submission_test, job_submission_upload_test).
 #pragma once
+
+#include <gtest/gtest.h>
 
 #include <string>
 
 #include "api/api_client.hpp"
 #include "spool/request_parser.hpp"
+#include "submit/job_submission.hpp"
 
 namespace submitd::replies {
 
@@ -41,5 +44,21 @@ inline api::ApiReply lost() {
 inline api::ApiReply job_in_state(const std::string& state) {
   return ok(R"({"job":{"id":"j","state":")" + state + R"("}})");
 }
+
+// A submission under test, on a manual clock, and the feeding of replies to it.
+class SubmissionFixture : public ::testing::Test {
+ protected:
+  ManualClock clock;
+  submit::JobPaths paths{"/v1/customer"};
+  submit::SubmissionOptions options;
+  const std::string job_id = "11111111-2222-5333-8444-555555555555";
+
+  submit::JobSubmission submission(spool::JobRequest r, submit::JobSubmission::Resume resume) {
+    return submit::JobSubmission(std::move(r), job_id, paths, options, clock.now(), resume);
+  }
+  submit::JobSubmission::Step feed(submit::JobSubmission& s, const api::ApiReply& r, double jitter = 0.5) {
+    return s.on_reply(r, clock.now(), clock.wall_now(), jitter);
+  }
+};
 
 }  // namespace submitd::replies
