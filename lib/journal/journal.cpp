@@ -80,8 +80,13 @@ void Journal::forget_claims_except(std::vector<std::string> keep) {
 }
 void Journal::prune_request_ids(std::int64_t cutoff_ms) { enqueue(Record{Prune{cutoff_ms}, {}}); }
 
-void Journal::set_final(std::string job_id, std::string final_json) {
-  enqueue(Record{SetFinal{std::move(job_id), std::move(final_json)}, {}});
+void Journal::set_final(std::string job_id, std::string final_json, bool downloads_pending) {
+  const auto kind = downloads_pending ? SetFinal::Kind::downloading : SetFinal::Kind::ended;
+  enqueue(Record{SetFinal{std::move(job_id), std::move(final_json), kind}, {}});
+}
+
+void Journal::finish_downloads(std::string job_id, std::string final_json) {
+  enqueue(Record{SetFinal{std::move(job_id), std::move(final_json), SetFinal::Kind::downloaded}, {}});
 }
 
 JournalStore& Journal::reader() {
@@ -104,6 +109,8 @@ std::vector<std::string> Journal::job_ids_of_claim(const std::string& claim_id, 
 std::vector<FollowedRow> Journal::unfinished_followed(std::size_t limit) {
   return reader().unfinished_followed(limit);
 }
+
+std::vector<FollowedRow> Journal::pending_downloads(std::size_t limit) { return reader().pending_downloads(limit); }
 
 void Journal::on_stall_changed(std::function<void(bool stalled)> observer) {
   std::lock_guard lock(mutex_);
@@ -149,7 +156,8 @@ void Journal::apply(std::deque<Record>& batch, std::vector<AcceptVerdict>& verdi
       std::size_t n = store_->forget_claims_except(e->keep);
       if (n > 0) log::info("journal: dropped the records of {} files no longer in active/", n);
     } else if (auto* sf = std::get_if<SetFinal>(&what)) {
-      store_->set_final(sf->job_id, sf->final_json);
+      if (sf->kind == SetFinal::Kind::downloaded) store_->finish_downloads(sf->job_id, sf->final_json);
+      else store_->set_final(sf->job_id, sf->final_json, sf->kind == SetFinal::Kind::downloading);
     } else if (auto* pr = std::get_if<Prune>(&what)) {
       std::size_t n = store_->prune_request_ids(pr->cutoff_ms);
       if (n > 0) log::info("journal: {} requestIds passed their retention and were forgotten", n);

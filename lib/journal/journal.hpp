@@ -56,8 +56,12 @@ class Journal {
   void forget_claim(std::string claim_id);
   void forget_claims_except(std::vector<std::string> keep);
   void prune_request_ids(std::int64_t cutoff_ms);
-  // Job following: a followed job's end (queued, like progress).
-  void set_final(std::string job_id, std::string final_json);
+  // Job following: a followed job's end (queued, like progress). `downloads_pending`: its
+  // results are still to be downloaded; finish_downloads() then records the final end.
+  void set_final(std::string job_id, std::string final_json, bool downloads_pending = false);
+  void finish_downloads(std::string job_id, std::string final_json);
+  // Ended jobs whose results are still to be downloaded (committed records, as below).
+  std::vector<FollowedRow> pending_downloads(std::size_t limit);
   // Followed jobs of one file / all not yet ended; committed records only (flush() first
   // to see what was just queued). Read through the lookup connection, on the caller's thread.
   std::vector<FollowedRow> followed_of_claim(const std::string& claim_id);
@@ -95,6 +99,7 @@ class Journal {
   struct SetFinal {
     std::string job_id;
     std::string final_json;
+    enum class Kind { ended, downloading, downloaded } kind = Kind::ended;
   };
   struct Record {
     std::variant<Accept, Progress, Finish, ForgetClaim, ForgetExcept, Prune, Flush, SetFinal> what;

@@ -44,6 +44,17 @@ CREATE TABLE IF NOT EXISTS followed(
 CREATE INDEX IF NOT EXISTS followed_by_claim ON followed(claim_id);
 )sql";
 
+// Format 5: an ended job whose results are still downloading keeps its file waiting.
+constexpr std::string_view kUpgradeTo5 = R"sql(
+ALTER TABLE followed ADD COLUMN downloads INTEGER NOT NULL DEFAULT 0;
+)sql";
+
+constexpr std::string_view kFollowedColumns = "job_id, claim_id, line, deadline_ms, final, request_id, downloads";
+
+std::string select_followed(std::string_view where) {
+  return "SELECT " + std::string(kFollowedColumns) + " FROM followed " + std::string(where);
+}
+
 int open_flags(bool read_only) {
   return read_only ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
 }
@@ -86,6 +97,7 @@ JournalStore::JournalStore(const Options& options)
       if (version < 2) db_.exec(kUpgradeTo2);
       if (version < 3) db_.exec(kUpgradeTo3);
       // 4 adds a step value, not a table: only the version changes.
+      if (version < 5) db_.exec(kUpgradeTo5);
       db_.exec("PRAGMA user_version=" + std::to_string(kJournalFormatVersion));
       db_.exec("COMMIT");
     }
@@ -93,17 +105,20 @@ JournalStore::JournalStore(const Options& options)
     throw JournalError("the journal " + options.file.string() + " has no schema yet");
   }
   find_row_ = Statement(db_.handle(), "SELECT step, job_id, outcome, status FROM requests WHERE claim_id=?1 AND line=?2");
-  followed_of_claim_ = Statement(
-      db_.handle(), "SELECT job_id, claim_id, line, deadline_ms, final FROM followed WHERE claim_id=?1 ORDER BY line");
+  followed_of_claim_ = Statement(db_.handle(), select_followed("WHERE claim_id=?1 ORDER BY line"));
   jobs_of_claim_ = Statement(
       db_.handle(), "SELECT job_id FROM requests WHERE claim_id=?1 AND step=3 AND status=?2 ORDER BY line");
-  unfinished_followed_ = Statement(
-      db_.handle(), "SELECT job_id, claim_id, line, deadline_ms, final FROM followed WHERE final IS NULL LIMIT ?1");
+  unfinished_followed_ = Statement(db_.handle(), select_followed("WHERE final IS NULL LIMIT ?1"));
+  pending_downloads_ = Statement(db_.handle(), select_followed("WHERE downloads=1 LIMIT ?1"));
   if (options.read_only) return;
   insert_followed_ = Statement(db_.handle(),
                                "INSERT OR IGNORE INTO followed(job_id, claim_id, line, request_id, deadline_ms) "
                                "VALUES(?1, ?2, ?3, ?4, ?5)");
   set_final_ = Statement(db_.handle(), "UPDATE followed SET final=?2 WHERE job_id=?1 AND final IS NULL");
+  set_pending_final_ =
+      Statement(db_.handle(), "UPDATE followed SET final=?2, downloads=1 WHERE job_id=?1 AND final IS NULL");
+  finish_downloads_ =
+      Statement(db_.handle(), "UPDATE followed SET final=?2, downloads=0 WHERE job_id=?1 AND downloads=1");
   // The index's outcome line is a JSON object and a newline: its closing brace gives way to
   // "final".
   merge_final_ = Statement(db_.handle(),
@@ -234,10 +249,21 @@ void JournalStore::finish(const Finish& f) {
   }
 }
 
-void JournalStore::set_final(const std::string& job_id, const std::string& final_json) {
-  set_final_.bind(1, job_id).bind(2, final_json);
-  set_final_.step();
-  set_final_.reset();
+void JournalStore::set_final(const std::string& job_id, const std::string& final_json, bool downloads_pending) {
+  Statement& set = downloads_pending ? set_pending_final_ : set_final_;
+  set.bind(1, job_id).bind(2, final_json);
+  set.step();
+  set.reset();
+  if (downloads_pending) return;  // merged once the downloads are done
+  merge_final_.bind(1, job_id).bind(2, final_json);
+  merge_final_.step();
+  merge_final_.reset();
+}
+
+void JournalStore::finish_downloads(const std::string& job_id, const std::string& final_json) {
+  finish_downloads_.bind(1, job_id).bind(2, final_json);
+  finish_downloads_.step();
+  finish_downloads_.reset();
   merge_final_.bind(1, job_id).bind(2, final_json);
   merge_final_.step();
   merge_final_.reset();
@@ -252,6 +278,8 @@ std::vector<FollowedRow> JournalStore::followed_where(Statement& query) {
     r.line = static_cast<std::uint64_t>(query.column_int(2));
     r.deadline_ms = query.column_int(3);
     if (!query.column_is_null(4)) r.final_json = query.column_text(4);
+    if (!query.column_is_null(5)) r.request_id = query.column_text(5);
+    r.downloads_pending = query.column_int(6) != 0;
     rows.push_back(std::move(r));
   }
   query.reset();
@@ -274,6 +302,11 @@ std::vector<std::string> JournalStore::job_ids_of_claim(const std::string& claim
 std::vector<FollowedRow> JournalStore::unfinished_followed(std::size_t limit) {
   unfinished_followed_.bind(1, static_cast<std::int64_t>(std::min<std::size_t>(limit, INT64_MAX)));
   return followed_where(unfinished_followed_);
+}
+
+std::vector<FollowedRow> JournalStore::pending_downloads(std::size_t limit) {
+  pending_downloads_.bind(1, static_cast<std::int64_t>(std::min<std::size_t>(limit, INT64_MAX)));
+  return followed_where(pending_downloads_);
 }
 
 void JournalStore::forget_claim(const std::string& claim_id) {

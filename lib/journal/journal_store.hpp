@@ -22,9 +22,9 @@ namespace submitd::journal {
 
 // 1: requests + requestId index. 2: the index keeps each given requestId's outcome.
 // 3: followed jobs (job following) and their final state. 4: step `uploaded` (a daemon that
-// reads 3 must not meet it). Older formats are upgraded in place when opened; newer ones are
-// refused.
-inline constexpr int kJournalFormatVersion = 4;
+// reads 3 must not meet it). 5: a followed job's results still downloading. Older formats are
+// upgraded in place when opened; newer ones are refused.
+inline constexpr int kJournalFormatVersion = 5;
 
 // How far a request got. Numbers are stored; never renumber. `uploaded` came later: in the
 // order of a request's way it lies between created and configured (step_rank).
@@ -76,6 +76,9 @@ struct FollowedRow {
   std::uint64_t line = 0;
   std::int64_t deadline_ms = 0;
   std::string final_json;  // empty while it has not ended
+  std::string request_id;  // the given requestId; empty when the request had none
+  // Ended, but its results are still being downloaded (final_json is the end without them).
+  bool downloads_pending = false;
 };
 
 class JournalStore {
@@ -107,7 +110,12 @@ class JournalStore {
   void finish(const Finish& f);
   // Job following: the job's end (a JSON object, the outcome's "final"). Also merged into
   // the requestId index's outcome, so a lookup by requestId shows it.
-  void set_final(const std::string& job_id, const std::string& final_json);
+  // With `downloads_pending` the end is kept for its downloads (results.download_dir) and not
+  // yet merged: finish_downloads() gives the final one.
+  void set_final(const std::string& job_id, const std::string& final_json, bool downloads_pending = false);
+  void finish_downloads(const std::string& job_id, const std::string& final_json);
+  // At most `limit` of the ended jobs whose results are still to be downloaded.
+  std::vector<FollowedRow> pending_downloads(std::size_t limit);
   std::vector<FollowedRow> followed_of_claim(const std::string& claim_id);
   // The jobs of one file's requests that finished with `status` (a SubmitStatus as int).
   std::vector<std::string> job_ids_of_claim(const std::string& claim_id, int status);
@@ -150,6 +158,7 @@ class JournalStore {
   std::vector<FollowedRow> followed_where(Statement& query);
   Statement jobs_of_claim_;
   Statement insert_followed_, set_final_, merge_final_, forget_followed_, followed_of_claim_, unfinished_followed_;
+  Statement set_pending_final_, finish_downloads_, pending_downloads_;
   Statement find_row_, insert_row_, find_request_id_, upsert_request_id_, set_step_, finish_row_,
       release_request_id_, keep_outcome_, forget_claim_, prune_, lookup_kept_, lookup_in_work_;
 };

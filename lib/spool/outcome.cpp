@@ -99,10 +99,49 @@ std::string final_json(const JobEnd& end) {
     append_json_string(out, end.results[i].name);
     out += ",\"link\":";
     append_json_string(out, end.results[i].link);
+    if (!end.results[i].local_path.empty()) {
+      out += ",\"localPath\":";
+      append_json_string(out, end.results[i].local_path);
+    }
+    if (end.results[i].bytes) {
+      out += ",\"bytes\":";
+      append_json_int(out, static_cast<long long>(*end.results[i].bytes));
+    }
+    if (!end.results[i].download_error.empty()) {
+      out += ",\"downloadError\":";
+      append_json_string(out, end.results[i].download_error);
+    }
     out += "}";
   }
   out += "]}";
   return out;
+}
+
+std::optional<JobEnd> parse_final(std::string_view final_object) {
+  thread_local simdjson::dom::parser parser;
+  simdjson::dom::element root;
+  simdjson::dom::array results;
+  if (parser.parse(simdjson::padded_string(final_object)).get(root) || !root.is_object() ||
+      root["results"].get(results)) {
+    return std::nullopt;
+  }
+  JobEnd end;
+  end.state = string_member(root, "state");
+  end.error_message = string_member(root, "errorMessage");
+  end.ended_at = string_member(root, "endedAt");
+  std::int64_t duration = 0;
+  if (!root["durationSeconds"].get(duration)) end.duration_s = duration;
+  for (simdjson::dom::element item : results) {
+    ResultLink r;
+    r.name = string_member(item, "name");
+    r.link = string_member(item, "link");
+    r.local_path = string_member(item, "localPath");
+    std::uint64_t bytes = 0;
+    if (!item["bytes"].get(bytes)) r.bytes = bytes;
+    r.download_error = string_member(item, "downloadError");
+    end.results.push_back(std::move(r));
+  }
+  return end;
 }
 
 std::string gave_up_json(std::string_view last_state) {

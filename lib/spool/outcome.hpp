@@ -55,6 +55,10 @@ std::string outcome_json_line(const OutcomeRecord& r);
 struct ResultLink {
   std::string name;
   std::string link;  // a download URL: written to the outcome, never logged
+  // Downloads (results.download_dir): where it was written and its size, or why it was not.
+  std::string local_path;      // "" when not downloaded
+  std::optional<std::uint64_t> bytes;
+  std::string download_error;  // "" when none
 };
 
 // A job's end as the API reported it. Plain fields, so the spool needs no API types.
@@ -67,8 +71,12 @@ struct JobEnd {
 };
 
 // The outcome's "final" object for a job that ended: state, errorMessage, endedAt,
-// durationSeconds and results (name, link).
+// durationSeconds and results (name, link, and once downloaded localPath and bytes, or
+// downloadError).
 std::string final_json(const JobEnd& end);
+// A "final" object read back (the journal keeps it while its results download); nullopt when
+// it is not one final_json wrote.
+std::optional<JobEnd> parse_final(std::string_view final_object);
 // ... and for a job given up on: its last seen state ("" when never seen), why, no end time.
 std::string gave_up_json(std::string_view last_state);
 

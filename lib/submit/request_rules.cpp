@@ -30,9 +30,9 @@ std::optional<std::map<std::uint64_t, std::string>> ends_if_all_ended(
     const std::vector<journal::FollowedRow>& rows, bool following) {
   std::map<std::uint64_t, std::string> ends;
   for (const auto& row : rows) {
-    if (row.final_json.empty()) {
+    if (row.final_json.empty() || row.downloads_pending) {
       if (following) return std::nullopt;
-      continue;
+      if (row.final_json.empty()) continue;
     }
     ends.emplace(row.line, row.final_json);
   }

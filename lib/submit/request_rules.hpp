@@ -40,8 +40,9 @@ enum class FileEnd {
 };
 FileEnd file_end(bool interrupted, std::size_t unwritten_outcomes, bool following, std::size_t jobs_run);
 
-// A held file may be placed once each of its followed jobs has an end recorded, or at once
-// when following is off (a restart after it was turned off: nothing would end them). Returns
+// A held file may be placed once each of its followed jobs has an end recorded and its results
+// downloaded (or finally failed to), or at once when following is off (a restart after it was
+// turned off: nothing would end them; an end without its downloads is placed as it is). Returns
 // the recorded ends by input line, or nullopt while a job is still running.
 std::optional<std::map<std::uint64_t, std::string>> ends_if_all_ended(
     const std::vector<journal::FollowedRow>& rows, bool following);

@@ -57,6 +57,26 @@ TEST(OutcomeFinal, EndedJobText) {
             R"("results":[{"name":"out_0/a","link":"https://x/a?sig=1"},{"name":"b","link":"l"}]})");
 }
 
+TEST(OutcomeFinal, DownloadedResultsCarryTheirPathAndBytesOrTheirError) {
+  JobEnd end;
+  end.state = "JOB_STATE_COMPLETE";
+  end.duration_s = 5;
+  end.results = {{"a", "https://s/a", "/srv/out/r1/a", 42, ""}, {"../b", "https://s/b", "", std::nullopt, "no \"..\""}};
+  const std::string text = final_json(end);
+  EXPECT_EQ(text, R"({"state":"JOB_STATE_COMPLETE","errorMessage":null,"endedAt":null,"durationSeconds":5,)"
+                  R"("results":[{"name":"a","link":"https://s/a","localPath":"/srv/out/r1/a","bytes":42},)"
+                  R"({"name":"../b","link":"https://s/b","downloadError":"no \"..\""}]})");
+  // Read back (the journal keeps it while downloads run), it writes the same text again.
+  auto back = parse_final(text);
+  ASSERT_TRUE(back);
+  EXPECT_EQ(final_json(*back), text);
+  EXPECT_EQ(back->results[0].bytes, 42u);
+  EXPECT_EQ(back->results[1].download_error, "no \"..\"");
+  EXPECT_FALSE(parse_final("{\"state\":\"X\"}"));  // no results array: not one final_json wrote
+  EXPECT_FALSE(parse_final("not json"));
+  EXPECT_FALSE(parse_final("[1]"));
+}
+
 TEST(OutcomeFinal, UnknownFieldsAreNullNotEmpty) {
   EXPECT_EQ(final_json(JobEnd{}),
             R"({"state":null,"errorMessage":null,"endedAt":null,"durationSeconds":null,)"

@@ -75,6 +75,17 @@ TEST(HeldFile, PlacedOnceEveryJobHasAnEndOrAtOnceWithFollowingOff) {
   EXPECT_EQ(ends->at(2), R"({"state":"JOB_STATE_FAILED"})");
 }
 
+TEST(HeldFile, AJobWhoseResultsStillDownloadKeepsItsFileWaiting) {
+  std::vector<journal::FollowedRow> rows{row(1, R"({"state":"JOB_STATE_COMPLETE"})")};
+  rows[0].downloads_pending = true;
+  EXPECT_FALSE(ends_if_all_ended(rows, true));
+  auto ends = ends_if_all_ended(rows, false);  // following turned off: placed with the end as it is
+  ASSERT_TRUE(ends);
+  EXPECT_EQ(ends->at(1), R"({"state":"JOB_STATE_COMPLETE"})");
+  rows[0].downloads_pending = false;
+  EXPECT_TRUE(ends_if_all_ended(rows, true));
+}
+
 TEST(AbortCall, SentRefusedOrGivenUpAfterItsAttemptsWithTheRetryPolicysWaits) {
   RetryTiming timing;
   timing.base = 100ms;

@@ -268,6 +268,40 @@ TEST_F(JournalStoreTest, FollowedJobsKeepTheirEndAndTheRequestIdIndexShowsIt) {
   EXPECT_TRUE(again.lookup("given-1")->outcome_line.find("JOB_STATE_COMPLETE") != std::string::npos);
 }
 
+TEST_F(JournalStoreTest, AnEndWithDownloadsPendingWaitsAndIsMergedOnlyWhenTheyAreDone) {
+  {
+    JournalStore s(options_);
+    commit_accept(s, accept("c1", 1, "given-1", "job-1"));
+    commit_accept(s, accept("c1", 2, "c1:2", "job-2", 1'000'000, false));
+    s.begin();
+    s.finish(Finish{"c1", 1, "{\"status\":\"submitted\"}\n", 0, std::nullopt, "job-1", std::string("given-1"), 5000});
+    s.finish(Finish{"c1", 2, "{\"status\":\"submitted\"}\n", 0, std::nullopt, "job-2", std::nullopt, 6000});
+    s.set_final("job-1", R"({"results":[]})", true);
+    s.set_final("job-2", R"({"results":[1]})", true);
+    s.commit();
+  }
+  JournalStore again(options_);  // survives a restart
+  auto rows = again.followed_of_claim("c1");
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_TRUE(rows[0].downloads_pending);
+  EXPECT_EQ(rows[0].request_id, "given-1");
+  EXPECT_EQ(rows[1].request_id, "");  // none given: the follower names it by claim and line
+  EXPECT_TRUE(again.unfinished_followed(10).empty());  // ended: not followed again
+  EXPECT_EQ(again.pending_downloads(10).size(), 2u);
+  EXPECT_EQ(again.pending_downloads(1).size(), 1u);
+  EXPECT_EQ(again.lookup("given-1")->outcome_line, "{\"status\":\"submitted\"}\n");  // not merged yet
+  again.begin();
+  again.finish_downloads("job-1", R"({"results":[{"localPath":"/x"}]})");
+  again.finish_downloads("job-1", R"({"again":1})");  // done once: the first stands
+  again.commit();
+  rows = again.followed_of_claim("c1");
+  EXPECT_FALSE(rows[0].downloads_pending);
+  EXPECT_EQ(rows[0].final_json, R"({"results":[{"localPath":"/x"}]})");
+  EXPECT_EQ(again.pending_downloads(10).size(), 1u);
+  EXPECT_EQ(again.lookup("given-1")->outcome_line,
+            "{\"status\":\"submitted\",\"final\":{\"results\":[{\"localPath\":\"/x\"}]}}\n");
+}
+
 TEST_F(JournalStoreTest, TheJobsOfOneFileByStatusAndTheFileOfARequestInWork) {
   JournalStore s(options_);
   for (std::uint64_t line = 1; line <= 4; ++line) {
