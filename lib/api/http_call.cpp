@@ -16,6 +16,7 @@ std::string_view endpoint_name(Endpoint e) {
     case Endpoint::abort: return "abort";
     case Endpoint::upload: return "upload";
     case Endpoint::upload_completed: return "uploadcompleted";
+    case Endpoint::download: return "download";
   }
   return "unknown";
 }

@@ -1,6 +1,8 @@
 // Role: request bytes and the lean response reader (see http_wire.hpp).
 #include "api/http_wire.hpp"
 
+#include <algorithm>
+
 #include "util/header_text.hpp"
 
 namespace submitd::api {
@@ -45,7 +47,11 @@ bool write_request(std::string& out, const HttpCall& call, std::string_view host
 
 bool is_interim(int status) { return status >= 100 && status < 200 && status != 101; }
 
-ResponseReader::ResponseReader(std::uint64_t max_body) { body_limit(max_body); }
+ResponseReader::ResponseReader(std::uint64_t max_body, BodySink* sink) : max_body_(max_body), sink_(sink) {
+  // With a sink the parser takes a body of any length; keep() bounds what is held in memory.
+  if (sink_ == nullptr) body_limit(max_body);
+  else body_limit(boost::none);
+}
 
 void ResponseReader::on_request_impl(verb, string_view, string_view, int, error_code& ec) {
   ec = boost::beast::http::error::bad_method;  // never called for a response parser
@@ -62,23 +68,37 @@ void ResponseReader::on_field_impl(field name, string_view, string_view value, e
   if (name == field::retry_after) retry_after_.assign(value.data(), value.size());
 }
 
-void ResponseReader::on_header_impl(error_code&) {}
-
-void ResponseReader::on_body_init_impl(const boost::optional<std::uint64_t>& content_length, error_code&) {
-  // The parser has already refused a Content-Length over the body limit.
-  if (content_length) body_.reserve(static_cast<std::size_t>(*content_length));
+void ResponseReader::on_header_impl(error_code&) {
+  sinking_ = sink_ != nullptr && status_ >= 200 && status_ < 300;
+  if (!sinking_) return;
+  const auto length = content_length();
+  sink_->begin(length ? std::optional<std::uint64_t>(*length) : std::nullopt);
 }
 
-std::size_t ResponseReader::on_body_impl(string_view body, error_code&) {
-  body_.append(body.data(), body.size());
-  return body.size();
+void ResponseReader::on_body_init_impl(const boost::optional<std::uint64_t>& content_length, error_code&) {
+  // The parser has already refused a Content-Length over the body limit (without a sink).
+  if (content_length && !sinking_) body_.reserve(static_cast<std::size_t>(std::min(*content_length, max_body_)));
+}
+
+bool ResponseReader::keep(string_view bytes, error_code& ec) {
+  if (sinking_) {
+    if (sink_->take(std::string_view(bytes.data(), bytes.size()))) return true;
+  } else if (body_.size() + bytes.size() <= max_body_) {
+    body_.append(bytes.data(), bytes.size());
+    return true;
+  }
+  ec = boost::beast::http::error::body_limit;
+  return false;
+}
+
+std::size_t ResponseReader::on_body_impl(string_view body, error_code& ec) {
+  return keep(body, ec) ? body.size() : 0;
 }
 
 void ResponseReader::on_chunk_header_impl(std::uint64_t, string_view, error_code&) {}
 
-std::size_t ResponseReader::on_chunk_body_impl(std::uint64_t, string_view body, error_code&) {
-  body_.append(body.data(), body.size());
-  return body.size();
+std::size_t ResponseReader::on_chunk_body_impl(std::uint64_t, string_view body, error_code& ec) {
+  return keep(body, ec) ? body.size() : 0;
 }
 
 void ResponseReader::on_finish_impl(error_code&) {}

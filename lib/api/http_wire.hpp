@@ -31,9 +31,11 @@ inline constexpr int kMaxInterimAnswers = 8;
 
 // One response, read with Beast's parser (limits, chunked bodies, Content-Length and
 // Connection handling are its own); header fields other than Retry-After are not stored.
+// With a sink, a 2xx body goes to it, of any length (the sink decides what it keeps); any
+// other answer's body is kept here, within `max_body`.
 class ResponseReader final : public boost::beast::http::basic_parser<false> {
  public:
-  explicit ResponseReader(std::uint64_t max_body);
+  explicit ResponseReader(std::uint64_t max_body, BodySink* sink = nullptr);
 
   int status() const { return status_; }
   std::string& body() { return body_; }
@@ -55,7 +57,12 @@ class ResponseReader final : public boost::beast::http::basic_parser<false> {
   std::size_t on_chunk_body_impl(std::uint64_t remain, string_view body, error_code& ec) override;
   void on_finish_impl(error_code& ec) override;
 
+  bool keep(string_view bytes, error_code& ec);
+
   int status_ = 0;
+  std::uint64_t max_body_;
+  BodySink* sink_;
+  bool sinking_ = false;  // this answer's body goes to sink_
   std::string body_;
   std::string retry_after_;
 };

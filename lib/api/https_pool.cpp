@@ -131,8 +131,8 @@ asio::awaitable<void> HttpsPool::Impl::exchange(std::size_t slot, const HttpCall
   error_code rec;
   std::size_t received = 0;  // bytes of this call's answers, interim ones included
   for (int interim = 0;; ++interim) {
-    parser.emplace(kMaxResponseBody);
-    rec = co_await read_answer(c, *parser, received);
+    parser.emplace(kMaxResponseBody, call.sink);
+    rec = co_await read_answer(c, *parser, received, call.sink);
     if (rec || !is_interim(parser->status())) break;
     if (interim == kMaxInterimAnswers) {
       out.failure = TransportFailure::reset;
@@ -147,6 +147,9 @@ asio::awaitable<void> HttpsPool::Impl::exchange(std::size_t slot, const HttpCall
     out.failure_detail = rec == beast::error::timeout
                              ? "no response within the deadline"
                              : "connection lost before the response: " + rec.message();
+    if (call.sink != nullptr && !call.sink->trouble().empty()) {
+      out.failure_detail = "the body could not be kept: " + call.sink->trouble();
+    }
     // Nothing at all came back and the server closed: the classic stale keep-alive case
     // (stream_truncated is a TLS peer that closed without close_notify, which servers do).
     stale = received == 0 && (rec == http::error::end_of_stream || rec == asio::error::eof ||
@@ -193,12 +196,22 @@ asio::awaitable<bool> HttpsPool::Impl::write_file_body(Connection& c, const File
 }
 
 // Reads one answer on `c` into `reader`: what c.buffer already holds first, then reads of
-// up to one TLS record at a time. Bytes after the answer stay in c.buffer.
+// up to one TLS record at a time. Bytes after the answer stay in c.buffer. A download (a
+// sink) waits as its bandwidth limit says before each read (TCP then slows the sender), and
+// each read gets the deadline afresh: a stall times out, a long body does not.
 asio::awaitable<error_code> HttpsPool::Impl::read_answer(Connection& c, ResponseReader& reader,
-                                                         std::size_t& received) {
+                                                         std::size_t& received, BodySink* sink) {
   error_code ec;
   Fed fed = feed(reader, c.buffer, ec);
   while (fed == Fed::more) {
+    if (sink != nullptr) {
+      if (const auto pause = sink->pause_before_read(kReadSize); pause.count() > 0) {
+        restart_deadline(c, settings.request_timeout + std::chrono::ceil<std::chrono::milliseconds>(pause));
+        asio::steady_timer timer(executor, pause);
+        co_await timer.async_wait(kTuple);
+      }
+      restart_deadline(c, settings.request_timeout);
+    }
     auto [rec, n] = co_await c.stream->async_read_some(c.buffer.prepare(kReadSize), kTuple);
     c.buffer.commit(n);
     received += n;

@@ -126,7 +126,8 @@ struct HttpsPool::Impl : std::enable_shared_from_this<HttpsPool::Impl> {
   void release(std::size_t slot);
   boost::asio::awaitable<void> exchange(std::size_t slot, const HttpCall& call, HttpResult& out, bool& stale);
   boost::asio::awaitable<bool> write_file_body(Connection& c, const FileBody& body, HttpResult& out);
-  boost::asio::awaitable<error_code> read_answer(Connection& c, ResponseReader& reader, std::size_t& received);
+  boost::asio::awaitable<error_code> read_answer(Connection& c, ResponseReader& reader, std::size_t& received,
+                                                 BodySink* sink);
   [[nodiscard]] Watched watch(Connection& c, tcp::socket& socket, std::chrono::milliseconds limit);
   boost::asio::awaitable<void> watchdog(std::shared_ptr<Impl> keep_alive);
   boost::asio::awaitable<HttpResult> send(const HttpCall& call);

@@ -49,10 +49,10 @@ void RateLimiter::void_bookings(MonoTime now) {
   tokens_ = std::max(tokens_, 0.0);
 }
 
-std::chrono::nanoseconds RateLimiter::reserve(MonoTime now) {
+std::chrono::nanoseconds RateLimiter::reserve(MonoTime now, double permits) {
   if (!limited()) return std::chrono::nanoseconds(0);
   refill(now);
-  tokens_ -= 1;
+  tokens_ -= permits;
   return wait_for_debt(-tokens_, rate_);
 }
 

@@ -30,8 +30,9 @@ class RateLimiter {
   double rate() const { return rate_; }
   // A new rate (the adaptive one moved): permits owed so far stay owed, the burst is the new one.
   void set_rate(double per_second, double burst, MonoTime now);
-  // Takes one permit; returns the wait before it may be used (zero: now).
-  std::chrono::nanoseconds reserve(MonoTime now);
+  // Takes `permits` (one call; or bytes, for a bandwidth limit); returns the wait before they
+  // may be used (zero: now).
+  std::chrono::nanoseconds reserve(MonoTime now, double permits = 1);
   // Takes a permit only if it can be used within `horizon`; nullopt (nothing taken) if not.
   // With a rate that changes, the permits queued ahead stay within `horizon` of the present.
   std::optional<std::chrono::nanoseconds> try_reserve(MonoTime now, std::chrono::nanoseconds horizon);

@@ -99,10 +99,23 @@ struct ReadResponse {
   std::string body, retry_after;
 };
 
+// A download's sink that keeps everything it is given.
+struct KeepingSink final : api::BodySink {
+  void begin(std::optional<std::uint64_t>) override { bytes.clear(); }
+  bool take(std::string_view more) override {
+    bytes.append(more);
+    return true;
+  }
+  std::chrono::nanoseconds pause_before_read(std::size_t) override { return std::chrono::nanoseconds(0); }
+  const std::string& trouble() const override { return none; }
+  std::string bytes, none;
+};
+
 // Feeds `wire` to a fresh reader, split once at `split`, as two socket reads would bring it,
 // then closes the connection: the pool's own feeding (api::feed, api::feed_close).
-ReadResponse read_response(std::string_view wire, std::size_t split, std::uint64_t limit) {
-  api::ResponseReader reader(limit);
+ReadResponse read_response(std::string_view wire, std::size_t split, std::uint64_t limit,
+                           api::BodySink* sink = nullptr) {
+  api::ResponseReader reader(limit, sink);
   ReadResponse out;
   boost::beast::flat_buffer received;
   boost::system::error_code ec;
@@ -138,6 +151,13 @@ void check_http_response(std::string_view wire, uint8_t knob) {
     require(whole.status >= 100 && whole.status <= 999, "a read response has a status");
     require(whole.status == split.status && whole.body == split.body && whole.retry_after == split.retry_after,
             "a response's status, body and Retry-After do not depend on how it arrived", whole.body);
+    // A download reads the same answer: a 2xx body goes to its sink, any other stays in memory.
+    KeepingSink sink;
+    ReadResponse sunk = read_response(wire, wire.empty() ? 0 : knob % (wire.size() + 1), kLimit, &sink);
+    require(sunk.done && sunk.status == whole.status, "a download reads what a call reads");
+    const bool success = whole.status >= 200 && whole.status < 300;
+    require((success ? sink.bytes : sunk.body) == whole.body && (!success || sunk.body.empty()),
+            "a 2xx body goes to the sink whole, any other body to memory", whole.body);
   }
 }
 
@@ -174,6 +194,9 @@ void check_job_readers(std::string_view body) {
     simdjson::dom::parser parser;
     simdjson::dom::element e;
     require(!parser.parse(simdjson::padded_string(final)).get(e) && e.is_object(), "final record is a JSON object", final);
+    // The journal keeps it while results download, and reads it back: the same record.
+    auto back = spool::parse_final(final);
+    require(back && spool::final_json(*back) == final, "a final record reads back as written", final);
   }
 }
 

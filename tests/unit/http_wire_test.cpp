@@ -122,6 +122,70 @@ TEST(ResponseBytes, BodiesOverTheLimitAreRefusedLengthOrChunked) {
   EXPECT_EQ(f.ec, boost::beast::http::error::body_limit);
 }
 
+// A download's sink: what it was given, refusing past `limit` bytes.
+struct MemorySink final : BodySink {
+  explicit MemorySink(std::size_t limit = 1 << 20) : limit(limit) {}
+  void begin(std::optional<std::uint64_t> length) override {
+    ++begun;
+    content_length = length;
+    bytes.clear();
+  }
+  bool take(std::string_view more) override {
+    if (bytes.size() + more.size() > limit) {
+      why = "too large";
+      return false;
+    }
+    bytes.append(more);
+    return true;
+  }
+  std::chrono::nanoseconds pause_before_read(std::size_t) override { return std::chrono::nanoseconds(0); }
+  const std::string& trouble() const override { return why; }
+  std::size_t limit;
+  int begun = 0;
+  std::optional<std::uint64_t> content_length;
+  std::string bytes;
+  std::string why;
+};
+
+TEST(ResponseSink, ASuccessfulBodyGoesToTheSinkWhateverTheMemoryLimit) {
+  MemorySink sink;
+  ResponseReader r(4, &sink);  // the in-memory limit does not bind a sunk body
+  Arrival f = arrive(r, "HTTP/1.1 200 OK\r\nContent-Length: 11\r\n\r\nhello world", 3);
+  ASSERT_FALSE(f.ec) << f.ec.message();
+  EXPECT_TRUE(f.done);
+  EXPECT_EQ(sink.bytes, "hello world");
+  EXPECT_EQ(sink.content_length, 11u);
+  EXPECT_EQ(sink.begun, 1);
+  EXPECT_TRUE(r.body().empty());
+  MemorySink chunked;
+  ResponseReader c(4, &chunked);
+  f = arrive(c, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n6\r\n012345\r\n2\r\n67\r\n0\r\n\r\n", 5);
+  ASSERT_TRUE(f.done);
+  EXPECT_EQ(chunked.bytes, "01234567");
+  EXPECT_FALSE(chunked.content_length);
+}
+
+TEST(ResponseSink, AnErrorAnswerStaysInMemoryWithinItsLimit) {
+  MemorySink sink;
+  ResponseReader r(16, &sink);
+  Arrival f = arrive(r, "HTTP/1.1 403 Forbidden\r\nContent-Length: 7\r\n\r\nexpired", 64);
+  ASSERT_TRUE(f.done);
+  EXPECT_EQ(r.status(), 403);
+  EXPECT_EQ(r.body(), "expired");
+  EXPECT_EQ(sink.begun, 0);
+  ResponseReader big(4, &sink);
+  f = arrive(big, "HTTP/1.1 500 Oops\r\nContent-Length: 7\r\n\r\nexpired", 64);
+  EXPECT_EQ(f.ec, boost::beast::http::error::body_limit);
+}
+
+TEST(ResponseSink, TheSinksRefusalStopsTheAnswer) {
+  MemorySink sink(4);
+  ResponseReader r(1024, &sink);
+  Arrival f = arrive(r, "HTTP/1.1 200 OK\r\nContent-Length: 11\r\n\r\nhello world", 64);
+  EXPECT_EQ(f.ec, boost::beast::http::error::body_limit);
+  EXPECT_EQ(sink.trouble(), "too large");
+}
+
 TEST(ResponseBytes, AnInterimAnswerEndsAtItsHeadAndTheFinalOneFollows) {
   EXPECT_TRUE(is_interim(100));
   EXPECT_TRUE(is_interim(103));
