@@ -1,4 +1,6 @@
 // Role: config::Settings to the libraries' settings structs (see settings_of_config.hpp).
+#include <algorithm>
+
 #include "settings_of_config.hpp"
 
 namespace submitd {
@@ -34,7 +36,8 @@ api::PoolSettings pool_settings_of(const config::ApiSettings& api) {
 api::StorageSettings storage_settings_of(const config::Settings& settings, const api::ProxyEnvironment& proxy_env) {
   api::StorageSettings s;
   if (settings.api.ca_file) s.ca_file = settings.api.ca_file->string();
-  s.connections_per_host = settings.upload.max_concurrent;
+  // Uploads and result downloads share the storage pools.
+  s.connections_per_host = std::max(settings.upload.max_concurrent, settings.results.max_concurrent);
   s.connect_timeout = settings.api.connect_timeout;
   s.stall_timeout = settings.upload.stall_timeout;
   s.proxy = proxy_env;
@@ -104,6 +107,10 @@ submit::EngineSettings engine_settings_of(const config::Settings& settings,
   e.follow.poll_interval = settings.follow.poll_interval;
   e.follow.max_followed = settings.follow.max_followed;
   e.follow.give_up_margin = settings.follow.give_up_margin;
+  e.follow.downloads.download_dir = settings.results.download_dir;
+  e.follow.downloads.max_concurrent = settings.results.max_concurrent;
+  e.follow.downloads.max_bytes_per_second = settings.results.max_bytes_per_second;
+  e.follow.downloads.max_bytes = settings.results.max_bytes;
   return e;
 }
 

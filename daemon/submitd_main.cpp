@@ -210,7 +210,7 @@ int run_daemon(const std::string& config_path, config::Settings settings, std::s
   storage.set_observer([&](const api::HttpCall& call, const api::HttpResult& result, std::chrono::nanoseconds d) {
     metrics.api_exchange(call, result, d);
   });
-  engine.scheduler().set_storage(storage);
+  engine.set_storage(storage);
   DaemonParts parts{settings, job_namespace, pool, api_health, tokens, journal, engine};
 
   control::ControlApi control_api(

@@ -16,8 +16,8 @@ namespace {
 
 namespace fs = std::filesystem;
 
-const std::array<TableSchema, 9>& schema() {
-  static const std::array<TableSchema, 9> tables{{
+const std::array<TableSchema, 10>& schema() {
+  static const std::array<TableSchema, 10> tables{{
       {"api",
        {"base_url", "customer_path", "api_key_file", "ca_file", "connections", "connect_timeout_ms",
         "request_timeout_ms", "max_inflight", "retry_base_ms", "retry_cap_ms", "retry_after_cap_s",
@@ -33,6 +33,7 @@ const std::array<TableSchema, 9>& schema() {
       {"submit", {"request_id_retention_days", "force_test_jobs", "max_jobs_per_minute"}},
       {"follow", {"enabled", "poll_interval_s", "max_followed", "give_up_margin_s"}},
       {"upload", {"dir", "allowed_dirs", "max_bytes", "max_concurrent", "stall_timeout_s"}},
+      {"results", {"download_dir", "max_concurrent", "max_bytes_per_second", "max_bytes"}},
   }};
   return tables;
 }
@@ -113,6 +114,18 @@ void read_upload(const Reader& r, UploadSettings& upload) {
   read_number(r, "upload", "stall_timeout_s", 1, 86'400, upload.stall_timeout);
 }
 
+// After [follow]: downloads happen when jobs are seen to end, so they need following.
+void read_results(const Reader& r, bool following, ResultsSettings& results) {
+  results.download_dir = r.absolute_path("results", "download_dir");
+  if (results.download_dir && !following) {
+    r.fail("results.download_dir", r.find("results", "download_dir"),
+           "needs [follow] enabled = true: results are fetched when a followed job completes");
+  }
+  read_number(r, "results", "max_concurrent", 1, 1024, results.max_concurrent);
+  read_number(r, "results", "max_bytes_per_second", 0, std::int64_t{1} << 40, results.max_bytes_per_second);
+  read_number(r, "results", "max_bytes", 1, std::int64_t{1} << 50, results.max_bytes);
+}
+
 void read_rest(const Reader& r, Settings& s) {
   s.state.dir = r.absolute_path("state", "dir").value_or(s.spool.dir / "state");
   if (auto v = r.boolean("state", "fsync")) s.state.fsync = *v;
@@ -175,6 +188,7 @@ Settings parse_settings(std::string_view toml_text, std::string_view origin) {
   read_metrics(r, s.metrics);
   read_rest(r, s);
   read_upload(r, s.upload);
+  read_results(r, s.follow.enabled, s.results);
   return s;
 }
 

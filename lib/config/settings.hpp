@@ -115,6 +115,16 @@ struct UploadSettings {
   std::chrono::seconds stall_timeout{60};
 };
 
+// Results brought home (issue 19): with following on and download_dir set, each result of a
+// completed job is fetched into download_dir/<requestId>/<name>.
+struct ResultsSettings {
+  std::optional<std::filesystem::path> download_dir;  // unset: results are not downloaded
+  uint32_t max_concurrent = 4;                        // downloads at once
+  uint64_t max_bytes_per_second = 0;                  // all downloads together; 0: no limit
+  // A result larger than this is not kept (a hostile or broken server must not fill the disk).
+  uint64_t max_bytes = 64ull * 1024 * 1024 * 1024;
+};
+
 struct Settings {
   ApiSettings api;
   SpoolSettings spool;
@@ -125,6 +135,7 @@ struct Settings {
   SubmitSettings submit;
   FollowSettings follow;
   UploadSettings upload;
+  ResultsSettings results;
 };
 
 std::string_view to_string(LogLevel level);

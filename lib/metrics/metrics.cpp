@@ -81,6 +81,12 @@ DaemonMetrics::DaemonMetrics(const std::string& version, const std::string& revi
   uploads_failed_ = &uploads.Add({{"result", "failed"}});
   upload_duration_ = &BuildHistogram().Name(p + "upload_duration_seconds").Help("Duration of input uploads that succeeded").Register(*registry_).Add(
       {}, Histogram::BucketBoundaries{0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300, 1800, 3600});
+  downloads_in_flight_ = &BuildGauge().Name(p + "downloads_in_flight").Help("Results being downloaded now (results.download_dir)").Register(*registry_).Add({});
+  download_bytes_ = &BuildCounter().Name(p + "download_bytes_total").Help("Bytes of results downloaded (downloads that succeeded)").Register(*registry_).Add({});
+  auto& downloads = BuildCounter().Name(p + "downloads_total").Help("Result download attempts by result: ok, retried, or failed (given up)").Register(*registry_);
+  for (std::size_t i = 0; i < kDownloadResults.size(); ++i) downloads_[i] = &downloads.Add({{"result", std::string(kDownloadResults[i])}});
+  download_duration_ = &BuildHistogram().Name(p + "download_duration_seconds").Help("Duration of result downloads that succeeded").Register(*registry_).Add(
+      {}, Histogram::BucketBoundaries{0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300, 1800, 3600});
   followed_ = &BuildGauge().Name(p + "jobs_followed").Help("Jobs followed now until they end (job following)").Register(*registry_).Add({});
   auto& ended = BuildCounter()
                     .Name(p + "jobs_ended_total")
@@ -209,6 +215,19 @@ void DaemonMetrics::upload_finished(bool ok, std::uint64_t bytes, double seconds
   uploads_ok_->Increment();
   upload_bytes_->Increment(static_cast<double>(bytes));
   upload_duration_->Observe(seconds);
+}
+
+void DaemonMetrics::downloads_changed(std::size_t in_flight) {
+  downloads_in_flight_->Set(static_cast<double>(in_flight));
+}
+
+void DaemonMetrics::download_attempted(std::string_view result, std::uint64_t bytes, double seconds) {
+  std::size_t i = 0;
+  while (i + 1 < kDownloadResults.size() && kDownloadResults[i] != result) ++i;
+  downloads_[i]->Increment();
+  if (i != 0) return;
+  download_bytes_->Increment(static_cast<double>(bytes));
+  download_duration_->Observe(seconds);
 }
 
 }  // namespace submitd::metrics

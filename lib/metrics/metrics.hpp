@@ -58,6 +58,8 @@ class DaemonMetrics final : public submit::SubmitEvents {
   void job_ended(std::string_view label, std::optional<double> duration_s) override;
   void uploads_changed(std::size_t in_flight) override;
   void upload_finished(bool ok, std::uint64_t bytes, double seconds) override;
+  void downloads_changed(std::size_t in_flight) override;
+  void download_attempted(std::string_view result, std::uint64_t bytes, double seconds) override;
 
  private:
   prometheus::Counter& http_counter(api::Endpoint e, const std::string& code);
@@ -112,6 +114,12 @@ class DaemonMetrics final : public submit::SubmitEvents {
   prometheus::Counter* uploads_ok_;
   prometheus::Counter* uploads_failed_;
   prometheus::Histogram* upload_duration_;
+  // Result downloads: each attempt ok, retried, or failed (given up).
+  static constexpr std::array<std::string_view, 3> kDownloadResults = {"ok", "retried", "failed"};
+  prometheus::Gauge* downloads_in_flight_;
+  prometheus::Counter* download_bytes_;
+  std::array<prometheus::Counter*, kDownloadResults.size()> downloads_{};
+  prometheus::Histogram* download_duration_;
   std::mutex mutex_;  // guards lazily created label children (codes seen for the first time)
 };
 

@@ -64,6 +64,11 @@ class Engine {
   // Wakes every request waiting to retry; returns how many were waiting.
   std::size_t retry_now();
 
+  // The storage hosts: inputs are uploaded to them and results downloaded from them.
+  void set_storage(api::Storage& storage) {
+    scheduler_.set_storage(storage);
+    follower_.set_storage(storage);
+  }
   Scheduler& scheduler() { return scheduler_; }
   const Scheduler& scheduler() const { return scheduler_; }
   const FileRunners& files() const { return files_; }

@@ -25,6 +25,7 @@ struct FollowedJob {
   std::uint64_t line = 0;
   WallTime give_up_at;     // the job's own jobTimeout plus follow.give_up_margin_s
   std::string last_state;  // as last read, for the give-up record
+  std::string request_id;  // names its results' directory (downloads)
 };
 
 class FollowBook {

@@ -1,10 +1,23 @@
-// Role: job following's settings (follow.* keys): every submitted job is read until it ends.
+// Role: job following's settings (follow.* keys): every submitted job is read until it ends;
+// and the results.* keys: the results of completed jobs downloaded.
 #pragma once
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <optional>
 
 namespace submitd::submit {
+
+// Downloads are on when following is and results.download_dir is set.
+struct DownloadSettings {
+  std::optional<std::filesystem::path> download_dir;
+  std::size_t max_concurrent = 4;
+  std::uint64_t max_bytes_per_second = 0;  // 0: no limit
+  std::uint64_t max_bytes = 64ull << 30;
+  int max_attempts = 8;  // tries of one result before its downloadError is final
+};
 
 struct FollowSettings {
   bool enabled = false;
@@ -14,6 +27,7 @@ struct FollowSettings {
   std::chrono::seconds default_job_timeout{86400};  // when a request gives none
   std::size_t page_size = 100;                      // list page size
   std::size_t parallel_reads = 16;                  // single-job reads in flight at once
+  DownloadSettings downloads;
 };
 
 }  // namespace submitd::submit

@@ -6,6 +6,7 @@
 
 #include "spool/finished_file.hpp"
 #include "spool/outcome.hpp"
+#include "spool/request_identity.hpp"
 #include "submit/request_rules.hpp"
 #include "submit/retry_policy.hpp"
 #include "util/log.hpp"
@@ -39,10 +40,14 @@ Follower::Follower(asio::any_io_executor executor, const spool::SpoolPaths& path
       clock_(clock),
       events_(events),
       book_(settings.max_followed),
-      wakeup_(executor) {}
+      wakeup_(executor),
+      downloads_(executor, settings.downloads, settings.enabled, journal, clock, events) {
+  downloads_.on_done([this](const std::string& claim_id) { spawn_placement(claim_id); });
+}
 
 void Follower::stop() {
   stopping_ = true;
+  downloads_.stop();
   wakeup_.wake_all();
 }
 
@@ -78,7 +83,8 @@ void Follower::reload_from_journal() {
   for (auto& row : journal_.unfinished_followed(book_.room() + book_.size())) {
     if (book_.contains(row.job_id)) continue;
     WallTime give_up = WallTime(std::chrono::milliseconds(row.deadline_ms));
-    if (!book_.add(FollowedJob{row.job_id, row.claim_id, row.line, give_up, {}})) break;
+    std::string request_id = row.request_id.empty() ? spool::request_key(row.claim_id, row.line) : row.request_id;
+    if (!book_.add(FollowedJob{row.job_id, row.claim_id, row.line, give_up, {}, std::move(request_id)})) break;
   }
   // Filled to the brim: more may wait in the journal (a reload that finds none clears this).
   if (book_.room() == 0) book_.set_overflowed();
@@ -88,6 +94,7 @@ void Follower::reload_from_journal() {
 asio::awaitable<void> Follower::run() {
   if (!settings_.enabled) co_return;
   reload_from_journal();  // a restart goes on following where it was
+  asio::co_spawn(executor_, downloads_.resume(), [](std::exception_ptr e) { log::escaped(e, "resuming downloads"); });
   while (!stopping_) {
     co_await wakeup_.wait_for(settings_.poll_interval);
     if (stopping_) break;
@@ -194,8 +201,8 @@ asio::awaitable<void> Follower::poll_round() {
 }
 
 void Follower::record_end(const std::string& job_id, const std::string& final, std::string_view label,
-                          std::optional<double> duration_s) {
-  journal_.set_final(job_id, final);
+                          std::optional<double> duration_s, bool downloading) {
+  journal_.set_final(job_id, final, downloading);
   events_.job_ended(label, duration_s);
 }
 
@@ -214,8 +221,12 @@ asio::awaitable<bool> Follower::end_followed(const api::JobSeen& job) {
   if (!followed) co_return true;  // given up or ended meanwhile
   std::optional<double> duration;
   if (job.duration_s) duration = static_cast<double>(*job.duration_s);
-  record_end(job.id, spool::final_json(job_end(job, results)), ended_label(job.state), duration);
-  spawn_placement(followed->claim_id);
+  spool::JobEnd end = job_end(job, results);
+  const bool downloading = downloads_.enabled() && has_downloads(end);
+  record_end(job.id, spool::final_json(end), ended_label(job.state), duration, downloading);
+  // With results to download, the downloader places the file once they are on disk.
+  if (downloading) downloads_.start(DownloadJob{job.id, followed->claim_id, followed->request_id, std::move(end)});
+  else spawn_placement(followed->claim_id);
   co_return true;
 }
 

@@ -4,7 +4,9 @@
 // journal, and held files: a file whose submissions ended waits in active/ until all its jobs
 // have ended, then its outcome file is rewritten with "final" on each submitted line (temp,
 // fsync, rename) and placed with its input in done/ or failed/. Reads share the pool, token
-// and retry classification; a read that fails is simply tried again next round.
+// and retry classification; a read that fails is simply tried again next round. A completed
+// job with results to download (results.download_dir) keeps its file waiting until the
+// ResultDownloader has them on disk or has given up on them.
 #pragma once
 
 #include <boost/asio/any_io_executor.hpp>
@@ -24,6 +26,7 @@
 #include "submit/follow_book.hpp"
 #include "submit/follow_settings.hpp"
 #include "submit/job_submission.hpp"
+#include "submit/result_downloader.hpp"
 #include "submit/storage_watch.hpp"
 #include "submit/submit_events.hpp"
 #include "util/wait_line.hpp"
@@ -46,6 +49,9 @@ class Follower {
   void hold_file(spool::ClaimedFile file);
 
   bool enabled() const { return settings_.enabled; }
+  // Where results are downloaded from (the storage pools); without it none are.
+  void set_storage(api::Storage& storage) { downloads_.set_storage(storage); }
+  std::size_t downloading_jobs() const { return downloads_.jobs(); }
   std::size_t followed_jobs() const { return book_.size(); }
   std::size_t files_waiting() const { return waiting_files_.size(); }
   // The files waiting for their jobs (queue inspection).
@@ -60,7 +66,7 @@ class Follower {
   // results could not be read now (it stays followed; next round).
   boost::asio::awaitable<bool> end_followed(const api::JobSeen& job);
   void record_end(const std::string& job_id, const std::string& final, std::string_view label,
-                  std::optional<double> duration_s);
+                  std::optional<double> duration_s, bool downloading = false);
   void give_up_overdue();
   boost::asio::awaitable<void> place_if_all_ended(std::string claim_id);
   void spawn_placement(std::string claim_id);
@@ -81,6 +87,7 @@ class Follower {
   std::map<std::string, spool::ClaimedFile> waiting_files_;  // by claim id: files waiting for their jobs
   std::set<std::string> placing_;                            // waiting files being placed now
   WaitLine wakeup_;
+  ResultDownloader downloads_;
 };
 
 }  // namespace submitd::submit

@@ -344,7 +344,7 @@ void Scheduler::journal_end(const Ticket& ticket, RequestEnd& end) {
     const WallTime give_up_at = follow_give_up_at(clock_.wall_now(), ticket.request->config_json,
                                                   settings_.follow.default_job_timeout, settings_.follow.give_up_margin);
     finish.follow_deadline_ms = unix_ms(give_up_at);
-    if (followed_) followed_(FollowedJob{record.job_id, ticket.claim_id, record.line, give_up_at, {}});
+    if (followed_) followed_(FollowedJob{record.job_id, ticket.claim_id, record.line, give_up_at, {}, record.request_id});
   }
   end.outcome_line = finish.outcome_line;
   journal_.finish(std::move(finish));

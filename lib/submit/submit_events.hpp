@@ -38,6 +38,10 @@ class SubmitEvents {
   // Inputs being uploaded now; an upload's end (its bytes when it succeeded) after `seconds`.
   virtual void uploads_changed(std::size_t /*in_flight*/) {}
   virtual void upload_finished(bool /*ok*/, std::uint64_t /*bytes*/, double /*seconds*/) {}
+  // Results being downloaded now; one attempt's end: its result (ok, retried, failed: given
+  // up) and the bytes it wrote.
+  virtual void downloads_changed(std::size_t /*in_flight*/) {}
+  virtual void download_attempted(std::string_view /*result*/, std::uint64_t /*bytes*/, double /*seconds*/) {}
 };
 
 }  // namespace submitd::submit

@@ -340,9 +340,10 @@ families = {
     "oldest_waiting_request_age_seconds", "build_info", "storage_full",
     "jobs_followed", "jobs_ended_total", "job_duration_seconds", "journal_stalled", "api_blocked",
     "uploads_in_flight", "uploads_total", "upload_bytes_total", "upload_duration_seconds",
+    "downloads_in_flight", "downloads_total", "download_bytes_total", "download_duration_seconds",
 }
 histograms = {"http_request_duration_seconds", "job_submit_duration_seconds", "job_duration_seconds",
-              "upload_duration_seconds"}
+              "upload_duration_seconds", "download_duration_seconds"}
 known = set(families)
 for h in histograms:
     known |= {h + "_bucket", h + "_sum", h + "_count"}
@@ -386,7 +387,8 @@ for m in re.findall(r"bytenite_submitd_([a-z_]+)", open(alerts_path).read()):
 wanted = {"jobs_submitted_total", "jobs_failed_total", "jobs_inflight", "spool_backlog_files",
           "oldest_waiting_request_age_seconds", "http_request_duration_seconds_bucket",
           "retries_total", "token_refreshes_total", "connections_open", "storage_full",
-          "journal_stalled", "jobs_followed", "jobs_ended_total", "job_duration_seconds_bucket"}
+          "journal_stalled", "jobs_followed", "jobs_ended_total", "job_duration_seconds_bucket",
+          "upload_bytes_total", "uploads_in_flight", "download_bytes_total", "downloads_in_flight", "downloads_total"}
 for m in sorted(wanted - used):
     errors.append(f"no panel shows bytenite_submitd_{m}")
 p50 = any("histogram_quantile(0.5," in e and "http_request_duration_seconds_bucket" in e and "endpoint" in e for _, e in exprs)

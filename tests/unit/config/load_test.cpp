@@ -177,6 +177,26 @@ TEST(LoadSettings, UploadKeys) {
   EXPECT_THAT(error_of(kSpool + "[upload]\nmax_concurrent = 0"), HasSubstr("must be between 1 and 1024"));
 }
 
+TEST(LoadSettings, ResultsKeys) {
+  Settings defaults = parse(kSpool);
+  EXPECT_FALSE(defaults.results.download_dir);
+  EXPECT_EQ(defaults.results.max_concurrent, 4u);
+  EXPECT_EQ(defaults.results.max_bytes_per_second, 0u);
+  EXPECT_EQ(defaults.results.max_bytes, 64ull << 30);
+  Settings s = parse(kSpool + "[follow]\nenabled = true\n[results]\ndownload_dir = \"/srv/out/\"\nmax_concurrent = 3\n"
+                              "max_bytes_per_second = 1048576\nmax_bytes = 4096\n");
+  EXPECT_EQ(s.results.download_dir, std::filesystem::path("/srv/out"));
+  EXPECT_EQ(s.results.max_concurrent, 3u);
+  EXPECT_EQ(s.results.max_bytes_per_second, 1048576u);
+  EXPECT_EQ(s.results.max_bytes, 4096u);
+  EXPECT_THAT(error_of(kSpool + "[results]\ndownload_dir = \"/srv/out\""),
+              HasSubstr("results.download_dir = \"/srv/out\": needs [follow] enabled = true"));
+  EXPECT_THAT(error_of(kSpool + "[follow]\nenabled = true\n[results]\ndownload_dir = \"out\""),
+              HasSubstr("must be an absolute path"));
+  EXPECT_THAT(error_of(kSpool + "[results]\nmax_concurrent = 0"), HasSubstr("must be between 1 and 1024"));
+  EXPECT_THAT(error_of(kSpool + "[results]\nmax_bytes_per_second = -1"), HasSubstr("must be between 0 and"));
+}
+
 TEST(LoadSettings, ErrorNamesOriginLineKeyValueAndWhy) {
   EXPECT_EQ(error_of(kSpool + "[api]\nconnections = 0\n"),
             "<test>:4: api.connections = 0: must be between 1 and 1024");
@@ -373,7 +393,7 @@ TEST(LoadSettings, InvalidTomlNamesPosition) {
 
 TEST(LoadSettings, KnownKeysListsTheSchema) {
   auto keys = known_keys();
-  EXPECT_EQ(keys.size(), 44u);
+  EXPECT_EQ(keys.size(), 48u);
   EXPECT_NE(std::find(keys.begin(), keys.end(), "api.adaptive"), keys.end());
   EXPECT_EQ(keys.front(), "api.base_url");
   EXPECT_NE(std::find(keys.begin(), keys.end(), "submit.force_test_jobs"), keys.end());
