@@ -51,6 +51,7 @@ class ResultFile {
   std::string final_name_;
   std::filesystem::path final_path_;
   std::uint64_t written_ = 0;
+  std::uint64_t writeback_from_ = 0;  // writeback was started for the bytes before this
   bool committed_ = false;
   bool disk_full_ = false;
   std::string trouble_;
