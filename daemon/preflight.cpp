@@ -37,6 +37,15 @@ void check_directories(const config::Settings& settings, const PreflightProbes& 
          "set state.dir to a directory this user can write in (the package's is "
          "/var/lib/bytenite-submitd, the unit's StateDirectory=)"});
   }
+  if (settings.results.download_dir) {
+    if (auto problem = probes.directory_problem(*settings.results.download_dir)) {
+      report.findings.push_back(
+          {"results.download_dir", *problem,
+           "create it, writable by the daemon's user (under the packaged unit, also a drop-in with "
+           "ReadWritePaths= for it: everything else is read-only), or remove it to leave results "
+           "behind their links"});
+    }
+  }
   if (settings.control.socket) {
     if (auto problem = probes.directory_problem(settings.control.socket->parent_path())) {
       report.findings.push_back(

@@ -98,6 +98,18 @@ TEST(Preflight, WhatIsNotConfiguredIsNotChecked) {
   for (const auto& a : sys.asked) EXPECT_EQ(a.rfind("dir ", 0), 0u) << a;
 }
 
+TEST(Preflight, TheDownloadDirectoryMustBeWritableWhenSet) {
+  FakeSystem sys;
+  sys.bad_dirs = {"/srv/results"};
+  config::Settings s = settings_with_everything();
+  EXPECT_TRUE(preflight(s, sys.probes()).ok());  // not set: not asked
+  s.results.download_dir = "/srv/results";
+  const auto report = preflight(s, sys.probes());
+  EXPECT_EQ(keys_of(report), (std::vector<std::string>{"results.download_dir"}));
+  EXPECT_EQ(report.findings[0].problem, "/srv/results is broken");
+  EXPECT_NE(report.findings[0].fix.find("ReadWritePaths="), std::string::npos) << report.findings[0].fix;
+}
+
 TEST(Preflight, AnUnwritableSpoolSubdirectoryIsTheSpoolsProblem) {
   submitd::testing::TempDir tmp;
   fs::create_directories(tmp.path() / "spool" / "incoming");
