@@ -44,6 +44,10 @@ config::Settings unusual_settings() {
   s.follow.poll_interval = 13s;
   s.follow.max_followed = 444;
   s.follow.give_up_margin = 555s;
+  s.results.download_dir = "/srv/results";
+  s.results.max_concurrent = 7;
+  s.results.max_bytes_per_second = 888;
+  s.results.max_bytes = 999;
   return s;
 }
 
@@ -151,6 +155,19 @@ TEST(DaemonSettings, EngineCarriesEveryKey) {
   EXPECT_EQ(e.follow.poll_interval, 13s);
   EXPECT_EQ(e.follow.max_followed, 444u);
   EXPECT_EQ(e.follow.give_up_margin, 555s);
+  EXPECT_EQ(e.follow.downloads.download_dir, std::filesystem::path("/srv/results"));
+  EXPECT_EQ(e.follow.downloads.max_concurrent, 7u);
+  EXPECT_EQ(e.follow.downloads.max_bytes_per_second, 888u);
+  EXPECT_EQ(e.follow.downloads.max_bytes, 999u);
+}
+
+TEST(DaemonSettings, StoragePoolsCarryAsManyConnectionsAsUploadsOrDownloadsNeed) {
+  config::Settings s;
+  s.upload.max_concurrent = 3;
+  s.results.max_concurrent = 9;
+  EXPECT_EQ(storage_settings_of(s, {}).connections_per_host, 9u);
+  s.upload.max_concurrent = 12;
+  EXPECT_EQ(storage_settings_of(s, {}).connections_per_host, 12u);
 }
 
 TEST(DaemonSettings, DefaultsStayTheLibrariesDefaultsWhereTheFileHasNoKey) {
