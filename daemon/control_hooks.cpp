@@ -85,6 +85,7 @@ control::DaemonStatus daemon_status(const DaemonParts& parts) {
   st.follow_enabled = parts.settings.follow.enabled;
   st.followed_jobs = engine.follower().followed_jobs();
   st.files_waiting = engine.follower().files_waiting();
+  st.downloading_jobs = engine.follower().downloading_jobs();
   st.token_held = parts.tokens.has_token();
   st.api_connections = parts.pool.open_connections();
   // A token endpoint answering 200 with no usable token is not the API answering.

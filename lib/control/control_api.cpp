@@ -329,7 +329,8 @@ ControlAnswer ControlApi::status() {
     append_json_string(out, s.journal_error);
   }
   if (s.follow_enabled) {
-    out += fmt::format(",\"following\":{{\"jobs\":{},\"filesWaiting\":{}}}", s.followed_jobs, s.files_waiting);
+    out += fmt::format(",\"following\":{{\"jobs\":{},\"filesWaiting\":{},\"downloadingJobs\":{}}}", s.followed_jobs,
+                       s.files_waiting, s.downloading_jobs);
   }
   out += fmt::format(",\"storageFull\":{}", s.storage_full);
   if (s.storage_full) {

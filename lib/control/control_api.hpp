@@ -66,6 +66,7 @@ struct DaemonStatus {
   bool follow_enabled = false;     // follow.enabled
   std::size_t followed_jobs = 0;   // jobs followed now (in memory)
   std::size_t files_waiting = 0;   // files whose jobs are still running (held in active/)
+  std::size_t downloading_jobs = 0;  // ended jobs whose results are being downloaded now
   bool token_held = false;  // a token is in hand
   std::size_t api_connections = 0;
   bool api_answering = false;  // the last API call got an answer below 500

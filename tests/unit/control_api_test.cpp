@@ -159,7 +159,8 @@ TEST(ControlApi, StatusHealthAndRouting) {
   f.status.follow_enabled = true;
   f.status.followed_jobs = 12;
   f.status.files_waiting = 2;
-  EXPECT_NE(f.handle("GET", "/v1/status", "").body.find("\"following\":{\"jobs\":12,\"filesWaiting\":2}"),
+  f.status.downloading_jobs = 3;
+  EXPECT_NE(f.handle("GET", "/v1/status", "").body.find("\"following\":{\"jobs\":12,\"filesWaiting\":2,\"downloadingJobs\":3}"),
             std::string::npos);
   f.status.storage_full = true;
   f.status.storage_problem = "journal commit: No space left on device";
