@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The demo: installs dependencies, builds, starts bytenite-emulator (a local stand-in for the
 # ByteNite API over TLS) and bytenite-submitd with config/demo.toml, drops sample requests
-# into the spool, and shows their outcomes, the emulator's ledger and a few metrics.
+# into the spool, and shows their outcomes, the emulator's ledger and a few metrics; then a
+# round trip through the CLI: a local file uploaded as a job's input, its result downloaded.
 # Everything runs on 127.0.0.1 and under /tmp/bytenite-submitd-demo; both programs are
 # stopped at the end.
 set -euo pipefail
@@ -97,6 +98,19 @@ for _ in $(seq 50); do
 done
 $CLI status demo-cli-2
 $CLI status
+echo
+echo "== a round trip: a local file in (uploaded to its job's tempUrl), the job's result on disk"
+mkdir -p "$DEMO/inputs"
+head -c 300000 /dev/urandom > "$DEMO/inputs/scene.bin"
+printf '%s\n' '{"requestId":"demo-file-1","templateId":"img-gen-diffusers","dataSource":{"dataSourceDescriptor":"file"},"dataDestination":{"dataSourceDescriptor":"bucket"},"inputFile":"scene.bin"}' | $CLI submit
+for _ in $(seq 200); do  # the job runs 3 s; its result is fetched once following sees it end
+  $CLI status demo-file-1 2>/dev/null | grep -q '"localPath"' && break
+  sleep 0.1
+done
+$CLI status demo-file-1
+echo "   uploaded at the emulator: $(curl -s --cacert "$DEMO/emulator/ca.pem" https://localhost:8443/_emulator/ledger/summary | grep -o '"uploads":[0-9]*')"
+find "$DEMO/results/demo-file-1" -type f -printf '   %p (%s bytes)\n'
+echo "   (and $(find "$DEMO/results" -type f | wc -l) result files in all under $DEMO/results: every completed job's)"
 echo
 echo "== daemon log"
 sed 's/^/   /' "$DEMO/daemon.log"
