@@ -78,6 +78,17 @@ void check_metrics(const config::Settings& settings, const PreflightProbes& prob
   if (auto problem = probes.listen_problem(m.host, m.port)) report.findings.push_back(metrics_listen_finding(m, *problem));
 }
 
+// The JetStream intake's settings are read and checked, but nothing consumes the stream yet:
+// a daemon started with them would accept the config and silently take no messages.
+void check_intake(const config::Settings& settings, PreflightReport& report) {
+  if (!settings.jetstream.enabled()) return;
+  report.findings.push_back(
+      {"intake.jetstream.servers",
+       "this bytenite-submitd does not consume from JetStream yet (the intake is being built; its settings are "
+       "only checked)",
+       "remove intake.jetstream.servers, and submit through the spool or the control socket for now"});
+}
+
 }  // namespace
 
 std::string describe(const PreflightFinding& finding) {
@@ -96,6 +107,7 @@ PreflightReport preflight(const config::Settings& settings, const PreflightProbe
   check_directories(settings, probes, report);
   check_group(settings, probes, report);
   check_metrics(settings, probes, report);
+  check_intake(settings, report);
   return report;
 }
 

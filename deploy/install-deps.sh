@@ -12,6 +12,8 @@ PACKAGES=(
   # libraries
   libssl-dev libsimdjson-dev libfmt-dev prometheus-cpp-dev libtomlplusplus-dev
   libsystemd-dev libsqlite3-dev libcli11-dev
+  # JetStream intake: the C client (cnats); tests start real nats-server processes
+  libnats-dev nats-server
   # tests
   libgtest-dev libgmock-dev clang libclang-rt-14-dev curl
   # the power-loss test reads the daemon's system calls; the full-disk test uses unshare (util-linux)

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "config/address.hpp"
+#include "config/load_intake.hpp"
 #include "config/small_file.hpp"
 #include "config/toml_reader.hpp"
 
@@ -16,8 +17,8 @@ namespace {
 
 namespace fs = std::filesystem;
 
-const std::array<TableSchema, 10>& schema() {
-  static const std::array<TableSchema, 10> tables{{
+const std::array<TableSchema, 11>& schema() {
+  static const std::array<TableSchema, 11> tables{{
       {"api",
        {"base_url", "customer_path", "api_key_file", "ca_file", "connections", "connect_timeout_ms",
         "request_timeout_ms", "max_inflight", "retry_base_ms", "retry_cap_ms", "retry_after_cap_s",
@@ -34,6 +35,9 @@ const std::array<TableSchema, 10>& schema() {
       {"follow", {"enabled", "poll_interval_s", "max_followed", "give_up_margin_s"}},
       {"upload", {"dir", "allowed_dirs", "max_bytes", "max_concurrent", "stall_timeout_s"}},
       {"results", {"download_dir", "max_concurrent", "max_bytes_per_second", "max_bytes"}},
+      {"intake.jetstream",
+       {"servers", "stream", "consumer", "subject", "creds_file", "ca_file", "batch", "ack_wait_s", "max_deliver",
+        "namespace", "kv_bucket", "outcome_subject"}},
   }};
   return tables;
 }
@@ -189,6 +193,7 @@ Settings parse_settings(std::string_view toml_text, std::string_view origin) {
   read_rest(r, s);
   read_upload(r, s.upload);
   read_results(r, s.follow.enabled, s.results);
+  read_jetstream(r, s.jetstream);
   return s;
 }
 

@@ -125,6 +125,24 @@ struct ResultsSettings {
   uint64_t max_bytes = 64ull * 1024 * 1024 * 1024;
 };
 
+// The JetStream intake (issue 20): a fleet of daemons shares one durable pull consumer of one
+// stream; each message is one request. Off unless `servers` is set.
+struct JetStreamSettings {
+  std::vector<std::string> servers;  // nats:// or tls:// URLs; empty: no JetStream intake
+  std::string stream;
+  std::string consumer;              // durable pull consumer shared by the fleet
+  std::string subject;               // filter; empty: the stream's subjects
+  std::optional<std::filesystem::path> creds_file;
+  std::optional<std::filesystem::path> ca_file;
+  uint32_t batch = 64;                           // messages asked for per pull, at most
+  std::chrono::seconds ack_wait{60};             // unacked this long: delivered again elsewhere
+  uint32_t max_deliver = 5;                      // deliveries before a message ends failed
+  std::string job_namespace;                     // UUID shared by the fleet (jobIds of messages)
+  std::string kv_bucket;                         // fleet-wide requestId index; empty: local only
+  std::string outcome_subject = "bytenite.outcomes";
+  bool enabled() const { return !servers.empty(); }
+};
+
 struct Settings {
   ApiSettings api;
   SpoolSettings spool;
@@ -136,6 +154,7 @@ struct Settings {
   FollowSettings follow;
   UploadSettings upload;
   ResultsSettings results;
+  JetStreamSettings jetstream;  // [intake.jetstream]
 };
 
 std::string_view to_string(LogLevel level);

@@ -104,38 +104,52 @@ void Reader::fail(std::string_view key, const toml::node* node, std::string_view
   fail_at(node, node ? std::string(key) + " = " + show(*node) : std::string(key), why);
 }
 
-void Reader::check_known_keys() const {
+void Reader::check_known_keys() const { check_tables(root_, ""); }
+
+// A table's keys: each is a schema table (its keys checked), or the first part of one with a
+// dotted name ("intake" of "intake.jetstream": checked one level down), or unknown.
+void Reader::check_tables(const toml::table& level, std::string_view prefix) const {
   std::vector<std::string_view> table_names;
   for (const auto& t : schema_) table_names.push_back(t.name);
-  for (auto&& [key, node] : root_) {
+  for (auto&& [name_here, node] : level) {
+    const std::string full =
+        prefix.empty() ? std::string(name_here.str()) : std::string(prefix) + "." + std::string(name_here.str());
     const TableSchema* table = nullptr;
-    for (const auto& t : schema_)
-      if (t.name == key.str()) table = &t;
+    bool parent = false;
+    for (const auto& t : schema_) {
+      if (t.name == full) table = &t;
+      parent = parent || (t.name.size() > full.size() && t.name.substr(0, full.size()) == full && t.name[full.size()] == '.');
+    }
+    if (!table && parent && node.is_table()) {
+      check_tables(*node.as_table(), full);
+      continue;
+    }
     if (!table) {
-      std::string hint = suggestion(key.str(), table_names, "[", "]");
+      std::string hint = suggestion(full, table_names, "[", "]");
       if (hint.empty()) {
         hint = " (known tables:";
         for (auto name : table_names) hint += " [" + std::string(name) + "]";
         hint += ")";
       }
-      if (node.is_table()) fail_at(&node, "[" + std::string(key.str()) + "]", "unknown table" + hint);
-      fail(key.str(), &node, "unknown key" + hint);
+      if (node.is_table()) fail_at(&node, "[" + full + "]", "unknown table" + hint);
+      fail(full, &node, "unknown key" + hint);
     }
     const auto* sub = node.as_table();
-    if (!sub) fail(key.str(), &node, "expected a table, found " + type_name(node));
+    if (!sub) fail(full, &node, "expected a table, found " + type_name(node));
     for (auto&& [subkey, subnode] : *sub) {
       bool known = false;
       for (auto k : table->keys) known = known || k == subkey.str();
       if (!known) {
-        std::string prefix = std::string(table->name) + ".";
-        fail(prefix + std::string(subkey.str()), &subnode, "unknown key" + suggestion(subkey.str(), table->keys, prefix));
+        const std::string table_prefix = std::string(table->name) + ".";
+        fail(table_prefix + std::string(subkey.str()), &subnode,
+             "unknown key" + suggestion(subkey.str(), table->keys, table_prefix));
       }
     }
   }
 }
 
 const toml::node* Reader::find(std::string_view table, std::string_view key) const {
-  const auto* t = root_[table].as_table();
+  const auto* t = toml::at_path(root_, table).as_table();
   return t ? t->get(key) : nullptr;
 }
 
@@ -185,6 +199,19 @@ std::vector<fs::path> Reader::absolute_paths(std::string_view table, std::string
   for (const toml::node& item : *array) {
     if (!item.is_string()) fail(name(table, key), &item, "expected an absolute path, found " + type_name(item));
     out.push_back(checked_path(table, key, &item, item.as_string()->get()));
+  }
+  return out;
+}
+
+std::vector<std::string> Reader::strings(std::string_view table, std::string_view key) const {
+  std::vector<std::string> out;
+  const toml::node* n = find(table, key);
+  if (!n) return out;
+  const auto* array = n->as_array();
+  if (!array) fail(name(table, key), n, "expected an array of strings, found " + type_name(*n));
+  for (const toml::node& item : *array) {
+    if (!item.is_string()) fail(name(table, key), &item, "expected a string, found " + type_name(item));
+    out.push_back(item.as_string()->get());
   }
   return out;
 }

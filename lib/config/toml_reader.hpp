@@ -42,12 +42,15 @@ class Reader {
   std::optional<std::filesystem::path> absolute_path(std::string_view table, std::string_view key) const;
   // An array of absolute paths (each checked like absolute_path); absent: empty.
   std::vector<std::filesystem::path> absolute_paths(std::string_view table, std::string_view key) const;
+  // An array of strings; absent: empty.
+  std::vector<std::string> strings(std::string_view table, std::string_view key) const;
 
   static std::string name(std::string_view table, std::string_view key) {
     return std::string(table) + "." + std::string(key);
   }
 
  private:
+  void check_tables(const toml::table& level, std::string_view prefix) const;
   std::filesystem::path checked_path(std::string_view table, std::string_view key, const toml::node* node,
                                      std::string text) const;
 

@@ -110,6 +110,15 @@ TEST(Preflight, TheDownloadDirectoryMustBeWritableWhenSet) {
   EXPECT_NE(report.findings[0].fix.find("ReadWritePaths="), std::string::npos) << report.findings[0].fix;
 }
 
+TEST(Preflight, AJetStreamIntakeIsRefusedUntilItIsBuilt) {
+  FakeSystem sys;
+  config::Settings s = settings_with_everything();
+  s.jetstream.servers = {"nats://127.0.0.1:4222"};
+  const auto report = preflight(s, sys.probes());
+  EXPECT_EQ(keys_of(report), (std::vector<std::string>{"intake.jetstream.servers"}));
+  EXPECT_NE(report.findings[0].problem.find("does not consume from JetStream yet"), std::string::npos);
+}
+
 TEST(Preflight, AnUnwritableSpoolSubdirectoryIsTheSpoolsProblem) {
   submitd::testing::TempDir tmp;
   fs::create_directories(tmp.path() / "spool" / "incoming");

@@ -197,6 +197,48 @@ TEST(LoadSettings, ResultsKeys) {
   EXPECT_THAT(error_of(kSpool + "[results]\nmax_bytes_per_second = -1"), HasSubstr("must be between 0 and"));
 }
 
+TEST(LoadSettings, JetStreamKeysInTheirNestedTable) {
+  Settings defaults = parse(kSpool);
+  EXPECT_FALSE(defaults.jetstream.enabled());
+  EXPECT_EQ(defaults.jetstream.batch, 64u);
+  EXPECT_EQ(defaults.jetstream.ack_wait, std::chrono::seconds(60));
+  EXPECT_EQ(defaults.jetstream.max_deliver, 5u);
+  EXPECT_EQ(defaults.jetstream.outcome_subject, "bytenite.outcomes");
+  const std::string on = "[intake.jetstream]\nservers = [\"nats://127.0.0.1:4222\", \"tls://n2:4222\"]\n"
+                         "stream = \"REQ\"\nconsumer = \"fleet\"\n"
+                         "namespace = \"6f1c1f0e-7c52-4d1a-9a44-2b1e0f6a8c3d\"\n";
+  Settings s = parse(kSpool + on + "subject = \"req.>\"\nbatch = 10\nack_wait_s = 5\nmax_deliver = 3\n"
+                                   "kv_bucket = \"ids\"\noutcome_subject = \"out.x\"\n");
+  EXPECT_TRUE(s.jetstream.enabled());
+  EXPECT_EQ(s.jetstream.servers, (std::vector<std::string>{"nats://127.0.0.1:4222", "tls://n2:4222"}));
+  EXPECT_EQ(s.jetstream.stream, "REQ");
+  EXPECT_EQ(s.jetstream.consumer, "fleet");
+  EXPECT_EQ(s.jetstream.subject, "req.>");
+  EXPECT_EQ(s.jetstream.batch, 10u);
+  EXPECT_EQ(s.jetstream.ack_wait, std::chrono::seconds(5));
+  EXPECT_EQ(s.jetstream.max_deliver, 3u);
+  EXPECT_EQ(s.jetstream.job_namespace, "6f1c1f0e-7c52-4d1a-9a44-2b1e0f6a8c3d");
+  EXPECT_EQ(s.jetstream.kv_bucket, "ids");
+  EXPECT_EQ(s.jetstream.outcome_subject, "out.x");
+  // The same table written with a dotted key path reads the same.
+  EXPECT_EQ(parse(kSpool + "[intake]\njetstream.stream = \"S\"\n").jetstream.stream, "S");
+  EXPECT_THAT(error_of(kSpool + "[intake.jetstream]\nservers = [\"http://x\"]"), HasSubstr("nats:// or tls:// URL"));
+  EXPECT_THAT(error_of(kSpool + "[intake.jetstream]\nservers = [\"nats://x:4222\"]\nconsumer = \"c\"\n"
+                                "namespace = \"6f1c1f0e-7c52-4d1a-9a44-2b1e0f6a8c3d\""),
+              HasSubstr("intake.jetstream.stream: required when intake.jetstream.servers is set"));
+  EXPECT_THAT(error_of(kSpool + "[intake.jetstream]\nservers = [\"nats://x:4222\"]\nstream = \"S\"\nconsumer = \"c\""),
+              HasSubstr("intake.jetstream.namespace: required"));
+  EXPECT_THAT(error_of(kSpool + on + "stream = \"a.b\""), HasSubstr("redefin"));  // TOML: stream given twice
+  EXPECT_THAT(error_of(kSpool + "[intake.jetstream]\nstream = \"a.b\""), HasSubstr("letters, digits"));
+  EXPECT_THAT(error_of(kSpool + "[intake.jetstream]\nnamespace = \"nope\""), HasSubstr("must be a UUID"));
+  EXPECT_THAT(error_of(kSpool + "[intake.jetstream]\nsubject = \"a..b\""), HasSubstr("not a NATS subject"));
+  EXPECT_THAT(error_of(kSpool + "[intake.jetstream]\noutcome_subject = \"a.*\""), HasSubstr("no wildcards"));
+  EXPECT_THAT(error_of(kSpool + "[intake.jetstream]\nbatch = 0"), HasSubstr("must be between 1 and 10000"));
+  EXPECT_THAT(error_of(kSpool + "[intake.kafka]\nx = 1"), HasSubstr("unknown table"));
+  EXPECT_THAT(error_of(kSpool + "[intake.jetstream]\nstreams = \"S\""), HasSubstr("intake.jetstream.streams"));
+  EXPECT_THAT(error_of(kSpool + "[intake]\njetstream = 1"), HasSubstr("expected a table"));
+}
+
 TEST(LoadSettings, ErrorNamesOriginLineKeyValueAndWhy) {
   EXPECT_EQ(error_of(kSpool + "[api]\nconnections = 0\n"),
             "<test>:4: api.connections = 0: must be between 1 and 1024");
@@ -393,7 +435,7 @@ TEST(LoadSettings, InvalidTomlNamesPosition) {
 
 TEST(LoadSettings, KnownKeysListsTheSchema) {
   auto keys = known_keys();
-  EXPECT_EQ(keys.size(), 48u);
+  EXPECT_EQ(keys.size(), 60u);
   EXPECT_NE(std::find(keys.begin(), keys.end(), "api.adaptive"), keys.end());
   EXPECT_EQ(keys.front(), "api.base_url");
   EXPECT_NE(std::find(keys.begin(), keys.end(), "submit.force_test_jobs"), keys.end());
