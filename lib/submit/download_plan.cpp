@@ -56,6 +56,11 @@ AttemptVerdict judge_attempt(const Attempt& a) {
   return {Kind::fail, said};
 }
 
+bool gives_up(const AttemptVerdict& verdict, std::chrono::steady_clock::duration trying_for,
+              std::chrono::seconds give_up_after) {
+  return verdict.kind == AttemptVerdict::Kind::fail || trying_for >= give_up_after;
+}
+
 std::chrono::milliseconds download_backoff(int next_attempt, double jitter) {
   RetryTiming timing;
   timing.base = std::chrono::milliseconds(500);

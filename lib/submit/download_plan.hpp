@@ -48,6 +48,11 @@ struct AttemptVerdict {
 };
 AttemptVerdict judge_attempt(const Attempt& attempt);
 
+// After an attempt that did not succeed: whether its downloadError is final (a refusal, or
+// trouble that has lasted `give_up_after` since the first attempt).
+bool gives_up(const AttemptVerdict& verdict, std::chrono::steady_clock::duration trying_for,
+              std::chrono::seconds give_up_after);
+
 // The wait before attempt `next_attempt` (2 = the first retry); jitter in [0, 1).
 std::chrono::milliseconds download_backoff(int next_attempt, double jitter);
 

@@ -16,7 +16,10 @@ struct DownloadSettings {
   std::size_t max_concurrent = 4;
   std::uint64_t max_bytes_per_second = 0;  // 0: no limit
   std::uint64_t max_bytes = 64ull << 30;
-  int max_attempts = 8;  // tries of one result before its downloadError is final
+  // Transient trouble (resets, 5xx, a full disk) is retried for this long from a result's first
+  // attempt; then its downloadError is final. Links live 48 h: an outage of minutes must not
+  // lose a result, one of days cannot be waited out.
+  std::chrono::seconds give_up_after{3600};
 };
 
 struct FollowSettings {

@@ -56,11 +56,6 @@ class FileSink final : public api::BodySink {
   std::string trouble_;
 };
 
-std::string_view attempt_label(AttemptVerdict::Kind kind, bool last) {
-  if (kind == AttemptVerdict::Kind::done) return "ok";
-  return kind == AttemptVerdict::Kind::fail || last ? "failed" : "retried";
-}
-
 }  // namespace
 
 ResultDownloader::ResultDownloader(asio::any_io_executor executor, DownloadSettings settings, bool following,
@@ -177,9 +172,15 @@ asio::awaitable<bool> ResultDownloader::fetch(const DownloadJob& job, const Plan
     co_return true;
   }
   auto& file = *std::get<std::unique_ptr<spool::ResultFile>>(created);
+  const MonoTime first = clock_.now();
   for (int n = 1;; ++n) {
-    const AttemptVerdict verdict = co_await attempt(std::get<api::StorageUrl>(url), file, n);
-    if (verdict.kind == AttemptVerdict::Kind::done) {
+    const MonoTime started = clock_.now();
+    const AttemptVerdict verdict = co_await attempt(std::get<api::StorageUrl>(url), file);
+    const bool done = verdict.kind == AttemptVerdict::Kind::done;
+    const bool last = !done && gives_up(verdict, clock_.now() - first, settings_.give_up_after);
+    events_.download_attempted(done ? "ok" : (last ? "failed" : "retried"), done ? file.written() : 0,
+                               std::chrono::duration<double>(clock_.now() - started).count());
+    if (done) {
       const bool committed = co_await commit(file);
       places_.release();
       if (committed) {
@@ -192,10 +193,12 @@ asio::awaitable<bool> ResultDownloader::fetch(const DownloadJob& job, const Plan
     }
     places_.release();
     if (stopping_) co_return false;
-    if (verdict.kind == AttemptVerdict::Kind::fail || n >= settings_.max_attempts) {
+    if (last) {
       result.download_error = verdict.kind == AttemptVerdict::Kind::fail
                                   ? verdict.reason
-                                  : fmt::format("not downloaded after {} attempts: {}", n, verdict.reason);
+                                  : fmt::format("not downloaded after {} attempts over {} s: {}", n,
+                                                std::chrono::duration_cast<std::chrono::seconds>(clock_.now() - first).count(),
+                                                verdict.reason);
       log::warn("result {} of job {} (request {}) not downloaded: {}", planned.index, job.job_id, job.request_id,
                 result.download_error);
       co_return true;
@@ -206,7 +209,7 @@ asio::awaitable<bool> ResultDownloader::fetch(const DownloadJob& job, const Plan
   }
 }
 
-asio::awaitable<AttemptVerdict> ResultDownloader::attempt(const api::StorageUrl& url, spool::ResultFile& file, int n) {
+asio::awaitable<AttemptVerdict> ResultDownloader::attempt(const api::StorageUrl& url, spool::ResultFile& file) {
   FileSink sink(file, bandwidth_, clock_, settings_.max_bytes);
   api::HttpCall call;
   call.endpoint = api::Endpoint::download;
@@ -215,16 +218,9 @@ asio::awaitable<AttemptVerdict> ResultDownloader::attempt(const api::StorageUrl&
   call.replay_safe = true;
   call.sink = &sink;
   events_.downloads_changed(++in_flight_);
-  const MonoTime started = clock_.now();
   const api::HttpResult result = co_await storage_->send(url, call);
   events_.downloads_changed(--in_flight_);
-  const AttemptVerdict verdict =
-      judge_attempt(Attempt{&result, sink.trouble(), sink.too_large(), sink.content_length(), file.written()});
-  const double seconds = std::chrono::duration<double>(clock_.now() - started).count();
-  const bool ok = verdict.kind == AttemptVerdict::Kind::done;
-  events_.download_attempted(attempt_label(verdict.kind, n >= settings_.max_attempts), ok ? file.written() : 0,
-                             seconds);
-  co_return verdict;
+  co_return judge_attempt(Attempt{&result, sink.trouble(), sink.too_large(), sink.content_length(), file.written()});
 }
 
 asio::awaitable<bool> ResultDownloader::commit(spool::ResultFile& file) {

@@ -2,7 +2,7 @@
 // spool/result_file.hpp). When a followed job completes with results, each is fetched from
 // its link through the storage pools into results.download_dir/<requestId>/<name>, at most
 // results.max_concurrent at once and within results.max_bytes_per_second together, each
-// retried with backoff up to a number of attempts. Once every result of the job is on disk
+// retried with backoff while its trouble lasts less than an hour. Once every result of the job is on disk
 // or finally failed, the job's final end (localPath and bytes, or downloadError) goes to the
 // journal and its file may be placed. Jobs beyond the ones worked at once wait in the
 // journal (bounded memory); a restart resumes the jobs left downloading. The fsync and rename
@@ -61,7 +61,7 @@ class ResultDownloader {
   boost::asio::awaitable<void> download_job(DownloadJob job);
   // False when stopped before the result's fate was known (a restart fetches it again).
   boost::asio::awaitable<bool> fetch(const DownloadJob& job, const PlannedDownload& planned, spool::ResultLink& result);
-  boost::asio::awaitable<AttemptVerdict> attempt(const api::StorageUrl& url, spool::ResultFile& file, int n);
+  boost::asio::awaitable<AttemptVerdict> attempt(const api::StorageUrl& url, spool::ResultFile& file);
   boost::asio::awaitable<bool> commit(spool::ResultFile& file);
   boost::asio::awaitable<void> reload();
   DownloadJob job_of(const journal::FollowedRow& row, spool::JobEnd end) const;

@@ -83,6 +83,14 @@ TEST(DownloadAttempt, ServerTroubleIsTriedAgainARefusedLinkIsNot) {
   }
 }
 
+TEST(DownloadAttempt, TroubleIsWaitedOutForAnHourARefusalIsNot) {
+  const AttemptVerdict retry{Kind::retry, "reset"};
+  const AttemptVerdict refused{Kind::fail, "the storage answered HTTP 403"};
+  EXPECT_FALSE(gives_up(retry, 3599s, 3600s));
+  EXPECT_TRUE(gives_up(retry, 3600s, 3600s));
+  EXPECT_TRUE(gives_up(refused, 0s, 3600s));
+}
+
 TEST(DownloadAttempt, BackoffGrowsToItsCap) {
   EXPECT_EQ(download_backoff(2, 0.999), 499ms);
   EXPECT_EQ(download_backoff(3, 0.5), 500ms);
