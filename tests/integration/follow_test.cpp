@@ -163,15 +163,18 @@ FollowingCost follow_batch(const fs::path& dir, int jobs) {
 }  // namespace
 
 // The README's following cost: with every followed job in the account's list, a round reads
-// the list (ceil(jobs / 100) pages) and never one job at a time, one results read per
-// completed job, and the cost per job does not grow with the number of jobs.
+// the list (ceil(jobs / 100) pages), one results read per completed job, and the cost per job
+// does not grow with the number of jobs. Jobs are read one at a time only in a round where
+// that is cheaper than the rest of the list: when fewer than pages - 1 are still followed
+// (stragglers at the end, when a loaded machine submitted the batch over a longer time).
 TEST_F(Follow, PollingCostPerJobStaysBoundedAsJobsGrow) {
   const FollowingCost small = follow_batch(dir_ / "200", 200);
   const FollowingCost large = follow_batch(dir_ / "2000", 2000);
   for (const auto& cost : {small, large}) {
-    EXPECT_EQ(cost.gets, 0) << cost.jobs;  // the list is cheaper: no single reads
     EXPECT_EQ(cost.results, cost.jobs);
     const std::int64_t pages = (cost.jobs + 99) / 100;
+    const auto rounds = static_cast<std::int64_t>(cost.seconds + 2);
+    EXPECT_LE(cost.gets, rounds * std::max<std::int64_t>(0, pages - 2)) << cost.jobs;
     EXPECT_GE(cost.lists, pages) << cost.jobs;  // at least one whole pass
     EXPECT_LE(cost.lists, static_cast<std::int64_t>((cost.seconds + 2) * pages)) << cost.jobs;
   }
