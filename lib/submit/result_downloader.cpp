@@ -69,7 +69,8 @@ ResultDownloader::ResultDownloader(asio::any_io_executor executor, DownloadSetti
       capacity_(kJobsAtOnce),
       places_(executor, std::max<std::size_t>(1, settings_.max_concurrent)),
       bandwidth_(settings_.max_bytes_per_second),
-      pauses_(executor) {
+      pauses_(executor),
+      job_ended_(executor) {
   if (enabled_) disk_.emplace(1);
 }
 
@@ -135,17 +136,19 @@ asio::awaitable<void> ResultDownloader::download_job(DownloadJob job) {
   const auto planned = plan_downloads(job.request_id, job.job_id, job.end);
   std::size_t running = planned.size();
   bool interrupted = false;
-  WaitLine all_done(executor_);
   for (const auto& item : planned) {
     asio::co_spawn(
         executor_,
         [&, item]() -> asio::awaitable<void> {
           if (!co_await fetch(job, item, job.end.results[item.index])) interrupted = true;
-          if (--running == 0) all_done.wake_all();
+          if (--running == 0) job_ended_.wake_all();
         },
         [](std::exception_ptr e) { log::escaped(e, "downloading a result"); });
   }
-  while (running > 0) co_await all_done.wait();
+  // Waits in a line the downloader owns, not one in this frame: a frame waiting in a line of
+  // its own would keep itself alive (a leak) when the daemon stops mid-download, while the
+  // downloader's line, destroyed with it, takes its waiters along.
+  while (running > 0) co_await job_ended_.wait();
   active_.erase(job.job_id);
   if (interrupted || stopping_) co_return;  // the journal still says downloading: a restart resumes it
   journal_.finish_downloads(job.job_id, spool::final_json(job.end));

@@ -81,7 +81,8 @@ class ResultDownloader {
   FifoSemaphore places_;
   Bandwidth bandwidth_;
   std::size_t in_flight_ = 0;
-  WaitLine pauses_;  // backoff waits, cut short by stop()
+  WaitLine pauses_;     // backoff waits, cut short by stop()
+  WaitLine job_ended_;  // jobs waiting for their results: woken as each job's last one ends
   std::mt19937_64 rng_{std::random_device{}()};
   std::optional<boost::asio::thread_pool> disk_;  // only when downloads are on
 };
