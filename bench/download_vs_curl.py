@@ -29,26 +29,13 @@ import json
 import os
 import shutil
 import signal
-import ssl
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 
-API_KEY = "bench-key"
-
-
-def https(port, ca, method, path, body=None, token=None):
-    ctx = ssl.create_default_context(cafile=ca)
-    req = urllib.request.Request(f"https://localhost:{port}{path}", method=method,
-                                 data=None if body is None else json.dumps(body).encode())
-    req.add_header("Content-Type", "application/json")
-    if token:
-        req.add_header("Authorization", token)
-    with urllib.request.urlopen(req, context=ctx) as r:
-        return json.loads(r.read() or b"{}")
+from storage_bench import API_KEY, https, peak_rss_mib, start_emulator
 
 
 def sha256_of(path):
@@ -57,19 +44,6 @@ def sha256_of(path):
         for block in iter(lambda: f.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
-
-
-def start_emulator(args, work):
-    ready = os.path.join(work, "ready.json")
-    proc = subprocess.Popen([os.path.join(args.bin, "bytenite-emulator"), "--listen", "127.0.0.1:0",
-                             "--threads", "2", "--cert-dir", work, "--ready-file", ready, "--api-key", API_KEY,
-                             "--job-duration-ms", "100", "--result-bytes", str(args.size_mib << 20), "--quiet"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    for _ in range(500):
-        if os.path.exists(ready) and os.path.getsize(ready) > 0:
-            return proc, json.load(open(ready))
-        time.sleep(0.02)
-    sys.exit("the emulator did not start")
 
 
 def curl_download(info, target, n):
@@ -122,13 +96,6 @@ def daemon_download(spool, results, n):
     return time.monotonic() - started, final
 
 
-def peak_rss_mib(pid):
-    for line in open(f"/proc/{pid}/status"):
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return -1
-
-
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--bin", default="build/bin")
@@ -141,7 +108,7 @@ def main():
     spool, results = os.path.join(work, "spool"), os.path.join(work, "results")
     for d in ("tmp", "incoming"):
         os.makedirs(os.path.join(spool, d))
-    emulator, info = start_emulator(args, work)
+    emulator, info = start_emulator(args.bin, work, ["--result-bytes", str(args.size_mib << 20)])
     with open(os.path.join(work, "key"), "w") as f:
         f.write(API_KEY + "\n")
     with open(os.path.join(work, "config.toml"), "w") as f:

@@ -33,18 +33,7 @@ import tempfile
 import time
 import urllib.request
 
-API_KEY = "bench-key"
-
-
-def https(port, ca, method, path, body=None, token=None):
-    ctx = ssl.create_default_context(cafile=ca)
-    req = urllib.request.Request(f"https://localhost:{port}{path}", method=method,
-                                 data=None if body is None else json.dumps(body).encode())
-    req.add_header("Content-Type", "application/json")
-    if token:
-        req.add_header("Authorization", token)
-    with urllib.request.urlopen(req, context=ctx) as r:
-        return json.loads(r.read() or b"{}")
+from storage_bench import API_KEY, https, peak_rss_mib, start_emulator
 
 
 def write_input(path, size_mib):
@@ -57,19 +46,6 @@ def write_input(path, size_mib):
             out.write(block)
             digest.update(block)
     return digest.hexdigest()
-
-
-def start_emulator(args, work):
-    ready = os.path.join(work, "ready.json")
-    proc = subprocess.Popen([os.path.join(args.bin, "bytenite-emulator"), "--listen", "127.0.0.1:0",
-                             "--threads", "2", "--cert-dir", work, "--ready-file", ready, "--api-key", API_KEY,
-                             "--job-duration-ms", "100", "--quiet"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    for _ in range(500):
-        if os.path.exists(ready) and os.path.getsize(ready) > 0:
-            return proc, json.load(open(ready))
-        time.sleep(0.02)
-    sys.exit("the emulator did not start")
 
 
 def curl_upload(info, path, n):
@@ -103,13 +79,6 @@ def daemon_upload(spool, n):
     return record["upload"]["seconds"], record["jobId"]
 
 
-def peak_rss_mib(pid):
-    for line in open(f"/proc/{pid}/status"):
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return -1
-
-
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--bin", default="build/bin")
@@ -125,7 +94,7 @@ def main():
     path = os.path.join(inputs, "input.bin")
     print(f"writing {args.size_mib} MiB input ...", flush=True)
     sha = write_input(path, args.size_mib)
-    emulator, info = start_emulator(args, work)
+    emulator, info = start_emulator(args.bin, work)
     with open(os.path.join(work, "key"), "w") as f:
         f.write(API_KEY + "\n")
     with open(os.path.join(work, "config.toml"), "w") as f:
