@@ -82,11 +82,19 @@ void check_metrics(const config::Settings& settings, const PreflightProbes& prob
 // a daemon started with them would accept the config and silently take no messages.
 void check_intake(const config::Settings& settings, PreflightReport& report) {
   if (!settings.jetstream.enabled()) return;
-  report.findings.push_back(
-      {"intake.jetstream.servers",
-       "this bytenite-submitd does not consume from JetStream yet (the intake is being built; its settings are "
-       "only checked)",
-       "remove intake.jetstream.servers, and submit through the spool or the control socket for now"});
+  // Parts of the JetStream intake still being built: refused, not silently ignored.
+  if (!settings.jetstream.kv_bucket.empty()) {
+    report.findings.push_back(
+        {"intake.jetstream.kv_bucket",
+         "the fleet-wide requestId index is not built yet (each daemon keeps its own index for now)",
+         "remove intake.jetstream.kv_bucket; give each request a requestId your producers keep unique"});
+  }
+  if (settings.follow.enabled) {
+    report.findings.push_back({"follow.enabled",
+                               "jobs from the JetStream intake cannot be followed yet (their final records "
+                               "are not published)",
+                               "set follow.enabled = false while intake.jetstream is configured"});
+  }
 }
 
 }  // namespace

@@ -111,7 +111,31 @@ submit::EngineSettings engine_settings_of(const config::Settings& settings,
   e.follow.downloads.max_concurrent = settings.results.max_concurrent;
   e.follow.downloads.max_bytes_per_second = settings.results.max_bytes_per_second;
   e.follow.downloads.max_bytes = settings.results.max_bytes;
+  if (settings.jetstream.enabled()) e.jetstream = jetstream_source_settings_of(settings);
   return e;
+}
+
+submit::JetStreamSourceSettings jetstream_source_settings_of(const config::Settings& settings) {
+  const auto& js = settings.jetstream;
+  submit::JetStreamSourceSettings s;
+  s.loop.connect.servers = js.servers;
+  s.loop.connect.creds_file = js.creds_file;
+  s.loop.connect.ca_file = js.ca_file;
+  s.loop.stream = js.stream;
+  s.loop.consumer = js.consumer;
+  s.loop.subject = js.subject;
+  s.loop.batch = static_cast<int>(js.batch);
+  s.loop.ack_wait = js.ack_wait;
+  // Held messages: enough to keep every in-flight place busy with one waiting behind it,
+  // and no more, so the rest stay in the stream for the other daemons.
+  s.loop.capacity = 2 * std::max<std::size_t>(1, settings.api.max_inflight);
+  s.max_deliver = js.max_deliver;
+  s.outcome_subject = js.outcome_subject;
+  s.max_request_bytes = settings.spool.max_request_bytes;
+  s.input_rules = spool::input_rules_of(settings.upload);
+  // The config loader refuses a namespace that is not a UUID.
+  if (auto ns = Uuid::parse(js.job_namespace)) s.fleet_namespace = *ns;
+  return s;
 }
 
 std::size_t files_ceiling_of(const config::Settings& settings) {

@@ -5,6 +5,9 @@
 
 #include <fmt/format.h>
 
+#include <mutex>
+#include <unordered_set>
+
 namespace submitd::jetstream {
 namespace {
 
@@ -29,12 +32,18 @@ struct Owned {
 
 natsMsg* message_of(const Delivery& d) { return static_cast<natsMsg*>(d.message.get()); }
 
+void on_publish_answer(jsCtx*, natsMsg* msg, jsPubAck* ack, jsPubAckErr*, void* closure);
+
 }  // namespace
 
 struct Client::Impl {
   natsConnection* connection = nullptr;
   jsCtx* js = nullptr;
   std::chrono::milliseconds timeout;
+  // Pipelined publishes: the Nats-Msg-Ids the stream acknowledged (cnats reports on a thread
+  // of its own).
+  std::mutex published_mutex;
+  std::unordered_set<std::string> published;
   ~Impl() {
     if (js != nullptr) jsCtx_Destroy(js);
     if (connection != nullptr) natsConnection_Destroy(connection);
@@ -63,6 +72,8 @@ Client::Client(const ConnectSettings& settings) : impl_(std::make_unique<Impl>()
   jsOptions js_options;
   jsOptions_Init(&js_options);
   js_options.Wait = settings.timeout.count();
+  js_options.PublishAsync.AckHandler = on_publish_answer;
+  js_options.PublishAsync.AckHandlerClosure = impl_.get();
   check(natsConnection_JetStream(&impl_->js, impl_->connection, &js_options), "JetStream context");
 }
 
@@ -119,6 +130,43 @@ PublishAck Client::publish(const std::string& subject, std::string_view data, co
   check(js_Publish(&ack.p, impl_->js, subject.c_str(), data.data(), static_cast<int>(data.size()), &options, &code),
         "publishing to " + subject, code);
   return {ack.p->Sequence, ack.p->Duplicate};
+}
+
+namespace {
+
+void on_publish_answer(jsCtx*, natsMsg* msg, jsPubAck* ack, jsPubAckErr*, void* closure) {
+  const char* id = nullptr;
+  if (ack != nullptr && natsMsgHeader_Get(msg, "Nats-Msg-Id", &id) == NATS_OK && id != nullptr) {
+    auto* impl = static_cast<Client::Impl*>(closure);
+    std::lock_guard lock(impl->published_mutex);
+    impl->published.insert(id);
+  }
+  natsMsg_Destroy(msg);  // the handler owns the message it is given
+}
+
+}  // namespace
+
+std::vector<bool> Client::publish_all(const std::vector<Outgoing>& messages) {
+  {
+    std::lock_guard lock(impl_->published_mutex);
+    impl_->published.clear();
+  }
+  for (const auto& m : messages) {
+    jsPubOptions options;
+    jsPubOptions_Init(&options);
+    options.MsgId = m.msg_id.c_str();
+    // A refused send is simply not acknowledged below: the caller sends it again.
+    (void)js_PublishAsync(impl_->js, m.subject.c_str(), m.data.data(), static_cast<int>(m.data.size()), &options);
+  }
+  jsPubOptions wait;
+  jsPubOptions_Init(&wait);
+  wait.MaxWait = impl_->timeout.count();
+  (void)js_PublishAsyncComplete(impl_->js, &wait);  // a timeout leaves some unacknowledged
+  std::vector<bool> stored;
+  stored.reserve(messages.size());
+  std::lock_guard lock(impl_->published_mutex);
+  for (const auto& m : messages) stored.push_back(impl_->published.count(m.msg_id) > 0);
+  return stored;
 }
 
 struct PullConsumer::Sub {
@@ -179,6 +227,10 @@ void PullConsumer::in_progress(const Delivery& d) {
 
 void PullConsumer::terminate(const Delivery& d) {
   check(natsMsg_Term(message_of(d), nullptr), fmt::format("terminating message {}", d.stream_sequence));
+}
+
+void PullConsumer::nak(const Delivery& d) {
+  check(natsMsg_Nak(message_of(d), nullptr), fmt::format("giving message {} back", d.stream_sequence));
 }
 
 struct KeyValue::Store {

@@ -81,6 +81,15 @@ class Client {
   };
   ConsumerCounts consumer_counts(const std::string& stream, const std::string& durable);
   PublishAck publish(const std::string& subject, std::string_view data, const std::string& msg_id = {});
+  // Publishes every message without waiting between them (pipelined), then waits up to the
+  // client's timeout for their acks. One entry per message: true when the stream stored it
+  // (or had it already: a repeated Nats-Msg-Id). Each msg_id must be set and unique here.
+  struct Outgoing {
+    std::string subject;
+    std::string data;
+    std::string msg_id;
+  };
+  std::vector<bool> publish_all(const std::vector<Outgoing>& messages);
 
   struct Impl;
   Impl& impl() { return *impl_; }
@@ -105,6 +114,8 @@ class PullConsumer {
   void in_progress(const Delivery& d);
   // Never delivered again.
   void terminate(const Delivery& d);
+  // Not worked here: delivered again at once (to any member of the fleet).
+  void nak(const Delivery& d);
 
  private:
   struct Sub;

@@ -87,6 +87,16 @@ DaemonMetrics::DaemonMetrics(const std::string& version, const std::string& revi
   for (std::size_t i = 0; i < kDownloadResults.size(); ++i) downloads_[i] = &downloads.Add({{"result", std::string(kDownloadResults[i])}});
   download_duration_ = &BuildHistogram().Name(p + "download_duration_seconds").Help("Duration of result downloads that succeeded").Register(*registry_).Add(
       {}, Histogram::BucketBoundaries{0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300, 1800, 3600});
+  auto& messages = BuildCounter()
+                      .Name(p + "jetstream_messages_total")
+                      .Help("JetStream intake messages by event: fetched, redelivered (fetched again), acked, "
+                            "terminated (poison), returned (given back at a stop)")
+                      .Register(*registry_);
+  for (std::size_t i = 0; i < kMessageEvents.size(); ++i) messages_[i] = &messages.Add({{"event", std::string(kMessageEvents[i])}});
+  jetstream_connected_ = &BuildGauge().Name(p + "jetstream_connected").Help("1 while the JetStream intake works with its cluster").Register(*registry_).Add({});
+  auto& consumer = BuildGauge().Name(p + "jetstream_consumer_messages").Help("The shared consumer's messages: pending (not yet delivered) and ack_pending (delivered, not acked), for the whole fleet").Register(*registry_);
+  consumer_pending_ = &consumer.Add({{"state", "pending"}});
+  consumer_ack_pending_ = &consumer.Add({{"state", "ack_pending"}});
   followed_ = &BuildGauge().Name(p + "jobs_followed").Help("Jobs followed now until they end (job following)").Register(*registry_).Add({});
   auto& ended = BuildCounter()
                     .Name(p + "jobs_ended_total")
@@ -228,6 +238,23 @@ void DaemonMetrics::download_attempted(std::string_view result, std::uint64_t by
   if (i != 0) return;
   download_bytes_->Increment(static_cast<double>(bytes));
   download_duration_->Observe(seconds);
+}
+
+}  // namespace submitd::metrics
+
+namespace submitd::metrics {
+
+void DaemonMetrics::messages(std::string_view event, std::uint64_t count) {
+  for (std::size_t i = 0; i < kMessageEvents.size(); ++i) {
+    if (kMessageEvents[i] == event) messages_[i]->Increment(static_cast<double>(count));
+  }
+}
+
+void DaemonMetrics::connected(bool up) { jetstream_connected_->Set(up ? 1 : 0); }
+
+void DaemonMetrics::pending(std::uint64_t not_delivered, std::uint64_t not_acked) {
+  consumer_pending_->Set(static_cast<double>(not_delivered));
+  consumer_ack_pending_->Set(static_cast<double>(not_acked));
 }
 
 }  // namespace submitd::metrics

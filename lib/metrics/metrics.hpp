@@ -60,6 +60,10 @@ class DaemonMetrics final : public submit::SubmitEvents {
   void upload_finished(bool ok, std::uint64_t bytes, double seconds) override;
   void downloads_changed(std::size_t in_flight) override;
   void download_attempted(std::string_view result, std::uint64_t bytes, double seconds) override;
+  // The JetStream intake (its loop's threads call these).
+  void messages(std::string_view event, std::uint64_t count) override;
+  void connected(bool up) override;
+  void pending(std::uint64_t not_delivered, std::uint64_t not_acked) override;
 
  private:
   prometheus::Counter& http_counter(api::Endpoint e, const std::string& code);
@@ -120,6 +124,13 @@ class DaemonMetrics final : public submit::SubmitEvents {
   prometheus::Counter* download_bytes_;
   std::array<prometheus::Counter*, kDownloadResults.size()> downloads_{};
   prometheus::Histogram* download_duration_;
+  // JetStream intake messages by event.
+  static constexpr std::array<std::string_view, 5> kMessageEvents = {"fetched", "redelivered", "acked", "terminated",
+                                                                     "returned"};
+  std::array<prometheus::Counter*, kMessageEvents.size()> messages_{};
+  prometheus::Gauge* jetstream_connected_;
+  prometheus::Gauge* consumer_pending_;
+  prometheus::Gauge* consumer_ack_pending_;
   std::mutex mutex_;  // guards lazily created label children (codes seen for the first time)
 };
 

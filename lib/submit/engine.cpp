@@ -38,6 +38,10 @@ Engine::Engine(asio::any_io_executor executor, const spool::SpoolPaths& paths, E
              job_namespace, clock, events, work_changed_),
       spool_(executor, paths, settings.spool, files_, storage_, journal, clock, events, work_changed_),
       posts_(executor, paths, files_, storage_, [this] { spool_.note_arrival(); }) {
+  if (settings.jetstream) {
+    jetstream_ = std::make_unique<JetStreamSource>(executor, std::move(*settings.jetstream), scheduler_, clock, events,
+                                                  events);
+  }
   scheduler_.on_submitted([this](FollowedJob job) { follower_.follow(std::move(job)); });
   files_.on_hold([this](spool::ClaimedFile file) { follower_.hold_file(std::move(file)); });
   scheduler_.on_room([this] { work_changed_.wake_all(); });
@@ -46,6 +50,7 @@ Engine::Engine(asio::any_io_executor executor, const spool::SpoolPaths& paths, E
 void Engine::stop() {
   spool_.stop();
   posts_.stop();
+  if (jetstream_) jetstream_->stop();
   files_.stop();
   scheduler_.stop();
   follower_.stop();
@@ -58,6 +63,8 @@ void Engine::resume_interrupted() {
   // forgot them) are compaction leftovers.
   std::vector<std::string> live;
   for (const auto& file : recovered) live.push_back(file.claim_id);
+  // A redelivered message finds its journal record (kept under the stream's name).
+  if (jetstream_) live.push_back(jetstream_->stream());
   try {
     controls_.keep_only(live);
   } catch (const std::exception& e) {
@@ -96,8 +103,17 @@ asio::awaitable<void> Engine::run() {
   resume_interrupted();
   asio::co_spawn(executor_, follower_.run(), [](std::exception_ptr e) { log::escaped(e, "job following"); });
   asio::co_spawn(executor_, posts_.run(), [](std::exception_ptr e) { log::escaped(e, "posted source"); });
+  if (jetstream_) {
+    asio::co_spawn(executor_, jetstream_->run(), [this](std::exception_ptr e) {
+      log::escaped(e, "JetStream intake");
+      jetstream_ended_ = true;
+      work_changed_.wake_all();
+    });
+  }
   co_await spool_.run();
-  while (files_.working() > 0) co_await work_changed_.wait_for(std::chrono::milliseconds(50));
+  while (files_.working() > 0 || (jetstream_ && !jetstream_ended_)) {
+    co_await work_changed_.wait_for(std::chrono::milliseconds(50));
+  }
 }
 
 AbortResult Engine::abort(const std::string& request_id) {

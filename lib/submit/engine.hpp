@@ -1,6 +1,6 @@
 // Role: the submission engine: builds the middle parts and connects them, one each of the
-// storage watch, the scheduler, the file runners (the intake), the follower and the two
-// sources (spool directory, control socket). At start it resumes what an interrupted run
+// storage watch, the scheduler, the file runners (the intake), the follower and the sources
+// (spool directory, control socket, and a JetStream stream when configured). At start it resumes what an interrupted run
 // left in active/ (same claim ids, so the same jobIds; the journal says how far each request
 // got), then lets the sources hand over work until stop(). The parts do the work; this only
 // wires, starts and stops them, and answers the questions that span parts (abort).
@@ -20,6 +20,7 @@
 #include "submit/file_controls.hpp"
 #include "submit/file_runner.hpp"
 #include "submit/follower.hpp"
+#include "submit/jetstream_source.hpp"
 #include "submit/posted_source.hpp"
 #include "submit/queue_control.hpp"
 #include "submit/scheduler.hpp"
@@ -36,6 +37,7 @@ struct EngineSettings {
   StorageSettings storage;
   FollowSettings follow;  // copied into the scheduler's and the file runners' settings
   std::filesystem::path file_controls;  // <state>/file-controls: holds and cancels survive a restart
+  std::optional<JetStreamSourceSettings> jetstream;  // [intake.jetstream], when configured
 };
 
 class Engine {
@@ -75,6 +77,8 @@ class Engine {
   const Follower& follower() const { return follower_; }
   const SpoolSource& spool() const { return spool_; }
   PostedSource& posts() { return posts_; }
+  // The JetStream intake; nullptr when not configured.
+  const JetStreamSource* jetstream() const { return jetstream_.get(); }
   const StorageWatch& storage() const { return storage_; }
 
  private:
@@ -101,6 +105,8 @@ class Engine {
   FileRunners files_;
   SpoolSource spool_;
   PostedSource posts_;
+  std::unique_ptr<JetStreamSource> jetstream_;
+  bool jetstream_ended_ = false;
 };
 
 }  // namespace submitd::submit

@@ -287,8 +287,8 @@ asio::awaitable<RequestEnd> Scheduler::run(Ticket ticket) {
       resume = verdict.step == journal::Step::configured ? Resume::configured
                : verdict.step == journal::Step::uploaded ? Resume::uploaded
                                                           : Resume::unknown;
-    } else if (ticket.recovered && journal_.created()) {
-      resume = Resume::unknown;  // no journal from before: calls may have gone out
+    } else if ((ticket.recovered && journal_.created()) || ticket.delivered_before) {
+      resume = Resume::unknown;  // no journal from before, or from elsewhere: calls may have gone out
     }
     JobSubmission submission(req, end.record.job_id, job_paths_, settings_.submission, ticket.accepted_mono, resume);
     LiveRequest live(live_, submission.job_id(), ticket.claim_id);

@@ -60,6 +60,9 @@ struct Ticket {
   std::string claim_id;       // the request is "<claim id>:<line>" (spool/request_identity.hpp)
   bool request_id_given = false;
   bool recovered = false;     // its input was found in active/ at start: calls may have gone out
+  // A message delivered before, perhaps to another daemon of the fleet: calls may have gone
+  // out that this journal never saw, so the job is read first unless the journal knows more.
+  bool delivered_before = false;
   MonoTime accepted_mono;
   spool::OutcomeRecord record;  // line, requestId, jobId, acceptance time and warnings
 };

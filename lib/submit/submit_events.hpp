@@ -8,11 +8,13 @@
 #include <string_view>
 
 #include "api/http_call.hpp"
+#include "jetstream/message_loop.hpp"
 #include "spool/outcome.hpp"
 
 namespace submitd::submit {
 
-class SubmitEvents {
+// The JetStream intake's loop reports through the same object (its LoopEvents).
+class SubmitEvents : public jetstream::LoopEvents {
  public:
   virtual ~SubmitEvents() = default;
   virtual void request_accepted() {}

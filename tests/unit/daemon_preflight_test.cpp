@@ -110,13 +110,17 @@ TEST(Preflight, TheDownloadDirectoryMustBeWritableWhenSet) {
   EXPECT_NE(report.findings[0].fix.find("ReadWritePaths="), std::string::npos) << report.findings[0].fix;
 }
 
-TEST(Preflight, AJetStreamIntakeIsRefusedUntilItIsBuilt) {
+TEST(Preflight, TheJetStreamPartsNotBuiltYetAreRefusedNotIgnored) {
   FakeSystem sys;
   config::Settings s = settings_with_everything();
+  s.follow.enabled = false;
   s.jetstream.servers = {"nats://127.0.0.1:4222"};
+  EXPECT_TRUE(preflight(s, sys.probes()).ok());  // the intake itself runs
+  s.jetstream.kv_bucket = "requests";
+  s.follow.enabled = true;
   const auto report = preflight(s, sys.probes());
-  EXPECT_EQ(keys_of(report), (std::vector<std::string>{"intake.jetstream.servers"}));
-  EXPECT_NE(report.findings[0].problem.find("does not consume from JetStream yet"), std::string::npos);
+  EXPECT_EQ(keys_of(report), (std::vector<std::string>{"intake.jetstream.kv_bucket", "follow.enabled"}));
+  EXPECT_NE(report.findings[0].problem.find("not built yet"), std::string::npos);
 }
 
 TEST(Preflight, AnUnwritableSpoolSubdirectoryIsTheSpoolsProblem) {

@@ -1,0 +1,115 @@
+// Role: a NATS JetStream stream as a request source (see jetstream_source.hpp).
+#include "submit/jetstream_source.hpp"
+
+#include <boost/asio/post.hpp>
+
+#include "util/log.hpp"
+
+namespace submitd::submit {
+namespace asio = boost::asio;
+using jetstream::Settlement;
+
+JetStreamSource::JetStreamSource(asio::any_io_executor executor, JetStreamSourceSettings settings,
+                                 Scheduler& scheduler, const Clock& clock, SubmitEvents& events,
+                                 jetstream::LoopEvents& loop_events)
+    : executor_(executor),
+      settings_(std::move(settings)),
+      scheduler_(scheduler),
+      clock_(clock),
+      events_(events),
+      parser_(settings_.input_rules),
+      idle_(executor) {
+  loop_ = std::make_unique<jetstream::MessageLoop>(
+      settings_.loop,
+      [this](std::vector<jetstream::Delivery> batch) {
+        asio::post(executor_, [this, batch = std::move(batch)]() mutable { take(std::move(batch)); });
+      },
+      loop_events);
+}
+
+JetStreamSource::~JetStreamSource() { loop_->stop(); }
+
+void JetStreamSource::stop() {
+  stopping_ = true;
+  idle_.wake_all();
+}
+
+asio::awaitable<void> JetStreamSource::run() {
+  loop_->start();
+  while (!stopping_ || working_ > 0) co_await idle_.wait_for(std::chrono::seconds(1));
+  // Every request it started has ended and been handed to the loop: the loop settles them,
+  // gives back what it still holds (fetched after the stop) and ends. This blocks the I/O
+  // thread for at most a few seconds, once, at the daemon's end.
+  loop_->stop();
+}
+
+void JetStreamSource::take(std::vector<jetstream::Delivery> batch) {
+  for (const auto& delivery : batch) {
+    if (stopping_) {
+      // Fetched as the daemon stops: not started, given back when the loop ends.
+      continue;
+    }
+    work(delivery);
+  }
+}
+
+void JetStreamSource::work(const jetstream::Delivery& delivery) {
+  const MessageIdentity id = message_identity(settings_.fleet_namespace, stream(), delivery.stream_sequence);
+  spool::OutcomeRecord record;
+  record.line = id.line;
+  record.request_id = id.request_key;  // until the request says otherwise
+  record.job_id = id.job_id;
+  record.accepted_at = clock_.wall_now();
+  record.status = spool::SubmitStatus::failed;
+  const auto action = delivery_action(delivery.delivered, settings_.max_deliver);
+  if (action == DeliveryAction::give_up) {
+    record.error = spool::OutcomeError{"intake", 0, give_up_message(delivery.delivered, id.job_id)};
+    log::warn("JetStream message {}: {}", id.request_key, record.error->message);
+    events_.request_finished(spool::SubmitStatus::failed, "intake", std::chrono::nanoseconds(0));
+    return settle_now(id, std::move(record), Settlement::Kind::terminate);
+  }
+  std::string refusal;
+  spool::ParseOutcome parsed = delivery.data.size() > settings_.max_request_bytes
+                                   ? spool::ParseOutcome(spool::RequestError{
+                                         id.line, "", too_large_message(delivery.data.size(), settings_.max_request_bytes)})
+                                   : parser_.parse(delivery.data, id.line);
+  if (auto* error = std::get_if<spool::RequestError>(&parsed)) {
+    record.job_id.clear();  // no job is made for it
+    record.error = spool::OutcomeError{"validate", 0, spool::to_string(*error)};
+    events_.request_finished(spool::SubmitStatus::failed, "validate", std::chrono::nanoseconds(0));
+    return settle_now(id, std::move(record), Settlement::Kind::ack);
+  }
+  auto& request = std::get<spool::JobRequest>(parsed);
+  Ticket ticket;
+  ticket.claim_id = id.claim_id;
+  ticket.request_id_given = !request.request_id.empty();
+  ticket.delivered_before = action == DeliveryAction::read_job_first;
+  ticket.accepted_mono = clock_.now();
+  if (!ticket.request_id_given) request.request_id = id.request_key;
+  record.request_id = request.request_id;
+  record.warnings = request.warnings;
+  ticket.record = std::move(record);
+  ticket.request = std::make_shared<const spool::JobRequest>(std::move(request));
+  ++working_;
+  scheduler_.submit(std::move(ticket), [this, id](RequestEnd end) { ended(id, std::move(end)); });
+}
+
+void JetStreamSource::ended(const MessageIdentity& id, RequestEnd end) {
+  --working_;
+  idle_.wake_all();
+  if (!end.completed) {
+    loop_->settle(Settlement{Settlement::Kind::give_back, id.line, {}, {}, {}});
+    return;
+  }
+  std::string line = end.outcome_line.empty() ? spool::outcome_json_line(end.record) : std::move(end.outcome_line);
+  loop_->settle(Settlement{Settlement::Kind::ack, id.line, settings_.outcome_subject,
+                           message_outcome(line, stream(), id.line), id.request_key});
+}
+
+void JetStreamSource::settle_now(const MessageIdentity& id, spool::OutcomeRecord record, Settlement::Kind kind) {
+  record.finished_at = clock_.wall_now();
+  loop_->settle(Settlement{kind, id.line, settings_.outcome_subject,
+                           message_outcome(spool::outcome_json_line(record), stream(), id.line), id.request_key});
+}
+
+}  // namespace submitd::submit

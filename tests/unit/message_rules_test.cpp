@@ -1,0 +1,75 @@
+// Role: unit tests of what a JetStream message means (submit/message_rules.hpp) and how much
+// the loop pulls (jetstream/message_loop.hpp's pull_size).
+#include <gtest/gtest.h>
+#include <simdjson.h>
+
+#include "jetstream/message_loop.hpp"
+#include "spool/outcome.hpp"
+#include "submit/message_rules.hpp"
+
+using namespace submitd;
+using namespace submitd::submit;
+
+namespace {
+const Uuid kFleet = *Uuid::parse("6ba7b811-9dad-11d1-80b4-00c04fd430c8");
+}
+
+TEST(MessageRules, EveryDaemonOfTheFleetNamesAMessageAlike) {
+  const auto id = message_identity(kFleet, "REQ", 42);
+  EXPECT_EQ(id.claim_id, "REQ");
+  EXPECT_EQ(id.line, 42u);
+  EXPECT_EQ(id.request_key, "REQ:42");
+  // UUIDv5(namespace, "<stream>:<stream sequence>"), as the issue defines it.
+  EXPECT_EQ(id.job_id, uuid_v5(kFleet, "REQ:42").str());
+  EXPECT_EQ(message_identity(kFleet, "REQ", 42).job_id, id.job_id);
+  EXPECT_NE(message_identity(kFleet, "REQ", 43).job_id, id.job_id);
+  EXPECT_NE(message_identity(kFleet, "OTHER", 42).job_id, id.job_id);
+  const Uuid other_fleet = *Uuid::parse("6ba7b812-9dad-11d1-80b4-00c04fd430c8");
+  EXPECT_NE(message_identity(other_fleet, "REQ", 42).job_id, id.job_id);
+}
+
+TEST(MessageRules, ALaterDeliveryReadsTheJobAndTheLastAllowedOneEndsTheMessage) {
+  EXPECT_EQ(delivery_action(1, 5), DeliveryAction::work);
+  EXPECT_EQ(delivery_action(2, 5), DeliveryAction::read_job_first);
+  EXPECT_EQ(delivery_action(4, 5), DeliveryAction::read_job_first);
+  EXPECT_EQ(delivery_action(5, 5), DeliveryAction::give_up);
+  EXPECT_EQ(delivery_action(9, 5), DeliveryAction::give_up);  // a consumer set up with more
+  EXPECT_EQ(delivery_action(1, 1), DeliveryAction::work);     // the only delivery is worked
+  EXPECT_EQ(delivery_action(0, 5), DeliveryAction::work);
+  const auto why = give_up_message(5, "job-1");
+  EXPECT_NE(why.find("delivered 5 times"), std::string::npos) << why;
+  EXPECT_NE(why.find("max_deliver"), std::string::npos) << why;
+  EXPECT_NE(why.find("job-1"), std::string::npos) << why;
+  EXPECT_NE(too_large_message(2000, 1000).find("spool.max_request_bytes"), std::string::npos);
+}
+
+TEST(MessageRules, AnOutcomeMessageIsTheOutcomeRecordWithItsStreamAndSequence) {
+  spool::OutcomeRecord r;
+  r.line = 7;
+  r.request_id = "r-\"7\"";
+  r.job_id = "j";
+  r.status = spool::SubmitStatus::submitted;
+  const std::string line = spool::outcome_json_line(r);
+  const std::string message = message_outcome(line, "RE\"Q", 7);
+  EXPECT_EQ(message.find('\n'), std::string::npos);
+  EXPECT_EQ(message.substr(0, line.size() - 2), line.substr(0, line.size() - 2));  // the record as is
+  simdjson::dom::parser parser;
+  simdjson::dom::element doc;
+  ASSERT_EQ(parser.parse(message).get(doc), simdjson::SUCCESS) << message;
+  EXPECT_EQ(std::string_view(doc["stream"]), "RE\"Q");
+  EXPECT_EQ(uint64_t(doc["seq"]), 7u);
+  EXPECT_EQ(std::string_view(doc["requestId"]), "r-\"7\"");
+  EXPECT_EQ(std::string_view(doc["status"]), "submitted");
+  // Whatever it is given, the result is one JSON object.
+  for (std::string_view odd : {"", "{}", "{}\n", "not json"}) {
+    const std::string m = message_outcome(odd, "S", 1);
+    EXPECT_EQ(parser.parse(m).error(), simdjson::SUCCESS) << m;
+  }
+}
+
+TEST(MessageRules, PullsAreSizedByTheRoomLeft) {
+  EXPECT_EQ(jetstream::pull_size(64, 512, 0), 64u);
+  EXPECT_EQ(jetstream::pull_size(64, 512, 500), 12u);
+  EXPECT_EQ(jetstream::pull_size(64, 512, 512), 0u);
+  EXPECT_EQ(jetstream::pull_size(64, 512, 600), 0u);  // more held than room (capacity lowered)
+}
