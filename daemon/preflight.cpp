@@ -83,11 +83,13 @@ void check_metrics(const config::Settings& settings, const PreflightProbes& prob
 void check_intake(const config::Settings& settings, PreflightReport& report) {
   if (!settings.jetstream.enabled()) return;
   // Parts of the JetStream intake still being built: refused, not silently ignored.
-  if (!settings.jetstream.kv_bucket.empty()) {
+  if (!settings.jetstream.kv_bucket.empty() && settings.submit.max_jobs_per_minute > 0) {
     report.findings.push_back(
-        {"intake.jetstream.kv_bucket",
-         "the fleet-wide requestId index is not built yet (each daemon keeps its own index for now)",
-         "remove intake.jetstream.kv_bucket; give each request a requestId your producers keep unique"});
+        {"submit.max_jobs_per_minute",
+         "the cap is not shared by the fleet yet: with intake.jetstream.kv_bucket set it would apply to each "
+         "daemon, and the fleet would start more jobs than it says",
+         "set submit.max_jobs_per_minute = 0 here and, if you need a cap, remove kv_bucket and give each daemon "
+         "its share of the fleet's cap"});
   }
   if (settings.follow.enabled) {
     report.findings.push_back({"follow.enabled",

@@ -135,6 +135,11 @@ submit::JetStreamSourceSettings jetstream_source_settings_of(const config::Setti
   s.input_rules = spool::input_rules_of(settings.upload);
   // The config loader refuses a namespace that is not a UUID.
   if (auto ns = Uuid::parse(js.job_namespace)) s.fleet_namespace = *ns;
+  if (!js.kv_bucket.empty()) {
+    s.index = jetstream::IndexSettings{s.loop.connect, js.kv_bucket,
+                                       std::chrono::duration_cast<std::chrono::seconds>(settings.submit.request_id_retention),
+                                       js.stream};
+  }
   return s;
 }
 

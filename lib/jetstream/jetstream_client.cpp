@@ -121,6 +121,13 @@ Client::ConsumerCounts Client::consumer_counts(const std::string& stream, const 
   return {info.p->NumPending, static_cast<std::uint64_t>(info.p->NumAckPending)};
 }
 
+int Client::stream_replicas(const std::string& stream) {
+  Owned<jsStreamInfo, jsStreamInfo_Destroy> info;
+  jsErrCode code = static_cast<jsErrCode>(0);
+  check(js_GetStreamInfo(&info.p, impl_->js, stream.c_str(), nullptr, &code), "reading stream " + stream, code);
+  return info.p->Config->Replicas;
+}
+
 PublishAck Client::publish(const std::string& subject, std::string_view data, const std::string& msg_id) {
   jsPubOptions options;
   jsPubOptions_Init(&options);

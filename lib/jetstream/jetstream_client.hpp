@@ -80,6 +80,8 @@ class Client {
     std::uint64_t ack_pending = 0;
   };
   ConsumerCounts consumer_counts(const std::string& stream, const std::string& durable);
+  // How many copies the cluster keeps of `stream` (its Replicas).
+  int stream_replicas(const std::string& stream);
   PublishAck publish(const std::string& subject, std::string_view data, const std::string& msg_id = {});
   // Publishes every message without waiting between them (pipelined), then waits up to the
   // client's timeout for their acks. One entry per message: true when the stream stored it

@@ -25,16 +25,22 @@ JetStreamSource::JetStreamSource(asio::any_io_executor executor, JetStreamSource
         asio::post(executor_, [this, batch = std::move(batch)]() mutable { take(std::move(batch)); });
       },
       loop_events);
+  if (settings_.index) index_ = std::make_unique<jetstream::RequestIndex>(*settings_.index);
 }
 
-JetStreamSource::~JetStreamSource() { loop_->stop(); }
+JetStreamSource::~JetStreamSource() {
+  loop_->stop();
+  if (index_) index_->stop();
+}
 
 void JetStreamSource::stop() {
   stopping_ = true;
+  if (index_) index_->stop();  // claims still waiting are given back
   idle_.wake_all();
 }
 
 asio::awaitable<void> JetStreamSource::run() {
+  if (index_) index_->start();
   loop_->start();
   while (!stopping_ || working_ > 0) co_await idle_.wait_for(std::chrono::seconds(1));
   // Every request it started has ended and been handed to the loop: the loop settles them,
@@ -91,12 +97,43 @@ void JetStreamSource::work(const jetstream::Delivery& delivery) {
   ticket.record = std::move(record);
   ticket.request = std::make_shared<const spool::JobRequest>(std::move(request));
   ++working_;
+  if (!index_ || !ticket.request_id_given) return submit(id, std::move(ticket));
+  std::string request_id = ticket.record.request_id;
+  index_->claim(std::move(request_id), id.job_id,
+                [this, id, ticket = std::move(ticket)](std::optional<std::string> holder) mutable {
+                  asio::post(executor_, [this, id, ticket = std::move(ticket), holder = std::move(holder)]() mutable {
+                    claimed(id, std::move(ticket), std::move(holder));
+                  });
+                });
+}
+
+void JetStreamSource::claimed(const MessageIdentity& id, Ticket ticket, std::optional<std::string> holder) {
+  if (!holder) {
+    done_working();
+    loop_->settle(Settlement{Settlement::Kind::give_back, id.line, {}, {}, {}});
+    return;
+  }
+  // Ours: won now, or by this very message at an earlier delivery.
+  if (*holder == id.job_id) return submit(id, std::move(ticket));
+  done_working();
+  spool::OutcomeRecord record = std::move(ticket.record);
+  record.status = spool::SubmitStatus::duplicate;
+  record.job_id = std::move(*holder);
+  events_.request_finished(spool::SubmitStatus::duplicate, "", std::chrono::nanoseconds(0));
+  settle_now(id, std::move(record), Settlement::Kind::ack);
+}
+
+void JetStreamSource::submit(const MessageIdentity& id, Ticket ticket) {
   scheduler_.submit(std::move(ticket), [this, id](RequestEnd end) { ended(id, std::move(end)); });
 }
 
-void JetStreamSource::ended(const MessageIdentity& id, RequestEnd end) {
+void JetStreamSource::done_working() {
   --working_;
   idle_.wake_all();
+}
+
+void JetStreamSource::ended(const MessageIdentity& id, RequestEnd end) {
+  done_working();
   if (!end.completed) {
     loop_->settle(Settlement{Settlement::Kind::give_back, id.line, {}, {}, {}});
     return;

@@ -45,13 +45,13 @@ class JetStreamIntake : public TempDirTest {
     client_->ensure_consumer({"OUT", "check", "", 60s, 1});
     reader_ = std::make_unique<js::PullConsumer>(*client_, "OUT", "check", "");
   }
-  std::string daemon_toml(std::chrono::seconds ack_wait, int max_deliver) const {
+  std::string daemon_toml(std::chrono::seconds ack_wait, int max_deliver, const std::string& more = "") const {
     std::string servers;
     for (const auto& u : cluster_->urls()) servers += (servers.empty() ? "\"" : ", \"") + u + "\"";
     return "max_inflight = 16\n\n[intake.jetstream]\nservers = [" + servers +
            "]\nstream = \"REQ\"\nconsumer = \"fleet\"\nsubject = \"req.>\"\nbatch = 32\n" +
            "ack_wait_s = " + std::to_string(ack_wait.count()) + "\nmax_deliver = " + std::to_string(max_deliver) +
-           "\nnamespace = \"" + kFleet + "\"\n\n[metrics]\nlisten = \"127.0.0.1:0\"\n";
+           "\nnamespace = \"" + kFleet + "\"\n" + more + "\n[metrics]\nlisten = \"127.0.0.1:0\"\n";
   }
   void publish_requests(int first, int count) {
     for (int n = first; n < first + count; ++n) client_->publish("req.jobs", request_line(n), "req-" + std::to_string(n));
@@ -183,4 +183,35 @@ TEST_F(JetStreamIntake, AMessageDeliveredMaxDeliverTimesEndsFailedAndIsNotWorked
   EXPECT_TRUE(nothing_pending());
   EXPECT_TRUE(eventually([&] { return daemon.metric("bytenite_submitd_jetstream_messages_total{event=\"terminated\"}") == 1; }, 10s));
   EXPECT_EQ(daemon.stop(), 0);
+}
+
+TEST_F(JetStreamIntake, TheSameRequestIdAtTwoDaemonsIsOneJobAndOneDuplicate) {
+  make_streams(30s, 5);
+  Emulator emulator(dir_ / "emulator");
+  const std::string fleet_index = "kv_bucket = \"requests\"\n";
+  DaemonUnderTest first(dir_ / "first", emulator, daemon_toml(30s, 5, fleet_index));
+  first.start();
+  client_->publish("req.jobs", request_line(1), "a");
+  ASSERT_TRUE(outcomes_reach(1, 30s));
+  EXPECT_EQ(first.stop(), 0);
+  // The second daemon has a journal of its own that never saw "it-1": only the fleet's index knows.
+  DaemonUnderTest second(dir_ / "second", emulator, daemon_toml(30s, 5, fleet_index));
+  second.start();
+  client_->publish("req.jobs", request_line(1), "b");
+  ASSERT_TRUE(outcomes_reach(2, 30s));
+  simdjson::dom::element winner, loser;
+  ASSERT_EQ(parser_.parse(outcomes_[1][0]).get(winner), simdjson::SUCCESS);
+  EXPECT_EQ(std::string_view(winner["status"]), "submitted");
+  simdjson::dom::parser other;
+  ASSERT_EQ(other.parse(outcomes_[2][0]).get(loser), simdjson::SUCCESS);
+  EXPECT_EQ(std::string_view(loser["status"]), "duplicate") << outcomes_[2][0];
+  EXPECT_EQ(std::string_view(loser["jobId"]), job_of(1));  // the winner's job
+  EXPECT_EQ(std::string_view(loser["requestId"]), "it-1");
+  auto ledger = read_ledger(emulator);
+  EXPECT_EQ(ledger.size(), 1u);
+  EXPECT_TRUE(ran_once(ledger[job_of(1)]));
+  EXPECT_TRUE(nothing_pending());
+  js::KeyValue index(*client_, "requests", 3600s, 3);
+  EXPECT_EQ(index.get("rid.it-1"), job_of(1));
+  EXPECT_EQ(second.stop(), 0);
 }

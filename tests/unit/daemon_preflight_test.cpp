@@ -117,10 +117,13 @@ TEST(Preflight, TheJetStreamPartsNotBuiltYetAreRefusedNotIgnored) {
   s.jetstream.servers = {"nats://127.0.0.1:4222"};
   EXPECT_TRUE(preflight(s, sys.probes()).ok());  // the intake itself runs
   s.jetstream.kv_bucket = "requests";
+  s.submit.max_jobs_per_minute = 0;
+  EXPECT_TRUE(preflight(s, sys.probes()).ok());  // the fleet's requestId index runs too
+  s.submit.max_jobs_per_minute = 600;
   s.follow.enabled = true;
   const auto report = preflight(s, sys.probes());
-  EXPECT_EQ(keys_of(report), (std::vector<std::string>{"intake.jetstream.kv_bucket", "follow.enabled"}));
-  EXPECT_NE(report.findings[0].problem.find("not built yet"), std::string::npos);
+  EXPECT_EQ(keys_of(report), (std::vector<std::string>{"submit.max_jobs_per_minute", "follow.enabled"}));
+  EXPECT_NE(report.findings[0].problem.find("not shared by the fleet yet"), std::string::npos);
 }
 
 TEST(Preflight, AnUnwritableSpoolSubdirectoryIsTheSpoolsProblem) {

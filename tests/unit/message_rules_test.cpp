@@ -4,6 +4,7 @@
 #include <simdjson.h>
 
 #include "jetstream/message_loop.hpp"
+#include "jetstream/request_index.hpp"
 #include "spool/outcome.hpp"
 #include "submit/message_rules.hpp"
 
@@ -72,4 +73,15 @@ TEST(MessageRules, PullsAreSizedByTheRoomLeft) {
   EXPECT_EQ(jetstream::pull_size(64, 512, 500), 12u);
   EXPECT_EQ(jetstream::pull_size(64, 512, 512), 0u);
   EXPECT_EQ(jetstream::pull_size(64, 512, 600), 0u);  // more held than room (capacity lowered)
+}
+
+TEST(MessageRules, ARequestIdBecomesAKeyTheBucketTakesAndStaysDistinct) {
+  EXPECT_EQ(jetstream::index_key("billing-2024_07"), "rid.billing-2024_07");
+  EXPECT_EQ(jetstream::index_key("a.b c/=\xC3\xA9"), "rid.a=2Eb=20c=2F=3D=C3=A9");
+  EXPECT_NE(jetstream::index_key("a.b"), jetstream::index_key("a=2Eb"));  // '=' is escaped too
+  for (char c : jetstream::index_key("x*>?\t\"'{}")) {
+    const bool allowed = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+                         c == '_' || c == '=' || c == '.';
+    EXPECT_TRUE(allowed) << c;
+  }
 }
