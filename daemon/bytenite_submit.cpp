@@ -8,6 +8,7 @@
 #include <cstdio>
 
 #include "cli/exit_codes.hpp"
+#include "jetstream_commands.hpp"
 #include "queue_commands.hpp"
 #include "submit_commands.hpp"
 
@@ -129,6 +130,21 @@ int main(int argc, char** argv) {
 
   const QueueCommands queue_commands = add_queue_commands(app, o);
 
+  JetStreamInitOptions js_init;
+  auto* jetstream = app.add_subcommand("jetstream", "set up a NATS JetStream cluster for a fleet of daemons");
+  jetstream->require_subcommand(1);
+  auto* js_init_cmd = jetstream->add_subcommand(
+      "init",
+      "make the request stream, the shared consumer, the outcome stream and (with kv_bucket) the requestId index the "
+      "configuration's [intake.jetstream] names; what exists is left as it is");
+  js_init_cmd->add_option("--replicas", js_init.replicas, "copies the cluster keeps of each (1 for a single server)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 5));
+  js_init_cmd->add_option("--subject", js_init.subjects,
+                          "the request stream's subjects (default: intake.jetstream.subject)");
+  js_init_cmd->add_option("--outcome-stream", js_init.outcome_stream, "the name of the stream that keeps outcomes")
+      ->capture_default_str();
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -153,5 +169,6 @@ int main(int argc, char** argv) {
     if (cmd->parsed()) return run_file_action(o, verb);
   }
   if (queue_commands.retry_now->parsed()) return run_retry_now(o);
+  if (js_init_cmd->parsed()) return run_jetstream_init(o, js_init);
   return submitd::cli::kUsage;
 }

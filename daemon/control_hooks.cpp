@@ -94,6 +94,12 @@ control::DaemonStatus daemon_status(const DaemonParts& parts) {
   st.api_trouble = grant_unusable ? "the token endpoint answers 200 without a usable token"
                                   : parts.api_health.trouble();
   account_rate_status(engine.scheduler().account_rate(), parts.settings.api.adaptive, st);
+  if (const auto* source = engine.jetstream()) {
+    const auto loop = source->status();
+    st.jetstream = control::JetStreamStatus{source->stream(), parts.settings.jetstream.consumer, loop.connected,
+                                            loop.last_error, loop.held, source->working(), loop.pending,
+                                            loop.ack_pending};
+  }
   return st;
 }
 

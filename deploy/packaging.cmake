@@ -13,7 +13,16 @@ if(TARGET bytenite-submit)
 endif()
 
 set(SUBMITD_SYSTEMD ${PROJECT_SOURCE_DIR}/deploy/systemd)
+# The template unit (several daemons on one host) is made from the single one: one text.
+set(SUBMITD_INSTANCE_UNIT ${CMAKE_BINARY_DIR}/deploy/bytenite-submitd@.service)
+add_custom_command(OUTPUT ${SUBMITD_INSTANCE_UNIT}
+  COMMAND ${CMAKE_COMMAND} -E make_directory ${CMAKE_BINARY_DIR}/deploy
+  COMMAND sh ${SUBMITD_SYSTEMD}/instance-unit.sh ${SUBMITD_SYSTEMD}/bytenite-submitd.service > ${SUBMITD_INSTANCE_UNIT}
+  DEPENDS ${SUBMITD_SYSTEMD}/instance-unit.sh ${SUBMITD_SYSTEMD}/bytenite-submitd.service
+  COMMENT "Making bytenite-submitd@.service from bytenite-submitd.service")
+add_custom_target(instance_unit ALL DEPENDS ${SUBMITD_INSTANCE_UNIT})
 install(FILES ${SUBMITD_SYSTEMD}/bytenite-submitd.service ${SUBMITD_SYSTEMD}/bytenite-submitd.socket
+              ${SUBMITD_INSTANCE_UNIT}
         DESTINATION lib/systemd/system)
 install(FILES ${SUBMITD_SYSTEMD}/bytenite-submitd.sysusers
         DESTINATION lib/sysusers.d RENAME bytenite-submitd.conf)

@@ -347,7 +347,21 @@ ControlAnswer ControlApi::status() {
   out += s.rate_limit > 0 ? fmt::format("{:.1f}", s.rate_limit) : std::string("null");
   out += ",\"reason\":";
   append_json_string(out, s.rate_reason);
-  out += fmt::format(",\"changedSecondsAgo\":{:.1f},\"heldSeconds\":{:.1f}}}}}", s.rate_changed_s_ago, s.rate_held_s);
+  out += fmt::format(",\"changedSecondsAgo\":{:.1f},\"heldSeconds\":{:.1f}}}", s.rate_changed_s_ago, s.rate_held_s);
+  if (const auto& js = s.jetstream) {
+    out += ",\"jetstream\":{\"stream\":";
+    append_json_string(out, js->stream);
+    out += ",\"consumer\":";
+    append_json_string(out, js->consumer);
+    out += fmt::format(",\"connected\":{},\"heldMessages\":{},\"workingMessages\":{},\"consumerPending\":{},"
+                       "\"consumerAckPending\":{}", js->connected, js->held, js->working, js->pending, js->ack_pending);
+    if (!js->error.empty()) {
+      out += ",\"error\":";
+      append_json_string(out, js->error);
+    }
+    out += "}";
+  }
+  out += "}";
   return {200, std::move(out)};
 }
 

@@ -47,6 +47,15 @@ struct ControlAnswer {
 };
 
 // A snapshot of the daemon for /v1/status and /healthz.
+// The JetStream intake as /v1/status shows it.
+struct JetStreamStatus {
+  std::string stream, consumer;
+  bool connected = false;
+  std::string error;  // the last trouble with the cluster; empty since it worked again
+  std::size_t held = 0, working = 0;  // messages fetched and not settled; of them, requests worked
+  std::uint64_t pending = 0, ack_pending = 0;  // the shared consumer's counts (the whole fleet)
+};
+
 struct DaemonStatus {
   std::string version;
   std::size_t backlog_files = 0;
@@ -78,6 +87,7 @@ struct DaemonStatus {
   std::string rate_reason;
   double rate_changed_s_ago = 0;
   double rate_held_s = 0;
+  std::optional<JetStreamStatus> jetstream;  // when [intake.jetstream] is configured
 };
 
 // What the journal knows of one requestId, and where it is now while it is worked.

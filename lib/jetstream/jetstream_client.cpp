@@ -79,7 +79,11 @@ Client::Client(const ConnectSettings& settings) : impl_(std::make_unique<Impl>()
 
 Client::~Client() = default;
 
-void Client::ensure_stream(const StreamSetup& setup) {
+bool Client::ensure_stream(const StreamSetup& setup) {
+  {
+    Owned<jsStreamInfo, jsStreamInfo_Destroy> existing;
+    if (js_GetStreamInfo(&existing.p, impl_->js, setup.name.c_str(), nullptr, nullptr) == NATS_OK) return false;
+  }
   jsStreamConfig config;
   jsStreamConfig_Init(&config);
   config.Name = setup.name.c_str();
@@ -95,9 +99,17 @@ void Client::ensure_stream(const StreamSetup& setup) {
   jsErrCode code = static_cast<jsErrCode>(0);
   const natsStatus s = js_AddStream(&info.p, impl_->js, &config, nullptr, &code);
   if (s != NATS_OK && code != JSStreamNameExistErr) check(s, "creating stream " + setup.name, code);
+  return s == NATS_OK;
 }
 
-void Client::ensure_consumer(const ConsumerSetup& setup) {
+bool Client::ensure_consumer(const ConsumerSetup& setup) {
+  {
+    Owned<jsConsumerInfo, jsConsumerInfo_Destroy> existing;
+    if (js_GetConsumerInfo(&existing.p, impl_->js, setup.stream.c_str(), setup.durable.c_str(), nullptr, nullptr) ==
+        NATS_OK) {
+      return false;
+    }
+  }
   jsConsumerConfig config;
   jsConsumerConfig_Init(&config);
   config.Durable = setup.durable.c_str();
@@ -111,6 +123,7 @@ void Client::ensure_consumer(const ConsumerSetup& setup) {
   if (s != NATS_OK && code != JSConsumerNameExistErr && code != JSConsumerExistingActiveErr) {
     check(s, "creating consumer " + setup.durable, code);
   }
+  return s == NATS_OK;
 }
 
 Client::ConsumerCounts Client::consumer_counts(const std::string& stream, const std::string& durable) {
@@ -228,6 +241,10 @@ void PullConsumer::ack_sync(const Delivery& d) {
   check(natsMsg_AckSync(message_of(d), nullptr, &code), fmt::format("acking message {}", d.stream_sequence), code);
 }
 
+void PullConsumer::ack(const Delivery& d) {
+  check(natsMsg_Ack(message_of(d), nullptr), fmt::format("acking message {}", d.stream_sequence));
+}
+
 void PullConsumer::in_progress(const Delivery& d) {
   check(natsMsg_InProgress(message_of(d), nullptr), fmt::format("marking message {} in progress", d.stream_sequence));
 }
@@ -258,6 +275,7 @@ KeyValue::KeyValue(Client& client, const std::string& bucket, std::chrono::secon
   config.Replicas = replicas;
   config.StorageType = js_FileStorage;
   check(js_CreateKeyValue(&store_->kv, client.impl().js, &config), "creating key-value bucket " + bucket);
+  created_ = true;
 }
 
 KeyValue::~KeyValue() = default;

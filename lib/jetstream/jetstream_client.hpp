@@ -70,10 +70,10 @@ class Client {
   Client(const Client&) = delete;
   Client& operator=(const Client&) = delete;
 
-  // Creates the stream, or leaves an existing one with that name as it is.
-  void ensure_stream(const StreamSetup& setup);
-  // Creates the durable pull consumer, or leaves an existing one as it is.
-  void ensure_consumer(const ConsumerSetup& setup);
+  // Creates the stream, or leaves an existing one with that name as it is; true when created.
+  bool ensure_stream(const StreamSetup& setup);
+  // Creates the durable pull consumer, or leaves an existing one as it is; true when created.
+  bool ensure_consumer(const ConsumerSetup& setup);
   // Consumer's messages not yet delivered, and delivered but not acked.
   struct ConsumerCounts {
     std::uint64_t pending = 0;
@@ -112,6 +112,8 @@ class PullConsumer {
   std::vector<Delivery> fetch(int batch, std::chrono::milliseconds wait);
   // Acked and confirmed by the server (the message is gone from a work queue).
   void ack_sync(const Delivery& d);
+  // Acked without waiting for the server's word (a reader that can afford to see a message twice).
+  void ack(const Delivery& d);
   // Still being worked: its ack wait starts again.
   void in_progress(const Delivery& d);
   // Never delivered again.
@@ -129,6 +131,7 @@ class KeyValue {
  public:
   // Binds to `bucket`, creating it (with `ttl` per key, `replicas`) when it does not exist.
   KeyValue(Client& client, const std::string& bucket, std::chrono::seconds ttl, int replicas);
+  bool created() const { return created_; }
   ~KeyValue();
   KeyValue(const KeyValue&) = delete;
   KeyValue& operator=(const KeyValue&) = delete;
@@ -140,6 +143,7 @@ class KeyValue {
  private:
   struct Store;
   std::unique_ptr<Store> store_;
+  bool created_ = false;
 };
 
 }  // namespace submitd::jetstream

@@ -38,9 +38,10 @@ expect() {  # expect NAME WANT GOT
     failed=$((failed + 1))
   fi
 }
-expect "commands" "abort cancel hold pause queue release requeue resume retry-now status submit validate wait " "$(complete_words _bytenite_submit bytenite-submit '')"
+expect "commands" "abort cancel hold jetstream pause queue release requeue resume retry-now status submit validate wait " "$(complete_words _bytenite_submit bytenite-submit '')"
+expect "jetstream's command" "init " "$(complete_words _bytenite_submit bytenite-submit jetstream '')"
 expect "a command by its start" "status submit " "$(complete_words _bytenite_submit bytenite-submit s)"
-expect "options after a dash" "--abort-running --config --drop --help --json --limit --quiet --socket --spool --timeout --version " \
+expect "options after a dash" "--abort-running --config --drop --help --json --limit --outcome-stream --quiet --replicas --socket --spool --subject --timeout --version " \
   "$(complete_words _bytenite_submit bytenite-submit --)"
 expect "request files for submit, past options" "a.jsonl b.json spooldir " \
   "$(complete_words _bytenite_submit bytenite-submit --spool spooldir submit '')"

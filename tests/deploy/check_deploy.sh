@@ -78,6 +78,10 @@ prepare_units() {
   sed "s|^ExecStart=/usr/bin/bytenite-submitd |ExecStart=$work/units/bytenite-submitd-standin |" \
     "$service" >"$work/units/bytenite-submitd.service"
   cp "$socket" "$work/units/bytenite-submitd.socket"
+  # The template unit as the build makes it, verified as one instance of it ("fleet1").
+  sh "$systemd_dir/instance-unit.sh" "$service" |
+    sed "s|^ExecStart=/usr/bin/bytenite-submitd |ExecStart=$work/units/bytenite-submitd-standin |" \
+      >"$work/units/bytenite-submitd@fleet1.service" || return 1
   if ! grep -q "^ExecStart=$work/units/bytenite-submitd-standin " "$work/units/bytenite-submitd.service"; then
     echo "the unit's ExecStart= is not '/usr/bin/bytenite-submitd ...': the stand-in was not put in"
     return 1
@@ -109,7 +113,8 @@ check_verify() {
   need systemd-analyze || return 1
   prepare_units || return 1
   echo "(verifying copies with ExecStart= pointing at a stand-in: the real binary is installed by the package)"
-  verify_units "$work/units/bytenite-submitd.service" "$work/units/bytenite-submitd.socket"
+  verify_units "$work/units/bytenite-submitd.service" "$work/units/bytenite-submitd.socket" \
+    "$work/units/bytenite-submitd@fleet1.service"
 }
 
 # The check above passes only if verify_units would notice a problem: prove it on a copy
@@ -126,15 +131,16 @@ check_verify_catches_typos() {
   echo "a unit with a misspelt setting is rejected, as it should be"
 }
 
+# check_security [UNIT_FILE [UNIT_NAME]]: the shipped service by default.
 check_security() {
   need systemd-analyze || return 1
-  local out score
-  out=$(systemd-analyze security --offline=true --no-pager "$service" 2>&1)
+  local file=${1:-$service} name=${2:-bytenite-submitd.service} out score
+  out=$(systemd-analyze security --offline=true --no-pager "$file" 2>&1)
   # Show what costs exposure (the lines marked with a cross) and the verdict; the full
   # table is 80 lines of passes.
   printf '%s\n' "$out" | grep -E '✗|Overall exposure' || true
   score=$(printf '%s\n' "$out" |
-    sed -n 's/.*Overall exposure level for bytenite-submitd\.service: \([0-9][0-9.]*\).*/\1/p' | head -n 1)
+    sed -n "s/.*Overall exposure level for ${name//./\\.}: \\([0-9][0-9.]*\\).*/\\1/p" | head -n 1)
   if [[ -z $score ]]; then
     echo "could not find the overall exposure level in systemd-analyze security's output"
     return 1
@@ -177,6 +183,28 @@ check_unit_contract() {
   fi
   ((missing == 0)) && echo "service and socket carry the settings the daemon relies on"
   return $missing
+}
+
+# The template unit (several daemons on one host): as hardened as the single one, with each
+# instance's own config, state, run directory and spool, and no socket unit.
+check_instance_unit() {
+  prepare_units || return 1
+  local unit=$work/units/bytenite-submitd@fleet1.service template=$work/bytenite-submitd@.service missing=0 line
+  sh "$systemd_dir/instance-unit.sh" "$service" >"$template" || return 1
+  for line in 'ExecStart=/usr/bin/bytenite-submitd --config /etc/bytenite-submitd/%i.toml' \
+    'StateDirectory=bytenite-submitd/%i' 'RuntimeDirectory=bytenite-submitd/%i' \
+    'ReadWritePaths=/var/spool/bytenite-submitd/%i' 'Type=notify' 'User=bytenite-submitd'; do
+    if ! grep -qxF -- "$line" "$template"; then
+      echo "bytenite-submitd@.service lacks: $line"
+      missing=1
+    fi
+  done
+  if grep -qE '^(After|Requires|Wants|BindsTo)=.*bytenite-submitd\.socket' "$unit"; then
+    echo "bytenite-submitd@.service refers to the single daemon's socket unit"
+    missing=1
+  fi
+  ((missing == 0)) || return 1
+  check_security "$unit" "bytenite-submitd@fleet1.service"
 }
 
 # sysusers and tmpfiles are applied for real, into a scratch root, rather than only parsed:
@@ -423,6 +451,7 @@ run_check "systemd-analyze verify (service + socket)" check_verify
 run_check "verify check catches a misspelt setting" check_verify_catches_typos
 run_check "systemd-analyze security --offline=true <= $security_threshold" check_security
 run_check "unit settings the daemon relies on" check_unit_contract
+run_check "template unit bytenite-submitd@.service (settings, exposure)" check_instance_unit
 run_check "sysusers (dry run, then applied in a scratch root)" check_sysusers
 run_check "tmpfiles (applied in the scratch root)" check_tmpfiles
 run_check "names agree across files" check_cross_refs

@@ -5,16 +5,10 @@
 // them), a bad message gets a failed outcome with the parser's words, a daemon killed mid-run
 // loses nothing and runs nothing twice, a message delivered max_deliver times ends failed,
 // and nothing is left pending.
-#include <simdjson.h>
-
-#include <map>
 #include <thread>
 
-#include "harness.hpp"
-#include "jetstream/jetstream_client.hpp"
+#include "jetstream_fixture.hpp"
 #include "ledger.hpp"
-#include "nats_cluster.hpp"
-#include "util/uuid.hpp"
 
 using namespace std::chrono_literals;
 using namespace submitd::testing;
@@ -22,97 +16,9 @@ namespace js = submitd::jetstream;
 
 namespace {
 
-constexpr const char* kFleet = "0f6d1a52-5c3e-4c1b-9a7e-2b8f3c4d5e6f";
-
-class JetStreamIntake : public TempDirTest {
+class JetStreamIntake : public JetStreamFixture {
  protected:
-  JetStreamIntake() : TempDirTest("js-intake") {}
-  void SetUp() override {
-    TempDirTest::SetUp();
-    cluster_ = std::make_unique<NatsCluster>(dir_ / "nats");
-    client_ = std::make_unique<js::Client>(js::ConnectSettings{cluster_->urls(), {}, {}, 5000ms});
-  }
-  void TearDown() override {
-    client_.reset();
-    cluster_.reset();
-    TempDirTest::TearDown();
-  }
-  // The request stream and its shared consumer; the outcome stream and a reader of it.
-  void make_streams(std::chrono::seconds ack_wait, int max_deliver) {
-    client_->ensure_stream({"REQ", {"req.>"}, 3, true});
-    client_->ensure_consumer({"REQ", "fleet", "req.>", ack_wait, max_deliver});
-    client_->ensure_stream({"OUT", {"bytenite.outcomes"}, 3, false});
-    client_->ensure_consumer({"OUT", "check", "", 60s, 1});
-    reader_ = std::make_unique<js::PullConsumer>(*client_, "OUT", "check", "");
-  }
-  std::string daemon_toml(std::chrono::seconds ack_wait, int max_deliver, const std::string& more = "") const {
-    std::string servers;
-    for (const auto& u : cluster_->urls()) servers += (servers.empty() ? "\"" : ", \"") + u + "\"";
-    return "max_inflight = 16\n\n[intake.jetstream]\nservers = [" + servers +
-           "]\nstream = \"REQ\"\nconsumer = \"fleet\"\nsubject = \"req.>\"\nbatch = 32\n" +
-           "ack_wait_s = " + std::to_string(ack_wait.count()) + "\nmax_deliver = " + std::to_string(max_deliver) +
-           "\nnamespace = \"" + kFleet + "\"\n" + more + "\n[metrics]\nlisten = \"127.0.0.1:0\"\n";
-  }
-  void publish_requests(int first, int count) {
-    for (int n = first; n < first + count; ++n) client_->publish("req.jobs", request_line(n), "req-" + std::to_string(n));
-  }
-  // Reads what reached the outcome subject since the last call: outcome JSON by sequence.
-  void read_outcomes() {
-    for (;;) {
-      auto batch = reader_->fetch(256, 300ms);
-      if (batch.empty()) return;
-      for (const auto& d : batch) {
-        simdjson::dom::element doc;
-        ASSERT_EQ(parser_.parse(d.data).get(doc), simdjson::SUCCESS) << d.data;
-        uint64_t seq = 0;
-        ASSERT_EQ(doc["seq"].get(seq), simdjson::SUCCESS) << d.data;
-        EXPECT_EQ(std::string_view(doc["stream"]), "REQ");
-        outcomes_[seq].push_back(d.data);
-        reader_->ack_sync(d);
-      }
-    }
-  }
-  bool outcomes_reach(std::size_t n, std::chrono::milliseconds timeout) {
-    return eventually(
-        [&] {
-          read_outcomes();
-          return outcomes_.size() >= n;
-        },
-        timeout);
-  }
-  bool nothing_pending() {
-    return eventually(
-        [&] {
-          const auto c = client_->consumer_counts("REQ", "fleet");
-          return c.pending == 0 && c.ack_pending == 0;
-        },
-        30s);
-  }
-  static std::string job_of(std::uint64_t seq) {
-    return submitd::uuid_v5(*submitd::Uuid::parse(kFleet), "REQ:" + std::to_string(seq)).str();
-  }
-  // Every sequence in [1, n] has exactly one outcome; each submitted one names its job, which
-  // ran exactly once; and the emulator holds no other job.
-  void expect_exactly_once(Emulator& emulator, std::uint64_t n, std::uint64_t expected_jobs) {
-    read_outcomes();
-    ASSERT_EQ(outcomes_.size(), n);
-    auto ledger = read_ledger(emulator);
-    EXPECT_EQ(ledger.size(), expected_jobs);
-    for (std::uint64_t seq = 1; seq <= n; ++seq) {
-      ASSERT_EQ(outcomes_[seq].size(), 1u) << "seq " << seq;
-      simdjson::dom::element doc;
-      ASSERT_EQ(parser_.parse(outcomes_[seq][0]).get(doc), simdjson::SUCCESS);
-      if (std::string_view(doc["status"]) != "submitted") continue;
-      EXPECT_EQ(std::string_view(doc["jobId"]), job_of(seq)) << outcomes_[seq][0];
-      EXPECT_TRUE(ran_once(ledger[job_of(seq)])) << "seq " << seq;
-    }
-  }
-
-  std::unique_ptr<NatsCluster> cluster_;
-  std::unique_ptr<js::Client> client_;
-  std::unique_ptr<js::PullConsumer> reader_;
-  std::map<std::uint64_t, std::vector<std::string>> outcomes_;
-  simdjson::dom::parser parser_;
+  JetStreamIntake() : JetStreamFixture("js-intake") {}
 };
 
 }  // namespace
@@ -122,7 +28,9 @@ TEST_F(JetStreamIntake, EachMessageBecomesOneJobAndOneOutcomeAndLeavesTheStream)
   Emulator emulator(dir_ / "emulator");
   publish_requests(1, 150);
   client_->publish("req.jobs", R"({"templateId": 7})", "bad-1");  // seq 151: refused by the parser
-  DaemonUnderTest daemon(dir_ / "d", emulator, daemon_toml(30s, 5));
+  const auto socket = dir_ / "control.sock";
+  DaemonUnderTest daemon(dir_ / "d", emulator,
+                         daemon_toml(30s, 5, "\n[control]\nsocket = \"" + socket.string() + "\"\n"));
   daemon.start();
   ASSERT_TRUE(outcomes_reach(151, 60s)) << outcomes_.size() << " outcomes";
   expect_exactly_once(emulator, 151, 150);
@@ -138,6 +46,10 @@ TEST_F(JetStreamIntake, EachMessageBecomesOneJobAndOneOutcomeAndLeavesTheStream)
   EXPECT_TRUE(nothing_pending());
   EXPECT_TRUE(eventually([&] { return daemon.metric("bytenite_submitd_jetstream_messages_total{event=\"acked\"}") == 151; }, 10s));
   EXPECT_EQ(daemon.metric("bytenite_submitd_jetstream_connected"), 1);
+  const auto status = unix_http(socket, "GET", "/v1/status", "");
+  EXPECT_NE(status.body.find(R"("jetstream":{"stream":"REQ","consumer":"fleet","connected":true,"heldMessages":0,"workingMessages":0)"),
+            std::string::npos)
+      << status.body;
   // Nothing went through the spool.
   EXPECT_EQ(daemon.count_files("done", ".outcome.jsonl"), 0u);
   EXPECT_EQ(daemon.stop(), 0);
@@ -214,4 +126,34 @@ TEST_F(JetStreamIntake, TheSameRequestIdAtTwoDaemonsIsOneJobAndOneDuplicate) {
   js::KeyValue index(*client_, "requests", 3600s, 3);
   EXPECT_EQ(index.get("rid.it-1"), job_of(1));
   EXPECT_EQ(second.stop(), 0);
+}
+
+TEST_F(JetStreamIntake, JetStreamInitMakesWhatTheFleetNeedsOnceAndTheDaemonRunsOnIt) {
+  Emulator emulator(dir_ / "emulator");
+  DaemonUnderTest daemon(dir_ / "d", emulator, daemon_toml(30s, 5, "kv_bucket = \"requests\"\n"));
+  std::string out;
+  ASSERT_EQ(run_cli({"jetstream", "init", "--config", daemon.config_file().string()}, dir_ / "init.log", out), 0) << out;
+  for (const char* made : {"created stream REQ (work queue, subjects req.>, 3 replicas)",
+                           "created consumer fleet of stream REQ (ack wait 30 s, max deliver 5)",
+                           "created stream OUTCOMES (outcomes on bytenite.outcomes", "created key-value bucket requests"}) {
+    EXPECT_NE(out.find(made), std::string::npos) << made << " in:\n" << out;
+  }
+  ASSERT_EQ(run_cli({"jetstream", "init", "--config", daemon.config_file().string()}, dir_ / "init2.log", out), 0);
+  EXPECT_EQ(out.find("created"), std::string::npos) << out;
+  EXPECT_NE(out.find("kept (exists) key-value bucket requests"), std::string::npos) << out;
+
+  client_->ensure_consumer({"OUTCOMES", "check", "", 5s, 1000});
+  reader_ = std::make_unique<js::PullConsumer>(*client_, "OUTCOMES", "check", "");
+  daemon.start();
+  publish_requests(1, 3);
+  ASSERT_TRUE(outcomes_reach(3, 30s));
+  EXPECT_TRUE(nothing_pending());
+  js::KeyValue index(*client_, "requests", 3600s, 3);
+  EXPECT_EQ(index.get("rid.it-2"), job_of(2));
+  EXPECT_EQ(daemon.stop(), 0);
+
+  // A config without the intake: told, not guessed at.
+  DaemonUnderTest plain(dir_ / "plain", emulator);
+  EXPECT_EQ(run_cli({"jetstream", "init", "--config", plain.config_file().string()}, dir_ / "init3.log", out), 2);
+  EXPECT_NE(out.find("has no [intake.jetstream] servers"), std::string::npos) << out;
 }

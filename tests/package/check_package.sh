@@ -31,6 +31,7 @@ check "maintainer scripts are there" \
 dpkg-deb -c "$DEB" | awk '{print $6}' | sed 's|^\./|/|' >"$WORK/files"
 for f in /usr/bin/bytenite-submitd /usr/bin/bytenite-submit \
          /usr/lib/systemd/system/bytenite-submitd.service /usr/lib/systemd/system/bytenite-submitd.socket \
+         "/usr/lib/systemd/system/bytenite-submitd@.service" \
          /usr/lib/sysusers.d/bytenite-submitd.conf /usr/lib/tmpfiles.d/bytenite-submitd.conf \
          /etc/bytenite-submitd/config.toml /usr/share/doc/bytenite-submitd/example.toml \
          /usr/share/doc/bytenite-submitd/copyright /usr/share/doc/bytenite-submitd/changelog.gz \
