@@ -36,6 +36,9 @@ Subcommands (each one command; results go to --out, default bench/results/):
            (400): one daemon steady; the limit doubled then halved; two daemons on one key; a
            --outage-seconds outage (every call 503). Accepted calls/s, 429 share, reaction times,
            shares. Writes adaptive.md, adaptive.json, adaptive.png.
+  fleet-scale, fleet-rate   The JetStream fleet (bench/submitbench/fleet.py): one, two, three
+           daemons on one R3 stream against the emulator --latency-ms away; one daemon on an R3
+           stream against nginx beside the spool, with a per-thread CPU profile.
   smoke    A few seconds of `compare` (and a short `wan`) into a temp dir with assertions; used
            by the CTest label `bench` (ctest --test-dir build -L bench). Exit 77 = tools missing.
 
@@ -54,6 +57,7 @@ from submitbench import HERE, REPO  # noqa: E402
 from submitbench.ab import ab  # noqa: E402
 from submitbench.adaptive import adaptive  # noqa: E402
 from submitbench.compare import compare  # noqa: E402
+from submitbench.fleet import fleet_rate, fleet_scale  # noqa: E402
 from submitbench.scale import scale  # noqa: E402
 from submitbench.shapes import shapes  # noqa: E402
 from submitbench.smoke import smoke  # noqa: E402
@@ -62,7 +66,8 @@ from submitbench.wan import wan  # noqa: E402
 
 def parser():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("command", choices=["compare", "wan", "scale", "all", "ab", "smoke", "shapes", "adaptive"])
+    p.add_argument("command", choices=["compare", "wan", "scale", "all", "ab", "smoke", "shapes", "adaptive",
+                                                 "fleet-scale", "fleet-rate"])
     p.add_argument("--bin", default=os.path.join(REPO, "build", "bin"))
     p.add_argument("--out", default=os.path.join(HERE, "results"))
     p.add_argument("--servers", default="nginx,emulator")
@@ -91,6 +96,8 @@ def parser():
     p.add_argument("--rate-limit", type=float, default=400, help="adaptive: the account limit R, calls/s")
     p.add_argument("--phase-seconds", type=int, default=60, help="adaptive: length of the steady and two-daemon phases")
     p.add_argument("--outage-seconds", type=int, default=60, help="adaptive: length of the outage")
+    p.add_argument("--fleet-jobs-per-daemon", type=int, default=3000, help="fleet-scale: requests per daemon")
+    p.add_argument("--fleet-rate-jobs", type=int, default=20000, help="fleet-rate: requests (JetStream, then spool)")
     p.add_argument("--max-load", type=float, default=0.5)
     p.add_argument("--max-wait", type=float, default=600)
     p.add_argument("--keep", action="store_true", help="keep the work directory (logs)")
@@ -110,6 +117,12 @@ def main():
         return 0
     if args.command == "adaptive":
         adaptive(args)
+        return 0
+    if args.command == "fleet-scale":
+        fleet_scale(args)
+        return 0
+    if args.command == "fleet-rate":
+        fleet_rate(args)
         return 0
     if args.command in ("compare", "all"):
         compare(args, servers=tuple(args.servers.split(",")))

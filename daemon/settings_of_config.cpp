@@ -126,9 +126,10 @@ submit::JetStreamSourceSettings jetstream_source_settings_of(const config::Setti
   s.loop.subject = js.subject;
   s.loop.batch = static_cast<int>(js.batch);
   s.loop.ack_wait = js.ack_wait;
-  // Held messages: enough to keep every in-flight place busy with one waiting behind it,
-  // and no more, so the rest stay in the stream for the other daemons.
-  s.loop.capacity = 2 * std::max<std::size_t>(1, settings.api.max_inflight);
+  // Held messages: enough to keep every call the daemon can have open at once busy with one
+  // waiting behind it, and no more, so the rest stay in the stream for the other daemons (a
+  // daemon holding seconds of work makes the fleet's end wait on it).
+  s.loop.capacity = 2 * std::max<std::size_t>(1, std::min<std::size_t>(settings.api.max_inflight, settings.api.connections));
   s.max_deliver = js.max_deliver;
   s.outcome_subject = js.outcome_subject;
   s.max_request_bytes = settings.spool.max_request_bytes;

@@ -1,6 +1,8 @@
 // Role: the fleet's requestId index (see request_index.hpp).
 #include "jetstream/request_index.hpp"
 
+#include <pthread.h>
+
 #include "util/log.hpp"
 
 namespace submitd::jetstream {
@@ -25,7 +27,10 @@ RequestIndex::RequestIndex(IndexSettings settings) : settings_(std::move(setting
 RequestIndex::~RequestIndex() { stop(); }
 
 void RequestIndex::start() {
-  thread_ = std::thread([this] { run(); });
+  thread_ = std::thread([this] {
+    pthread_setname_np(pthread_self(), "js-index");
+    run();
+  });
 }
 
 void RequestIndex::claim(std::string request_id, std::string job_id, Decided decided) {
