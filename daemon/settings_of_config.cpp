@@ -111,11 +111,12 @@ submit::EngineSettings engine_settings_of(const config::Settings& settings,
   e.follow.downloads.max_concurrent = settings.results.max_concurrent;
   e.follow.downloads.max_bytes_per_second = settings.results.max_bytes_per_second;
   e.follow.downloads.max_bytes = settings.results.max_bytes;
-  if (settings.jetstream.enabled()) e.jetstream = jetstream_source_settings_of(settings);
+  if (settings.jetstream.enabled()) e.jetstream = jetstream_source_settings_of(settings, state_dir);
   return e;
 }
 
-submit::JetStreamSourceSettings jetstream_source_settings_of(const config::Settings& settings) {
+submit::JetStreamSourceSettings jetstream_source_settings_of(const config::Settings& settings,
+                                                             const std::filesystem::path& state_dir) {
   const auto& js = settings.jetstream;
   submit::JetStreamSourceSettings s;
   s.loop.connect.servers = js.servers;
@@ -130,6 +131,8 @@ submit::JetStreamSourceSettings jetstream_source_settings_of(const config::Setti
   // waiting behind it, and no more, so the rest stay in the stream for the other daemons (a
   // daemon holding seconds of work makes the fleet's end wait on it).
   s.loop.capacity = 2 * std::max<std::size_t>(1, std::min<std::size_t>(settings.api.max_inflight, settings.api.connections));
+  s.loop.stream_record = state_dir / "jetstream-stream";  // see jetstream::stream_record_problem
+  s.loop.job_namespace = js.job_namespace;
   s.max_deliver = js.max_deliver;
   s.outcome_subject = js.outcome_subject;
   s.max_request_bytes = settings.spool.max_request_bytes;

@@ -54,7 +54,8 @@ void apply_live_api_settings(const config::ApiSettings& api, const LiveApiReceiv
 submit::EngineSettings engine_settings_of(const config::Settings& settings,
                                           const std::filesystem::path& state_dir);
 // The JetStream source's part of it ([intake.jetstream]).
-submit::JetStreamSourceSettings jetstream_source_settings_of(const config::Settings& settings);
+submit::JetStreamSourceSettings jetstream_source_settings_of(const config::Settings& settings,
+                                                             const std::filesystem::path& state_dir);
 
 // The most files worked at once: spool.max_active_files being read, and past that files read
 // to their end that wait for their requests (submit::files_room), so that requests in flight

@@ -102,6 +102,11 @@ bool Client::ensure_stream(const StreamSetup& setup) {
   return s == NATS_OK;
 }
 
+void Client::delete_stream(const std::string& name) {
+  jsErrCode code = static_cast<jsErrCode>(0);
+  check(js_DeleteStream(impl_->js, name.c_str(), nullptr, &code), "deleting stream " + name, code);
+}
+
 bool Client::ensure_consumer(const ConsumerSetup& setup) {
   {
     Owned<jsConsumerInfo, jsConsumerInfo_Destroy> existing;
@@ -139,6 +144,13 @@ int Client::stream_replicas(const std::string& stream) {
   jsErrCode code = static_cast<jsErrCode>(0);
   check(js_GetStreamInfo(&info.p, impl_->js, stream.c_str(), nullptr, &code), "reading stream " + stream, code);
   return info.p->Config->Replicas;
+}
+
+std::int64_t Client::stream_created(const std::string& stream) {
+  Owned<jsStreamInfo, jsStreamInfo_Destroy> info;
+  jsErrCode code = static_cast<jsErrCode>(0);
+  check(js_GetStreamInfo(&info.p, impl_->js, stream.c_str(), nullptr, &code), "reading stream " + stream, code);
+  return info.p->Created;
 }
 
 PublishAck Client::publish(const std::string& subject, std::string_view data, const std::string& msg_id) {

@@ -72,6 +72,8 @@ class Client {
 
   // Creates the stream, or leaves an existing one with that name as it is; true when created.
   bool ensure_stream(const StreamSetup& setup);
+  // Deletes the stream and its messages (tests, and an operator's tooling).
+  void delete_stream(const std::string& name);
   // Creates the durable pull consumer, or leaves an existing one as it is; true when created.
   bool ensure_consumer(const ConsumerSetup& setup);
   // Consumer's messages not yet delivered, and delivered but not acked.
@@ -82,6 +84,9 @@ class Client {
   ConsumerCounts consumer_counts(const std::string& stream, const std::string& durable);
   // How many copies the cluster keeps of `stream` (its Replicas).
   int stream_replicas(const std::string& stream);
+  // When `stream` was made (nanoseconds since the epoch): a stream made anew starts its
+  // sequence numbers again.
+  std::int64_t stream_created(const std::string& stream);
   PublishAck publish(const std::string& subject, std::string_view data, const std::string& msg_id = {});
   // Publishes every message without waiting between them (pipelined), then waits up to the
   // client's timeout for their acks. One entry per message: true when the stream stored it

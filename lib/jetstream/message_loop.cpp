@@ -3,8 +3,13 @@
 
 #include <pthread.h>
 
-#include <algorithm>
+#include <fmt/format.h>
 
+#include <algorithm>
+#include <fstream>
+#include <sstream>
+
+#include "util/durable_fs.hpp"
 #include "util/log.hpp"
 
 namespace submitd::jetstream {
@@ -92,6 +97,7 @@ bool MessageLoop::connect() {
   for (;;) {
     try {
       auto client = std::make_unique<Client>(settings_.connect);
+      check_stream(*client);
       auto consumer = std::make_unique<PullConsumer>(*client, settings_.stream, settings_.consumer, settings_.subject);
       {
         std::lock_guard lock(mutex_);
@@ -107,6 +113,42 @@ bool MessageLoop::connect() {
     std::unique_lock lock(mutex_);
     if (changed_.wait_for(lock, pause, [this] { return stopping_; })) return false;
     pause = std::min<std::chrono::milliseconds>(pause * 2, std::chrono::seconds(30));
+  }
+}
+
+std::string stream_record_text(const std::string& job_namespace, const std::string& stream, std::int64_t created) {
+  return job_namespace + " " + stream + " " + std::to_string(created) + "\n";
+}
+
+std::optional<std::string> stream_record_problem(const std::string& recorded, const std::string& job_namespace,
+                                                 const std::string& stream, std::int64_t created) {
+  std::istringstream in(recorded);
+  std::string ns, name;
+  std::int64_t was = 0;
+  if (!(in >> ns >> name >> was) || ns != job_namespace || name != stream || was == created) return std::nullopt;
+  return fmt::format(
+      "stream {} was made anew (this daemon worked the one made at {} ns, this one was made at {} ns): its "
+      "messages are numbered from 1 again, so under namespace {} they would get the jobIds of the old stream's "
+      "messages. Not working it: give the fleet a new intake.jetstream.namespace (every daemon), or bring the "
+      "old stream back",
+      stream, was, created, job_namespace);
+}
+
+void MessageLoop::check_stream(Client& client) {
+  if (settings_.stream_record.empty()) return;
+  const std::int64_t created = client.stream_created(settings_.stream);
+  std::string recorded;
+  if (std::ifstream in(settings_.stream_record); in) recorded.assign(std::istreambuf_iterator<char>(in), {});
+  if (auto problem = stream_record_problem(recorded, settings_.job_namespace, settings_.stream, created)) {
+    throw JetStreamError(*problem);
+  }
+  const std::string text = stream_record_text(settings_.job_namespace, settings_.stream, created);
+  if (text == recorded) return;
+  try {
+    write_file_durably(settings_.stream_record, text);
+  } catch (const std::exception& e) {
+    throw JetStreamError(fmt::format("cannot record the stream worked in {}: {}", settings_.stream_record.string(),
+                                     e.what()));
   }
 }
 

@@ -14,6 +14,8 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <filesystem>
+#include <optional>
 #include <functional>
 #include <map>
 #include <memory>
@@ -44,7 +46,22 @@ struct LoopSettings {
   int batch = 64;
   std::chrono::seconds ack_wait{60};
   std::size_t capacity = 1024;  // messages held (fetched, not settled) at most
+  // Where this daemon records which stream (by its creation time) its namespace names; empty:
+  // not checked. See stream_record_problem.
+  std::filesystem::path stream_record;
+  std::string job_namespace;
 };
+
+// A message's name is "<stream>:<sequence>", and a stream made anew (deleted and created
+// again under its name) numbers its messages from 1 again: under the same namespace its
+// messages would get the jobIds of the old stream's, whose jobs the API already holds, and
+// would silently end as those. So a daemon records the stream it works (namespace, name,
+// creation time) and refuses to work a stream of that name made at another time under the
+// same namespace. The record's text, and what is wrong with working `created` given the
+// record `recorded` ("" when there is none): nullopt when it may be worked.
+std::string stream_record_text(const std::string& job_namespace, const std::string& stream, std::int64_t created);
+std::optional<std::string> stream_record_problem(const std::string& recorded, const std::string& job_namespace,
+                                                 const std::string& stream, std::int64_t created);
 
 // Messages to pull now: at most `batch`, and no more than the room left by what is held.
 inline std::size_t pull_size(std::size_t batch, std::size_t capacity, std::size_t held) {
@@ -95,6 +112,7 @@ class MessageLoop {
   void fetch_thread();
   void settle_thread();
   bool connect();  // on the fetch thread; false when stopping
+  void check_stream(Client& client);  // throws JetStreamError when the stream may not be worked
   // One round of the settle thread: outcomes published, then acks, terms and naks; false
   // when some are left to try again.
   bool settle_batch(std::deque<Settlement>& batch);

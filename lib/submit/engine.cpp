@@ -62,9 +62,10 @@ void Engine::resume_interrupted() {
   // Records of files no longer in active/ (placed, but the crash came before the journal
   // forgot them) are compaction leftovers.
   std::vector<std::string> live;
+  // The records of messages (claim: the stream's name) go too: a message delivered again
+  // after a restart is read from the API first (its delivery count says so), and the journal
+  // does not grow with the stream from one run to the next.
   for (const auto& file : recovered) live.push_back(file.claim_id);
-  // A redelivered message finds its journal record (kept under the stream's name).
-  if (jetstream_) live.push_back(jetstream_->stream());
   try {
     controls_.keep_only(live);
   } catch (const std::exception& e) {

@@ -283,7 +283,7 @@ DaemonUnderTest::DaemonUnderTest(const fs::path& dir, const Emulator& emulator, 
 std::optional<std::uint16_t> DaemonUnderTest::metrics_port() const {
   static const std::string kMarker = "metrics on http://127.0.0.1:";
   auto log = read_file(log_file());
-  auto at = log.find(kMarker);
+  auto at = log.rfind(kMarker);  // a restarted daemon's is the last
   if (at == std::string::npos) return std::nullopt;
   return static_cast<std::uint16_t>(std::stoi(log.substr(at + kMarker.size())));
 }

@@ -53,7 +53,8 @@ TEST_F(JetStreamFleet, TwentyThousandMessagesThreeDaemonsAKilledDaemonAndAStoppe
   EXPECT_TRUE(nothing_pending());
   expect_exactly_once(emulator, kMessages, kMessages);
   // The kill was felt: what the killed daemon held was delivered again (to the others, or to
-  // itself once restarted, whichever pulled first after the ack wait).
+  // itself once restarted, whichever pulled first after the ack wait; a restarted daemon's
+  // metrics are its new process's).
   const std::string redelivered = "bytenite_submitd_jetstream_messages_total{event=\"redelivered\"}";
   double again = 0;
   for (auto& d : daemons) again += std::max(0.0, d->metric(redelivered));

@@ -157,3 +157,26 @@ TEST_F(JetStreamIntake, JetStreamInitMakesWhatTheFleetNeedsOnceAndTheDaemonRunsO
   EXPECT_EQ(run_cli({"jetstream", "init", "--config", plain.config_file().string()}, dir_ / "init3.log", out), 2);
   EXPECT_NE(out.find("has no [intake.jetstream] servers"), std::string::npos) << out;
 }
+
+TEST_F(JetStreamIntake, AStreamMadeAnewUnderTheSameNamespaceIsRefusedNotAnsweredWithOldJobs) {
+  make_streams(30s, 5);
+  Emulator emulator(dir_ / "emulator");
+  DaemonUnderTest daemon(dir_ / "d", emulator, daemon_toml(30s, 5));
+  daemon.start();
+  publish_requests(1, 1);
+  ASSERT_TRUE(outcomes_reach(1, 30s));
+  EXPECT_EQ(daemon.stop(), 0);
+  // Deleted and made again: its first message is sequence 1 again, which would be job_of(1).
+  client_->delete_stream("REQ");
+  make_streams(30s, 5);
+  publish_requests(2, 1);
+  daemon.start();
+  ASSERT_TRUE(eventually([&] { return read_file(daemon.log_file()).find("was made anew") != std::string::npos; }, 30s))
+      << read_file(daemon.log_file());
+  read_outcomes();
+  EXPECT_EQ(outcomes_[1].size(), 1u);  // only the first stream's
+  EXPECT_EQ(client_->consumer_counts("REQ", "fleet").pending, 1u);  // left in the stream, not worked
+  EXPECT_EQ(ledger_count(emulator, "totals.jobs"), 1);
+  EXPECT_EQ(daemon.metric("bytenite_submitd_jetstream_connected"), 0);
+  EXPECT_EQ(daemon.stop(), 0);
+}

@@ -85,3 +85,18 @@ TEST(MessageRules, ARequestIdBecomesAKeyTheBucketTakesAndStaysDistinct) {
     EXPECT_TRUE(allowed) << c;
   }
 }
+
+TEST(MessageRules, AStreamMadeAnewUnderTheSameNamespaceIsNotWorked) {
+  const std::string ns = "6ba7b811-9dad-11d1-80b4-00c04fd430c8";
+  const std::string record = jetstream::stream_record_text(ns, "REQ", 1000);
+  EXPECT_FALSE(jetstream::stream_record_problem("", ns, "REQ", 1000));      // nothing recorded yet
+  EXPECT_FALSE(jetstream::stream_record_problem(record, ns, "REQ", 1000));  // the same stream
+  const auto problem = jetstream::stream_record_problem(record, ns, "REQ", 2000);
+  ASSERT_TRUE(problem);
+  EXPECT_NE(problem->find("made anew"), std::string::npos) << *problem;
+  EXPECT_NE(problem->find("intake.jetstream.namespace"), std::string::npos) << *problem;
+  // A new namespace, or another stream: a fresh start, recorded anew.
+  EXPECT_FALSE(jetstream::stream_record_problem(record, "0f6d1a52-5c3e-4c1b-9a7e-2b8f3c4d5e6f", "REQ", 2000));
+  EXPECT_FALSE(jetstream::stream_record_problem(record, ns, "OTHER", 2000));
+  EXPECT_FALSE(jetstream::stream_record_problem("garbage", ns, "REQ", 2000));
+}
