@@ -103,7 +103,7 @@ asio::awaitable<void> Follower::run() {
     give_up_overdue();
     // Waiting files whose jobs all ended but whose placement failed (a full disk): again.
     for (const auto& [claim, file] : waiting_files_) {
-      if (!placing_.count(claim) && book_.followed_in_claim(claim) == 0) spawn_placement(claim);
+      if (!placing_->count(claim) && book_.followed_in_claim(claim) == 0) spawn_placement(claim);
     }
     events_.followed_changed(book_.size());
   }
@@ -231,13 +231,13 @@ asio::awaitable<bool> Follower::end_followed(const api::JobSeen& job) {
 }
 
 asio::awaitable<void> Follower::place_if_all_ended(std::string claim_id) {
-  if (!waiting_files_.count(claim_id) || placing_.count(claim_id)) co_return;
+  if (!waiting_files_.count(claim_id) || placing_->count(claim_id)) co_return;
   if (book_.followed_in_claim(claim_id) > 0) co_return;
-  placing_.insert(claim_id);
+  placing_->insert(claim_id);
   struct Unmark {
-    std::set<std::string>& set;
+    std::shared_ptr<std::set<std::string>> set;  // not the Follower's member: it may be gone (see placing_)
     std::string id;
-    ~Unmark() { set.erase(id); }
+    ~Unmark() { set->erase(id); }
   } unmark{placing_, claim_id};
   // The journal decides: jobs of this file may wait there (the book was full), and the ends
   // just recorded must be committed before they are read back.

@@ -13,6 +13,7 @@
 #include <boost/asio/awaitable.hpp>
 
 #include <map>
+#include <memory>
 #include <optional>
 #include <set>
 #include <string>
@@ -85,7 +86,9 @@ class Follower {
   bool stopping_ = false;
   FollowBook book_;
   std::map<std::string, spool::ClaimedFile> waiting_files_;  // by claim id: files waiting for their jobs
-  std::set<std::string> placing_;                            // waiting files being placed now
+  // Waiting files being placed now. Shared with each placement's frame: a frame suspended at
+  // the daemon's end is destroyed with the io_context, after the Follower, and unmarks then.
+  std::shared_ptr<std::set<std::string>> placing_ = std::make_shared<std::set<std::string>>();
   WaitLine wakeup_;
   ResultDownloader downloads_;
 };
