@@ -78,12 +78,12 @@ void RequestIndex::run() {
       next = std::move(claims_.front());
       claims_.pop_front();
     }
+    const std::string key = index_key(next.request_id);
     std::optional<std::string> holder;
     while (!holder) {
       try {
         if (kv || connect(client, kv)) {
-          holder = kv->create(index_key(next.request_id), next.job_id) ? next.job_id
-                                                                        : kv->get(index_key(next.request_id));
+          holder = kv->create(key, next.job_id) ? next.job_id : kv->get(key);
           // Claimed and then gone (its TTL ran out in between): claim it again.
           if (!holder) continue;
           if (!last_error_.empty()) log::info("JetStream intake: the requestId index works again");

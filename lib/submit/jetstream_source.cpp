@@ -74,7 +74,6 @@ void JetStreamSource::work(const jetstream::Delivery& delivery) {
     events_.request_finished(spool::SubmitStatus::failed, "intake", std::chrono::nanoseconds(0));
     return settle_now(id, std::move(record), Settlement::Kind::terminate);
   }
-  std::string refusal;
   spool::ParseOutcome parsed = delivery.data.size() > settings_.max_request_bytes
                                    ? spool::ParseOutcome(spool::RequestError{
                                          id.line, "", too_large_message(delivery.data.size(), settings_.max_request_bytes)})
