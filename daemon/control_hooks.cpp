@@ -98,7 +98,8 @@ control::DaemonStatus daemon_status(const DaemonParts& parts) {
     const auto loop = source->status();
     st.jetstream = control::JetStreamStatus{source->stream(), parts.settings.jetstream.consumer, loop.connected,
                                             loop.last_error, loop.held, source->working(), loop.pending,
-                                            loop.ack_pending};
+                                            loop.ack_pending, source->fleet_members(),
+                                            source->finals_publishing()};
   }
   return st;
 }

@@ -78,27 +78,6 @@ void check_metrics(const config::Settings& settings, const PreflightProbes& prob
   if (auto problem = probes.listen_problem(m.host, m.port)) report.findings.push_back(metrics_listen_finding(m, *problem));
 }
 
-// The JetStream intake's settings are read and checked, but nothing consumes the stream yet:
-// a daemon started with them would accept the config and silently take no messages.
-void check_intake(const config::Settings& settings, PreflightReport& report) {
-  if (!settings.jetstream.enabled()) return;
-  // Parts of the JetStream intake still being built: refused, not silently ignored.
-  if (!settings.jetstream.kv_bucket.empty() && settings.submit.max_jobs_per_minute > 0) {
-    report.findings.push_back(
-        {"submit.max_jobs_per_minute",
-         "the cap is not shared by the fleet yet: with intake.jetstream.kv_bucket set it would apply to each "
-         "daemon, and the fleet would start more jobs than it says",
-         "set submit.max_jobs_per_minute = 0 here and, if you need a cap, remove kv_bucket and give each daemon "
-         "its share of the fleet's cap"});
-  }
-  if (settings.follow.enabled) {
-    report.findings.push_back({"follow.enabled",
-                               "jobs from the JetStream intake cannot be followed yet (their final records "
-                               "are not published)",
-                               "set follow.enabled = false while intake.jetstream is configured"});
-  }
-}
-
 }  // namespace
 
 std::string describe(const PreflightFinding& finding) {
@@ -117,7 +96,6 @@ PreflightReport preflight(const config::Settings& settings, const PreflightProbe
   check_directories(settings, probes, report);
   check_group(settings, probes, report);
   check_metrics(settings, probes, report);
-  check_intake(settings, report);
   return report;
 }
 

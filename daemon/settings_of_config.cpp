@@ -1,9 +1,20 @@
 // Role: config::Settings to the libraries' settings structs (see settings_of_config.hpp).
+#include <unistd.h>
+
 #include <algorithm>
 
 #include "settings_of_config.hpp"
 
 namespace submitd {
+namespace {
+
+std::string host_name() {
+  char name[256] = {};
+  if (gethostname(name, sizeof name - 1) != 0) return "unknown-host";
+  return name;
+}
+
+}  // namespace
 
 log::Level log_level_of(config::LogLevel level) {
   switch (level) {
@@ -143,6 +154,13 @@ submit::JetStreamSourceSettings jetstream_source_settings_of(const config::Setti
     s.index = jetstream::IndexSettings{s.loop.connect, js.kv_bucket,
                                        std::chrono::duration_cast<std::chrono::seconds>(settings.submit.request_id_retention),
                                        js.stream};
+    if (settings.submit.max_jobs_per_minute > 0) {
+      // The cap is the fleet's: each daemon's share is counted among the live members. A
+      // member is named by its host and state directory: unique, and the same after a restart.
+      s.members = jetstream::MembersSettings{s.loop.connect, js.kv_bucket, s.index->ttl, js.stream,
+                                             host_name() + ":" + std::filesystem::absolute(state_dir).string()};
+      s.fleet_jobs_per_minute = settings.submit.max_jobs_per_minute;
+    }
   }
   return s;
 }

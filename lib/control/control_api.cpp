@@ -354,7 +354,9 @@ ControlAnswer ControlApi::status() {
     out += ",\"consumer\":";
     append_json_string(out, js->consumer);
     out += fmt::format(",\"connected\":{},\"heldMessages\":{},\"workingMessages\":{},\"consumerPending\":{},"
-                       "\"consumerAckPending\":{}", js->connected, js->held, js->working, js->pending, js->ack_pending);
+                       "\"consumerAckPending\":{},\"finalRecordsPublishing\":{}",
+                       js->connected, js->held, js->working, js->pending, js->ack_pending, js->finals_publishing);
+    if (js->fleet_members > 0) out += fmt::format(",\"fleetMembers\":{}", js->fleet_members);
     if (!js->error.empty()) {
       out += ",\"error\":";
       append_json_string(out, js->error);

@@ -54,6 +54,8 @@ struct JetStreamStatus {
   std::string error;  // the last trouble with the cluster; empty since it worked again
   std::size_t held = 0, working = 0;  // messages fetched and not settled; of them, requests worked
   std::uint64_t pending = 0, ack_pending = 0;  // the shared consumer's counts (the whole fleet)
+  std::size_t fleet_members = 0;      // live members sharing the cost cap; 0: not shared
+  std::size_t finals_publishing = 0;  // final records (job following) not yet in the outcome stream
 };
 
 struct DaemonStatus {

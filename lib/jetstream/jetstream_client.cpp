@@ -271,7 +271,9 @@ void PullConsumer::nak(const Delivery& d) {
 
 struct KeyValue::Store {
   kvStore* kv = nullptr;
+  kvWatcher* watcher = nullptr;
   ~Store() {
+    if (watcher != nullptr) kvWatcher_Destroy(watcher);
     if (kv != nullptr) kvStore_Destroy(kv);
   }
 };
@@ -308,6 +310,28 @@ std::optional<std::string> KeyValue::get(const std::string& key) {
   if (s == NATS_NOT_FOUND) return std::nullopt;
   check(s, "reading key " + key);
   return std::string(static_cast<const char*>(kvEntry_Value(entry.p)), static_cast<std::size_t>(kvEntry_ValueLen(entry.p)));
+}
+
+void KeyValue::put(const std::string& key, std::string_view value) {
+  uint64_t revision = 0;
+  check(kvStore_Put(&revision, store_->kv, key.c_str(), value.data(), static_cast<int>(value.size())),
+        "writing key " + key);
+}
+
+void KeyValue::erase(const std::string& key) { check(kvStore_Delete(store_->kv, key.c_str()), "deleting key " + key); }
+
+void KeyValue::watch(const std::string& keys) {
+  check(kvStore_Watch(&store_->watcher, store_->kv, keys.c_str(), nullptr), "watching keys " + keys);
+}
+
+std::optional<KeyValue::Change> KeyValue::next_change(std::chrono::milliseconds timeout) {
+  Owned<kvEntry, kvEntry_Destroy> entry;
+  const natsStatus s = kvWatcher_Next(&entry.p, store_->watcher, timeout.count());
+  if (s == NATS_TIMEOUT) return std::nullopt;
+  check(s, "watching keys");
+  if (entry.p == nullptr) return std::nullopt;  // the present keys have all been given
+  const kvOperation op = kvEntry_Operation(entry.p);
+  return Change{kvEntry_Key(entry.p), kvEntry_Created(entry.p), op == kvOp_Delete || op == kvOp_Purge};
 }
 
 }  // namespace submitd::jetstream

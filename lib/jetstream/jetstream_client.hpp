@@ -144,6 +144,19 @@ class KeyValue {
   // True when this call wrote the key; false when it existed already.
   bool create(const std::string& key, std::string_view value);
   std::optional<std::string> get(const std::string& key);
+  void put(const std::string& key, std::string_view value);
+  void erase(const std::string& key);
+
+  // A change of a watched key: written (when, by the server's clock) or removed.
+  struct Change {
+    std::string key;
+    std::int64_t written_ns = 0;
+    bool removed = false;
+  };
+  // Watches the keys matching `keys` ("member.>"): each present key first, then each change.
+  void watch(const std::string& keys);
+  // The next change, waiting at most `timeout`; nullopt when none came.
+  std::optional<Change> next_change(std::chrono::milliseconds timeout);
 
  private:
   struct Store;

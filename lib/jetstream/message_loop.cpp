@@ -250,12 +250,16 @@ bool MessageLoop::settle_batch(std::deque<Settlement>& batch) {
   if (!outgoing.empty()) stored = client_->publish_all(outgoing);
   std::deque<Settlement> again;
   std::uint64_t acked = 0, terminated = 0, returned = 0, unstored = 0;
-  std::size_t published = 0;
+  std::size_t next_stored = 0;
   for (auto& s : batch) {
     const bool publishes = s.kind != Settlement::Kind::give_back;
-    if (publishes && !stored[published++]) {
+    if (publishes && !stored[next_stored++]) {
       ++unstored;
       again.push_back(std::move(s));
+      continue;
+    }
+    if (s.kind == Settlement::Kind::publish) {
+      if (s.published) s.published();
       continue;
     }
     Delivery delivery;
@@ -270,6 +274,7 @@ bool MessageLoop::settle_batch(std::deque<Settlement>& batch) {
         case Settlement::Kind::ack: consumer_->ack_sync(delivery); ++acked; break;
         case Settlement::Kind::terminate: consumer_->terminate(delivery); ++terminated; break;
         case Settlement::Kind::give_back: consumer_->nak(delivery); ++returned; break;
+        case Settlement::Kind::publish: break;  // handled above
       }
     } catch (const std::exception& e) {
       note_error(e, "acking");
@@ -288,7 +293,7 @@ bool MessageLoop::settle_batch(std::deque<Settlement>& batch) {
   if (returned > 0) events_.messages("returned", returned);
   if (acked + terminated + returned > 0) changed_.notify_all();  // room for the fetch thread
   std::erase_if(again, [this](Settlement& s) {
-    if (++s.attempts < kSettleAttempts) return false;
+    if (s.kind == Settlement::Kind::publish || ++s.attempts < kSettleAttempts) return false;
     log::warn("JetStream intake: message {} could not be settled; it is delivered again after the ack wait",
               s.stream_sequence);
     std::lock_guard lock(mutex_);

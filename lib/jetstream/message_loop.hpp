@@ -36,6 +36,8 @@ class LoopEvents {
                         std::uint64_t /*count*/) {}
   virtual void connected(bool /*up*/) {}
   virtual void pending(std::uint64_t /*not yet delivered*/, std::uint64_t /*delivered, not acked*/) {}
+  // Live members sharing the cost cap (fleet_members.hpp); on the I/O thread.
+  virtual void fleet_members(std::size_t /*live*/) {}
 };
 
 struct LoopSettings {
@@ -68,15 +70,18 @@ inline std::size_t pull_size(std::size_t batch, std::size_t capacity, std::size_
   return held >= capacity ? 0 : std::min(batch, capacity - held);
 }
 
-// How a held message ends here.
+// How a held message ends here; or (publish) a record to publish for a message settled before.
 struct Settlement {
-  enum class Kind { ack, terminate, give_back } kind = Kind::ack;
+  enum class Kind { ack, terminate, give_back, publish } kind = Kind::ack;
   std::uint64_t stream_sequence = 0;
   // ack and terminate: published first (a terminated poison message has a failed outcome too).
   std::string outcome_subject;
   std::string outcome;
   std::string msg_id;
   int attempts = 0;  // rounds that failed to settle it (see settle_batch)
+  // publish: called on the settle thread once the stream has the record. Tried until then
+  // (never dropped after kSettleAttempts: no ack wait brings it back), or until the loop stops.
+  std::function<void()> published = {};
 };
 
 struct LoopStatus {

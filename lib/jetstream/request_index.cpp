@@ -7,10 +7,10 @@
 
 namespace submitd::jetstream {
 
-std::string index_key(std::string_view request_id) {
+std::string bucket_key(std::string_view prefix, std::string_view name) {
   static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string key = "rid.";
-  for (unsigned char c : request_id) {
+  std::string key(prefix);
+  for (unsigned char c : name) {
     if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_') {
       key += static_cast<char>(c);
     } else {
@@ -21,6 +21,8 @@ std::string index_key(std::string_view request_id) {
   }
   return key;
 }
+
+std::string index_key(std::string_view request_id) { return bucket_key("rid.", request_id); }
 
 RequestIndex::RequestIndex(IndexSettings settings) : settings_(std::move(settings)) {}
 

@@ -61,8 +61,10 @@ class RequestIndex {
   std::thread thread_;
 };
 
-// A requestId as a key: letters, digits, '-' and '_' as they are, every other byte as '='
-// and two hex digits (keys allow few characters; this keeps distinct ids distinct).
+// A name as a key after `prefix`: letters, digits, '-' and '_' as they are, every other
+// byte as '=' and two hex digits (keys allow few characters; this keeps distinct names distinct).
+std::string bucket_key(std::string_view prefix, std::string_view name);
+// A requestId's key: "rid." and the requestId (bucket_key).
 std::string index_key(std::string_view request_id);
 
 }  // namespace submitd::jetstream

@@ -79,6 +79,12 @@ void Journal::forget_claims_except(std::vector<std::string> keep) {
   enqueue(Record{ForgetExcept{std::move(keep)}, {}});
 }
 void Journal::prune_request_ids(std::int64_t cutoff_ms) { enqueue(Record{Prune{cutoff_ms}, {}}); }
+void Journal::forget_message(std::string claim_id, std::uint64_t line) {
+  enqueue(Record{ForgetMessage{std::move(claim_id), line, false}, {}});
+}
+void Journal::forget_unfollowed(std::string claim_id, std::optional<std::uint64_t> line) {
+  enqueue(Record{ForgetMessage{std::move(claim_id), line, true}, {}});
+}
 
 void Journal::set_final(std::string job_id, std::string final_json, bool downloads_pending) {
   const auto kind = downloads_pending ? SetFinal::Kind::downloading : SetFinal::Kind::ended;
@@ -111,6 +117,10 @@ std::vector<FollowedRow> Journal::unfinished_followed(std::size_t limit) {
 }
 
 std::vector<FollowedRow> Journal::pending_downloads(std::size_t limit) { return reader().pending_downloads(limit); }
+
+std::vector<EndedMessage> Journal::ended_messages(const std::string& claim_id, std::size_t limit) {
+  return reader().ended_messages(claim_id, limit);
+}
 
 void Journal::on_stall_changed(std::function<void(bool stalled)> observer) {
   std::lock_guard lock(mutex_);
@@ -155,6 +165,9 @@ void Journal::apply(std::deque<Record>& batch, std::vector<AcceptVerdict>& verdi
     } else if (auto* e = std::get_if<ForgetExcept>(&what)) {
       std::size_t n = store_->forget_claims_except(e->keep);
       if (n > 0) log::info("journal: dropped the records of {} files no longer in active/", n);
+    } else if (auto* m = std::get_if<ForgetMessage>(&what)) {
+      if (m->only_unfollowed) store_->forget_unfollowed(m->claim_id, m->line);
+      else store_->forget_line(m->claim_id, *m->line);
     } else if (auto* sf = std::get_if<SetFinal>(&what)) {
       if (sf->kind == SetFinal::Kind::downloaded) store_->finish_downloads(sf->job_id, sf->final_json);
       else store_->set_final(sf->job_id, sf->final_json, sf->kind == SetFinal::Kind::downloading);

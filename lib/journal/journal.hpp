@@ -20,6 +20,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <variant>
@@ -56,6 +57,12 @@ class Journal {
   void forget_claim(std::string claim_id);
   void forget_claims_except(std::vector<std::string> keep);
   void prune_request_ids(std::int64_t cutoff_ms);
+  // A JetStream message's records (see JournalStore::forget_line): all of them, or the
+  // request rows whose job is not followed (of one line, or of every line: nullopt).
+  void forget_message(std::string claim_id, std::uint64_t line);
+  void forget_unfollowed(std::string claim_id, std::optional<std::uint64_t> line);
+  // Followed messages of a claim whose jobs ended (committed records, as below).
+  std::vector<EndedMessage> ended_messages(const std::string& claim_id, std::size_t limit);
   // Job following: a followed job's end (queued, like progress). `downloads_pending`: its
   // results are still to be downloaded; finish_downloads() then records the final end.
   void set_final(std::string job_id, std::string final_json, bool downloads_pending = false);
@@ -92,6 +99,11 @@ class Journal {
   struct ForgetExcept {
     std::vector<std::string> keep;
   };
+  struct ForgetMessage {
+    std::string claim_id;
+    std::optional<std::uint64_t> line;
+    bool only_unfollowed = false;
+  };
   struct Prune {
     std::int64_t cutoff_ms;
   };
@@ -102,7 +114,7 @@ class Journal {
     enum class Kind { ended, downloading, downloaded } kind = Kind::ended;
   };
   struct Record {
-    std::variant<Accept, Progress, Finish, ForgetClaim, ForgetExcept, Prune, Flush, SetFinal> what;
+    std::variant<Accept, Progress, Finish, ForgetClaim, ForgetExcept, ForgetMessage, Prune, Flush, SetFinal> what;
     std::function<void(AcceptVerdict)> on_durable;  // accept and flush only
   };
 

@@ -110,6 +110,7 @@ JournalStore::JournalStore(const Options& options)
       db_.handle(), "SELECT job_id FROM requests WHERE claim_id=?1 AND step=3 AND status=?2 ORDER BY line");
   unfinished_followed_ = Statement(db_.handle(), select_followed("WHERE final IS NULL LIMIT ?1"));
   pending_downloads_ = Statement(db_.handle(), select_followed("WHERE downloads=1 LIMIT ?1"));
+  prepare_message_statements();
   if (options.read_only) return;
   insert_followed_ = Statement(db_.handle(),
                                "INSERT OR IGNORE INTO followed(job_id, claim_id, line, request_id, deadline_ms) "

@@ -81,6 +81,15 @@ struct FollowedRow {
   bool downloads_pending = false;
 };
 
+// A followed JetStream message whose job ended: its outcome record and its end (JetStream
+// following publishes the record again with "final").
+struct EndedMessage {
+  std::uint64_t line = 0;  // its stream sequence
+  std::string job_id;
+  std::string outcome_line;  // empty when its request row is gone
+  std::string final_json;
+};
+
 class JournalStore {
  public:
   struct Options {
@@ -125,6 +134,14 @@ class JournalStore {
   void forget_claim(const std::string& claim_id);
   // Deletes every claim's records except these (at start: files no longer in active/).
   std::size_t forget_claims_except(const std::vector<std::string>& keep);
+  // A JetStream message's records (claim: its stream) go as soon as they are not needed, so
+  // the journal does not grow with the stream (journal_messages.cpp). forget_line: one
+  // message's request row and followed job; forget_unfollowed: the request rows of `line`
+  // (nullopt: of every line) whose job is not followed.
+  void forget_line(const std::string& claim_id, std::uint64_t line);
+  void forget_unfollowed(const std::string& claim_id, std::optional<std::uint64_t> line);
+  // At most `limit` followed messages of a claim whose jobs ended (results downloaded).
+  std::vector<EndedMessage> ended_messages(const std::string& claim_id, std::size_t limit);
   // Drops requestIds accepted before `cutoff_ms` from the index; returns how many.
   std::size_t prune_request_ids(std::int64_t cutoff_ms);
 
@@ -156,6 +173,8 @@ class JournalStore {
   bool created_;  // before db_: decided before the open creates the file
   Database db_;
   std::vector<FollowedRow> followed_where(Statement& query);
+  void prepare_message_statements();
+  Statement forget_line_, forget_followed_line_, forget_unfollowed_line_, forget_unfollowed_, ended_messages_;
   Statement jobs_of_claim_;
   Statement insert_followed_, set_final_, merge_final_, forget_followed_, followed_of_claim_, unfinished_followed_;
   Statement set_pending_final_, finish_downloads_, pending_downloads_;

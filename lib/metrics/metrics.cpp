@@ -94,6 +94,7 @@ DaemonMetrics::DaemonMetrics(const std::string& version, const std::string& revi
                       .Register(*registry_);
   for (std::size_t i = 0; i < kMessageEvents.size(); ++i) messages_[i] = &messages.Add({{"event", std::string(kMessageEvents[i])}});
   jetstream_connected_ = &BuildGauge().Name(p + "jetstream_connected").Help("1 while the JetStream intake works with its cluster").Register(*registry_).Add({});
+  fleet_members_ = &BuildGauge().Name(p + "jetstream_fleet_members").Help("Live daemons sharing submit.max_jobs_per_minute through the fleet's bucket (0: not shared)").Register(*registry_).Add({});
   auto& consumer = BuildGauge().Name(p + "jetstream_consumer_messages").Help("The shared consumer's messages: pending (not yet delivered) and ack_pending (delivered, not acked), for the whole fleet").Register(*registry_);
   consumer_pending_ = &consumer.Add({{"state", "pending"}});
   consumer_ack_pending_ = &consumer.Add({{"state", "ack_pending"}});
@@ -251,6 +252,7 @@ void DaemonMetrics::messages(std::string_view event, std::uint64_t count) {
 }
 
 void DaemonMetrics::connected(bool up) { jetstream_connected_->Set(up ? 1 : 0); }
+void DaemonMetrics::fleet_members(std::size_t live) { fleet_members_->Set(static_cast<double>(live)); }
 
 void DaemonMetrics::pending(std::uint64_t not_delivered, std::uint64_t not_acked) {
   consumer_pending_->Set(static_cast<double>(not_delivered));

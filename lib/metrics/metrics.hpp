@@ -64,6 +64,7 @@ class DaemonMetrics final : public submit::SubmitEvents {
   void messages(std::string_view event, std::uint64_t count) override;
   void connected(bool up) override;
   void pending(std::uint64_t not_delivered, std::uint64_t not_acked) override;
+  void fleet_members(std::size_t live) override;
 
  private:
   prometheus::Counter& http_counter(api::Endpoint e, const std::string& code);
@@ -129,6 +130,7 @@ class DaemonMetrics final : public submit::SubmitEvents {
                                                                      "returned"};
   std::array<prometheus::Counter*, kMessageEvents.size()> messages_{};
   prometheus::Gauge* jetstream_connected_;
+  prometheus::Gauge* fleet_members_;
   prometheus::Gauge* consumer_pending_;
   prometheus::Gauge* consumer_ack_pending_;
   std::mutex mutex_;  // guards lazily created label children (codes seen for the first time)

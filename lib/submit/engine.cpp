@@ -39,9 +39,11 @@ Engine::Engine(asio::any_io_executor executor, const spool::SpoolPaths& paths, E
       spool_(executor, paths, settings.spool, files_, storage_, journal, clock, events, work_changed_),
       posts_(executor, paths, files_, storage_, [this] { spool_.note_arrival(); }) {
   if (settings.jetstream) {
-    jetstream_ = std::make_unique<JetStreamSource>(executor, std::move(*settings.jetstream), scheduler_, clock, events,
-                                                  events);
+    settings.jetstream->following = settings.follow.enabled;
+    jetstream_ = std::make_unique<JetStreamSource>(executor, std::move(*settings.jetstream), scheduler_, journal,
+                                                  clock, events, events);
   }
+  follower_.on_other_claim([this](const std::string& claim) { return jetstream_ && jetstream_->take_job_end(claim); });
   scheduler_.on_submitted([this](FollowedJob job) { follower_.follow(std::move(job)); });
   files_.on_hold([this](spool::ClaimedFile file) { follower_.hold_file(std::move(file)); });
   scheduler_.on_room([this] { work_changed_.wake_all(); });
@@ -62,16 +64,19 @@ void Engine::resume_interrupted() {
   // Records of files no longer in active/ (placed, but the crash came before the journal
   // forgot them) are compaction leftovers.
   std::vector<std::string> live;
-  // The records of messages (claim: the stream's name) go too: a message delivered again
-  // after a restart is read from the API first (its delivery count says so), and the journal
-  // does not grow with the stream from one run to the next.
+  // The records of messages (claim: the stream's name) go too, but for followed jobs whose
+  // final records are still to be published: a message delivered again after a restart is
+  // read from the API first (its delivery count says so).
   for (const auto& file : recovered) live.push_back(file.claim_id);
+  const bool messages_followed = jetstream_ && follower_.enabled();
+  if (messages_followed) live.push_back(jetstream_->stream());
   try {
     controls_.keep_only(live);
   } catch (const std::exception& e) {
     log::warn("cannot drop the holds and cancels of files no longer in active/: {}", e.what());
   }
-  journal_.forget_claims_except(std::move(live));
+  journal_.forget_claims_except(live);
+  if (messages_followed) journal_.forget_unfollowed(jetstream_->stream(), std::nullopt);
   for (auto& file : recovered) {
     if (!file.awaiting_jobs && controls_.held(file.claim_id)) {
       log::event_line(log::Level::info, {.message_id = log::event::file_control, .claim_id = file.claim_id},

@@ -65,6 +65,7 @@ void Follower::report(std::vector<spool::QueuedFile>& out) const {
 }
 
 void Follower::spawn_placement(std::string claim_id) {
+  if (other_claim_ && other_claim_(claim_id)) return;
   asio::co_spawn(executor_, place_if_all_ended(std::move(claim_id)),
                  [](std::exception_ptr e) { log::escaped(e, "placing a followed file"); });
 }

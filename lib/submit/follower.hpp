@@ -12,6 +12,7 @@
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -48,6 +49,10 @@ class Follower {
   // A file whose submissions ended: placed once none of its jobs is still running (at once
   // when following is off: a restart after it was turned off).
   void hold_file(spool::ClaimedFile file);
+
+  // Claims that are not files (a JetStream stream's messages): a job of one that ends is
+  // handed to `taker` (true: taken) instead of a file placement.
+  void on_other_claim(std::function<bool(const std::string& claim_id)> taker) { other_claim_ = std::move(taker); }
 
   bool enabled() const { return settings_.enabled; }
   // Where results are downloaded from (the storage pools); without it none are.
@@ -90,6 +95,7 @@ class Follower {
   // the daemon's end is destroyed with the io_context, after the Follower, and unmarks then.
   std::shared_ptr<std::set<std::string>> placing_ = std::make_shared<std::set<std::string>>();
   WaitLine wakeup_;
+  std::function<bool(const std::string&)> other_claim_;
   ResultDownloader downloads_;
 };
 

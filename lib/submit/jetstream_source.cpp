@@ -10,11 +10,12 @@ namespace asio = boost::asio;
 using jetstream::Settlement;
 
 JetStreamSource::JetStreamSource(asio::any_io_executor executor, JetStreamSourceSettings settings,
-                                 Scheduler& scheduler, const Clock& clock, SubmitEvents& events,
-                                 jetstream::LoopEvents& loop_events)
+                                 Scheduler& scheduler, journal::Journal& journal, const Clock& clock,
+                                 SubmitEvents& events, jetstream::LoopEvents& loop_events)
     : executor_(executor),
       settings_(std::move(settings)),
       scheduler_(scheduler),
+      journal_(journal),
       clock_(clock),
       events_(events),
       parser_(settings_.input_rules),
@@ -26,11 +27,40 @@ JetStreamSource::JetStreamSource(asio::any_io_executor executor, JetStreamSource
       },
       loop_events);
   if (settings_.index) index_ = std::make_unique<jetstream::RequestIndex>(*settings_.index);
+  if (settings_.members) {
+    members_ = std::make_unique<jetstream::FleetMembers>(*settings_.members, [this](std::size_t live) {
+      asio::post(executor_, [this, live] { members_counted(live); });
+    });
+  }
+  if (settings_.following) {
+    finals_ = std::make_shared<MessageFinals>(
+        executor_, journal_, stream(),
+        [this](std::uint64_t seq, std::string record, std::string msg_id, std::function<void()> published) {
+          loop_->settle(Settlement{Settlement::Kind::publish, seq, settings_.outcome_subject, std::move(record),
+                                   std::move(msg_id), 0, std::move(published)});
+        });
+  }
+}
+
+void JetStreamSource::members_counted(std::size_t live) {
+  fleet_members_ = live;
+  events_.fleet_members(live);
+  const double share = jetstream::member_share(settings_.fleet_jobs_per_minute, live);
+  log::info("JetStream fleet: {} live members share submit.max_jobs_per_minute = {}: {:.1f} a minute here", live,
+            settings_.fleet_jobs_per_minute, share);
+  scheduler_.set_jobs_per_minute(share);
+}
+
+bool JetStreamSource::take_job_end(const std::string& claim_id) {
+  if (claim_id != stream()) return false;
+  if (finals_) finals_->job_ended();
+  return true;
 }
 
 JetStreamSource::~JetStreamSource() {
   loop_->stop();
   if (index_) index_->stop();
+  if (members_) members_->stop();
 }
 
 void JetStreamSource::stop() {
@@ -41,12 +71,15 @@ void JetStreamSource::stop() {
 
 asio::awaitable<void> JetStreamSource::run() {
   if (index_) index_->start();
+  if (members_) members_->start();
   loop_->start();
+  if (finals_) finals_->job_ended();  // those that ended before a stop or a crash
   while (!stopping_ || working_ > 0) co_await idle_.wait_for(std::chrono::seconds(1));
   // Every request it started has ended and been handed to the loop: the loop settles them,
   // gives back what it still holds (fetched after the stop) and ends. This blocks the I/O
   // thread for at most a few seconds, once, at the daemon's end.
   loop_->stop();
+  if (members_) members_->stop();  // its share goes to the others
 }
 
 void JetStreamSource::take(std::vector<jetstream::Delivery> batch) {
@@ -137,6 +170,8 @@ void JetStreamSource::ended(const MessageIdentity& id, RequestEnd end) {
     loop_->settle(Settlement{Settlement::Kind::give_back, id.line, {}, {}, {}});
     return;
   }
+  // Its journal records are needed no more, unless its job is followed (until its end is out).
+  journal_.forget_unfollowed(stream(), id.line);
   std::string line = end.outcome_line.empty() ? spool::outcome_json_line(end.record) : std::move(end.outcome_line);
   loop_->settle(Settlement{Settlement::Kind::ack, id.line, settings_.outcome_subject,
                            message_outcome(line, stream(), id.line), id.request_key});

@@ -53,4 +53,13 @@ std::string message_outcome(std::string_view outcome_line, std::string_view stre
   return out;
 }
 
+std::string final_record(std::string_view outcome_line, std::string_view final_json, std::string_view stream,
+                         std::uint64_t sequence) {
+  return message_outcome(spool::with_final(outcome_line, final_json), stream, sequence);
+}
+
+std::string final_message_id(std::string_view stream, std::uint64_t sequence) {
+  return spool::request_key(stream, sequence) + ":final";
+}
+
 }  // namespace submitd::submit

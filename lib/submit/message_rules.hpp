@@ -41,4 +41,11 @@ std::string too_large_message(std::uint64_t bytes, std::uint64_t max_request_byt
 // the newline) with the stream and the sequence added.
 std::string message_outcome(std::string_view outcome_line, std::string_view stream, std::uint64_t sequence);
 
+// Job following: a followed message's outcome record again, with the job's end as "final"
+// (spool::with_final), and its Nats-Msg-Id "<stream>:<seq>:final": the outcome stream keeps
+// one of each, beside the first record (Nats-Msg-Id "<stream>:<seq>").
+std::string final_record(std::string_view outcome_line, std::string_view final_json, std::string_view stream,
+                         std::uint64_t sequence);
+std::string final_message_id(std::string_view stream, std::uint64_t sequence);
+
 }  // namespace submitd::submit

@@ -131,7 +131,32 @@ void CallPacer::replace_call_rules(double rate_limit_per_second, RetryBudget bud
   budget_ = budget;
 }
 
-CallPacer::Admission CallPacer::readmit(MonoTime now) {
+void CallPacer::set_job_start_rate(double per_second, MonoTime now) {
+  const bool cut = per_second < job_starts_.rate();
+  job_starts_.set_rate(per_second, 1, now);
+  if (!cut) return;
+  job_starts_.void_bookings(now);
+  ++cap_epoch_;
+}
+
+void CallPacer::take_job_start(Admission& a, MonoTime now) {
+  if (!job_starts_.limited()) return;
+  const auto wait = job_starts_.reserve(now);
+  a.capped = true;
+  a.cap_epoch = cap_epoch_;
+  if (wait > a.wait) {
+    a.wait = wait;
+    a.by = By::jobs_per_minute;
+  }
+}
+
+CallPacer::Admission CallPacer::readmit(MonoTime now, bool recap) {
+  Admission a = account_admission(now);
+  if (a.granted && recap) take_job_start(a, now);
+  return a;
+}
+
+CallPacer::Admission CallPacer::account_admission(MonoTime now) {
   Admission a;
   a.epoch = epoch_;
   // A hold comes first: the rate's permits are reserved from its end (a call may not go out
@@ -150,7 +175,7 @@ CallPacer::Admission CallPacer::readmit(MonoTime now) {
 }
 
 CallPacer::Admission CallPacer::admit(bool retry, bool starts_job, MonoTime now) {
-  Admission a = readmit(now);
+  Admission a = account_admission(now);
   if (!a.granted) return a;
   // Each rule reserves its permit now; the call waits for the latest of them.
   auto consider = [&a](std::chrono::nanoseconds wait, By by) {
@@ -164,7 +189,7 @@ CallPacer::Admission CallPacer::admit(bool retry, bool starts_job, MonoTime now)
   } else {
     budget_.fresh_call(now);
   }
-  if (starts_job && job_starts_.limited()) consider(job_starts_.reserve(now), By::jobs_per_minute);
+  if (starts_job) take_job_start(a, now);
   return a;
 }
 

@@ -85,6 +85,8 @@ class CallPacer {
     // wait, then ask again, at the rate of that moment.
     bool granted = true;
     std::uint64_t epoch = 0;  // the account rules it was granted under (see outdated())
+    bool capped = false;          // it took a permit of the cost cap
+    std::uint64_t cap_epoch = 0;  // the cost cap's rate it was taken at (see cap_outdated())
   };
   // `account`: how the rate adapts (its ceiling is the fixed rate when it does not).
   CallPacer(AdaptiveRateSettings account, RetryBudget budget, RateLimiter job_starts = RateLimiter(0, 1));
@@ -93,15 +95,23 @@ class CallPacer {
   // True when, since `a` was granted, the account's rate was cut or a hold began: a caller
   // still waiting for its permit's time must not go at the old rate (hundreds of calls booked
   // ahead at a start's doubled rate would all meet the limit). It asks again with readmit().
-  bool outdated(const Admission& a) const { return a.epoch != epoch_; }
-  // Asks again for an outdated permit: the account's hold and rate only (the retry budget and
-  // the cost cap were charged, and waited for, the first time).
-  Admission readmit(MonoTime now);
+  bool outdated(const Admission& a) const { return a.epoch != epoch_ || cap_outdated(a); }
+  // True when `a` took a permit of the cost cap and the cap's rate was cut since (a fleet's
+  // new member): the permit is void, and it must be asked for again (readmit with recap).
+  bool cap_outdated(const Admission& a) const { return a.capped && a.cap_epoch != cap_epoch_; }
+  // Asks again for an outdated permit: the account's hold and rate (the retry budget was
+  // charged, and waited for, the first time); the cost cap too when `recap`.
+  Admission readmit(MonoTime now, bool recap = false);
   // A call goes out now / came back (how, after how long); `retry_after`: the server's wait,
   // zero when it gave none; jitter in [0, 1).
   void sent(MonoTime now) { account_.sent(now); }
   void answered(CallSignal signal, std::chrono::nanoseconds round_trip, std::chrono::milliseconds retry_after,
                 double jitter, MonoTime now);
+  // The cost cap's rate changes (a fleet's members came or went; > 0). Cut: the permits
+  // booked at the old rate are void (cap_outdated), so the runs from now on keep the new rate.
+  // Raised: the runs booked keep their times (later than needed, never sooner) and the next
+  // queue behind them at the new rate.
+  void set_job_start_rate(double per_second, MonoTime now);
   // SIGHUP: a new ceiling and retry budget (the budget starts afresh); the cost cap's bucket stays.
   void replace_call_rules(double rate_limit_per_second, RetryBudget budget, MonoTime now);
   const AdaptiveRate& account() const { return account_; }
@@ -109,12 +119,15 @@ class CallPacer {
  private:
   void follow_account(MonoTime now);  // the limiter takes the account's current rate
   void void_permits(MonoTime now);    // permits booked so far are void (see outdated())
+  Admission account_admission(MonoTime now);  // the account's hold and rate
+  void take_job_start(Admission& a, MonoTime now);  // a permit of the cost cap, when there is one
 
   AdaptiveRate account_;
   RateLimiter limiter_;
   RetryBudget budget_;
   RateLimiter job_starts_;
-  std::uint64_t epoch_ = 0;  // + 1 at each cut of the rate or new hold
+  std::uint64_t epoch_ = 0;      // + 1 at each cut of the rate or new hold
+  std::uint64_t cap_epoch_ = 0;  // + 1 at each cut of the cost cap's rate
 };
 
 // The calls_paced_total{by} label of a rule.

@@ -194,6 +194,7 @@ asio::awaitable<bool> Scheduler::drive(JobSubmission& submission, const Ticket& 
   bool retry = false;
   bool budgeted_retry = false;
   bool charged = false;  // the budget and the cost cap took this call's share; only the rate is asked again
+  bool recap = false;    // ... and the cost cap too: its rate was cut since (a fleet's new member)
   while (!submission.finished()) {
     // A request that must wait (pause, hold, pacing, backoff) gives its in-flight place to
     // another and queues for one again afterwards, behind new work: waiting retries never
@@ -206,7 +207,7 @@ asio::awaitable<bool> Scheduler::drive(JobSubmission& submission, const Ticket& 
     }
     // A run starts a job: the cost cap (submit.max_jobs_per_minute) applies to it; reading a
     // job (check_run) is not capped.
-    auto admission = charged ? pacer_.readmit(clock_.now())
+    auto admission = charged ? pacer_.readmit(clock_.now(), recap)
                              : pacer_.admit(budgeted_retry, submission.stage() == Stage::run, clock_.now());
     if (admission.wait.count() > 0) {
       events_.call_paced(paced_label(admission.by));
@@ -214,6 +215,7 @@ asio::awaitable<bool> Scheduler::drive(JobSubmission& submission, const Ticket& 
     }
     if (!admission.granted) continue;  // no permit yet: ask again at the rate of now
     charged = pacer_.outdated(admission);
+    recap = pacer_.cap_outdated(admission);
     if (charged) continue;  // the rate was cut or a hold began while it waited: ask again
     api::HttpCall call = submission.current_call();
     const MonoTime sent_at = clock_.now();

@@ -127,6 +127,9 @@ class Scheduler {
   // SIGHUP: new rate limit and retry budget (they start afresh) and retry timing (for
   // requests from now on).
   void apply_live_settings(double rate_limit_per_second, RetryBudgetSettings budget, RetryTiming timing);
+  // The cost cap this daemon applies now (a fleet's share of submit.max_jobs_per_minute,
+  // per minute; > 0). Runs booked so far keep their times.
+  void set_jobs_per_minute(double per_minute) { pacer_.set_job_start_rate(per_minute / 60.0, clock_.now()); }
   // An unfinished request is stopped before its run (or its job aborted right after it).
   void abort_before_run(const std::string& job_id);
   // Sends the API's abort for a job, on its own, paced and retried like any call.

@@ -69,7 +69,9 @@ void JetStreamFixture::read_outcomes() {
       ASSERT_EQ(doc["seq"].get(seq), simdjson::SUCCESS) << d.data;
       EXPECT_EQ(std::string_view(doc["stream"]), "REQ");
       // A message of OUT read again (the reader's ack was lost) is counted once.
-      if (seen_.insert(d.stream_sequence).second) outcomes_[seq].push_back(d.data);
+      simdjson::dom::element final_state;
+      auto& into = doc["final"].get(final_state) == simdjson::SUCCESS ? finals_ : outcomes_;
+      if (seen_.insert(d.stream_sequence).second) into[seq].push_back(d.data);
       try {
         reader_->ack(d);  // not waited for: one read again is counted once (above)
       } catch (const js::JetStreamError&) {

@@ -35,7 +35,8 @@ class JetStreamFixture : public TempDirTest {
                           int max_inflight = 16) const;
   // request_line(n) for n in [first, first + count), as messages (pipelined in batches).
   void publish_requests(int first, int count);
-  // Reads what reached the outcome subject since the last call into outcomes_ (by sequence).
+  // Reads what reached the outcome subject since the last call into outcomes_ (by sequence;
+  // a followed job's final record into finals_).
   // A cluster that is away ends the read early (it is read again on the next call).
   void read_outcomes();
   bool outcomes_reach(std::size_t n, std::chrono::milliseconds timeout);
@@ -50,6 +51,7 @@ class JetStreamFixture : public TempDirTest {
   std::unique_ptr<jetstream::Client> client_;
   std::unique_ptr<jetstream::PullConsumer> reader_;
   std::map<std::uint64_t, std::vector<std::string>> outcomes_;  // by REQ sequence
+  std::map<std::uint64_t, std::vector<std::string>> finals_;    // records with "final" (job following)
   std::set<std::uint64_t> seen_;                                 // OUT sequences read
   simdjson::dom::parser parser_;
 };

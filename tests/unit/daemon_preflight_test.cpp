@@ -110,20 +110,14 @@ TEST(Preflight, TheDownloadDirectoryMustBeWritableWhenSet) {
   EXPECT_NE(report.findings[0].fix.find("ReadWritePaths="), std::string::npos) << report.findings[0].fix;
 }
 
-TEST(Preflight, TheJetStreamPartsNotBuiltYetAreRefusedNotIgnored) {
+TEST(Preflight, TheJetStreamIntakeRunsWithFollowingAndAFleetCap) {
   FakeSystem sys;
   config::Settings s = settings_with_everything();
-  s.follow.enabled = false;
   s.jetstream.servers = {"nats://127.0.0.1:4222"};
-  EXPECT_TRUE(preflight(s, sys.probes()).ok());  // the intake itself runs
   s.jetstream.kv_bucket = "requests";
-  s.submit.max_jobs_per_minute = 0;
-  EXPECT_TRUE(preflight(s, sys.probes()).ok());  // the fleet's requestId index runs too
-  s.submit.max_jobs_per_minute = 600;
-  s.follow.enabled = true;
-  const auto report = preflight(s, sys.probes());
-  EXPECT_EQ(keys_of(report), (std::vector<std::string>{"submit.max_jobs_per_minute", "follow.enabled"}));
-  EXPECT_NE(report.findings[0].problem.find("not shared by the fleet yet"), std::string::npos);
+  s.submit.max_jobs_per_minute = 600;  // shared by the fleet's live members
+  s.follow.enabled = true;             // final records are published
+  EXPECT_TRUE(preflight(s, sys.probes()).ok());
 }
 
 TEST(Preflight, AnUnwritableSpoolSubdirectoryIsTheSpoolsProblem) {

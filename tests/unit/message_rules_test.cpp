@@ -3,9 +3,11 @@
 #include <gtest/gtest.h>
 #include <simdjson.h>
 
+#include "jetstream/fleet_members.hpp"
 #include "jetstream/message_loop.hpp"
 #include "jetstream/request_index.hpp"
 #include "spool/outcome.hpp"
+#include "spool/request_identity.hpp"
 #include "submit/message_rules.hpp"
 
 using namespace submitd;
@@ -99,4 +101,34 @@ TEST(MessageRules, AStreamMadeAnewUnderTheSameNamespaceIsNotWorked) {
   EXPECT_FALSE(jetstream::stream_record_problem(record, "0f6d1a52-5c3e-4c1b-9a7e-2b8f3c4d5e6f", "REQ", 2000));
   EXPECT_FALSE(jetstream::stream_record_problem(record, ns, "OTHER", 2000));
   EXPECT_FALSE(jetstream::stream_record_problem("garbage", ns, "REQ", 2000));
+}
+
+TEST(MessageRules, AFollowedMessagesFinalRecordIsItsOutcomeWithFinalUnderAnIdOfItsOwn) {
+  const std::string line = "{\"v\":1,\"line\":9,\"requestId\":\"r\",\"status\":\"submitted\"}\n";
+  const std::string record = final_record(line, R"({"state":"JOB_STATE_COMPLETE","results":[]})", "REQ", 9);
+  simdjson::dom::parser parser;
+  simdjson::dom::element doc;
+  ASSERT_EQ(parser.parse(record).get(doc), simdjson::SUCCESS) << record;
+  EXPECT_EQ(std::string_view(doc["status"]), "submitted");
+  EXPECT_EQ(std::string_view(doc["final"]["state"]), "JOB_STATE_COMPLETE");
+  EXPECT_EQ(std::string_view(doc["stream"]), "REQ");
+  EXPECT_EQ(uint64_t(doc["seq"]), 9u);
+  EXPECT_EQ(record.rfind(line.substr(0, line.size() - 2), 0), 0u);  // the record as it was, then final
+  // Its id differs from the first record's (the outcome stream keeps one of each).
+  EXPECT_EQ(final_message_id("REQ", 9), "REQ:9:final");
+  EXPECT_NE(final_message_id("REQ", 9), spool::request_key("REQ", 9));
+}
+
+TEST(MessageRules, TheFleetsCapIsSharedAmongTheMembersWhoseLastWriteIsRecent) {
+  using namespace std::chrono_literals;
+  const std::int64_t now = 100'000'000'000;  // the server's time of this member's own last write
+  std::map<std::string, std::int64_t> written{{"member.a", now}, {"member.b", now - 5'000'000'000},
+                                              {"member.c", now - 7'000'000'000}};
+  EXPECT_EQ(jetstream::live_members(written, now, 6s), 2u);  // c's last write is too old: gone
+  EXPECT_EQ(jetstream::live_members(written, now, 8s), 3u);
+  written.clear();
+  EXPECT_EQ(jetstream::live_members(written, now, 6s), 1u);  // itself, at least
+  EXPECT_DOUBLE_EQ(jetstream::member_share(600, 3), 200);
+  EXPECT_DOUBLE_EQ(jetstream::member_share(600, 0), 600);
+  EXPECT_EQ(jetstream::bucket_key("member.", "host-1:/var/lib/x"), "member.host-1=3A=2Fvar=2Flib=2Fx");
 }

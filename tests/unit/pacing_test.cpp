@@ -118,6 +118,45 @@ TEST(CallPacer, TheCostCapSpacesOnlyTheCallsThatStartAJob) {
   EXPECT_EQ(p.admit(false, true, clock.now()).wait, 0ns);
 }
 
+TEST(CallPacer, ACutShareOfTheFleetsCapVoidsTheRunsBookedAndARaisedOneKeepsThem) {
+  ManualClock clock;
+  // 120 a minute: one run each 500 ms.
+  CallPacer p(fixed_rate(0), RetryBudget(RetryBudgetSettings{}), RateLimiter(2, 1));
+  const auto first = p.admit(false, true, clock.now());
+  EXPECT_EQ(first.wait, 0ns);
+  const auto booked = p.admit(false, true, clock.now());
+  EXPECT_EQ(booked.wait, 500ms);
+  const auto not_a_run = p.admit(false, false, clock.now());
+  EXPECT_FALSE(p.outdated(booked));
+  // A third member joined: a third of the cap (40 a minute, one each 1.5 s). The run booked at
+  // the old rate is void: when its time comes it asks again, and queues at the new rate.
+  p.set_job_start_rate(2.0 / 3, clock.now());
+  EXPECT_TRUE(p.outdated(booked));
+  EXPECT_TRUE(p.cap_outdated(booked));
+  EXPECT_FALSE(p.cap_outdated(not_a_run));  // took no permit of the cap
+  clock.advance(500ms);
+  const auto again = p.readmit(clock.now(), true);
+  EXPECT_EQ(again.wait, 1000ms);  // 1.5 s after the cut
+  EXPECT_EQ(again.by, CallPacer::By::jobs_per_minute);
+  EXPECT_FALSE(p.outdated(again));
+  // From then on, one run each 1.5 s (the next 1.5 s after that one).
+  clock.advance(1000ms);
+  int runs = 0;
+  for (int i = 0; i < 100; ++i) {
+    if (p.admit(false, true, clock.now()).wait <= 15s) ++runs;
+  }
+  EXPECT_EQ(runs, 15 * 2 / 3);
+  // Raised (a member left): what is booked keeps its time, the next queue at the new rate.
+  ManualClock later;
+  CallPacer q(fixed_rate(0), RetryBudget(RetryBudgetSettings{}), RateLimiter(2.0 / 3, 1));
+  EXPECT_EQ(q.admit(false, true, later.now()).wait, 0ns);
+  const auto slow = q.admit(false, true, later.now());
+  EXPECT_EQ(slow.wait, 1500ms);
+  q.set_job_start_rate(2, later.now());
+  EXPECT_FALSE(q.outdated(slow));
+  EXPECT_EQ(q.admit(false, true, later.now()).wait, 1000ms);  // two permits owed at the new rate
+}
+
 
 TEST(CallPacer, ARetryAfterHoldsEveryCallOfTheAccountThenTheAdaptedRateSpacesThem) {
   ManualClock clock;
