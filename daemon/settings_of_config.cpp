@@ -144,6 +144,7 @@ submit::JetStreamSourceSettings jetstream_source_settings_of(const config::Setti
   s.loop.capacity = 2 * std::max<std::size_t>(1, std::min<std::size_t>(settings.api.max_inflight, settings.api.connections));
   s.loop.stream_record = state_dir / "jetstream-stream";  // see jetstream::stream_record_problem
   s.loop.job_namespace = js.job_namespace;
+  s.loop.max_deliver = js.max_deliver;
   s.max_deliver = js.max_deliver;
   s.outcome_subject = js.outcome_subject;
   s.max_request_bytes = settings.spool.max_request_bytes;

@@ -136,7 +136,9 @@ Client::ConsumerCounts Client::consumer_counts(const std::string& stream, const 
   jsErrCode code = static_cast<jsErrCode>(0);
   check(js_GetConsumerInfo(&info.p, impl_->js, stream.c_str(), durable.c_str(), nullptr, &code),
         "reading consumer " + durable, code);
-  return {info.p->NumPending, static_cast<std::uint64_t>(info.p->NumAckPending)};
+  return {info.p->NumPending, static_cast<std::uint64_t>(info.p->NumAckPending),
+          std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::nanoseconds(info.p->Config->AckWait)),
+          info.p->Config->MaxDeliver};
 }
 
 int Client::stream_replicas(const std::string& stream) {

@@ -80,6 +80,9 @@ class Client {
   struct ConsumerCounts {
     std::uint64_t pending = 0;
     std::uint64_t ack_pending = 0;
+    // Its settings, as the cluster has them (the fleet's daemons must agree with them).
+    std::chrono::milliseconds ack_wait{0};
+    std::int64_t max_deliver = 0;  // -1 or 0: unlimited
   };
   ConsumerCounts consumer_counts(const std::string& stream, const std::string& durable);
   // How many copies the cluster keeps of `stream` (its Replicas).

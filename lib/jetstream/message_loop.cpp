@@ -99,8 +99,15 @@ bool MessageLoop::connect() {
       auto client = std::make_unique<Client>(settings_.connect);
       check_stream(*client);
       auto consumer = std::make_unique<PullConsumer>(*client, settings_.stream, settings_.consumer, settings_.subject);
+      const auto ack_wait = check_consumer(*client);
       {
         std::lock_guard lock(mutex_);
+        // The consumer's own ack wait decides when a held message goes to another daemon:
+        // the in-progress marks follow it (the settle thread reads it only after client_ is set).
+        if (ack_wait.count() > 0) {
+          settings_.ack_wait = std::max<std::chrono::seconds>(std::chrono::seconds(1),
+                                                              std::chrono::duration_cast<std::chrono::seconds>(ack_wait));
+        }
         client_ = std::move(client);
         consumer_ = std::move(consumer);
       }
@@ -132,6 +139,29 @@ std::optional<std::string> stream_record_problem(const std::string& recorded, co
       "messages. Not working it: give the fleet a new intake.jetstream.namespace (every daemon), or bring the "
       "old stream back",
       stream, was, created, job_namespace);
+}
+
+std::optional<std::string> consumer_problem(const std::string& consumer, std::int64_t consumer_max_deliver,
+                                            std::uint64_t max_deliver) {
+  if (consumer_max_deliver <= 0 || static_cast<std::uint64_t>(consumer_max_deliver) >= max_deliver) return std::nullopt;
+  return fmt::format(
+      "consumer {} delivers a message at most {} times, fewer than intake.jetstream.max_deliver ({}): a message "
+      "that kills daemons would stop being delivered before a daemon ends it, and stay unacked. Not working it: "
+      "set intake.jetstream.max_deliver = {} in every daemon, or make the consumer anew with {}",
+      consumer, consumer_max_deliver, max_deliver, consumer_max_deliver, max_deliver);
+}
+
+std::chrono::milliseconds MessageLoop::check_consumer(Client& client) {
+  const auto seen = client.consumer_counts(settings_.stream, settings_.consumer);
+  if (auto problem = consumer_problem(settings_.consumer, seen.max_deliver, settings_.max_deliver)) {
+    throw JetStreamError(*problem);
+  }
+  if (seen.ack_wait.count() > 0 && seen.ack_wait != settings_.ack_wait) {
+    log::warn("JetStream intake: consumer {} has an ack wait of {} ms, intake.jetstream.ack_wait_s says {} s: the "
+              "consumer's is the one that counts (in-progress marks follow it)",
+              settings_.consumer, seen.ack_wait.count(), settings_.ack_wait.count());
+  }
+  return seen.ack_wait;
 }
 
 void MessageLoop::check_stream(Client& client) {

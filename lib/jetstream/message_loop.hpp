@@ -52,6 +52,7 @@ struct LoopSettings {
   // not checked. See stream_record_problem.
   std::filesystem::path stream_record;
   std::string job_namespace;
+  std::uint64_t max_deliver = 0;  // intake.jetstream.max_deliver, checked against the consumer's
 };
 
 // A message's name is "<stream>:<sequence>", and a stream made anew (deleted and created
@@ -64,6 +65,14 @@ struct LoopSettings {
 std::string stream_record_text(const std::string& job_namespace, const std::string& stream, std::int64_t created);
 std::optional<std::string> stream_record_problem(const std::string& recorded, const std::string& job_namespace,
                                                  const std::string& stream, std::int64_t created);
+
+// The shared consumer's max deliver (as the cluster has it; <= 0: unlimited) against this
+// daemon's intake.jetstream.max_deliver: the daemon ends a message with a failed outcome at
+// the last delivery it allows, so a consumer that allows fewer would stop delivering a message
+// that kills daemons before any daemon ends it, and leave it unacked for good. What is wrong,
+// or nullopt when they agree.
+std::optional<std::string> consumer_problem(const std::string& consumer, std::int64_t consumer_max_deliver,
+                                            std::uint64_t max_deliver);
 
 // Messages to pull now: at most `batch`, and no more than the room left by what is held.
 inline std::size_t pull_size(std::size_t batch, std::size_t capacity, std::size_t held) {
@@ -118,6 +127,8 @@ class MessageLoop {
   void settle_thread();
   bool connect();  // on the fetch thread; false when stopping
   void check_stream(Client& client);  // throws JetStreamError when the stream may not be worked
+  // Throws JetStreamError when the consumer may not be worked (consumer_problem); returns its ack wait.
+  std::chrono::milliseconds check_consumer(Client& client);
   // One round of the settle thread: outcomes published, then acks, terms and naks; false
   // when some are left to try again.
   bool settle_batch(std::deque<Settlement>& batch);

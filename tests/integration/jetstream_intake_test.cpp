@@ -180,3 +180,25 @@ TEST_F(JetStreamIntake, AStreamMadeAnewUnderTheSameNamespaceIsRefusedNotAnswered
   EXPECT_EQ(daemon.metric("bytenite_submitd_jetstream_connected"), 0);
   EXPECT_EQ(daemon.stop(), 0);
 }
+
+TEST_F(JetStreamIntake, AConsumerThatGivesUpBeforeMaxDeliverIsRefusedAndInitSaysSo) {
+  make_streams(30s, 3);  // the consumer stops delivering a message after 3 deliveries
+  Emulator emulator(dir_ / "emulator");
+  publish_requests(1, 1);
+  DaemonUnderTest daemon(dir_ / "d", emulator, daemon_toml(30s, 5));  // the daemon would end it at 5
+  std::string out;
+  // Everything exists: only the consumer's limit makes it fail.
+  EXPECT_EQ(run_cli({"jetstream", "init", "--config", daemon.config_file().string(), "--outcome-stream", "OUT"},
+                    dir_ / "init.log", out),
+            1)
+      << out;
+  EXPECT_NE(out.find("kept (exists) stream OUT"), std::string::npos) << out;
+  EXPECT_NE(out.find("problem: consumer fleet delivers a message at most 3 times"), std::string::npos) << out;
+  daemon.start();
+  ASSERT_TRUE(eventually([&] { return read_file(daemon.log_file()).find("at most 3 times") != std::string::npos; }, 30s))
+      << read_file(daemon.log_file());
+  EXPECT_EQ(client_->consumer_counts("REQ", "fleet").pending, 1u);  // left in the stream, not worked
+  EXPECT_EQ(ledger_count(emulator, "totals.jobs"), 0);
+  EXPECT_EQ(daemon.metric("bytenite_submitd_jetstream_connected"), 0);
+  EXPECT_EQ(daemon.stop(), 0);
+}

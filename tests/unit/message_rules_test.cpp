@@ -132,3 +132,14 @@ TEST(MessageRules, TheFleetsCapIsSharedAmongTheMembersWhoseLastWriteIsRecent) {
   EXPECT_DOUBLE_EQ(jetstream::member_share(600, 0), 600);
   EXPECT_EQ(jetstream::bucket_key("member.", "host-1:/var/lib/x"), "member.host-1=3A=2Fvar=2Flib=2Fx");
 }
+
+TEST(MessageRules, AConsumerThatDeliversFewerTimesThanMaxDeliverIsNotWorked) {
+  EXPECT_FALSE(jetstream::consumer_problem("fleet", 5, 5));
+  EXPECT_FALSE(jetstream::consumer_problem("fleet", 8, 5));   // the daemon ends it at 5
+  EXPECT_FALSE(jetstream::consumer_problem("fleet", -1, 5));  // unlimited
+  EXPECT_FALSE(jetstream::consumer_problem("fleet", 0, 5));
+  const auto problem = jetstream::consumer_problem("fleet", 3, 5);
+  ASSERT_TRUE(problem);
+  EXPECT_NE(problem->find("at most 3 times"), std::string::npos) << *problem;
+  EXPECT_NE(problem->find("intake.jetstream.max_deliver = 3"), std::string::npos) << *problem;
+}
